@@ -1,0 +1,1 @@
+namespace HlmHub.Identity.Tests;

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a fresh Debian 12 machine (Debian packages, npm packages),
+# starts a throw-away PostgreSQL on a loopback port, runs every test, and stops PostgreSQL.
+# Usage: bash tools/test.sh [extra dotnet test arguments]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root_dir="$(pwd)"
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# --- Debian packages: real peers (grpcio, h2load), protos for the interop service, PostgreSQL.
+debian_packages=(python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc grpc-proto nghttp2-client postgresql)
+missing=()
+for package in "${debian_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "test.sh: installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# --- npm packages for the Node peer (versions locked in package-lock.json).
+if [ -f tests/interop/node/package.json ]; then
+    (cd tests/interop/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# --- PostgreSQL: its own data directory, a free loopback port, run as the postgres user.
+# shellcheck source=tools/postgres.sh
+source tools/postgres.sh
+postgres_start
+trap postgres_stop EXIT
+
+# --- Every test. Results as TRX under artifacts/ for CI to keep.
+dotnet test HlmHub.sln -c Release --logger "console;verbosity=normal" --results-directory "$root_dir/artifacts/test-results" "$@"
