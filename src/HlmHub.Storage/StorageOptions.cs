@@ -1,0 +1,40 @@
+namespace HlmHub.Storage;
+
+/// <summary>The database providers HlmHub can run on.</summary>
+public enum StorageProvider
+{
+    /// <summary>An embedded SQLite file under the data directory (the default: nothing to install).</summary>
+    Sqlite,
+
+    /// <summary>A PostgreSQL server (several hub instances, Quartz clustering).</summary>
+    Postgres,
+}
+
+/// <summary>
+/// Where HlmHub keeps its data, resolved from configuration by
+/// <see cref="StorageServiceCollectionExtensions.AddHlmHubStorage"/>: <c>Storage:Provider</c>,
+/// <c>Storage:DataDirectory</c> and <c>ConnectionStrings:HlmHub</c>.
+/// </summary>
+public sealed class StorageOptions
+{
+    /// <summary>The default data directory, relative to the working directory.</summary>
+    public const string DefaultDataDirectory = "./data";
+
+    /// <summary>The SQLite file name used when no connection string is configured.</summary>
+    public const string DefaultSqliteFileName = "hlmhub.db";
+
+    /// <summary>The database provider (<c>Storage:Provider</c>, default <see cref="StorageProvider.Sqlite"/>).</summary>
+    public StorageProvider Provider { get; set; } = StorageProvider.Sqlite;
+
+    /// <summary>
+    /// The directory for local state (<c>Storage:DataDirectory</c>, default <c>./data</c>): the SQLite file and
+    /// the member-token key file live here. Created when first needed.
+    /// </summary>
+    public string DataDirectory { get; set; } = DefaultDataDirectory;
+
+    /// <summary>
+    /// The resolved connection string (<c>ConnectionStrings:HlmHub</c>; for SQLite, when absent,
+    /// <c>Data Source={DataDirectory}/hlmhub.db</c>).
+    /// </summary>
+    public string ConnectionString { get; set; } = "";
+}

@@ -1,0 +1,81 @@
+using HlmHub.Storage.Internal;
+using HlmHub.Storage.Providers;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace HlmHub.Storage;
+
+/// <summary>Registers HlmHub's storage in a service collection.</summary>
+public static class StorageServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers <see cref="HlmHubDbContext"/> (scoped) and <see cref="IDbContextFactory{HlmHubDbContext}"/>
+    /// (singleton, for singletons such as the token issuer), <see cref="IOptions{StorageOptions}"/> and
+    /// <see cref="IDatabaseMigrator"/>, reading <c>Storage:Provider</c> (<c>Sqlite</c> by default, or
+    /// <c>Postgres</c>), <c>Storage:DataDirectory</c> (default <c>./data</c>) and <c>ConnectionStrings:HlmHub</c>
+    /// (for SQLite, by default the file <c>hlmhub.db</c> in the data directory).
+    /// </summary>
+    public static IServiceCollection AddHlmHubStorage(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        var options = ReadOptions(configuration);
+        var adapter = StorageProviderAdapter.For(options.Provider);
+
+        services.AddSingleton(Options.Create(options));
+        services.AddDbContextFactory<HlmHubDbContext>(builder => ConfigureContext(builder, adapter, options.ConnectionString));
+        services.AddSingleton<IDatabaseMigrator>(provider => new DatabaseMigrator(
+            provider.GetRequiredService<IDbContextFactory<HlmHubDbContext>>(), adapter));
+        return services;
+    }
+
+    internal static void ConfigureContext(DbContextOptionsBuilder builder, StorageProviderAdapter adapter, string connectionString)
+    {
+        adapter.UseDatabase(builder, connectionString);
+        // EF Core compares the model with the last migration's snapshot and refuses to migrate when they differ.
+        // HlmHub's migrations are hand-written without snapshots (the design-time package cannot be restored
+        // here), so that check cannot work; a test proves instead that the migrated schema equals the model.
+        builder.ConfigureWarnings(warnings => warnings.Ignore(RelationalEventId.PendingModelChangesWarning));
+    }
+
+    internal static StorageOptions ReadOptions(IConfiguration configuration)
+    {
+        var providerText = configuration["Storage:Provider"];
+        var provider = StorageProvider.Sqlite;
+        if (!string.IsNullOrWhiteSpace(providerText)
+            && !Enum.TryParse(providerText.Trim(), ignoreCase: true, out provider))
+        {
+            throw new InvalidOperationException(
+                $"Storage:Provider must be 'Sqlite' or 'Postgres', not '{providerText}'.");
+        }
+
+        if (!Enum.IsDefined(provider))
+        {
+            throw new InvalidOperationException($"Storage:Provider must be 'Sqlite' or 'Postgres', not '{providerText}'.");
+        }
+
+        var dataDirectory = configuration["Storage:DataDirectory"];
+        if (string.IsNullOrWhiteSpace(dataDirectory))
+        {
+            dataDirectory = StorageOptions.DefaultDataDirectory;
+        }
+
+        var connectionString = configuration.GetConnectionString("HlmHub");
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            if (provider != StorageProvider.Sqlite)
+            {
+                throw new InvalidOperationException(
+                    "ConnectionStrings:HlmHub is required when Storage:Provider is Postgres.");
+            }
+
+            connectionString = $"Data Source={Path.Combine(dataDirectory, StorageOptions.DefaultSqliteFileName)}";
+        }
+
+        return new StorageOptions { Provider = provider, DataDirectory = dataDirectory, ConnectionString = connectionString };
+    }
+}
