@@ -1,0 +1,59 @@
+using HlmHub.Storage.Identity;
+
+namespace HlmHub.Identity;
+
+/// <summary>A client to register with the embedded issuer.</summary>
+/// <param name="Kind">Partner, landlord or admin.</param>
+/// <param name="DisplayName">A human-readable name.</param>
+/// <param name="AllowedScopes">The scopes the client may request.</param>
+/// <param name="PartnerId">The partner a partner client acts for (required for partners, else null).</param>
+/// <param name="LandlordId">The landlord a landlord client acts for (required for landlords, else null).</param>
+/// <param name="ClubId">The club an admin client administers; null for a hub administrator (admins only).</param>
+/// <param name="PublicJwk">The client's public JSON Web Key for private_key_jwt; null to generate a secret instead.</param>
+/// <param name="ClientId">The client id to use; null to generate one.</param>
+public sealed record ClientRegistration(
+    ClientKind Kind,
+    string DisplayName,
+    IReadOnlyList<string> AllowedScopes,
+    string? PartnerId = null,
+    string? LandlordId = null,
+    string? ClubId = null,
+    string? PublicJwk = null,
+    string? ClientId = null);
+
+/// <summary>A registered client. <see cref="ClientSecret"/> is shown this once and never stored in clear.</summary>
+/// <param name="ClientId">The client id.</param>
+/// <param name="ClientSecret">The generated secret, or null for a private_key_jwt client.</param>
+public sealed record RegisteredClient(string ClientId, string? ClientSecret);
+
+/// <summary>Why a registration change was refused.</summary>
+public enum ClientRegistryError
+{
+    /// <summary>The request is invalid (binding, scopes, key, id).</summary>
+    Invalid,
+
+    /// <summary>A client with that id exists.</summary>
+    AlreadyExists,
+
+    /// <summary>No client has that id.</summary>
+    NotFound,
+}
+
+/// <summary>A registration change the registry refused; <see cref="Exception.Message"/> says why, for the admin.</summary>
+public sealed class ClientRegistryException(ClientRegistryError error, string message) : Exception(message)
+{
+    /// <summary>The kind of refusal.</summary>
+    public ClientRegistryError Error { get; } = error;
+}
+
+/// <summary>Registers and disables clients of the embedded issuer (used by the admin API and the CLI).</summary>
+public interface IClientRegistry
+{
+    /// <summary>Registers a client; returns its id and, for a secret client, the secret (only this once).</summary>
+    /// <exception cref="ClientRegistryException">The registration is invalid or the id is taken.</exception>
+    Task<RegisteredClient> RegisterAsync(ClientRegistration registration, CancellationToken cancellationToken);
+
+    /// <summary>Disables a client: it gets no new token. Tokens already issued stay valid until they expire.</summary>
+    /// <exception cref="ClientRegistryException">No such client.</exception>
+    Task DisableAsync(string clientId, CancellationToken cancellationToken);
+}

@@ -1,0 +1,90 @@
+using HlmHub.Grpc;
+using HlmHub.Identity.Internal;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace HlmHub.Identity;
+
+/// <summary>Registers Identity: the embedded issuer, the token validator and the per-rpc security contract.</summary>
+public static class IdentityServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers, from the <c>Auth</c> section: the authorization interceptor and the start-up check that every
+    /// rpc declares an <see cref="RpcPolicyAttribute"/>, the token validator, <see cref="IClientRegistry"/>,
+    /// <see cref="ISigningKeyRotation"/>, <see cref="IIdentityBootstrapper"/> and a hosted service that bootstraps
+    /// the first administrator once the server has started. Needs <c>AddHlmHubStorage</c>.
+    /// </summary>
+    public static IServiceCollection AddHlmHubIdentity(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<AuthOptions>()
+            .Bind(configuration.GetSection(AuthOptions.SectionName))
+            .Validate(Validate, "Invalid Auth configuration: Audience, TokenLifetime, ClockSkew, EmbeddedIssuer durations and limits must be set and positive, and KeyAnnouncementLead shorter than KeyRotationInterval.")
+            .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<EmbeddedIssuerUrl>();
+        services.TryAddSingleton<SigningKeyManager>();
+        services.TryAddSingleton<ISigningKeyRotation>(provider => provider.GetRequiredService<SigningKeyManager>());
+        services.TryAddSingleton<AccessTokenIssuer>();
+        services.TryAddSingleton<AccessTokenValidator>(provider => new AccessTokenValidator(
+            provider.GetRequiredService<IOptions<AuthOptions>>(),
+            provider.GetRequiredService<TimeProvider>(),
+            provider.GetRequiredService<Microsoft.Extensions.Logging.ILogger<AccessTokenValidator>>(),
+            provider.GetRequiredService<SigningKeyManager>(),
+            provider.GetRequiredService<EmbeddedIssuerUrl>()));
+        services.TryAddSingleton<FailedAuthenticationLimiter>();
+        services.TryAddSingleton<TokenEndpoint>();
+        services.TryAddSingleton<DiscoveryEndpoints>();
+        services.TryAddSingleton<IClientRegistry, ClientRegistry>();
+        services.TryAddSingleton<IIdentityBootstrapper, IdentityBootstrapper>();
+        services.TryAddSingleton<RpcPolicies>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IGrpcMethodValidator, RpcPolicyMethodValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServerCallInterceptor, AuthorizationInterceptor>());
+        services.AddHostedService<IdentityBootstrapHostedService>();
+        return services;
+    }
+
+    /// <summary>
+    /// Maps the embedded authorization server when <c>Auth:EmbeddedIssuer:Enabled</c> (the default):
+    /// <c>POST /connect/token</c>, <c>/.well-known/openid-configuration</c>,
+    /// <c>/.well-known/oauth-authorization-server</c> and <c>/.well-known/jwks</c>.
+    /// </summary>
+    public static IEndpointRouteBuilder MapHlmHubIdentityEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var options = endpoints.ServiceProvider.GetRequiredService<IOptions<AuthOptions>>().Value;
+        if (!options.EmbeddedIssuer.Enabled)
+        {
+            return endpoints;
+        }
+        endpoints.MapPost(IdentityEndpointPaths.Token, (HttpContext context, TokenEndpoint endpoint) => endpoint.HandleAsync(context));
+        endpoints.MapGet(IdentityEndpointPaths.OpenIdConfiguration, (HttpContext context, DiscoveryEndpoints discovery) => discovery.WriteMetadataAsync(context));
+        endpoints.MapGet(IdentityEndpointPaths.OAuthAuthorizationServer, (HttpContext context, DiscoveryEndpoints discovery) => discovery.WriteMetadataAsync(context));
+        endpoints.MapGet(IdentityEndpointPaths.Jwks, (HttpContext context, DiscoveryEndpoints discovery) => discovery.WriteJwksAsync(context));
+        return endpoints;
+    }
+
+    private static bool Validate(AuthOptions options)
+    {
+        var embedded = options.EmbeddedIssuer;
+        return !string.IsNullOrWhiteSpace(options.Audience)
+            && options.TokenLifetime > TimeSpan.Zero
+            && options.ClockSkew >= TimeSpan.Zero
+            && options.ValidatedTokenCacheMaxEntries >= 0
+            && embedded.KeyRotationInterval > TimeSpan.Zero
+            && embedded.KeyAnnouncementLead >= TimeSpan.Zero
+            && embedded.KeyAnnouncementLead < embedded.KeyRotationInterval
+            && embedded.KeyCacheRefreshInterval > TimeSpan.Zero
+            && embedded.ClientAssertionMaxLifetime > TimeSpan.Zero
+            && embedded.FailedAuthenticationWindow > TimeSpan.Zero
+            && embedded.MaxFailedAuthenticationsPerClient > 0
+            && embedded.MaxFailedAuthenticationsPerAddress > 0
+            && embedded.MaxTokenRequestBytes > 0;
+    }
+}
