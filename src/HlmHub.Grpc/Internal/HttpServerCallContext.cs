@@ -134,19 +134,27 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
             requestEncoding = value == GrpcProtocol.IdentityEncoding ? null : value;
         }
 
-        var context = new HttpServerCallContext(httpContext, method, options, logger, timeProvider, timeout, requestEncoding);
-        try
+        // Binary metadata is checked now so a malformed header is refused before any handler runs;
+        // the rest of the metadata is only parsed if someone reads it (most calls never do).
+        foreach (var header in headers)
         {
-            // Parse metadata now so a malformed binary header is refused before any handler runs.
-            _ = context.RequestHeaders;
+            if (Metadata.Entry.IsBinaryKey(header.Key) && !IsReservedHeader(header.Key))
+            {
+                foreach (var value in header.Value)
+                {
+                    foreach (var part in (value ?? string.Empty).Split(','))
+                    {
+                        if (!BinaryHeader.TryDecode(part, out _))
+                        {
+                            WriteTrailersOnly(httpContext, new Status(StatusCode.InvalidArgument,
+                                $"Binary metadata '{Truncate(header.Key)}' is not valid base64."));
+                            return null;
+                        }
+                    }
+                }
+            }
         }
-        catch (RpcException exception)
-        {
-            context.Dispose();
-            WriteTrailersOnly(httpContext, exception.Status);
-            return null;
-        }
-        return context;
+        return new HttpServerCallContext(httpContext, method, options, logger, timeProvider, timeout, requestEncoding);
     }
 
     public override Task WriteResponseHeadersAsync(Metadata responseHeaders)

@@ -36,7 +36,6 @@ internal abstract class ServerCallHandler
     {
         if (!HttpProtocol.IsHttp2(httpContext.Request.Protocol) && !HttpProtocol.IsHttp3(httpContext.Request.Protocol))
         {
-            httpContext.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
             httpContext.Response.Headers.Upgrade = "h2c";
             HttpServerCallContext.WriteTrailersOnly(httpContext, new Status(StatusCode.Internal,
                 $"gRPC requires HTTP/2; the request used {httpContext.Request.Protocol}."));
@@ -179,6 +178,15 @@ internal sealed class DuplexStreamingServerCallHandler<TService, TRequest, TResp
     }
 }
 
+internal static class CallTokens
+{
+    /// <summary>
+    /// A linked token is only needed when the caller passes a token other than the call's own;
+    /// handlers usually pass context.CancellationToken, which then costs no allocation per message.
+    /// </summary>
+    public static bool NeedsLink(CancellationToken token, CancellationToken callToken) => token.CanBeCanceled && token != callToken;
+}
+
 internal sealed class HttpRequestStreamReader<T>(HttpServerCallContext context, MessageParser<T> parser) : IAsyncStreamReader<T>
     where T : class, IMessage<T>
 {
@@ -193,7 +201,7 @@ internal sealed class HttpRequestStreamReader<T>(HttpServerCallContext context, 
         {
             return false;
         }
-        using var linked = cancellationToken.CanBeCanceled
+        using var linked = CallTokens.NeedsLink(cancellationToken, context.CancellationToken)
             ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.CancellationToken)
             : null;
         _current = await context.ReadMessageAsync(parser, linked?.Token ?? context.CancellationToken);
@@ -223,7 +231,7 @@ internal sealed class HttpResponseStreamWriter<T>(HttpServerCallContext context)
         }
         try
         {
-            using var linked = cancellationToken.CanBeCanceled
+            using var linked = CallTokens.NeedsLink(cancellationToken, context.CancellationToken)
                 ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.CancellationToken)
                 : null;
             await context.WriteMessageAsync(message, flush: true, linked?.Token ?? context.CancellationToken);
