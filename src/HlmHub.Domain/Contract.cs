@@ -1,0 +1,166 @@
+namespace HlmHub.Domain;
+
+/// <summary>Where a partner's contract with a club is.</summary>
+public enum ContractStatus
+{
+    /// <summary>In force: the partner's offers can be redeemed.</summary>
+    Active,
+
+    /// <summary>Temporarily suspended (e.g. fee overdue): redemptions are rejected.</summary>
+    Suspended,
+
+    /// <summary>Over.</summary>
+    Ended,
+}
+
+/// <summary>A partner's membership of a club, for a yearly fee.</summary>
+public sealed class Contract
+{
+    /// <summary>The default yearly fee: 100 EUR.</summary>
+    public static readonly Money DefaultYearlyFee = Money.FromEuros(100);
+
+    /// <summary>The default yearly fee of a building company: 1,000 EUR.</summary>
+    public static readonly Money DefaultBuildingTradeYearlyFee = Money.FromEuros(1_000);
+
+    private Contract()
+    {
+        Id = "";
+        ClubId = "";
+        PartnerId = "";
+    }
+
+    /// <summary>The slug id.</summary>
+    public string Id { get; private set; }
+
+    /// <summary>The club.</summary>
+    public string ClubId { get; private set; }
+
+    /// <summary>The partner.</summary>
+    public string PartnerId { get; private set; }
+
+    /// <summary>The building trade this contract holds in the club (copied from the partner), null otherwise.</summary>
+    public string? Trade { get; private set; }
+
+    /// <summary>The yearly membership fee.</summary>
+    public Money YearlyFee { get; private set; }
+
+    /// <summary>First day in force.</summary>
+    public DateOnly StartDate { get; private set; }
+
+    /// <summary>Last day in force, if fixed.</summary>
+    public DateOnly? EndDate { get; private set; }
+
+    /// <summary>Active, suspended or ended.</summary>
+    public ContractStatus Status { get; private set; }
+
+    /// <summary>When the contract was recorded.</summary>
+    public DateTimeOffset CreatedAt { get; private set; }
+
+    /// <summary>The default yearly fee for a kind of partner.</summary>
+    public static Money DefaultFeeFor(PartnerKind kind) =>
+        kind == PartnerKind.BuildingTrade ? DefaultBuildingTradeYearlyFee : DefaultYearlyFee;
+
+    /// <summary>
+    /// Validates and creates an active contract. <paramref name="activeContractsOfClub"/> are the club's
+    /// active contracts: a club accepts one building company per trade.
+    /// </summary>
+    public static Contract Create(
+        string id,
+        Club club,
+        Partner partner,
+        Money? yearlyFee,
+        DateOnly startDate,
+        DateOnly? endDate,
+        IEnumerable<Contract> activeContractsOfClub,
+        DateTimeOffset createdAt)
+    {
+        ArgumentNullException.ThrowIfNull(club);
+        ArgumentNullException.ThrowIfNull(partner);
+        if (endDate is { } end && end < startDate)
+        {
+            throw DomainException.Invalid("endDate", "must not be before startDate");
+        }
+
+        var contract = new Contract
+        {
+            Id = Require.Slug("id", id),
+            ClubId = club.Id,
+            PartnerId = partner.Id,
+            Trade = partner.Kind == PartnerKind.BuildingTrade ? partner.Trade : null,
+            YearlyFee = Require.NotNegative("yearlyFee", yearlyFee ?? DefaultFeeFor(partner.Kind)),
+            StartDate = startDate,
+            EndDate = endDate,
+            Status = ContractStatus.Active,
+            CreatedAt = createdAt,
+        };
+        ContractRules.EnsureTradeIsFree(contract, activeContractsOfClub);
+        return contract;
+    }
+
+    /// <summary>Suspends an active contract.</summary>
+    public void Suspend()
+    {
+        if (Status != ContractStatus.Active)
+        {
+            throw DomainException.Precondition("status", $"only an active contract can be suspended (it is {Status})");
+        }
+
+        Status = ContractStatus.Suspended;
+    }
+
+    /// <summary>Resumes a suspended contract, if its trade is still free in the club.</summary>
+    public void Resume(IEnumerable<Contract> activeContractsOfClub)
+    {
+        if (Status != ContractStatus.Suspended)
+        {
+            throw DomainException.Precondition("status", $"only a suspended contract can be resumed (it is {Status})");
+        }
+
+        ContractRules.EnsureTradeIsFree(this, activeContractsOfClub);
+        Status = ContractStatus.Active;
+    }
+
+    /// <summary>Ends the contract on <paramref name="endDate"/>.</summary>
+    public void End(DateOnly endDate)
+    {
+        if (Status == ContractStatus.Ended)
+        {
+            throw DomainException.Precondition("status", "the contract has already ended");
+        }
+
+        if (endDate < StartDate)
+        {
+            throw DomainException.Invalid("endDate", "must not be before startDate");
+        }
+
+        EndDate = endDate;
+        Status = ContractStatus.Ended;
+    }
+}
+
+/// <summary>Rules about contracts that involve more than one contract.</summary>
+public static class ContractRules
+{
+    /// <summary>
+    /// A club accepts only one active building company per trade. Throws FAILED_PRECONDITION naming the trade when
+    /// another active contract of the same club holds it.
+    /// </summary>
+    public static void EnsureTradeIsFree(Contract contract, IEnumerable<Contract> activeContractsOfClub)
+    {
+        ArgumentNullException.ThrowIfNull(contract);
+        ArgumentNullException.ThrowIfNull(activeContractsOfClub);
+        if (contract.Trade is null)
+        {
+            return;
+        }
+
+        var holder = activeContractsOfClub.FirstOrDefault(other =>
+            other.Id != contract.Id && other.ClubId == contract.ClubId && other.Status == ContractStatus.Active
+            && other.Trade == contract.Trade);
+        if (holder is not null)
+        {
+            throw DomainException.Precondition(
+                "trade", $"the club already has an active building-trade contract for '{contract.Trade}' ({holder.Id}): one per trade");
+        }
+    }
+}

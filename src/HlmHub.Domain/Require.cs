@@ -1,0 +1,87 @@
+using System.Text.RegularExpressions;
+
+namespace HlmHub.Domain;
+
+/// <summary>Argument checks shared by the factories; each failure names the field and the rule.</summary>
+internal static partial class Require
+{
+    public static string Slug(string field, string? value)
+    {
+        if (value is null || !SlugPattern().IsMatch(value))
+        {
+            throw DomainException.Invalid(field, $"must be a slug: 1-{Limits.SlugMaxLength} characters a-z, 0-9 and '-', starting with a letter or digit");
+        }
+
+        return value;
+    }
+
+    public static string Text(string field, string? value, int maxLength)
+    {
+        var trimmed = value?.Trim();
+        if (string.IsNullOrEmpty(trimmed))
+        {
+            throw DomainException.Invalid(field, "is required");
+        }
+
+        if (trimmed.Length > maxLength)
+        {
+            throw DomainException.Invalid(field, $"must be at most {maxLength} characters");
+        }
+
+        return trimmed;
+    }
+
+    public static int InRange(string field, int value, int minimum, int maximum)
+    {
+        if (value < minimum || value > maximum)
+        {
+            throw DomainException.Invalid(field, $"must be between {minimum} and {maximum}");
+        }
+
+        return value;
+    }
+
+    public static Money Positive(string field, Money value)
+    {
+        if (value.Cents <= 0)
+        {
+            throw DomainException.Invalid(field, "must be greater than zero");
+        }
+
+        return value;
+    }
+
+    public static Money NotNegative(string field, Money value)
+    {
+        if (value.Cents < 0)
+        {
+            throw DomainException.Invalid(field, "must not be negative");
+        }
+
+        return value;
+    }
+
+    public static T Defined<T>(string field, T value)
+        where T : struct, Enum
+    {
+        if (!Enum.IsDefined(value))
+        {
+            throw DomainException.Invalid(field, $"must be one of {string.Join(", ", Enum.GetNames<T>())}");
+        }
+
+        return value;
+    }
+
+    public static Guid NotEmpty(string field, Guid value)
+    {
+        if (value == Guid.Empty)
+        {
+            throw DomainException.Invalid(field, "is required");
+        }
+
+        return value;
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,99}$", RegexOptions.CultureInvariant)]
+    private static partial Regex SlugPattern();
+}

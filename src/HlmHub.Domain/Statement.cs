@@ -1,0 +1,135 @@
+namespace HlmHub.Domain;
+
+/// <summary>A partner's own totals for one offer in a statement.</summary>
+public sealed class StatementLine
+{
+    private StatementLine()
+    {
+        OfferId = "";
+    }
+
+    /// <summary>The statement.</summary>
+    public Guid StatementId { get; private set; }
+
+    /// <summary>The offer.</summary>
+    public string OfferId { get; private set; }
+
+    /// <summary>Redemptions the partner counts (net of cancellations).</summary>
+    public int RedemptionCount { get; private set; }
+
+    /// <summary>Total purchases.</summary>
+    public Money PurchaseTotal { get; private set; }
+
+    /// <summary>Total discounts given.</summary>
+    public Money DiscountTotal { get; private set; }
+
+    internal static StatementLine Create(Guid statementId, string offerId, int count, Money purchaseTotal, Money discountTotal) => new()
+    {
+        StatementId = statementId,
+        OfferId = Require.Slug("lines.offerId", offerId),
+        RedemptionCount = Require.InRange("lines.redemptionCount", count, 0, int.MaxValue),
+        PurchaseTotal = Require.NotNegative("lines.purchaseTotal", purchaseTotal),
+        DiscountTotal = Require.NotNegative("lines.discountTotal", discountTotal),
+    };
+}
+
+/// <summary>One event id a partner lists in its statement (optional, for event-level reconciliation).</summary>
+public sealed class StatementEvent
+{
+    private StatementEvent()
+    {
+        PartnerEventId = "";
+    }
+
+    /// <summary>The statement.</summary>
+    public Guid StatementId { get; private set; }
+
+    /// <summary>The partner's event id.</summary>
+    public string PartnerEventId { get; private set; }
+
+    internal static StatementEvent Create(Guid statementId, string partnerEventId) => new()
+    {
+        StatementId = statementId,
+        PartnerEventId = Require.Text("eventIds", partnerEventId, Limits.PartnerEventIdMaxLength),
+    };
+}
+
+/// <summary>
+/// A partner's monthly totals per offer for one club, as the partner counts them. A resubmission is a new
+/// revision; reconciliation uses the latest.
+/// </summary>
+public sealed class Statement
+{
+    private readonly List<StatementLine> _lines = [];
+    private readonly List<StatementEvent> _events = [];
+
+    private Statement()
+    {
+        PartnerId = "";
+        ClubId = "";
+    }
+
+    /// <summary>The id.</summary>
+    public Guid Id { get; private set; }
+
+    /// <summary>The partner.</summary>
+    public string PartnerId { get; private set; }
+
+    /// <summary>The club.</summary>
+    public string ClubId { get; private set; }
+
+    /// <summary>The month covered.</summary>
+    public Period Period { get; private set; }
+
+    /// <summary>1 for the first submission for (partner, club, period), then 2, 3...</summary>
+    public int Revision { get; private set; }
+
+    /// <summary>When it was submitted.</summary>
+    public DateTimeOffset SubmittedAt { get; private set; }
+
+    /// <summary>The totals per offer.</summary>
+    public IReadOnlyList<StatementLine> Lines => _lines;
+
+    /// <summary>The event ids listed, if the partner sent them.</summary>
+    public IReadOnlyList<StatementEvent> Events => _events;
+
+    /// <summary>Validates and creates a statement revision.</summary>
+    public static Statement Submit(
+        Guid id,
+        string partnerId,
+        string clubId,
+        Period period,
+        int revision,
+        IEnumerable<(string OfferId, int RedemptionCount, Money PurchaseTotal, Money DiscountTotal)> lines,
+        IEnumerable<string> eventIds,
+        DateTimeOffset submittedAt)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
+        ArgumentNullException.ThrowIfNull(eventIds);
+        var statement = new Statement
+        {
+            Id = Require.NotEmpty("id", id),
+            PartnerId = Require.Slug("partnerId", partnerId),
+            ClubId = Require.Slug("clubId", clubId),
+            Period = period,
+            Revision = Require.InRange("revision", revision, 1, int.MaxValue),
+            SubmittedAt = submittedAt,
+        };
+        foreach (var line in lines)
+        {
+            if (statement._lines.Any(existing => existing.OfferId == line.OfferId))
+            {
+                throw DomainException.Invalid("lines.offerId", "must not repeat an offer");
+            }
+
+            statement._lines.Add(StatementLine.Create(id, line.OfferId, line.RedemptionCount, line.PurchaseTotal, line.DiscountTotal));
+        }
+
+        foreach (var eventId in eventIds.Distinct(StringComparer.Ordinal))
+        {
+            statement._events.Add(StatementEvent.Create(id, eventId));
+        }
+
+        return statement;
+    }
+}
