@@ -1,14 +1,33 @@
 using HlmHub.Grpc;
+using HlmHub.Identity;
+using HlmHub.Server.Features;
+using HlmHub.Server.Hosting;
+using HlmHub.Storage;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 var builder = WebApplication.CreateBuilder(args);
+var hostOptions = builder.Configuration.GetSection(HubHostOptions.SectionName).Get<HubHostOptions>() ?? new HubHostOptions();
 
 // gRPC needs HTTP/2. Kestrel cannot offer HTTP/1.1 and HTTP/2 on one cleartext port (no ALPN without TLS),
 // so cleartext endpoints speak HTTP/2 with prior knowledge; TLS endpoints negotiate h2 by ALPN.
-builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2));
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2);
+    kestrel.Limits.Http2.MaxStreamsPerConnection = hostOptions.MaxStreamsPerConnection;
+    kestrel.Limits.MaxRequestHeadersTotalSize = hostOptions.MaxRequestHeadersTotalSizeBytes;
+});
+builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = hostOptions.ShutdownDrainTimeout);
+
 builder.Services.AddHlmGrpc(options => builder.Configuration.GetSection("Grpc:Server").Bind(options));
+builder.Services.AddHlmHubStorage(builder.Configuration);
+// Registered before identity: hosted services start in order, and the identity bootstrap needs the schema.
+builder.Services.AddHostedService<DatabaseMigrationService>();
+builder.Services.AddHlmHubIdentity(builder.Configuration);
+builder.Services.AddHubFeatures(builder.Configuration);
 
 var app = builder.Build();
+app.MapHlmHubIdentityEndpoints();
 app.MapGrpcHealth();
 app.MapGrpcReflection();
+app.MapHubFeatures();
 app.Run();
