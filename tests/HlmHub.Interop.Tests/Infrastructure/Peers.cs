@@ -1,0 +1,61 @@
+namespace HlmHub.Interop.Tests.Infrastructure;
+
+/// <summary>
+/// The real gRPC implementations these tests run, and what installs each one. A missing peer fails
+/// the test with the package to install (tools/test.sh installs them all): never a silent pass.
+/// </summary>
+internal static class Peers
+{
+    public const string Python = "/usr/bin/python3";
+    private const string GrpcProtoRoot = "/usr/share/grpc-proto";
+
+    /// <summary>Debian's python3-grpcio and protoc with the gRPC Python plugin, plus the grpc.testing protos.</summary>
+    public static void RequirePython()
+    {
+        RequireFile(Python, "Debian package python3 (the grpcio client runs on /usr/bin/python3)");
+        RequireFile("/usr/bin/protoc", "Debian package protobuf-compiler");
+        RequireFile("/usr/bin/grpc_python_plugin", "Debian package protobuf-compiler-grpc");
+        RequireGrpcProto();
+        RequireFile("/usr/lib/python3/dist-packages/grpc/__init__.py", "Debian package python3-grpcio");
+        RequireFile("/usr/lib/python3/dist-packages/google/protobuf/__init__.py", "Debian package python3-protobuf");
+    }
+
+    /// <summary>node on PATH and the locked @grpc/grpc-js and @grpc/proto-loader from npm ci.</summary>
+    public static string RequireNode()
+    {
+        var node = FindOnPath("node");
+        if (node is null)
+        {
+            Assert.Fail("node is not on PATH: install Node.js (Debian package nodejs) to run the @grpc/grpc-js peer.");
+        }
+        foreach (var package in new[] { "@grpc/grpc-js", "@grpc/proto-loader" })
+        {
+            var directory = Path.Combine(RepositoryPaths.NodeDirectory, "node_modules", package);
+            if (!Directory.Exists(directory))
+            {
+                Assert.Fail($"npm package {package} is missing from {RepositoryPaths.NodeDirectory}/node_modules: run `npm ci` there (tools/test.sh does).");
+            }
+        }
+        RequireGrpcProto();
+        return node;
+    }
+
+    private static void RequireGrpcProto() =>
+        RequireFile(Path.Combine(GrpcProtoRoot, "grpc", "testing", "test.proto"), "Debian package grpc-proto");
+
+    private static void RequireFile(string path, string installHint)
+    {
+        if (!File.Exists(path))
+        {
+            Assert.Fail($"{path} is missing: install {installHint}; tools/test.sh installs every interop peer.");
+        }
+    }
+
+    private static string? FindOnPath(string executable)
+    {
+        var path = Environment.GetEnvironmentVariable("PATH") ?? string.Empty;
+        return path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(directory => Path.Combine(directory, executable))
+            .FirstOrDefault(File.Exists);
+    }
+}

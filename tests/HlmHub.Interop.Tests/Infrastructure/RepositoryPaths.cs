@@ -1,0 +1,30 @@
+namespace HlmHub.Interop.Tests.Infrastructure;
+
+/// <summary>Where the interop peers live, found from the test assembly's location.</summary>
+internal static class RepositoryPaths
+{
+    private static readonly Lazy<string> LazyRoot = new(FindRoot);
+
+    /// <summary>The checkout's root (the folder holding HlmHub.sln).</summary>
+    public static string Root => LazyRoot.Value;
+
+    public static string PythonClient => Path.Combine(Root, "tests", "interop", "python", "interop_client.py");
+
+    public static string NodeDirectory => Path.Combine(Root, "tests", "interop", "node");
+
+    public static string NodeClient => Path.Combine(NodeDirectory, "interop_client.js");
+
+    public static string NodeServer => Path.Combine(NodeDirectory, "interop_server.js");
+
+    private static string FindRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "HlmHub.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+        throw new InvalidOperationException($"HlmHub.sln not found above {AppContext.BaseDirectory}: run the tests from the checkout.");
+    }
+}
