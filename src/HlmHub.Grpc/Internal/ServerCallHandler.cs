@@ -1,5 +1,7 @@
 using Google.Protobuf;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Logging;
 
 namespace HlmHub.Grpc.Internal;
@@ -51,6 +53,7 @@ internal abstract class ServerCallHandler
             return;
         }
 
+        DisableWholeBodyLimits(httpContext);
         using var context = HttpServerCallContext.TryCreate(httpContext, Method, Runtime.Options, Runtime.Logger, Runtime.TimeProvider);
         if (context is null)
         {
@@ -73,6 +76,25 @@ internal abstract class ServerCallHandler
             GrpcServerLog.CallEndedWithStatus(Runtime.Logger, Method.Path, status.StatusCode, status.Detail);
         }
         context.Complete(status);
+    }
+
+    /// <summary>
+    /// Kestrel limits a request body to 30 MB in total and drops slow uploads; a long-lived gRPC stream
+    /// legitimately exceeds both. Memory stays bounded by the per-message limit instead.
+    /// </summary>
+    private void DisableWholeBodyLimits(HttpContext httpContext)
+    {
+        var maxBody = httpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (maxBody is { IsReadOnly: false })
+        {
+            maxBody.MaxRequestBodySize = null;
+        }
+        if (Method.Type is MethodType.ClientStreaming or MethodType.DuplexStreaming
+            && httpContext.Features.Get<IHttpMinRequestBodyDataRateFeature>() is { } minimumRate)
+        {
+            // A client stream may stay idle between messages (e.g. a partner with nothing to redeem).
+            minimumRate.MinDataRate = null;
+        }
     }
 
     /// <summary>The one place where exceptions become statuses. Clients never see a stack trace.</summary>
