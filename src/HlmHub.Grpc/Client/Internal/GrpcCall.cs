@@ -532,7 +532,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
                         metadata.Add(key, value);
                         continue;
                     }
-                    foreach (var part in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                    foreach (var part in value.Split(',', StringSplitOptions.TrimEntries))
                     {
                         if (BinaryHeader.TryDecode(part, out var bytes))
                         {
