@@ -12,6 +12,12 @@ internal enum BenchServerKind
 
     /// <summary>The bare Kestrel echo (<see cref="BareEcho"/>).</summary>
     Bare,
+
+    /// <summary>The bare Kestrel echo, one ReadAsync and one flush per message (profiling only).</summary>
+    BareReadEachMessage,
+
+    /// <summary>As <see cref="BareReadEachMessage"/>, taking buffered messages with TryRead (profiling only).</summary>
+    BareTryReadEachMessage,
 }
 
 /// <summary>Hosts one of the benchmark's .NET servers on 127.0.0.1, cleartext HTTP/2 only (h2c with prior knowledge).</summary>
@@ -20,8 +26,13 @@ internal static class BenchServers
     /// <summary>Where both servers report their allocation and GC counters (read by the script between runs).</summary>
     public const string StatsPath = "/bench/stats";
 
-    public static async Task RunAsync(BenchServerKind kind, int port)
+    /// <summary>With sampling on: GET reports the sampled allocations by type since the last DELETE.</summary>
+    public const string AllocationsPath = "/bench/allocations";
+
+    public static async Task RunAsync(BenchServerKind kind, int port, bool sampleAllocations)
     {
+        using var sampler = sampleAllocations ? new AllocationSampler() : null;
+        sampler?.Start();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         // Warning and above only: the benchmark measures the transport, not log formatting.
         builder.Logging.ClearProviders();
@@ -44,15 +55,34 @@ internal static class BenchServers
         {
             application.MapGrpcService<EchoService>(BenchReflection.Descriptor.Services.Single(service => service.FullName == "hlmhub.bench.Echo"));
             application.MapGet(StatsPath, WriteStatsAsync);
+            application.Map(AllocationsPath, context => HandleAllocationsAsync(context, sampler));
         }
         else
         {
-            application.Run(context => context.Request.Path == StatsPath ? WriteStatsAsync(context) : BareEcho.HandleAsync(context));
+            application.Run(context => context.Request.Path == StatsPath ? WriteStatsAsync(context)
+                : context.Request.Path == AllocationsPath ? HandleAllocationsAsync(context, sampler)
+                : kind == BenchServerKind.Bare ? BareEcho.HandleAsync(context)
+                : BareEcho.HandlePerMessageAsync(context, tryReadFirst: kind == BenchServerKind.BareTryReadEachMessage));
         }
         await application.StartAsync();
         // The script waits for this line.
         Console.WriteLine($"listening on 127.0.0.1:{port} ({kind})");
         await application.WaitForShutdownAsync();
+    }
+
+    private static Task HandleAllocationsAsync(HttpContext context, AllocationSampler? sampler)
+    {
+        context.Response.ContentType = "text/plain";
+        if (sampler is null)
+        {
+            return context.Response.WriteAsync("allocation sampling is off: start with --sample-allocations yes\n", context.RequestAborted);
+        }
+        if (HttpMethods.IsDelete(context.Request.Method))
+        {
+            sampler.Reset();
+            return Task.CompletedTask;
+        }
+        return context.Response.WriteAsync(sampler.Report(), context.RequestAborted);
     }
 
     private static Task WriteStatsAsync(HttpContext context)

@@ -2,11 +2,14 @@ using System.Globalization;
 using HlmHub.Bench;
 
 // The transport benchmark's .NET side (tools/bench/transport.sh drives it):
-//   serve --port N            our transport serving hlmhub.bench.Echo
-//   bare --port N             bare Kestrel HTTP/2 echo of length-prefixed messages (the ceiling)
+//   serve --port N [--sample-allocations yes]   our transport serving hlmhub.bench.Echo
+//   bare --port N [--sample-allocations yes] [--per-message read|try-read]
+//                             bare Kestrel HTTP/2 echo of length-prefixed messages (the ceiling)
+//   protobuf                  time and allocations of parsing + serializing the sample message in-process
 //   bodies --out DIR          writes the h2load request bodies unary.bin and bidi.bin
 //   verify --file F --messages N   checks that F holds exactly N echoed messages
-// Both servers answer GET /bench/stats with the process's allocation and GC counters.
+// Both servers answer GET /bench/stats with the process's allocation and GC counters and, with
+// --sample-allocations yes, GET /bench/allocations with the sampled allocations by type (DELETE resets).
 if (args.Length == 0)
 {
     return Usage();
@@ -19,10 +22,20 @@ if (options is null)
 switch (args[0])
 {
     case "serve" when options.TryGetValue("port", out var port):
-        await BenchServers.RunAsync(BenchServerKind.Grpc, ParsePort(port));
+        await BenchServers.RunAsync(BenchServerKind.Grpc, ParsePort(port), SampleAllocations(options));
         return 0;
     case "bare" when options.TryGetValue("port", out var port):
-        await BenchServers.RunAsync(BenchServerKind.Bare, ParsePort(port));
+        var kind = options.GetValueOrDefault("per-message") switch
+        {
+            null => BenchServerKind.Bare,
+            "read" => BenchServerKind.BareReadEachMessage,
+            "try-read" => BenchServerKind.BareTryReadEachMessage,
+            var other => throw new ArgumentException($"Unknown --per-message mode '{other}' (read, try-read)."),
+        };
+        await BenchServers.RunAsync(kind, ParsePort(port), SampleAllocations(options));
+        return 0;
+    case "protobuf":
+        ProtobufCost.Measure();
         return 0;
     case "bodies" when options.TryGetValue("out", out var directory):
         BenchBodies.Write(directory);
@@ -35,7 +48,7 @@ switch (args[0])
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: HlmHub.Bench serve --port N | bare --port N | bodies --out DIR | verify --file F --messages N");
+    Console.Error.WriteLine("usage: HlmHub.Bench serve --port N [--sample-allocations yes] | bare --port N [--sample-allocations yes] [--per-message read|try-read] | protobuf | bodies --out DIR | verify --file F --messages N");
     return 2;
 }
 
@@ -52,6 +65,9 @@ static Dictionary<string, string>? ParseOptions(ReadOnlySpan<string> arguments)
     }
     return arguments.Length % 2 == 0 ? options : null;
 }
+
+static bool SampleAllocations(Dictionary<string, string> options) =>
+    options.TryGetValue("sample-allocations", out var value) && value == "yes";
 
 static int ParsePort(string value) =>
     int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= 65535

@@ -5,8 +5,10 @@
 # Usage: bash tools/bench/transport.sh
 # Tunables (environment): BENCH_DURATION_SECONDS (measured run per case, default 5),
 # BENCH_ROUNDS (measured runs per server and case, the median is reported, default 3),
-# BENCH_WARMUP_SECONDS (per server and case, default 3). DOTNET_* variables (DOTNET_gcServer,
-# DOTNET_TieredPGO, ...) reach both .NET servers unchanged.
+# BENCH_WARMUP_SECONDS (per server and case, default 3), BENCH_NICE (e.g. -10: run the servers and
+# h2load at that priority, so that other work on a shared machine disturbs the figures less; negative
+# values need root). DOTNET_* variables (DOTNET_gcServer, DOTNET_TieredPGO, ...) reach both .NET
+# servers unchanged.
 #
 # Each round runs the three servers one after the other, so background load on a shared machine
 # hits all of them alike; the median of the rounds is reported. Results and raw h2load output go
@@ -21,6 +23,8 @@ warmup_seconds="${BENCH_WARMUP_SECONDS:-3}"
 bidi_messages=100          # messages per bidirectional stream (BenchBodies.BidiMessagesPerStream)
 h2load_load=(-c4 -m25)     # 4 connections x 25 concurrent streams, as issue 2 specifies
 out_dir="${BENCH_OUT:-$(mktemp -d /tmp/hlmhub-bench.XXXXXX)}"
+priority=()
+[ -n "${BENCH_NICE:-}" ] && priority=(nice -n "$BENCH_NICE")
 mkdir -p "$out_dir"
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -56,9 +60,9 @@ start_server() {
     local name="$1"
     port[$name]="$(free_port)"
     case "$name" in
-        grpc-js) node tools/bench/node/echo_server.js --port "${port[$name]}" >"$out_dir/$name.log" 2>&1 & ;;
-        hlmhub)  dotnet "$bench_dll" serve --port "${port[$name]}" >"$out_dir/$name.log" 2>&1 & ;;
-        bare)    dotnet "$bench_dll" bare --port "${port[$name]}" >"$out_dir/$name.log" 2>&1 & ;;
+        grpc-js) "${priority[@]}" node tools/bench/node/echo_server.js --port "${port[$name]}" >"$out_dir/$name.log" 2>&1 & ;;
+        hlmhub)  "${priority[@]}" dotnet "$bench_dll" serve --port "${port[$name]}" >"$out_dir/$name.log" 2>&1 & ;;
+        bare)    "${priority[@]}" dotnet "$bench_dll" bare --port "${port[$name]}" >"$out_dir/$name.log" 2>&1 & ;;
     esac
     pid[$name]=$!
     pids_to_stop+=("${pid[$name]}")
@@ -108,7 +112,7 @@ allocated_bytes() {
 }
 
 run_h2load() { # name method body seconds output
-    h2load -D "$4" "${h2load_load[@]}" -d "$out_dir/$3" "${grpc_headers[@]}" "$(url "$1" "$2")" >"$5" 2>&1 \
+    "${priority[@]}" h2load -D "$4" "${h2load_load[@]}" -d "$out_dir/$3" "${grpc_headers[@]}" "$(url "$1" "$2")" >"$5" 2>&1 \
         || fail "h2load $1 $2 failed (see $5)"
     grep -q "^requests: .* 0 failed, 0 errored" "$5" || fail "h2load $1 $2: failed or errored requests (see $5)"
 }
@@ -152,6 +156,6 @@ load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "Transport benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPU(s): $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "dotnet $(dotnet --version), node $(node --version), $(h2load --version | head -n1), load average before/after: $load_before / $load_after"
-echo "h2load -D ${duration_seconds} ${h2load_load[*]}, median of ${rounds} round(s); bidi streams carry ${bidi_messages} messages; raw output: $out_dir"
+echo "h2load -D ${duration_seconds} ${h2load_load[*]}, median of ${rounds} round(s), priority ${BENCH_NICE:-unchanged}; bidi streams carry ${bidi_messages} messages; raw output: $out_dir"
 echo
 awk -F'\t' -v bidi="$bidi_messages" -f tools/bench/report.awk "$results" | tee "$out_dir/report.txt"
