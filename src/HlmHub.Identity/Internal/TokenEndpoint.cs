@@ -316,9 +316,14 @@ internal sealed class TokenEndpoint(
             return "assertion lifetime too long";
         }
 
-        // The primary key (client, jti) makes a replay a unique-key violation, also across hub instances.
         var now = timeProvider.GetUtcNow();
         await db.ClientAssertionUses.Where(u => u.ExpiresAt < now).ExecuteDeleteAsync(cancellationToken);
+        // Checked first so that an ordinary replay is a refusal, not a database error; the primary key
+        // (client, jti) still refuses a replay racing the first use, also across hub instances.
+        if (await db.ClientAssertionUses.AnyAsync(u => u.ClientId == client.ClientId && u.Jti == jti, cancellationToken))
+        {
+            return "assertion replayed (jti already used)";
+        }
         db.ClientAssertionUses.Add(new ClientAssertionUse
         {
             ClientId = client.ClientId,
