@@ -1,5 +1,9 @@
+using HlmHub.Domain;
+using HlmHub.Domain.Ledger;
+using HlmHub.Storage.Configuration;
 using HlmHub.Storage.Conversions;
 using HlmHub.Storage.Identity;
+using HlmHub.Storage.Internal;
 using Microsoft.EntityFrameworkCore;
 
 namespace HlmHub.Storage;
@@ -7,7 +11,8 @@ namespace HlmHub.Storage;
 /// <summary>
 /// The EF Core context over HlmHub's database (SQLite or PostgreSQL, chosen by
 /// <see cref="StorageServiceCollectionExtensions.AddHlmHubStorage"/>). The schema comes from the hand-written
-/// migrations in <c>Migrations/</c>, applied by <see cref="IDatabaseMigrator"/>.
+/// migrations in <c>Migrations/</c>, applied by <see cref="IDatabaseMigrator"/>. Saving refuses ledger changes
+/// that are not new balanced transactions (<see cref="LedgerIntegrityException"/>).
 /// </summary>
 public sealed class HlmHubDbContext(DbContextOptions<HlmHubDbContext> options) : DbContext(options)
 {
@@ -20,17 +25,80 @@ public sealed class HlmHubDbContext(DbContextOptions<HlmHubDbContext> options) :
     /// <summary>The replay cache of accepted client assertions.</summary>
     public DbSet<ClientAssertionUse> ClientAssertionUses => Set<ClientAssertionUse>();
 
+    /// <summary>Landlords.</summary>
+    public DbSet<Landlord> Landlords => Set<Landlord>();
+
+    /// <summary>Roster entries.</summary>
+    public DbSet<Household> Households => Set<Household>();
+
+    /// <summary>Clubs.</summary>
+    public DbSet<Club> Clubs => Set<Club>();
+
+    /// <summary>Federation agreements between clubs and neighbouring landlords.</summary>
+    public DbSet<FederationAgreement> FederationAgreements => Set<FederationAgreement>();
+
+    /// <summary>Households' club memberships.</summary>
+    public DbSet<Membership> Memberships => Set<Membership>();
+
+    /// <summary>Partners.</summary>
+    public DbSet<Partner> Partners => Set<Partner>();
+
+    /// <summary>Partner contracts with clubs.</summary>
+    public DbSet<Contract> Contracts => Set<Contract>();
+
+    /// <summary>Offers.</summary>
+    public DbSet<Offer> Offers => Set<Offer>();
+
+    /// <summary>Offer versions (immutable once redeemed).</summary>
+    public DbSet<OfferVersion> OfferVersions => Set<OfferVersion>();
+
+    /// <summary>Redemptions and cancellations, accepted or rejected.</summary>
+    public DbSet<Redemption> Redemptions => Set<Redemption>();
+
+    /// <summary>Partners' monthly statements (with their lines and event ids).</summary>
+    public DbSet<Statement> Statements => Set<Statement>();
+
+    /// <summary>Ledger accounts.</summary>
+    public DbSet<LedgerAccount> LedgerAccounts => Set<LedgerAccount>();
+
+    /// <summary>Ledger transactions (append-only, with their entries).</summary>
+    public DbSet<LedgerTransaction> LedgerTransactions => Set<LedgerTransaction>();
+
+    /// <summary>Ledger entries (append-only).</summary>
+    public DbSet<LedgerEntry> LedgerEntries => Set<LedgerEntry>();
+
+    /// <inheritdoc />
+    public override int SaveChanges(bool acceptAllChangesOnSuccess)
+    {
+        LedgerWriteCheck.Verify(ChangeTracker);
+        return base.SaveChanges(acceptAllChangesOnSuccess);
+    }
+
+    /// <inheritdoc />
+    public override Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        LedgerWriteCheck.Verify(ChangeTracker);
+        return base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+    }
+
     /// <inheritdoc />
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
-        // One provider-neutral representation for every instant (see UnixMillisecondsConverter); it applies to
-        // nullable instants too.
+        // One provider-neutral representation per value type, applied to nullable properties too:
+        // instants as Unix milliseconds (see UnixMillisecondsConverter), money as cents, periods as yyyymm,
+        // enums by name (readable in SQL and stable when members are reordered).
         configurationBuilder.Properties<DateTimeOffset>().HaveConversion<UnixMillisecondsConverter>();
+        configurationBuilder.Properties<Money>().HaveConversion<MoneyConverter>();
+        // Lets query functions take money (see StorageFunctions).
+        configurationBuilder.DefaultTypeMapping<Money>().HasConversion<MoneyConverter>();
+        configurationBuilder.Properties<Period>().HaveConversion<PeriodConverter>();
+        configurationBuilder.Properties<Enum>().HaveConversion<string>().HaveMaxLength(ColumnLengths.EnumName);
     }
 
     /// <inheritdoc />
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(HlmHubDbContext).Assembly);
+        StorageFunctionTranslations.Register(modelBuilder);
     }
 }

@@ -14,7 +14,8 @@ public static class StorageServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="HlmHubDbContext"/> (scoped) and <see cref="IDbContextFactory{HlmHubDbContext}"/>
     /// (singleton, for singletons such as the token issuer), <see cref="IOptions{StorageOptions}"/> and
-    /// <see cref="IDatabaseMigrator"/>, reading <c>Storage:Provider</c> (<c>Sqlite</c> by default, or
+    /// <see cref="IDatabaseMigrator"/> and <see cref="HlmHub.Domain.MemberTokenGenerator"/> (key from
+    /// <see cref="MemberTokenKeys"/>), reading <c>Storage:Provider</c> (<c>Sqlite</c> by default, or
     /// <c>Postgres</c>), <c>Storage:DataDirectory</c> (default <c>./data</c>) and <c>ConnectionStrings:HlmHub</c>
     /// (for SQLite, by default the file <c>hlmhub.db</c> in the data directory).
     /// </summary>
@@ -30,6 +31,8 @@ public static class StorageServiceCollectionExtensions
         services.AddDbContextFactory<HlmHubDbContext>(builder => ConfigureContext(builder, adapter, options.ConnectionString));
         services.AddSingleton<IDatabaseMigrator>(provider => new DatabaseMigrator(
             provider.GetRequiredService<IDbContextFactory<HlmHubDbContext>>(), adapter));
+        // Resolved lazily: the key file is only created when something first needs a member token.
+        services.AddSingleton(_ => MemberTokenKeys.CreateGenerator(configuration, options.DataDirectory));
         return services;
     }
 

@@ -14,4 +14,23 @@ internal static class ColumnLengths
 
     /// <summary>An encoded salted secret hash.</summary>
     public const int SecretHash = 500;
+
+    /// <summary>A SIREN.</summary>
+    public const int Siren = 9;
+
+    /// <summary>A SIRET.</summary>
+    public const int Siret = 14;
+
+    /// <summary>An offer version's room tariffs, encoded (7 lines of at most ~45 characters).</summary>
+    public const int RoomTariffs = 400;
+}
+
+/// <summary>Filters of the partial unique indexes, in SQL both providers accept (standard double-quoted names).</summary>
+internal static class IndexFilters
+{
+    public const string ActiveBuildingTrade = "\"Status\" = 'Active' AND \"Trade\" IS NOT NULL";
+
+    public const string FederationNotEnded = "\"Status\" <> 'Ended'";
+
+    public const string IsCancellation = "\"CancelsRedemptionId\" IS NOT NULL";
 }

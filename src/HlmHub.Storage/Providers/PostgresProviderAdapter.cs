@@ -17,6 +17,9 @@ internal sealed class PostgresProviderAdapter : StorageProviderAdapter
         builder.UseNpgsql(connectionString);
     }
 
+    public override bool IsUniqueViolation(Exception error) =>
+        error is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation };
+
     // The server and the database are provisioned by the operator; EF Core creates the database if it may.
     public override Task PrepareForMigrationAsync(HlmHubDbContext context, CancellationToken cancellationToken) =>
         Task.CompletedTask;

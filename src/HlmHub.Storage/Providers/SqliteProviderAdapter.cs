@@ -18,6 +18,10 @@ internal sealed class SqliteProviderAdapter : StorageProviderAdapter
         builder.UseSqlite(connectionString);
     }
 
+    // SQLITE_CONSTRAINT (19) with the extended codes SQLITE_CONSTRAINT_PRIMARYKEY (1555) and _UNIQUE (2067).
+    public override bool IsUniqueViolation(Exception error) =>
+        error is SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 1555 or 2067 };
+
     public override async Task PrepareForMigrationAsync(HlmHubDbContext context, CancellationToken cancellationToken)
     {
         var connectionString = context.Database.GetConnectionString() ?? "";

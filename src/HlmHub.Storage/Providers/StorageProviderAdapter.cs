@@ -58,6 +58,9 @@ internal abstract class StorageProviderAdapter
     /// <summary>Removes what <see cref="CreateImmutableOnceReferencedTrigger"/> created.</summary>
     public abstract void DropImmutableOnceReferencedTrigger(MigrationBuilder migrationBuilder, string table);
 
+    /// <summary>Whether this exception (not its inner ones) is this provider's unique-constraint violation.</summary>
+    public abstract bool IsUniqueViolation(Exception error);
+
     /// <summary>Quotes an identifier; both supported providers accept the SQL-standard double quotes.</summary>
     protected static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 

@@ -1,0 +1,267 @@
+using HlmHub.Domain;
+using HlmHub.Domain.Ledger;
+using HlmHub.Storage.Conversions;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace HlmHub.Storage.Configuration;
+
+// Every relationship is Restrict unless a child only makes sense with its parent (statement lines): nothing in
+// HlmHub deletes business data in cascade, and the ledger is append-only.
+
+internal sealed class LandlordConfiguration : IEntityTypeConfiguration<Landlord>
+{
+    public void Configure(EntityTypeBuilder<Landlord> builder)
+    {
+        builder.HasKey(landlord => landlord.Id);
+        builder.Property(landlord => landlord.Id).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(landlord => landlord.Name).HasMaxLength(Limits.NameMaxLength);
+        builder.Property(landlord => landlord.Siren).HasMaxLength(ColumnLengths.Siren);
+        builder.HasIndex(landlord => landlord.Siren).IsUnique();
+    }
+}
+
+internal sealed class HouseholdConfiguration : IEntityTypeConfiguration<Household>
+{
+    public void Configure(EntityTypeBuilder<Household> builder)
+    {
+        builder.HasKey(household => household.Id);
+        builder.Property(household => household.Id).ValueGeneratedNever();
+        builder.Property(household => household.LandlordId).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(household => household.LandlordReference).HasMaxLength(Limits.LandlordReferenceMaxLength);
+        builder.Property(household => household.MemberToken).HasMaxLength(Limits.MemberTokenMaxLength);
+        builder.HasIndex(household => new { household.LandlordId, household.LandlordReference }).IsUnique();
+        builder.HasIndex(household => household.MemberToken).IsUnique();
+        builder.HasOne<Landlord>().WithMany().HasForeignKey(household => household.LandlordId).OnDelete(DeleteBehavior.Restrict);
+    }
+}
+
+internal sealed class ClubConfiguration : IEntityTypeConfiguration<Club>
+{
+    public void Configure(EntityTypeBuilder<Club> builder)
+    {
+        builder.HasKey(club => club.Id);
+        builder.Property(club => club.Id).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(club => club.Name).HasMaxLength(Limits.NameMaxLength);
+        builder.Property(club => club.HostLandlordId).HasMaxLength(Limits.SlugMaxLength);
+        builder.HasOne<Landlord>().WithMany().HasForeignKey(club => club.HostLandlordId).OnDelete(DeleteBehavior.Restrict);
+    }
+}
+
+internal sealed class FederationAgreementConfiguration : IEntityTypeConfiguration<FederationAgreement>
+{
+    public void Configure(EntityTypeBuilder<FederationAgreement> builder)
+    {
+        builder.HasKey(agreement => agreement.Id);
+        builder.Property(agreement => agreement.Id).ValueGeneratedNever();
+        builder.Property(agreement => agreement.ClubId).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(agreement => agreement.LandlordId).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(agreement => agreement.ProposedByLandlordId).HasMaxLength(Limits.SlugMaxLength);
+        // One live (proposed or active) agreement per club and landlord.
+        builder.HasIndex(agreement => new { agreement.ClubId, agreement.LandlordId })
+            .IsUnique()
+            .HasFilter(IndexFilters.FederationNotEnded);
+        builder.HasOne<Club>().WithMany().HasForeignKey(agreement => agreement.ClubId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasOne<Landlord>().WithMany().HasForeignKey(agreement => agreement.LandlordId).OnDelete(DeleteBehavior.Restrict);
+    }
+}
+
+internal sealed class MembershipConfiguration : IEntityTypeConfiguration<Membership>
+{
+    public void Configure(EntityTypeBuilder<Membership> builder)
+    {
+        builder.HasKey(membership => new { membership.ClubId, membership.HouseholdId });
+        builder.Property(membership => membership.ClubId).HasMaxLength(Limits.SlugMaxLength);
+        builder.HasIndex(membership => membership.HouseholdId);
+        builder.HasOne<Club>().WithMany().HasForeignKey(membership => membership.ClubId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasOne<Household>().WithMany().HasForeignKey(membership => membership.HouseholdId).OnDelete(DeleteBehavior.Restrict);
+    }
+}
+
+internal sealed class PartnerConfiguration : IEntityTypeConfiguration<Partner>
+{
+    public void Configure(EntityTypeBuilder<Partner> builder)
+    {
+        builder.HasKey(partner => partner.Id);
+        builder.Property(partner => partner.Id).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(partner => partner.Name).HasMaxLength(Limits.NameMaxLength);
+        builder.Property(partner => partner.Trade).HasMaxLength(Limits.TradeMaxLength);
+        builder.Property(partner => partner.Siret).HasMaxLength(ColumnLengths.Siret);
+        builder.HasIndex(partner => partner.Siret).IsUnique();
+    }
+}
+
+internal sealed class ContractConfiguration : IEntityTypeConfiguration<Contract>
+{
+    public void Configure(EntityTypeBuilder<Contract> builder)
+    {
+        builder.HasKey(contract => contract.Id);
+        builder.Property(contract => contract.Id).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(contract => contract.ClubId).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(contract => contract.PartnerId).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(contract => contract.Trade).HasMaxLength(Limits.TradeMaxLength);
+        // At most one active building-trade contract per (club, trade): the database backs the domain rule.
+        builder.HasIndex(contract => new { contract.ClubId, contract.Trade })
+            .IsUnique()
+            .HasFilter(IndexFilters.ActiveBuildingTrade)
+            .HasDatabaseName(IndexNames.OneActiveBuildingTradePerClub);
+        builder.HasIndex(contract => contract.PartnerId);
+        builder.HasOne<Club>().WithMany().HasForeignKey(contract => contract.ClubId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasOne<Partner>().WithMany().HasForeignKey(contract => contract.PartnerId).OnDelete(DeleteBehavior.Restrict);
+    }
+}
+
+internal sealed class OfferConfiguration : IEntityTypeConfiguration<Offer>
+{
+    public void Configure(EntityTypeBuilder<Offer> builder)
+    {
+        builder.HasKey(offer => offer.Id);
+        builder.Property(offer => offer.Id).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(offer => offer.ContractId).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(offer => offer.ClubId).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(offer => offer.PartnerId).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(offer => offer.Title).HasMaxLength(Limits.NameMaxLength);
+        builder.HasIndex(offer => offer.ContractId);
+        builder.HasIndex(offer => offer.ClubId);
+        builder.HasIndex(offer => offer.PartnerId);
+        builder.HasOne<Contract>().WithMany().HasForeignKey(offer => offer.ContractId).OnDelete(DeleteBehavior.Restrict);
+    }
+}
+
+internal sealed class OfferVersionConfiguration : IEntityTypeConfiguration<OfferVersion>
+{
+    public void Configure(EntityTypeBuilder<OfferVersion> builder)
+    {
+        builder.HasKey(version => new { version.OfferId, version.Version });
+        builder.Property(version => version.OfferId).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(version => version.RoomTariffs)
+            .HasConversion(new RoomTariffsConverter(), new RoomTariffsComparer())
+            .HasMaxLength(ColumnLengths.RoomTariffs);
+        builder.HasOne<Offer>().WithMany().HasForeignKey(version => version.OfferId).OnDelete(DeleteBehavior.Restrict);
+    }
+}
+
+internal sealed class RedemptionConfiguration : IEntityTypeConfiguration<Redemption>
+{
+    public void Configure(EntityTypeBuilder<Redemption> builder)
+    {
+        builder.HasKey(redemption => redemption.Id);
+        builder.Property(redemption => redemption.Id).ValueGeneratedNever();
+        builder.Property(redemption => redemption.PartnerId).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(redemption => redemption.PartnerEventId).HasMaxLength(Limits.PartnerEventIdMaxLength);
+        builder.Property(redemption => redemption.ClubId).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(redemption => redemption.OfferId).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(redemption => redemption.MemberToken).HasMaxLength(Limits.MemberTokenMaxLength);
+        // One redemption per (partner, partner event id): a retried event finds the first answer.
+        builder.HasIndex(redemption => new { redemption.PartnerId, redemption.PartnerEventId })
+            .IsUnique()
+            .HasDatabaseName(IndexNames.OneRedemptionPerPartnerEvent);
+        // A redemption is cancelled at most once.
+        builder.HasIndex(redemption => redemption.CancelsRedemptionId)
+            .IsUnique()
+            .HasFilter(IndexFilters.IsCancellation);
+        builder.HasIndex(redemption => new { redemption.ClubId, redemption.Period });
+        builder.HasIndex(redemption => new { redemption.HouseholdId, redemption.OfferId, redemption.Period });
+        builder.HasIndex(redemption => new { redemption.OfferId, redemption.OfferVersion });
+        builder.HasOne<Partner>().WithMany().HasForeignKey(redemption => redemption.PartnerId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasOne<Club>().WithMany().HasForeignKey(redemption => redemption.ClubId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasOne<Household>().WithMany().HasForeignKey(redemption => redemption.HouseholdId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasOne<OfferVersion>().WithMany()
+            .HasForeignKey(redemption => new { redemption.OfferId, redemption.OfferVersion })
+            .OnDelete(DeleteBehavior.Restrict);
+        builder.HasOne<Redemption>().WithOne()
+            .HasForeignKey<Redemption>(redemption => redemption.CancelsRedemptionId)
+            .OnDelete(DeleteBehavior.Restrict);
+    }
+}
+
+internal sealed class StatementConfiguration : IEntityTypeConfiguration<Statement>
+{
+    public void Configure(EntityTypeBuilder<Statement> builder)
+    {
+        builder.HasKey(statement => statement.Id);
+        builder.Property(statement => statement.Id).ValueGeneratedNever();
+        builder.Property(statement => statement.PartnerId).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(statement => statement.ClubId).HasMaxLength(Limits.SlugMaxLength);
+        builder.HasIndex(statement => new { statement.PartnerId, statement.ClubId, statement.Period, statement.Revision }).IsUnique();
+        builder.HasIndex(statement => new { statement.ClubId, statement.Period });
+        builder.HasOne<Partner>().WithMany().HasForeignKey(statement => statement.PartnerId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasOne<Club>().WithMany().HasForeignKey(statement => statement.ClubId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasMany(statement => statement.Lines).WithOne().HasForeignKey(line => line.StatementId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasMany(statement => statement.Events).WithOne().HasForeignKey(item => item.StatementId).OnDelete(DeleteBehavior.Cascade);
+        builder.Navigation(statement => statement.Lines).UsePropertyAccessMode(PropertyAccessMode.Field);
+        builder.Navigation(statement => statement.Events).UsePropertyAccessMode(PropertyAccessMode.Field);
+    }
+}
+
+internal sealed class StatementLineConfiguration : IEntityTypeConfiguration<StatementLine>
+{
+    public void Configure(EntityTypeBuilder<StatementLine> builder)
+    {
+        builder.ToTable("StatementLines");
+        builder.HasKey(line => new { line.StatementId, line.OfferId });
+        builder.Property(line => line.OfferId).HasMaxLength(Limits.SlugMaxLength);
+    }
+}
+
+internal sealed class StatementEventConfiguration : IEntityTypeConfiguration<StatementEvent>
+{
+    public void Configure(EntityTypeBuilder<StatementEvent> builder)
+    {
+        builder.ToTable("StatementEvents");
+        builder.HasKey(item => new { item.StatementId, item.PartnerEventId });
+        builder.Property(item => item.PartnerEventId).HasMaxLength(Limits.PartnerEventIdMaxLength);
+    }
+}
+
+internal sealed class LedgerAccountConfiguration : IEntityTypeConfiguration<LedgerAccount>
+{
+    public void Configure(EntityTypeBuilder<LedgerAccount> builder)
+    {
+        builder.HasKey(account => account.Id);
+        builder.Property(account => account.Id).HasMaxLength(Limits.LedgerAccountIdMaxLength);
+        builder.Property(account => account.ClubId).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(account => account.PartnerId).HasMaxLength(Limits.SlugMaxLength);
+        builder.HasIndex(account => account.ClubId);
+        builder.HasIndex(account => account.PartnerId);
+        builder.HasOne<Club>().WithMany().HasForeignKey(account => account.ClubId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasOne<Partner>().WithMany().HasForeignKey(account => account.PartnerId).OnDelete(DeleteBehavior.Restrict);
+    }
+}
+
+internal sealed class LedgerTransactionConfiguration : IEntityTypeConfiguration<LedgerTransaction>
+{
+    public void Configure(EntityTypeBuilder<LedgerTransaction> builder)
+    {
+        builder.HasKey(transaction => transaction.Id);
+        builder.Property(transaction => transaction.Id).ValueGeneratedNever();
+        builder.Property(transaction => transaction.IdempotencyKey).HasMaxLength(Limits.IdempotencyKeyMaxLength);
+        builder.Property(transaction => transaction.ClubId).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(transaction => transaction.Description).HasMaxLength(Limits.DescriptionMaxLength);
+        // The same source is never booked twice.
+        builder.HasIndex(transaction => transaction.IdempotencyKey)
+            .IsUnique()
+            .HasDatabaseName(IndexNames.OneLedgerTransactionPerIdempotencyKey);
+        builder.HasIndex(transaction => new { transaction.ClubId, transaction.Period });
+        builder.HasIndex(transaction => transaction.ReversesTransactionId);
+        builder.HasOne<Club>().WithMany().HasForeignKey(transaction => transaction.ClubId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasOne<LedgerTransaction>().WithMany()
+            .HasForeignKey(transaction => transaction.ReversesTransactionId)
+            .OnDelete(DeleteBehavior.Restrict);
+        builder.HasMany(transaction => transaction.Entries).WithOne()
+            .HasForeignKey(entry => entry.TransactionId)
+            .OnDelete(DeleteBehavior.Restrict);
+        builder.Navigation(transaction => transaction.Entries).UsePropertyAccessMode(PropertyAccessMode.Field);
+    }
+}
+
+internal sealed class LedgerEntryConfiguration : IEntityTypeConfiguration<LedgerEntry>
+{
+    public void Configure(EntityTypeBuilder<LedgerEntry> builder)
+    {
+        builder.HasKey(entry => new { entry.TransactionId, entry.Line });
+        builder.Property(entry => entry.AccountId).HasMaxLength(Limits.LedgerAccountIdMaxLength);
+        builder.HasIndex(entry => entry.AccountId);
+        builder.HasOne<LedgerAccount>().WithMany().HasForeignKey(entry => entry.AccountId).OnDelete(DeleteBehavior.Restrict);
+    }
+}

@@ -1,0 +1,26 @@
+using HlmHub.Storage.Providers;
+
+namespace HlmHub.Storage;
+
+/// <summary>Recognises database errors a caller can act on, whatever the provider.</summary>
+public static class StorageErrors
+{
+    /// <summary>
+    /// Whether <paramref name="error"/> (usually a <c>DbUpdateException</c>) was caused by a unique index or key,
+    /// e.g. a retried partner event or two admins adding a plumber at once: the caller reads the winner's row
+    /// instead of failing. PostgreSQL names the index (<see cref="IndexNames"/>) in the message; SQLite names
+    /// its columns.
+    /// </summary>
+    public static bool IsUniqueViolation(Exception error)
+    {
+        for (var current = error; current is not null; current = current.InnerException)
+        {
+            if (SqliteProviderAdapter.Instance.IsUniqueViolation(current) || PostgresProviderAdapter.Instance.IsUniqueViolation(current))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
