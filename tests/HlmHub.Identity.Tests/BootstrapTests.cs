@@ -1,0 +1,55 @@
+using System.Net;
+using System.Text.Json;
+using HlmHub.Identity.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
+
+namespace HlmHub.Identity.Tests;
+
+public sealed class BootstrapTests
+{
+    [Fact]
+    public async Task FirstStart_WritesAdminCredentialsOwnerOnly_AndTheyWork()
+    {
+        await using var host = await IdentityTestHost.StartAsync();
+        var path = Path.Combine(host.DataDirectory, "bootstrap-admin.json");
+
+        Assert.True(File.Exists(path));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        }
+        using var document = JsonDocument.Parse(await File.ReadAllTextAsync(path));
+        var clientId = document.RootElement.GetProperty("client_id").GetString()!;
+        var secret = document.RootElement.GetProperty("client_secret").GetString()!;
+        Assert.Equal(host.TokenEndpoint, document.RootElement.GetProperty("token_endpoint").GetString());
+
+        var token = await host.GetTokenAsync(new RegisteredClient(clientId, secret));
+        var reply = await host.CallAsync("ManageClub", token, ownerId: "any-club");
+
+        Assert.Equal("HubAdmin", reply.Kind);
+        Assert.Equal(["hlmhub.admin"], reply.Scopes);
+        var created = Assert.Single(host.Logs, r => r.EventId.Id == IdentityEventIds.BootstrapAdminCreated);
+        Assert.Contains(path, created.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(host.Logs, r => r.Message.Contains(secret, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task SecondStart_WithAnAdmin_CreatesNoOther()
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "hlmhub-identity-tests", Guid.NewGuid().ToString("N"));
+        await using (await IdentityTestHost.StartAsync(dataDirectory: dataDirectory))
+        {
+        }
+        var path = Path.Combine(dataDirectory, "bootstrap-admin.json");
+        using var first = JsonDocument.Parse(await File.ReadAllTextAsync(path));
+        File.Delete(path);
+
+        await using var host = await IdentityTestHost.StartAsync(dataDirectory: dataDirectory);
+
+        Assert.False(File.Exists(path));
+        Assert.DoesNotContain(host.Logs, r => r.EventId.Id == IdentityEventIds.BootstrapAdminCreated);
+        var token = await host.GetTokenAsync(new RegisteredClient(
+            first.RootElement.GetProperty("client_id").GetString()!, first.RootElement.GetProperty("client_secret").GetString()!));
+        Assert.Equal("HubAdmin", (await host.CallAsync("ManageClub", token, ownerId: "club")).Kind);
+    }
+}
