@@ -58,6 +58,9 @@ public sealed class HlmHubDbContext(DbContextOptions<HlmHubDbContext> options) :
     /// <summary>Partners' monthly statements (with their lines and event ids).</summary>
     public DbSet<Statement> Statements => Set<Statement>();
 
+    /// <summary>Closed months per club (append-only).</summary>
+    public DbSet<PeriodClosure> PeriodClosures => Set<PeriodClosure>();
+
     /// <summary>Ledger accounts.</summary>
     public DbSet<LedgerAccount> LedgerAccounts => Set<LedgerAccount>();
 

@@ -210,3 +210,28 @@ public sealed class MemberTokenTests
         Assert.Throws<ArgumentException>(() => new MemberTokenGenerator(new byte[16]));
     }
 }
+
+public sealed class PeriodClosureTests
+{
+    [Fact]
+    public void LateEventInClosedMonth_IsBookedInTheNextOpenMonth()
+    {
+        Period[] closed = [new(2026, 9), new(2026, 10)];
+
+        Assert.Equal(new Period(2026, 11), PeriodRules.BookingPeriod(new Period(2026, 9), closed));
+        Assert.Equal(new Period(2026, 11), PeriodRules.BookingPeriod(new Period(2026, 11), closed));
+        Assert.Equal(new Period(2026, 8), PeriodRules.BookingPeriod(new Period(2026, 8), closed));
+    }
+
+    [Fact]
+    public void ClosingTheCurrentMonth_IsRefusedUntilItIsOverInParis()
+    {
+        // 30 November 23:30 UTC is already 1 December in Paris: November is over.
+        var closure = PeriodClosure.Close("club", new Period(2026, 11), new DateTimeOffset(2026, 11, 30, 23, 30, 0, TimeSpan.Zero));
+        Assert.Equal(new Period(2026, 11), closure.Period);
+
+        var error = Assert.Throws<DomainException>(() =>
+            PeriodClosure.Close("club", new Period(2026, 11), new DateTimeOffset(2026, 11, 30, 22, 30, 0, TimeSpan.Zero)));
+        Assert.Equal("period", error.Field);
+    }
+}

@@ -254,6 +254,27 @@ public abstract class DomainStorageTests(MigratedDatabaseFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task ClosedPeriod_CannotBeReopened()
+    {
+        var cancellationToken = TestTimeout.Token();
+        var data = new SampleData();
+        await using (var context = await fixture.Database.CreateContextAsync(cancellationToken))
+        {
+            data.AddTo(context);
+            context.Add(PeriodClosure.Close(data.Club.Id, new Period(2026, 10), SampleData.Now));
+            await context.SaveChangesAsync(cancellationToken);
+        }
+
+        await using (var context = await fixture.Database.CreateContextAsync(cancellationToken))
+        {
+            var closures = context.PeriodClosures.Where(closure => closure.ClubId == data.Club.Id);
+            var closed = await closures.Select(closure => closure.Period).ToListAsync(cancellationToken);
+            Assert.Equal(new Period(2026, 11), PeriodRules.BookingPeriod(new Period(2026, 10), closed));
+            await AssertAppendOnly(() => closures.ExecuteDeleteAsync(cancellationToken));
+        }
+    }
+
     private static async Task AssertAppendOnly(Func<Task<int>> statement)
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(statement);

@@ -265,3 +265,13 @@ internal sealed class LedgerEntryConfiguration : IEntityTypeConfiguration<Ledger
         builder.HasOne<LedgerAccount>().WithMany().HasForeignKey(entry => entry.AccountId).OnDelete(DeleteBehavior.Restrict);
     }
 }
+
+internal sealed class PeriodClosureConfiguration : IEntityTypeConfiguration<PeriodClosure>
+{
+    public void Configure(EntityTypeBuilder<PeriodClosure> builder)
+    {
+        builder.HasKey(closure => new { closure.ClubId, closure.Period });
+        builder.Property(closure => closure.ClubId).HasMaxLength(Limits.SlugMaxLength);
+        builder.HasOne<Club>().WithMany().HasForeignKey(closure => closure.ClubId).OnDelete(DeleteBehavior.Restrict);
+    }
+}

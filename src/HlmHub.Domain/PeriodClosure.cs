@@ -1,0 +1,54 @@
+namespace HlmHub.Domain;
+
+/// <summary>
+/// A club's month once closed: frozen for reconciliation and the ledger. Closing is final (the database refuses
+/// to reopen it); anything that happened in a closed month and arrives late is booked in the next open month.
+/// </summary>
+public sealed class PeriodClosure
+{
+    private PeriodClosure()
+    {
+        ClubId = "";
+    }
+
+    /// <summary>The club.</summary>
+    public string ClubId { get; private set; }
+
+    /// <summary>The closed month.</summary>
+    public Period Period { get; private set; }
+
+    /// <summary>When it was closed.</summary>
+    public DateTimeOffset ClosedAt { get; private set; }
+
+    /// <summary>Closes <paramref name="period"/>; only a month that is over (in Paris) at <paramref name="closedAt"/> can be.</summary>
+    public static PeriodClosure Close(string clubId, Period period, DateTimeOffset closedAt)
+    {
+        if (period >= Period.Of(closedAt))
+        {
+            throw DomainException.Precondition("period", "only a month that is over can be closed");
+        }
+
+        return new PeriodClosure { ClubId = Require.Slug("clubId", clubId), Period = period, ClosedAt = closedAt };
+    }
+}
+
+/// <summary>Where late events are booked.</summary>
+public static class PeriodRules
+{
+    /// <summary>
+    /// The period an event that happened in <paramref name="occurred"/> is booked in: that month if it is still
+    /// open, else the first open month after it (an adjustment in the open month).
+    /// </summary>
+    public static Period BookingPeriod(Period occurred, IReadOnlyCollection<Period> closedPeriods)
+    {
+        ArgumentNullException.ThrowIfNull(closedPeriods);
+        var booking = occurred;
+        // Each step passes one closed month, so the loop ends after at most closedPeriods.Count steps.
+        while (closedPeriods.Contains(booking))
+        {
+            booking = booking.Next();
+        }
+
+        return booking;
+    }
+}
