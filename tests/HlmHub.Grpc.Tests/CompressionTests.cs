@@ -39,6 +39,7 @@ public sealed class CompressionTests
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
         var second = call.ResponseStream.Current;
         await call.RequestStream.CompleteAsync().DefaultTimeout();
+        Assert.False(await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
 
         Assert.True(first.RequestWasCompressed);
         Assert.False(second.RequestWasCompressed);

@@ -6,7 +6,7 @@ namespace HlmHub.Grpc.Tests.Infrastructure;
 /// <summary>One log entry written by the server under test.</summary>
 internal sealed record LogRecord(string Category, LogLevel Level, EventId EventId, string Message, Exception? Exception)
 {
-    public override string ToString() => $"{Level} {Category}[{EventId.Id}] {Message}{(Exception is null ? "" : " " + Exception.GetType().Name + ": " + Exception.Message)}";
+    public override string ToString() => $"{Level} {Category}[{EventId.Id}] {Message}{(Exception is null ? "" : "\n" + Exception)}";
 }
 
 /// <summary>Collects the server's logs so a test fails on any error it did not expect.</summary>

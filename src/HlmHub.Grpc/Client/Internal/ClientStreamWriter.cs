@@ -52,8 +52,13 @@ internal sealed class ClientStreamWriter<TRequest, TResponse>(GrpcCall<TRequest,
             {
                 call.CancelByClient();
             }
-            call.Fail(call.StatusFromException(ex));
-            throw call.EndedException(null);
+            if (call.HasEnded)
+            {
+                throw call.EndedException(null);
+            }
+            // The stream broke without a local reason: the server has most likely ended the call. Its status
+            // arrives with the response, which stays authoritative, so this write failure does not settle the call.
+            throw new RpcException(call.StatusFromException(ex));
         }
         finally
         {

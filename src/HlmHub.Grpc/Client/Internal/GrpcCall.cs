@@ -33,8 +33,8 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
     private ResponseMessageReader? _reader;
     private string? _responseEncoding;
     private Task _sendTask = Task.CompletedTask;
-    private Status? _status;
-    private Metadata? _trailers;
+    // Written once under _lock; a reference so that lock-free readers never see a torn status.
+    private volatile Outcome? _outcome;
 
     public GrpcCall(GrpcChannel channel, Method<TRequest, TResponse> method, CallOptions options)
     {
@@ -108,9 +108,9 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
     public async Task<TResponse?> ReadNextOrEndAsync()
     {
         await _sendTask.ConfigureAwait(false);
-        if (_reader is null || _status is not null)
+        if (_reader is null || _outcome is not null)
         {
-            return _status is { StatusCode: StatusCode.OK } ? null : throw EndedException(null);
+            return _outcome?.Status.StatusCode == StatusCode.OK ? null : throw EndedException(null);
         }
         var message = await ReadNextAsync().ConfigureAwait(false);
         if (message is not null)
@@ -122,14 +122,14 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
     }
 
     public Status GetStatus() =>
-        _status ?? throw new InvalidOperationException("The call has not completed: read its response to the end first.");
+        _outcome?.Status ?? throw new InvalidOperationException("The call has not completed: read its response to the end first.");
 
     public Metadata GetTrailers() =>
-        _trailers ?? throw new InvalidOperationException("The call has not completed: read its response to the end first.");
+        _outcome?.Trailers ?? throw new InvalidOperationException("The call has not completed: read its response to the end first.");
 
     public void Dispose()
     {
-        if (_status is null)
+        if (_outcome is null)
         {
             Finish(new Status(StatusCode.Cancelled, "The call was disposed before it completed."), EmptyMetadata, abort: true);
         }
@@ -143,7 +143,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
 
     public void ThrowIfCallEnded()
     {
-        if (_status is not null)
+        if (_outcome is not null)
         {
             throw EndedException(null);
         }
@@ -152,23 +152,23 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
     /// <summary>What an operation on an ended call throws: the final status, or misuse once it ended with OK.</summary>
     public Exception EndedException(RpcException? original)
     {
-        if (_status is not { } status)
+        if (_outcome is not { } outcome)
         {
             return original is not null ? original : new InvalidOperationException("The call has not ended.");
         }
-        if (status.StatusCode == StatusCode.OK)
+        if (outcome.Status.StatusCode == StatusCode.OK)
         {
             return new InvalidOperationException("The call has already completed successfully.");
         }
-        return new RpcException(status, _trailers ?? EmptyMetadata);
+        return new RpcException(outcome.Status, outcome.Trailers);
     }
 
     /// <summary>Maps a transport failure to a status (PROTOCOL-HTTP2.md, "Errors"); a local cancellation wins.</summary>
     public Status StatusFromException(Exception exception)
     {
-        if (_status is { } status)
+        if (_outcome is { } outcome)
         {
-            return status;
+            return outcome.Status;
         }
         for (var inner = exception; inner is not null; inner = inner.InnerException)
         {
@@ -216,7 +216,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
             _userCancellation = Options.CancellationToken.UnsafeRegister(
                 static state => ((GrpcCall<TRequest, TResponse>)state!).CancelByClient(), this);
         }
-        if (_status is not null)
+        if (_outcome is not null)
         {
             content.Dispose();
             return;
@@ -237,7 +237,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
             var request = CreateRequest(content, headers, timeout);
             lock (_lock)
             {
-                if (_status is not null)
+                if (_outcome is not null)
                 {
                     request.Dispose();
                     return;
@@ -254,7 +254,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
         }
         lock (_lock)
         {
-            if (_status is not null)
+            if (_outcome is not null)
             {
                 response.Dispose();
                 return;
@@ -410,7 +410,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
             status = NoResponseMessage;
         }
         Finish(status, trailers, abort: false);
-        return _status!.Value;
+        return _outcome!.Status;
     }
 
     /// <summary>Records the final status once; later outcomes are ignored. Releases the call's resources.</summary>
@@ -420,7 +420,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
         HttpRequestMessage? request;
         lock (_lock)
         {
-            if (_status is not null)
+            if (_outcome is not null)
             {
                 return;
             }
@@ -431,8 +431,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
                 status = DeadlineExceeded;
                 trailers = EmptyMetadata;
             }
-            _status = status;
-            _trailers = trailers;
+            _outcome = new Outcome(status, trailers);
             response = _response;
             request = _request;
         }
@@ -468,6 +467,10 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
             _reader?.Dispose();
         }
     }
+
+    public bool HasEnded => _outcome is not null;
+
+    private sealed record Outcome(Status Status, Metadata Trailers);
 
     private static Status ReadStatus(HttpHeaders headers)
     {
