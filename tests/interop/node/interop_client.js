@@ -343,7 +343,14 @@ async function main() {
       console.log(`PASS ${name} (${Number((process.hrtime.bigint() - started) / 1000000n)} ms)`);
     } catch (error) {
       failures += 1;
-      const reason = error instanceof assert.AssertionError ? error.message : (error.stack || String(error));
+      let reason;
+      if (error instanceof assert.AssertionError) {
+        reason = error.message;
+      } else if (error && typeof error.code === 'number') {
+        reason = `unexpected status ${error.code}: ${JSON.stringify(error.details)}`;
+      } else {
+        reason = (error && error.stack) || String(error);
+      }
       console.log(`FAIL ${name}: ${reason}`);
     } finally {
       for (const peer of Object.values(peers)) {

@@ -26,7 +26,12 @@ import tempfile
 import time
 import traceback
 
-import grpc
+try:
+    import grpc
+except ImportError:
+    print("set-up failed: the grpc module is missing: install Debian's python3-grpcio and run with /usr/bin/python3",
+          file=sys.stderr)
+    sys.exit(2)
 
 PROTO_ROOT_DEFAULT = "/usr/share/grpc-proto"
 PROTO_FILES = ("empty.proto", "messages.proto", "test.proto")
