@@ -10,6 +10,12 @@ public enum RedemptionOutcome
 
     /// <summary>Refused, with a <see cref="RejectionReason"/>.</summary>
     Rejected,
+
+    /// <summary>
+    /// The answer to a retry of an event already recorded (same partner and event id): never stored, the API
+    /// returns it with the recorded redemption's amounts.
+    /// </summary>
+    Duplicate,
 }
 
 /// <summary>Why a redemption was refused (DESIGN.md §2), plus <see cref="NotEligible"/>.</summary>
