@@ -37,6 +37,9 @@ public sealed class GrpcChannel : IDisposable
 
     internal string AcceptEncodingHeader { get; }
 
+    /// <summary>True when request compression is configured, so responses' <c>grpc-accept-encoding</c> matters.</summary>
+    internal bool CompressesRequests => _requestCompression is not null;
+
     /// <summary>Creates a channel to <paramref name="address"/> (e.g. <c>http://127.0.0.1:5000</c>).</summary>
     public static GrpcChannel ForAddress(string address, GrpcChannelOptions? options = null)
     {
@@ -129,10 +132,6 @@ public sealed class GrpcChannel : IDisposable
     /// <summary>Remembers what the server accepts, from any gRPC response.</summary>
     internal void ObserveServerAcceptEncoding(string? acceptEncoding)
     {
-        if (_requestCompression is null)
-        {
-            return;
-        }
         _serverAcceptEncoding = acceptEncoding;
         _sawResponse = true;
     }

@@ -22,7 +22,9 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
     private readonly GrpcChannel _channel;
     private readonly Method<TRequest, TResponse> _method;
     private readonly CancellationTokenSource _callCts = new();
-    private readonly TaskCompletionSource<Metadata> _responseHeaders = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Completed with the raw headers (null: none, e.g. Trailers-Only); turned into Metadata only if someone asks.
+    private readonly TaskCompletionSource<HttpResponseHeaders?> _responseHeaders = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task<Metadata>? _responseHeadersMetadata;
     private readonly Lock _lock = new();
     private CancellationTokenRegistration _userCancellation;
     private ITimer? _deadlineTimer;
@@ -54,7 +56,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
     /// <summary>Cancelled when the call ends abnormally: aborts every pending send, write and read.</summary>
     public CancellationToken CallToken => _callCts.Token;
 
-    public Task<Metadata> ResponseHeadersAsync => _responseHeaders.Task;
+    public Task<Metadata> ResponseHeadersAsync => LazyInitializer.EnsureInitialized(ref _responseHeadersMetadata, MaterializeResponseHeadersAsync);
 
     public void StartWithSingleRequest(TRequest request)
     {
@@ -330,7 +332,8 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
     private async Task ReadResponseHeadersAsync(HttpResponseMessage response)
     {
         var headers = response.Headers;
-        if (TryGetHeader(headers, GrpcProtocol.AcceptEncodingHeader, out var acceptEncoding) || response.StatusCode == HttpStatusCode.OK)
+        if (_channel.CompressesRequests
+            && (TryGetHeader(headers, GrpcProtocol.AcceptEncodingHeader, out var acceptEncoding) || response.StatusCode == HttpStatusCode.OK))
         {
             _channel.ObserveServerAcceptEncoding(acceptEncoding);
         }
@@ -343,7 +346,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
             {
                 status = NoResponseMessage;
             }
-            _responseHeaders.TrySetResult(new Metadata());
+            _responseHeaders.TrySetResult(null);
             Finish(status, trailers, abort: false);
             return;
         }
@@ -362,7 +365,13 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
         TryGetHeader(headers, GrpcProtocol.EncodingHeader, out _responseEncoding);
         var body = await response.Content.ReadAsStreamAsync(_callCts.Token).ConfigureAwait(false);
         _reader = new ResponseMessageReader(body, _channel.Options.MaxReceiveMessageSizeBytes);
-        _responseHeaders.TrySetResult(ToMetadata(headers));
+        _responseHeaders.TrySetResult(headers);
+    }
+
+    private async Task<Metadata> MaterializeResponseHeadersAsync()
+    {
+        var headers = await _responseHeaders.Task.ConfigureAwait(false);
+        return headers is null ? new Metadata() : ToMetadata(headers);
     }
 
     private static Status NoResponseMessage => new(StatusCode.Internal, "The server ended a single-response call with OK but no response message.");
@@ -437,7 +446,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
         }
         if (status.StatusCode == StatusCode.OK)
         {
-            _responseHeaders.TrySetResult(new Metadata());
+            _responseHeaders.TrySetResult(null);
         }
         else
         {
