@@ -10,23 +10,32 @@ namespace HlmHub.Bench;
 /// dotnet-counters cannot be installed here: the GC raises GCAllocationTick about every 100 KB
 /// allocated, naming the type of the object that crossed the threshold, so the bytes attributed
 /// to each type are proportional to what that type really allocates. Off unless asked for: the
-/// verbose GC events cost time.
+/// verbose GC events cost time. It also counts the methods the JIT compiles (MethodLoadVerbose),
+/// to tell whether tiered compilation is still at work during a measurement.
 /// </summary>
 internal sealed class AllocationSampler : EventListener
 {
     private const string RuntimeSource = "Microsoft-Windows-DotNETRuntime";
     private const EventKeywords GcKeyword = (EventKeywords)0x1;
+    private const EventKeywords JitKeyword = (EventKeywords)0x10;
     private const int AllocationTickEventId = 10;
+    private const int MethodLoadVerboseEventId = 143;
 
     /// <summary>How many types the report lists.</summary>
     private const int ReportedTypes = 25;
 
     private readonly ConcurrentDictionary<string, long> _bytesByType = new(StringComparer.Ordinal);
+    // Methods compiled since the last reset, to see whether the JIT is still busy under load.
+    private readonly ConcurrentDictionary<string, int> _jittedMethods = new(StringComparer.Ordinal);
     private volatile bool _enabled;
 
     public void Start() => _enabled = true;
 
-    public void Reset() => _bytesByType.Clear();
+    public void Reset()
+    {
+        _bytesByType.Clear();
+        _jittedMethods.Clear();
+    }
 
     public string Report()
     {
@@ -37,6 +46,11 @@ internal sealed class AllocationSampler : EventListener
         {
             report.Append(CultureInfo.InvariantCulture, $"{100.0 * bytes / Math.Max(total, 1),6:F1}%  {type}\n");
         }
+        report.Append(CultureInfo.InvariantCulture, $"jitted_methods={_jittedMethods.Values.Sum()}\n");
+        foreach (var (method, count) in _jittedMethods.OrderByDescending(entry => entry.Value).Take(ReportedTypes))
+        {
+            report.Append(CultureInfo.InvariantCulture, $"{count,6}  {method}\n");
+        }
         return report.ToString();
     }
 
@@ -44,13 +58,23 @@ internal sealed class AllocationSampler : EventListener
     {
         if (eventSource.Name == RuntimeSource)
         {
-            EnableEvents(eventSource, EventLevel.Verbose, GcKeyword);
+            EnableEvents(eventSource, EventLevel.Verbose, GcKeyword | JitKeyword);
         }
     }
 
     protected override void OnEventWritten(EventWrittenEventArgs eventData)
     {
-        if (!_enabled || eventData.EventId != AllocationTickEventId || eventData.Payload is null || eventData.PayloadNames is null)
+        if (!_enabled || eventData.Payload is null || eventData.PayloadNames is null)
+        {
+            return;
+        }
+        if (eventData.EventId == MethodLoadVerboseEventId)
+        {
+            var name = $"{PayloadText(eventData, "MethodNamespace")}::{PayloadText(eventData, "MethodName")}";
+            _jittedMethods.AddOrUpdate(name, 1, (_, count) => count + 1);
+            return;
+        }
+        if (eventData.EventId != AllocationTickEventId)
         {
             return;
         }
@@ -69,5 +93,11 @@ internal sealed class AllocationSampler : EventListener
             }
         }
         _bytesByType.AddOrUpdate(type, amount, (_, sum) => sum + amount);
+    }
+
+    private static string PayloadText(EventWrittenEventArgs eventData, string name)
+    {
+        var index = eventData.PayloadNames!.IndexOf(name);
+        return index >= 0 ? eventData.Payload![index]?.ToString() ?? "?" : "?";
     }
 }

@@ -29,7 +29,15 @@ internal static class BenchServers
     /// <summary>With sampling on: GET reports the sampled allocations by type since the last DELETE.</summary>
     public const string AllocationsPath = "/bench/allocations";
 
-    public static async Task RunAsync(BenchServerKind kind, int port, bool sampleAllocations)
+    /// <param name="kind">Which server.</param>
+    /// <param name="port">Loopback port.</param>
+    /// <param name="sampleAllocations">Turns the allocation sampler on.</param>
+    /// <param name="routed">
+    /// Bare server only, profiling: "literal" serves the echo through endpoint routing on the two
+    /// literal method paths; "fallback" adds a two-parameter catch-all route beside them, as our
+    /// transport maps for UNIMPLEMENTED. Null: no routing (the ceiling).
+    /// </param>
+    public static async Task RunAsync(BenchServerKind kind, int port, bool sampleAllocations, string? routed = null)
     {
         using var sampler = sampleAllocations ? new AllocationSampler() : null;
         sampler?.Start();
@@ -56,6 +64,21 @@ internal static class BenchServers
             application.MapGrpcService<EchoService>(BenchReflection.Descriptor.Services.Single(service => service.FullName == "hlmhub.bench.Echo"));
             application.MapGet(StatsPath, WriteStatsAsync);
             application.Map(AllocationsPath, context => HandleAllocationsAsync(context, sampler));
+        }
+        else if (routed is not null)
+        {
+            application.MapGet(StatsPath, WriteStatsAsync);
+            application.Map(AllocationsPath, context => HandleAllocationsAsync(context, sampler));
+            application.MapPost("/hlmhub.bench.Echo/Unary", BareEcho.HandleAsync);
+            application.MapPost("/hlmhub.bench.Echo/Bidi", BareEcho.HandleAsync);
+            if (routed == "fallback")
+            {
+                application.MapPost("/{unknownService}/{unknownMethod}", context =>
+                {
+                    context.Response.AppendTrailer("grpc-status", "12");
+                    return Task.CompletedTask;
+                });
+            }
         }
         else
         {

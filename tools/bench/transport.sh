@@ -5,7 +5,7 @@
 # Usage: bash tools/bench/transport.sh
 # Tunables (environment): BENCH_DURATION_SECONDS (measured run per case, default 5),
 # BENCH_ROUNDS (measured runs per server and case, the median is reported, default 3),
-# BENCH_WARMUP_SECONDS (per server and case, default 3), BENCH_NICE (e.g. -10: run the servers and
+# BENCH_WARMUP_MAX_SECONDS (warm-up cap per server and case, default 30), BENCH_NICE (e.g. -10: run the servers and
 # h2load at that priority, so that other work on a shared machine disturbs the figures less; negative
 # values need root). DOTNET_* variables (DOTNET_gcServer, DOTNET_TieredPGO, ...) reach both .NET
 # servers unchanged.
@@ -19,7 +19,7 @@ root_dir="$(pwd)"
 
 duration_seconds="${BENCH_DURATION_SECONDS:-5}"
 rounds="${BENCH_ROUNDS:-3}"
-warmup_seconds="${BENCH_WARMUP_SECONDS:-3}"
+warmup_max_seconds="${BENCH_WARMUP_MAX_SECONDS:-30}"
 bidi_messages=100          # messages per bidirectional stream (BenchBodies.BidiMessagesPerStream)
 h2load_load=(-c4 -m25)     # 4 connections x 25 concurrent streams, as issue 2 specifies
 out_dir="${BENCH_OUT:-$(mktemp -d /tmp/hlmhub-bench.XXXXXX)}"
@@ -118,11 +118,27 @@ run_h2load() { # name method body seconds output
 }
 
 cases=("unary Unary unary.bin 1" "bidi Bidi bidi.bin $bidi_messages")
-echo "Warming up (${warmup_seconds} s per server and case)"
+# Warm-up until the rate settles: the JIT tiers the hot path up in the background, which on a busy
+# 2-core machine took more than 30 s for the bidi path (docs/benchmarks.md). Runs of 3 s until two in
+# a row differ by less than 5%, at most BENCH_WARMUP_MAX_SECONDS.
+warm_up() { # name method body case
+    local previous=0 rate elapsed=0
+    while [ "$elapsed" -lt "$warmup_max_seconds" ]; do
+        run_h2load "$1" "$2" "$3" 3 "$out_dir/warmup-$1-$4.txt"
+        elapsed=$(( elapsed + 3 ))
+        rate="$(sed -n 's/^finished in [0-9.]*s, \([0-9.]*\) req\/s.*/\1/p' "$out_dir/warmup-$1-$4.txt")"
+        if awk -v a="$previous" -v b="$rate" 'BEGIN { exit !(a > 0 && (b - a) / a < 0.05 && (a - b) / a < 0.05) }'; then
+            break
+        fi
+        previous="$rate"
+    done
+    echo "  $1 $4: warm after ${elapsed} s (${rate} req/s)"
+}
+echo "Warming up (until stable, at most ${warmup_max_seconds} s per server and case)"
 for name in "${servers[@]}"; do
     for entry in "${cases[@]}"; do
         read -r case method body _ <<<"$entry"
-        run_h2load "$name" "$method" "$body" "$warmup_seconds" "$out_dir/warmup-$name-$case.txt"
+        warm_up "$name" "$method" "$body" "$case"
     done
 done
 
