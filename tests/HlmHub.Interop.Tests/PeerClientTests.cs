@@ -16,12 +16,15 @@ public abstract class PeerClientFixture : InteropServerFixture
 
     internal abstract Task<PeerClientRun> StartRunAsync(int serverPort, string testCases);
 
+    /// <summary>The cases the peer runs, in order (one process for all of them).</summary>
+    internal virtual IReadOnlyList<string> Cases => InteropCases.All;
+
     internal Task<PeerClientRun> RunAsync()
     {
         RequirePeer();
         lock (_lock)
         {
-            return _run ??= StartRunAsync(Server.Port, string.Join(',', InteropCases.All));
+            return _run ??= StartRunAsync(Server.Port, string.Join(',', Cases));
         }
     }
 }
@@ -38,7 +41,12 @@ public sealed class GrpcioClientFixture : PeerClientFixture
 /// <summary>The @grpc/grpc-js client (npm, versions locked in tests/interop/node/package-lock.json).</summary>
 public sealed class GrpcJsClientFixture : PeerClientFixture
 {
+    /// <summary>Beyond grpc's cases: health and both reflection versions, used the way grpcurl uses them.</summary>
+    internal static readonly IReadOnlyList<string> DiscoveryCases = ["health_check", "reflection_v1", "reflection_v1alpha"];
+
     private string _node = "node";
+
+    internal override IReadOnlyList<string> Cases => [.. InteropCases.All, .. DiscoveryCases];
 
     internal override void RequirePeer() => _node = Peers.RequireNode();
 
@@ -63,7 +71,7 @@ public abstract class PeerClientTests<TFixture>(TFixture fixture)
     {
         var run = await fixture.RunAsync().WaitAsync(WaitTimeout);
         Assert.True(run.Result.ExitCode == 0, run.Result.Describe());
-        Assert.Equal(InteropCases.All, run.ReportedCases);
+        Assert.Equal(fixture.Cases, run.ReportedCases);
     }
 
     protected async Task AssertServerLoggedNoErrorAsync()
@@ -92,6 +100,12 @@ public sealed class GrpcJsClientTests(GrpcJsClientFixture fixture) : PeerClientT
     [Theory]
     [MemberData(nameof(Cases))]
     public Task GrpcJsClient_AgainstOurServer_PassesCase(string testCase) => AssertCasePassesAsync(testCase);
+
+    public static TheoryData<string> DiscoveryCases() => [.. GrpcJsClientFixture.DiscoveryCases];
+
+    [Theory]
+    [MemberData(nameof(DiscoveryCases))]
+    public Task GrpcJsClient_AgainstOurServer_UsesHealthAndReflection(string testCase) => AssertCasePassesAsync(testCase);
 
     [Fact]
     public Task GrpcJsClient_AgainstOurServer_ExitsZeroWithEveryCaseReported() => AssertExitsZeroWithEveryCaseAsync();

@@ -9,9 +9,12 @@
 //
 // grpc-js does not expose whether a received message was compressed: the server_compressed_*
 // cases check the answers, and the flag itself is checked by HlmHub's raw HTTP/2 tests.
+//
+// Besides grpc's cases, health_check, reflection_v1 and reflection_v1alpha check the standard
+// discovery services (grpc.health.v1, grpc.reflection) the way tools such as grpcurl use them.
 
 const assert = require('assert');
-const { grpc, loadTestingPackage, parseArguments } = require('./protos');
+const { grpc, loadTestingPackage, loadDiscoveryPackages, parseArguments } = require('./protos');
 
 // A deadline on every call so a hung server fails the case instead of the whole run.
 const CALL_TIMEOUT_MS = 15000;
@@ -115,7 +118,8 @@ function assertEchoedMetadata(label, initial, trailing) {
   assert.ok(ECHO_TRAILING_VALUE.equals(echoed[0]), `${label}: trailing metadata ${echoed[0].toString('hex')}`);
 }
 
-const cases = {
+// The cases of grpc's interop-test-descriptions.md ('all' runs these).
+const standardCases = {
   async empty_unary({ client }) {
     const { response } = await unary(client, 'EmptyCall', {});
     assert.ok(response, 'no response');
@@ -299,6 +303,98 @@ const cases = {
   },
 };
 
+/** The name (field 1) of a serialized FileDescriptorProto: enough to check reflection answers without a descriptor library. */
+function fileDescriptorName(bytes) {
+  assert.strictEqual(bytes[0], 0x0a, 'FileDescriptorProto does not start with its name');
+  let length = 0;
+  let shift = 0;
+  let offset = 1;
+  for (;;) {
+    const byte = bytes[offset];
+    offset += 1;
+    length |= (byte & 0x7f) << shift;
+    shift += 7;
+    if ((byte & 0x80) === 0) {
+      break;
+    }
+  }
+  return bytes.subarray(offset, offset + length).toString('utf8');
+}
+
+/** One request/response exchange on a reflection stream. */
+function reflect(call, request) {
+  const received = nextResponse(call);
+  call.write(request);
+  return received;
+}
+
+async function checkReflection(reflectionPackage, serviceName, target, credentials) {
+  const client = new reflectionPackage.ServerReflection(target, credentials);
+  try {
+    const call = client.ServerReflectionInfo(deadline());
+    const ended = collectStatus(call);
+
+    const list = await reflect(call, { list_services: '' });
+    assert.strictEqual(list.message_response, 'list_services_response', `list_services answered ${list.message_response}`);
+    const names = list.list_services_response.service.map((service) => service.name);
+    for (const expected of ['grpc.testing.TestService', 'grpc.health.v1.Health', serviceName]) {
+      assert.ok(names.includes(expected), `list_services lacks ${expected}: ${names.join(', ')}`);
+    }
+
+    const bySymbol = await reflect(call, { file_containing_symbol: 'grpc.testing.TestService' });
+    assert.strictEqual(bySymbol.message_response, 'file_descriptor_response', `file_containing_symbol answered ${bySymbol.message_response}`);
+    const files = bySymbol.file_descriptor_response.file_descriptor_proto.map(fileDescriptorName);
+    assert.ok(files.includes('grpc/testing/test.proto'), `file_containing_symbol returned ${files.join(', ')}`);
+
+    const byName = await reflect(call, { file_by_filename: 'grpc/testing/messages.proto' });
+    assert.strictEqual(byName.message_response, 'file_descriptor_response', `file_by_filename answered ${byName.message_response}`);
+    assert.ok(byName.file_descriptor_response.file_descriptor_proto.map(fileDescriptorName).includes('grpc/testing/messages.proto'));
+
+    const missing = await reflect(call, { file_containing_symbol: 'no.such.Symbol' });
+    assert.strictEqual(missing.message_response, 'error_response', `an unknown symbol answered ${missing.message_response}`);
+    assert.strictEqual(missing.error_response.error_code, grpc.status.NOT_FOUND);
+
+    call.end();
+    assertOk(await ended);
+  } finally {
+    client.close();
+  }
+}
+
+// HlmHub's own checks of the standard discovery services, as tools like grpcurl use them.
+const extraCases = {
+  async health_check({ target, credentials }) {
+    const { health } = loadDiscoveryPackages();
+    const client = new health.Health(target, credentials);
+    try {
+      for (const service of ['', 'grpc.testing.TestService']) {
+        const { response } = await unary(client, 'Check', { service });
+        assert.strictEqual(response.status, 'SERVING', `Check('${service}')`);
+      }
+      await expectStatus(unary(client, 'Check', { service: 'no.such.Service' }), grpc.status.NOT_FOUND);
+
+      const watch = client.Watch({ service: 'grpc.testing.TestService' }, deadline());
+      const ended = collectStatus(watch);
+      const first = await nextResponse(watch);
+      assert.strictEqual(first.status, 'SERVING', 'Watch first answer');
+      watch.cancel();
+      assert.strictEqual((await ended).code, grpc.status.CANCELLED);
+    } finally {
+      client.close();
+    }
+  },
+
+  reflection_v1({ target, credentials }) {
+    return checkReflection(loadDiscoveryPackages().reflection.v1, 'grpc.reflection.v1.ServerReflection', target, credentials);
+  },
+
+  reflection_v1alpha({ target, credentials }) {
+    return checkReflection(loadDiscoveryPackages().reflection.v1alpha, 'grpc.reflection.v1alpha.ServerReflection', target, credentials);
+  },
+};
+
+const cases = { ...standardCases, ...extraCases };
+
 function collectStatus(call) {
   return new Promise((resolve) => {
     call.on('error', () => {});
@@ -317,7 +413,7 @@ async function main() {
     console.error(error.message);
     return 2;
   }
-  const names = args.test_case === 'all' ? Object.keys(cases) : args.test_case.split(',').map((name) => name.trim()).filter(Boolean);
+  const names = args.test_case === 'all' ? Object.keys(standardCases) : args.test_case.split(',').map((name) => name.trim()).filter(Boolean);
   const unknown = names.filter((name) => !(name in cases));
   if (unknown.length > 0) {
     console.error(`unknown test case(s): ${unknown.join(', ')}`);
@@ -333,6 +429,8 @@ async function main() {
     // a case that breaks its connection cannot fail the next one.
     const options = { 'grpc.use_local_subchannel_pool': 1 };
     const peers = {
+      target,
+      credentials,
       client: new testing.TestService(target, credentials, options),
       compressingClient: new testing.TestService(target, credentials, { ...options, 'grpc.default_compression_algorithm': GZIP }),
       unimplementedClient: new testing.UnimplementedService(target, credentials, options),
@@ -353,7 +451,7 @@ async function main() {
       }
       console.log(`FAIL ${name}: ${reason}`);
     } finally {
-      for (const peer of Object.values(peers)) {
+      for (const peer of [peers.client, peers.compressingClient, peers.unimplementedClient]) {
         peer.close();
       }
     }

@@ -24,6 +24,16 @@ function loadTestingPackage() {
   return grpc.loadPackageDefinition(definition).grpc.testing;
 }
 
+/** grpc.health.v1 and both grpc.reflection versions, from the same Debian package. */
+function loadDiscoveryPackages() {
+  const definition = protoLoader.loadSync(
+    ['grpc/health/v1/health.proto', 'grpc/reflection/v1/reflection.proto', 'grpc/reflection/v1alpha/reflection.proto'],
+    { includeDirs: [PROTO_ROOT], keepCase: true, defaults: true, oneofs: true, enums: String, longs: Number },
+  );
+  const loaded = grpc.loadPackageDefinition(definition).grpc;
+  return { health: loaded.health.v1, reflection: { v1: loaded.reflection.v1, v1alpha: loaded.reflection.v1alpha } };
+}
+
 /** Parses `--name value` and `--name=value` arguments into an object. */
 function parseArguments(argv) {
   const result = {};
@@ -46,4 +56,4 @@ function parseArguments(argv) {
   return result;
 }
 
-module.exports = { grpc, loadTestingPackage, parseArguments };
+module.exports = { grpc, loadTestingPackage, loadDiscoveryPackages, parseArguments };
