@@ -15,7 +15,7 @@ public sealed class ClientRegistryTests
         var hash = ClientSecretHasher.Hash(secret);
 
         Assert.Equal(43, secret.Length);
-        Assert.StartsWith("pbkdf2-sha256$100000$", hash, StringComparison.Ordinal);
+        Assert.StartsWith("pbkdf2-sha256$10000$", hash, StringComparison.Ordinal);
         Assert.DoesNotContain(secret, hash, StringComparison.Ordinal);
         Assert.NotEqual(hash, ClientSecretHasher.Hash(secret));
         Assert.True(ClientSecretHasher.Verify(secret, hash));

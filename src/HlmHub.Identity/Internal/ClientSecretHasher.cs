@@ -17,7 +17,7 @@ internal static class ClientSecretHasher
     /// verification costs the server this much work, so it is kept well below password-grade counts.
     /// Stored hashes carry their own count, so it can be raised later.
     /// </summary>
-    public const int Iterations = 100_000;
+    public const int Iterations = 10_000;
 
     private const string Scheme = "pbkdf2-sha256";
     private const int SaltBytes = 16;

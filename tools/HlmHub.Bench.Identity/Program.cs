@@ -1,0 +1,180 @@
+// Identity benchmark. Measures, on this machine:
+//  1. token issuances per second through POST /connect/token on real Kestrel (HTTP/1.1 loopback, SQLite),
+//     for client_secret_basic (dominated by PBKDF2) and private_key_jwt (assertion check + replay row);
+//  2. the signing cost alone (AccessTokenIssuer, in process);
+//  3. the cost token validation adds to each call: first sight of a token (signature check) and the
+//     steady state, a token already validated (what every call after the first pays).
+// Usage: dotnet run -c Release --project tools/HlmHub.Bench.Identity [-- --seconds 5]
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using HlmHub.Grpc;
+using HlmHub.Identity;
+using HlmHub.Identity.Internal;
+using HlmHub.Storage;
+using HlmHub.Storage.Identity;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+var seconds = args.Length == 2 && args[0] == "--seconds" ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
+var duration = TimeSpan.FromSeconds(seconds);
+const int Concurrency = 4;
+
+var dataDirectory = Path.Combine(Path.GetTempPath(), "hlmhub-bench-identity", Guid.NewGuid().ToString("N"));
+var builder = WebApplication.CreateSlimBuilder();
+builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+{
+    ["Storage:DataDirectory"] = dataDirectory,
+    // The benchmark hammers one client on purpose; it never fails authentication.
+    ["Auth:EmbeddedIssuer:BootstrapAdmin"] = "false",
+});
+builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http1));
+builder.Logging.ClearProviders();
+builder.Services.AddHlmGrpc();
+builder.Services.AddHlmHubStorage(builder.Configuration);
+builder.Services.AddHlmHubIdentity(builder.Configuration);
+await using var app = builder.Build();
+await app.Services.GetRequiredService<IDatabaseMigrator>().MigrateAsync(CancellationToken.None);
+app.MapHlmHubIdentityEndpoints();
+await app.StartAsync();
+var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+var issuerUrl = app.Services.GetRequiredService<EmbeddedIssuerUrl>();
+
+var registry = app.Services.GetRequiredService<IClientRegistry>();
+var secretClient = await registry.RegisterAsync(new ClientRegistration(ClientKind.Partner, "Bench secret", ["hlmhub.test"], PartnerId: "bench"), CancellationToken.None);
+using var clientKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+var jwtClient = await registry.RegisterAsync(new ClientRegistration(ClientKind.Partner, "Bench jwt", ["hlmhub.test"], PartnerId: "bench",
+    PublicJwk: SigningKeyManager.PublicJwkJson(clientKey, "bench", "ES256")), CancellationToken.None);
+
+using var http = new HttpClient { BaseAddress = address };
+var basic = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(secretClient.ClientId + ":" + secretClient.ClientSecret)));
+var assertionHandler = new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false };
+var assertionCredentials = new SigningCredentials(new ECDsaSecurityKey(clientKey), SecurityAlgorithms.EcdsaSha256);
+
+async Task<string> RequestTokenAsync(bool privateKeyJwt)
+{
+    var form = new List<KeyValuePair<string, string>> { new("grant_type", "client_credentials") };
+    using var request = new HttpRequestMessage(HttpMethod.Post, IdentityEndpointPaths.Token);
+    if (privateKeyJwt)
+    {
+        var now = TimeProvider.System.GetUtcNow().UtcDateTime;
+        var assertion = assertionHandler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = jwtClient.ClientId,
+            Audience = issuerUrl.TokenEndpoint,
+            IssuedAt = now,
+            Expires = now.AddMinutes(1),
+            Claims = new Dictionary<string, object> { ["sub"] = jwtClient.ClientId, ["jti"] = Guid.NewGuid().ToString("N") },
+            SigningCredentials = assertionCredentials,
+        });
+        form.Add(new("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"));
+        form.Add(new("client_assertion", assertion));
+    }
+    else
+    {
+        request.Headers.Authorization = basic;
+    }
+    request.Content = new FormUrlEncodedContent(form);
+    using var response = await http.SendAsync(request);
+    var body = await response.Content.ReadAsStringAsync();
+    if (response.StatusCode != HttpStatusCode.OK)
+    {
+        throw new InvalidOperationException($"Token request failed: {(int)response.StatusCode} {body}");
+    }
+    using var json = JsonDocument.Parse(body);
+    return json.RootElement.GetProperty("access_token").GetString()!;
+}
+
+async Task<double> IssuancesPerSecondAsync(bool privateKeyJwt)
+{
+    await RequestTokenAsync(privateKeyJwt); // warm-up
+    var stopwatch = Stopwatch.StartNew();
+    var count = 0;
+    var workers = Enumerable.Range(0, Concurrency).Select(async _ =>
+    {
+        while (stopwatch.Elapsed < duration)
+        {
+            await RequestTokenAsync(privateKeyJwt);
+            Interlocked.Increment(ref count);
+        }
+    });
+    await Task.WhenAll(workers);
+    return count / stopwatch.Elapsed.TotalSeconds;
+}
+
+var machine = $"{Environment.ProcessorCount} logical CPUs, {RuntimeInformationText()}";
+Console.WriteLine($"Identity benchmark — {machine}; {seconds} s per measurement, {Concurrency} concurrent token requests");
+
+var basicRate = await IssuancesPerSecondAsync(privateKeyJwt: false);
+Console.WriteLine($"token endpoint, client_secret_basic : {basicRate,10:N0} tokens/s");
+var jwtRate = await IssuancesPerSecondAsync(privateKeyJwt: true);
+Console.WriteLine($"token endpoint, private_key_jwt     : {jwtRate,10:N0} tokens/s");
+
+var issuer = app.Services.GetRequiredService<AccessTokenIssuer>();
+var client = new OAuthClient { ClientId = "bench", DisplayName = "bench", Kind = ClientKind.Partner, PartnerId = "bench", AllowedScopes = "hlmhub.test" };
+var signing = await MeasureAsync(async () => await issuer.IssueAsync(client, ["hlmhub.test"], CancellationToken.None), duration);
+Console.WriteLine($"signing only (in process, 1 thread) : {1_000_000 / signing,10:N0} tokens/s ({signing:N1} µs each)");
+
+// Validation: the validator the interceptor calls, with keys already cached.
+var options = app.Services.GetRequiredService<IOptions<AuthOptions>>();
+var keys = app.Services.GetRequiredService<SigningKeyManager>();
+var logger = app.Services.GetRequiredService<ILogger<AccessTokenValidator>>();
+var cached = new AccessTokenValidator(options, TimeProvider.System, logger, keys, issuerUrl);
+var uncachedOptions = Options.Create(new AuthOptions { ValidatedTokenCacheDuration = TimeSpan.Zero });
+var uncached = new AccessTokenValidator(uncachedOptions, TimeProvider.System, logger, keys, issuerUrl);
+var token = await RequestTokenAsync(privateKeyJwt: false);
+if ((await cached.ValidateAsync(token, CancellationToken.None)).Caller is null || (await uncached.ValidateAsync(token, CancellationToken.None)).Caller is null)
+{
+    throw new InvalidOperationException("The benchmark token does not validate.");
+}
+var firstSight = await MeasureAsync(async () => await uncached.ValidateAsync(token, CancellationToken.None), duration);
+Console.WriteLine($"validation, first sight (signature) : {firstSight,10:N2} µs per call");
+var steady = await MeasureAsync(async () => await cached.ValidateAsync(token, CancellationToken.None), duration);
+Console.WriteLine($"validation, token seen before       : {steady,10:N2} µs per call (target < 20 µs)");
+
+await app.StopAsync();
+Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+try
+{
+    Directory.Delete(dataDirectory, recursive: true);
+}
+catch (IOException)
+{
+    // A leftover temp folder is harmless.
+}
+
+// Mean microseconds per operation over `length`, after a short warm-up.
+static async Task<double> MeasureAsync(Func<ValueTask> operation, TimeSpan length)
+{
+    for (var i = 0; i < 200; i++)
+    {
+        await operation();
+    }
+    var stopwatch = Stopwatch.StartNew();
+    long count = 0;
+    while (stopwatch.Elapsed < length)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            await operation();
+        }
+        count += 100;
+    }
+    return stopwatch.Elapsed.TotalMicroseconds / count;
+}
+
+static string RuntimeInformationText() =>
+    $"{System.Runtime.InteropServices.RuntimeInformation.OSDescription.Trim()}, {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}";
