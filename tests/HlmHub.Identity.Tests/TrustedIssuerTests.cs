@@ -58,8 +58,17 @@ public sealed class TrustedIssuerTests
         var client = await hub.RegisterAsync(new ClientRegistration(ClientKind.Admin, "Hub", ["hlmhub.test"]));
         var token = await hub.GetTokenAsync(client);
 
+        await using var stranger = await MiniIssuer.StartAsync();
+        var strangerToken = stranger.Sign(stranger.Claims("hlmhub", "x", "admin", binding: null, scope: "hlmhub.test"));
+
         var reply = await hub.CallAsync("WhoAmI", token);
+        var first = await hub.CallFailsAsync("WhoAmI", strangerToken);
+        var second = await hub.CallFailsAsync("WhoAmI", strangerToken);
 
         Assert.Equal("HubAdmin", reply.Kind);
+        Assert.Equal(StatusCode.Unauthenticated, first.StatusCode);
+        Assert.Contains("not trusted", second.Detail, StringComparison.Ordinal);
+        // The unreachable authority is asked once, then left alone for a while instead of on every call.
+        Assert.Single(hub.Logs, r => r.EventId.Id == IdentityEventIds.IssuerMetadataUnavailable);
     }
 }

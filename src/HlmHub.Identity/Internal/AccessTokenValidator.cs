@@ -53,13 +53,13 @@ internal sealed class AccessTokenValidator
         var external = new List<ExternalIssuer>();
         if (!_options.UsesEmbeddedAuthority)
         {
-            external.Add(new ExternalIssuer(_options.Authority, _options.Audience, _options.RequireHttpsMetadata));
+            external.Add(new ExternalIssuer(_options.Authority, _options.Audience, _options.RequireHttpsMetadata, timeProvider));
         }
         foreach (var trusted in _options.TrustedIssuers ?? [])
         {
             if (!string.IsNullOrWhiteSpace(trusted.Authority))
             {
-                external.Add(new ExternalIssuer(trusted.Authority, trusted.Audience ?? _options.Audience, _options.RequireHttpsMetadata));
+                external.Add(new ExternalIssuer(trusted.Authority, trusted.Audience ?? _options.Audience, _options.RequireHttpsMetadata, timeProvider));
             }
         }
         _externalIssuers = external;
@@ -109,7 +109,8 @@ internal sealed class AccessTokenValidator
 
     private async ValueTask<TokenValidationOutcome> ValidateWithIssuerAsync(string token, string issuer, CancellationToken cancellationToken)
     {
-        if (_embeddedKeys is not null && _embeddedIssuer is not null && string.Equals(issuer, _embeddedIssuer.Issuer, StringComparison.Ordinal))
+        if (_embeddedKeys is not null && _embeddedIssuer is not null
+            && _embeddedIssuer.TryGetIssuer(out var embeddedIssuer) && string.Equals(issuer, embeddedIssuer, StringComparison.Ordinal))
         {
             var keys = await _embeddedKeys.GetKeySetAsync(cancellationToken);
             return await ValidateAsync(token, issuer, _options.Audience, keys.ValidationKeys);
@@ -219,8 +220,18 @@ internal sealed class AccessTokenValidator
         /// <summary>How long a discovery or JWKS request may take.</summary>
         private static readonly TimeSpan MetadataRequestTimeout = TimeSpan.FromSeconds(10);
 
-        public ExternalIssuer(string authority, string audience, bool requireHttps)
+        /// <summary>
+        /// After a failed discovery or JWKS fetch, how long to wait before trying again: otherwise every call
+        /// carrying a token from an unknown issuer would wait on an unreachable authority.
+        /// </summary>
+        internal static readonly TimeSpan MetadataRetryInterval = TimeSpan.FromSeconds(30);
+
+        private readonly TimeProvider _timeProvider;
+        private long _retryAfterTicks;
+
+        public ExternalIssuer(string authority, string audience, bool requireHttps, TimeProvider timeProvider)
         {
+            _timeProvider = timeProvider;
             Authority = authority.TrimEnd('/');
             Audience = audience;
             var isLoopback = Uri.TryCreate(Authority, UriKind.Absolute, out var uri) && uri.IsLoopback;
@@ -242,12 +253,18 @@ internal sealed class AccessTokenValidator
 
         public async Task<OpenIdConnectConfiguration?> TryGetConfigurationAsync(ILogger logger, CancellationToken cancellationToken)
         {
+            var now = _timeProvider.GetUtcNow().UtcTicks;
+            if (now < Interlocked.Read(ref _retryAfterTicks))
+            {
+                return null;
+            }
             try
             {
                 return await Manager.GetConfigurationAsync(cancellationToken);
             }
             catch (Exception exception) when (exception is InvalidOperationException or IOException or HttpRequestException or ArgumentException)
             {
+                Interlocked.Exchange(ref _retryAfterTicks, now + MetadataRetryInterval.Ticks);
                 IdentityLog.IssuerMetadataUnavailable(logger, Authority, exception.GetType().Name + ": " + exception.Message);
                 return null;
             }

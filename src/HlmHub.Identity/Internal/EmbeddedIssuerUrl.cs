@@ -16,6 +16,21 @@ internal sealed class EmbeddedIssuerUrl(IOptions<AuthOptions> options, IServiceP
 
     public string Issuer => _issuer ??= Resolve();
 
+    /// <summary>The issuer, or false while it cannot be known yet (no <c>Auth:Issuer</c>, server not listening).</summary>
+    public bool TryGetIssuer(out string issuer)
+    {
+        try
+        {
+            issuer = Issuer;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            issuer = "";
+            return false;
+        }
+    }
+
     public string TokenEndpoint => Issuer + IdentityEndpointPaths.Token;
 
     public string JwksUri => Issuer + IdentityEndpointPaths.Jwks;
