@@ -5,6 +5,9 @@ using HlmHub.Server.Hosting;
 using HlmHub.Storage;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
+// `--seed-demo` (issue 4): seed the demo data once the hub has started, then keep serving (Features/Demo).
+args = HlmHub.Server.Features.Demo.DemoCommandLine.Translate(args);
+
 var builder = WebApplication.CreateBuilder(args);
 var hostOptions = builder.Configuration.GetSection(HubHostOptions.SectionName).Get<HubHostOptions>() ?? new HubHostOptions();
 

@@ -1,3 +1,8 @@
+using HlmHub.Grpc;
+using HlmHub.Server.Features.Admin;
+using HlmHub.Server.Features.Demo;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
 namespace HlmHub.Server.Features;
 
 /// <summary>
@@ -9,11 +14,24 @@ internal static class HubFeatures
     public static IServiceCollection AddHubFeatures(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+
+        // Admin: its error mapping runs inside the authorization interceptor (registered earlier by Identity).
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServerCallInterceptor, AdminErrorInterceptor>());
+
+        // Demo: the seeder is always available (for the CLI); --seed-demo runs it once the hub has started.
+        services.TryAddSingleton<MemberTokenKeyStore>();
+        services.TryAddSingleton<DemoSeeder>();
+        if (configuration.GetValue<bool>(DemoCommandLine.SeedOnStartKey))
+        {
+            services.AddHostedService<DemoSeedOnStartService>();
+        }
+
         return services;
     }
 
     public static IEndpointRouteBuilder MapHubFeatures(this IEndpointRouteBuilder endpoints)
     {
+        endpoints.MapGrpcService<AdminService>(AdminService.Descriptor);
         return endpoints;
     }
 }

@@ -1,0 +1,85 @@
+using System.Text;
+using HlmHub.Domain;
+using HlmHub.Grpc;
+using HlmHub.Identity;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using Microsoft.EntityFrameworkCore;
+
+namespace HlmHub.Server.Features.Admin;
+
+/// <summary>
+/// The one place where the Admin API turns expected failures into gRPC statuses: a domain rule refusing a
+/// request (INVALID_ARGUMENT or FAILED_PRECONDITION, message "field: rule" with the field in the proto's
+/// snake_case), the client registry refusing a registration, and a unique index refusing a write that a
+/// concurrent call made first (ABORTED: the caller retries and gets the precise answer). Everything else is a
+/// bug and stays an error. Runs inside the authorization interceptor, so only authorized calls get here.
+/// </summary>
+internal sealed class AdminErrorInterceptor : IServerCallInterceptor
+{
+    public async Task InterceptAsync(ServerCallContext context, ServerCallContinuation next)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(next);
+        if (context.MethodDefinition.ServiceName != AdminService.ServiceName)
+        {
+            await next(context);
+            return;
+        }
+
+        try
+        {
+            await next(context);
+        }
+        catch (DomainException exception)
+        {
+            var code = exception.Kind == DomainErrorKind.FailedPrecondition ? StatusCode.FailedPrecondition : StatusCode.InvalidArgument;
+            throw new RpcException(code, $"{ToSnakeCase(exception.Field)}: {exception.Rule}");
+        }
+        catch (ClientRegistryException exception)
+        {
+            var code = exception.Error switch
+            {
+                ClientRegistryError.AlreadyExists => StatusCode.AlreadyExists,
+                ClientRegistryError.NotFound => StatusCode.NotFound,
+                _ => StatusCode.InvalidArgument,
+            };
+            throw new RpcException(code, exception.Message);
+        }
+        catch (DbUpdateException exception) when (IsUniqueViolation(exception))
+        {
+            throw new RpcException(StatusCode.Aborted, "A concurrent change wrote the same record first; nothing was changed: retry to see why.");
+        }
+    }
+
+    /// <summary>
+    /// Whether the database refused the write for a unique index or primary key. Storage exposes no
+    /// provider-neutral way to ask yet, so both providers' codes are read here: SQLite's extended codes 2067
+    /// (UNIQUE) and 1555 (PRIMARY KEY), PostgreSQL's SQLSTATE 23505.
+    /// </summary>
+    internal static bool IsUniqueViolation(DbUpdateException exception) => exception.InnerException switch
+    {
+        SqliteException sqlite => sqlite.SqliteExtendedErrorCode is 2067 or 1555,
+        PostgresException postgres => postgres.SqlState == PostgresErrorCodes.UniqueViolation,
+        _ => false,
+    };
+
+    /// <summary>The domain names fields in lowerCamel (<c>hostLandlordId</c>); the proto says <c>host_landlord_id</c>.</summary>
+    internal static string ToSnakeCase(string field)
+    {
+        var builder = new StringBuilder(field.Length + 8);
+        foreach (var character in field)
+        {
+            if (char.IsAsciiLetterUpper(character))
+            {
+                builder.Append('_').Append(char.ToLowerInvariant(character));
+            }
+            else
+            {
+                builder.Append(character);
+            }
+        }
+
+        return builder.ToString();
+    }
+}

@@ -1,0 +1,82 @@
+using HlmHub.Grpc;
+using HlmHub.Identity;
+using HlmHub.Storage;
+using HlmHub.Storage.Identity;
+using Microsoft.EntityFrameworkCore;
+using V1 = HlmHub.Contracts.V1;
+
+namespace HlmHub.Server.Features.Admin;
+
+/// <summary>
+/// OAuth clients of the embedded issuer. Only hub administrators manage them: a client is a credential to the
+/// whole hub, and a club administrator could otherwise mint itself a partner identity.
+/// </summary>
+internal sealed partial class AdminService
+{
+    [RpcPolicy(Scope, CallerKind.HubAdmin, Ownership.None)]
+    public async Task<V1.RegisteredClient> RegisterClient(V1.RegisterClientRequest request, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        var kind = AdminMapping.ToDomain(request.Kind);
+        var registration = new ClientRegistration(
+            kind,
+            request.DisplayName,
+            [.. request.Scopes],
+            PartnerId: AdminMapping.NullIfEmpty(request.PartnerId),
+            LandlordId: AdminMapping.NullIfEmpty(request.LandlordId),
+            ClubId: AdminMapping.NullIfEmpty(request.ClubId),
+            PublicJwk: AdminMapping.NullIfEmpty(request.PublicJwk),
+            ClientId: AdminMapping.NullIfEmpty(request.ClientId));
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+
+        // A token bound to a partner, landlord or club that does not exist would pass every ownership check for
+        // data that may be created later under that id: refuse the binding now.
+        if (registration.PartnerId is { } partnerId)
+        {
+            await RequirePartnerAsync(db, "partner_id", partnerId, cancellationToken);
+        }
+
+        if (registration.LandlordId is { } landlordId)
+        {
+            await RequireLandlordAsync(db, "landlord_id", landlordId, cancellationToken);
+        }
+
+        if (registration.ClubId is { } clubId)
+        {
+            await RequireClubAsync(db, "club_id", clubId, cancellationToken);
+        }
+
+        var registered = await clientRegistry.RegisterAsync(registration, cancellationToken);
+        var client = await db.OAuthClients.AsNoTracking().SingleAsync(existing => existing.ClientId == registered.ClientId, cancellationToken);
+        return new V1.RegisteredClient { Client = AdminMapping.ToProto(client), ClientSecret = registered.ClientSecret ?? "" };
+    }
+
+    [RpcPolicy(Scope, CallerKind.HubAdmin, Ownership.None)]
+    public async Task<V1.ListClientsResponse> ListClients(V1.ListClientsRequest request, ServerCallContext context)
+    {
+        var page = AdminPaging.Read(request.PageSize, request.PageToken);
+        await using var db = await dbContextFactory.CreateDbContextAsync(context.CancellationToken);
+        var clients = await db.OAuthClients.AsNoTracking().OrderBy(client => client.ClientId).Page(page).ToListAsync(context.CancellationToken);
+        var response = new V1.ListClientsResponse { NextPageToken = AdminPaging.NextToken(page, clients.Count) };
+        response.Clients.AddRange(clients.Take(page.Size).Select(AdminMapping.ToProto));
+        return response;
+    }
+
+    [RpcPolicy(Scope, CallerKind.HubAdmin, Ownership.None)]
+    public async Task<V1.OAuthClient> DisableClient(V1.DisableClientRequest request, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        var caller = context.GetCaller();
+        if (request.ClientId == caller.ClientId)
+        {
+            // Disabling oneself could leave the hub with no administrator able to register another.
+            throw new HlmHub.Domain.DomainException(HlmHub.Domain.DomainErrorKind.FailedPrecondition, "client_id", "an administrator cannot disable its own client");
+        }
+
+        await clientRegistry.DisableAsync(request.ClientId, cancellationToken);
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        OAuthClient client = await db.OAuthClients.AsNoTracking().SingleAsync(existing => existing.ClientId == request.ClientId, cancellationToken);
+        AdminLog.Changed(logger, caller.ClientId, "client", client.ClientId, "disabled");
+        return AdminMapping.ToProto(client);
+    }
+}

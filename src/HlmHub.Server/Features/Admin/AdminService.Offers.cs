@@ -1,0 +1,77 @@
+using HlmHub.Domain;
+using HlmHub.Grpc;
+using HlmHub.Identity;
+using HlmHub.Storage;
+using Microsoft.EntityFrameworkCore;
+using V1 = HlmHub.Contracts.V1;
+
+namespace HlmHub.Server.Features.Admin;
+
+/// <summary>Offers and their versions: a change of terms is always a new version, never an edit.</summary>
+internal sealed partial class AdminService
+{
+    [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
+    public async Task<V1.Offer> CreateOffer(V1.CreateOfferRequest request, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        var caller = context.GetCaller();
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        var contract = await RequireContractAsync(db, "contract_id", request.ContractId, cancellationToken);
+        caller.EnsureOwns(OwnerKind.Club, contract.ClubId);
+        var (offer, version) = Offer.Create(request.Id, contract, request.Title, AdminMapping.ToDomain(request.Terms, Now), Now);
+        if (await db.Offers.AnyAsync(existing => existing.Id == offer.Id, cancellationToken))
+        {
+            throw AlreadyExists($"id: offer '{offer.Id}' already exists");
+        }
+
+        db.Offers.Add(offer);
+        db.OfferVersions.Add(version);
+        await db.SaveChangesAsync(cancellationToken);
+        AdminLog.Created(logger, caller.ClientId, "offer", offer.Id);
+        return AdminMapping.ToProto(offer, version);
+    }
+
+    [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
+    public async Task<V1.Offer> CreateOfferVersion(V1.CreateOfferVersionRequest request, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        var caller = context.GetCaller();
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        var offer = await db.Offers.SingleOrDefaultAsync(existing => existing.Id == request.OfferId, cancellationToken)
+            ?? throw NotFound($"offer_id: offer '{request.OfferId}' does not exist");
+        caller.EnsureOwns(OwnerKind.Club, offer.ClubId);
+        var contract = await RequireContractAsync(db, "contract_id", offer.ContractId, cancellationToken);
+        if (contract.Status == ContractStatus.Ended)
+        {
+            throw new DomainException(DomainErrorKind.FailedPrecondition, "offer_id", $"the offer's contract '{contract.Id}' has ended");
+        }
+
+        // The earlier versions are left untouched (a redeemed one is immutable): only the new one is added.
+        var version = offer.Revise(AdminMapping.ToDomain(request.Terms, Now), Now);
+        db.OfferVersions.Add(version);
+        await db.SaveChangesAsync(cancellationToken);
+        AdminLog.Changed(logger, caller.ClientId, "offer", offer.Id, $"version {version.Version}");
+        return AdminMapping.ToProto(offer, version);
+    }
+
+    [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
+    public async Task<V1.ListOffersResponse> ListOffers(V1.ListOffersRequest request, ServerCallContext context)
+    {
+        var page = AdminPaging.Read(request.PageSize, request.PageToken);
+        var clubId = ClubsInScope(context.GetCaller(), request.ClubId);
+        await using var db = await dbContextFactory.CreateDbContextAsync(context.CancellationToken);
+        var offers = await (
+                from offer in db.Offers.AsNoTracking()
+                join version in db.OfferVersions.AsNoTracking()
+                    on new { OfferId = offer.Id, Version = offer.CurrentVersion } equals new { version.OfferId, version.Version }
+                where clubId == null || offer.ClubId == clubId
+                orderby offer.Id
+                select new { offer, version })
+            .Skip(page.Offset)
+            .Take(page.FetchCount)
+            .ToListAsync(context.CancellationToken);
+        var response = new V1.ListOffersResponse { NextPageToken = AdminPaging.NextToken(page, offers.Count) };
+        response.Offers.AddRange(offers.Take(page.Size).Select(row => AdminMapping.ToProto(row.offer, row.version)));
+        return response;
+    }
+}

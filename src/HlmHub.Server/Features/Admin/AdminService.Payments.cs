@@ -1,0 +1,107 @@
+using HlmHub.Domain;
+using HlmHub.Domain.Ledger;
+using HlmHub.Grpc;
+using HlmHub.Identity;
+using HlmHub.Storage;
+using Microsoft.EntityFrameworkCore;
+using V1 = HlmHub.Contracts.V1;
+
+namespace HlmHub.Server.Features.Admin;
+
+/// <summary>Fee payments, booked in the club's double-entry ledger once per payment reference.</summary>
+internal sealed partial class AdminService
+{
+    /// <summary>
+    /// Longest payment reference: 80 characters, so that the ledger idempotency key
+    /// (<c>fee-payment:{contract}:{reference}</c>) stays within <see cref="Limits.IdempotencyKeyMaxLength"/>.
+    /// </summary>
+    public const int PaymentReferenceMaxLength = 80;
+
+    [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
+    public async Task<V1.FeePayment> RecordFeePayment(V1.RecordFeePaymentRequest request, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        var caller = context.GetCaller();
+        var reference = request.PaymentReference.Trim();
+        if (reference.Length is 0 or > PaymentReferenceMaxLength || reference.Any(char.IsControl))
+        {
+            throw AdminMapping.Invalid("payment_reference", $"is required: 1 to {PaymentReferenceMaxLength} printable characters");
+        }
+
+        if (request.AmountCents <= 0)
+        {
+            throw AdminMapping.Invalid("amount_cents", "must be greater than zero");
+        }
+
+        var amount = new Money(request.AmountCents);
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        var contract = await RequireContractAsync(db, "contract_id", request.ContractId, cancellationToken);
+        caller.EnsureOwns(OwnerKind.Club, contract.ClubId);
+
+        var key = IdempotencyKeys.FeePayment(contract.Id, reference);
+        var existing = await db.LedgerTransactions.AsNoTracking()
+            .Include(transaction => transaction.Entries)
+            .SingleOrDefaultAsync(transaction => transaction.IdempotencyKey == key, cancellationToken);
+        if (existing is not null)
+        {
+            var bookedAmount = BookedAmount(existing);
+            if (bookedAmount != amount)
+            {
+                throw new DomainException(
+                    DomainErrorKind.FailedPrecondition,
+                    "payment_reference",
+                    $"'{reference}' was already recorded for contract '{contract.Id}' with {bookedAmount}, not {amount}: a payment reference is booked once");
+            }
+
+            return ToProto(existing, contract, reference, bookedAmount, alreadyRecorded: true);
+        }
+
+        var paidAt = AdminMapping.ToDomain(request.PaidAt) ?? Now;
+        var bank = LedgerAccount.IdFor(contract.ClubId, AccountKind.Bank);
+        var receivable = LedgerAccount.IdFor(contract.ClubId, AccountKind.FeesReceivable, contract.PartnerId);
+        await AddMissingAccountsAsync(db, contract, cancellationToken);
+        var transaction = LedgerTransaction.Create(
+            Guid.CreateVersion7(Now),
+            key,
+            contract.ClubId,
+            TransactionKind.FeePayment,
+            Period.Of(paidAt),
+            $"Fee payment {reference} from {contract.PartnerId} on contract {contract.Id}",
+            paidAt,
+            Now,
+            [Posting.Debit(bank, amount), Posting.Credit(receivable, amount)]);
+        db.LedgerTransactions.Add(transaction);
+        await db.SaveChangesAsync(cancellationToken);
+        AdminLog.FeePaymentRecorded(logger, caller.ClientId, reference, amount.ToString(), contract.Id);
+        return ToProto(transaction, contract, reference, amount, alreadyRecorded: false);
+    }
+
+    private static Money BookedAmount(LedgerTransaction transaction) =>
+        transaction.Entries.Where(entry => entry.Side == EntrySide.Debit).Aggregate(Money.Zero, (sum, entry) => sum + entry.Amount);
+
+    /// <summary>The club's bank account and the partner's fees-receivable account are created on first use.</summary>
+    private static async Task AddMissingAccountsAsync(HlmHubDbContext db, Contract contract, CancellationToken cancellationToken)
+    {
+        LedgerAccount[] needed =
+        [
+            LedgerAccount.Create(contract.ClubId, AccountKind.Bank),
+            LedgerAccount.Create(contract.ClubId, AccountKind.FeesReceivable, contract.PartnerId),
+        ];
+        var ids = needed.Select(account => account.Id).ToList();
+        var existing = await db.LedgerAccounts.Where(account => ids.Contains(account.Id)).Select(account => account.Id).ToListAsync(cancellationToken);
+        db.LedgerAccounts.AddRange(needed.Where(account => !existing.Contains(account.Id)));
+    }
+
+    private static V1.FeePayment ToProto(LedgerTransaction transaction, Contract contract, string reference, Money amount, bool alreadyRecorded) => new()
+    {
+        TransactionId = transaction.Id.ToString(),
+        ContractId = contract.Id,
+        ClubId = contract.ClubId,
+        PartnerId = contract.PartnerId,
+        PaymentReference = reference,
+        AmountCents = amount.Cents,
+        Period = transaction.Period.ToString(),
+        RecordedAt = AdminMapping.ToProto(transaction.RecordedAt),
+        AlreadyRecorded = alreadyRecorded,
+    };
+}

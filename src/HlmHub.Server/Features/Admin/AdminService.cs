@@ -1,0 +1,162 @@
+using ServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
+using HlmHub.Domain;
+using HlmHub.Grpc;
+using HlmHub.Identity;
+using HlmHub.Storage;
+using Microsoft.EntityFrameworkCore;
+using V1 = HlmHub.Contracts.V1;
+
+namespace HlmHub.Server.Features.Admin;
+
+/// <summary>
+/// <c>hlmhub.v1.AdminService</c> (protos/hlmhub/v1/admin.proto): hub and club administrators manage landlords,
+/// clubs, federation, partners, contracts, offers, fee payments and OAuth clients. Each rpc reads what it needs,
+/// applies the domain rules and saves once, so a refused request changes nothing; failures become statuses in
+/// <see cref="AdminErrorInterceptor"/>. This file: the shared helpers, landlords and clubs.
+/// </summary>
+internal sealed partial class AdminService(
+    IDbContextFactory<HlmHubDbContext> dbContextFactory,
+    IClientRegistry clientRegistry,
+    TimeProvider timeProvider,
+    ILogger<AdminService> logger)
+{
+    /// <summary>The proto service's full name.</summary>
+    public const string ServiceName = "hlmhub.v1.AdminService";
+
+    /// <summary>The scope every Admin API rpc requires.</summary>
+    public const string Scope = "hlmhub.admin";
+
+    /// <summary>
+    /// The id a hub administrator's "every club" ownership check is made on: a hub administrator owns every club,
+    /// a club administrator never owns this one.
+    /// </summary>
+    private const string EveryClub = "*";
+
+    /// <summary>The service's descriptor, for mapping.</summary>
+    public static ServiceDescriptor Descriptor { get; } =
+        V1.AdminReflection.Descriptor.Services.Single(service => service.FullName == ServiceName);
+
+    // ---- Landlords
+
+    [RpcPolicy(Scope, CallerKind.HubAdmin, Ownership.None)]
+    public async Task<V1.Landlord> CreateLandlord(V1.CreateLandlordRequest request, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        var landlord = Landlord.Create(request.Id, request.Name, request.Siren, Now);
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        if (await db.Landlords.AnyAsync(existing => existing.Id == landlord.Id, cancellationToken))
+        {
+            throw AlreadyExists($"id: landlord '{landlord.Id}' already exists");
+        }
+
+        if (await db.Landlords.AnyAsync(existing => existing.Siren == landlord.Siren, cancellationToken))
+        {
+            throw AlreadyExists($"siren: another landlord has SIREN {landlord.Siren}");
+        }
+
+        db.Landlords.Add(landlord);
+        await db.SaveChangesAsync(cancellationToken);
+        AdminLog.Created(logger, context.GetCaller().ClientId, "landlord", landlord.Id);
+        return AdminMapping.ToProto(landlord);
+    }
+
+    // Landlords' names and SIRENs are public registry data: any administrator may list them.
+    [RpcPolicy(Scope, CallerKind.Admin, Ownership.None)]
+    public async Task<V1.ListLandlordsResponse> ListLandlords(V1.ListLandlordsRequest request, ServerCallContext context)
+    {
+        var page = AdminPaging.Read(request.PageSize, request.PageToken);
+        await using var db = await dbContextFactory.CreateDbContextAsync(context.CancellationToken);
+        var landlords = await db.Landlords.AsNoTracking().OrderBy(landlord => landlord.Id).Page(page).ToListAsync(context.CancellationToken);
+        var response = new V1.ListLandlordsResponse { NextPageToken = AdminPaging.NextToken(page, landlords.Count) };
+        response.Landlords.AddRange(landlords.Take(page.Size).Select(AdminMapping.ToProto));
+        return response;
+    }
+
+    // ---- Clubs
+
+    [RpcPolicy(Scope, CallerKind.HubAdmin, Ownership.None)]
+    public async Task<V1.Club> CreateClub(V1.CreateClubRequest request, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        var club = Club.Create(
+            request.Id,
+            request.Name,
+            request.HostLandlordId,
+            AdminMapping.ToDomain(request.Kind),
+            AdminMapping.ToMoney(request.HasMonthlySubscriptionCents, request.MonthlySubscriptionCents),
+            Now);
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        await RequireLandlordAsync(db, "host_landlord_id", club.HostLandlordId, cancellationToken);
+        if (await db.Clubs.AnyAsync(existing => existing.Id == club.Id, cancellationToken))
+        {
+            throw AlreadyExists($"id: club '{club.Id}' already exists");
+        }
+
+        db.Clubs.Add(club);
+        await db.SaveChangesAsync(cancellationToken);
+        AdminLog.Created(logger, context.GetCaller().ClientId, "club", club.Id);
+        return AdminMapping.ToProto(club);
+    }
+
+    [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
+    public async Task<V1.ListClubsResponse> ListClubs(V1.ListClubsRequest request, ServerCallContext context)
+    {
+        var page = AdminPaging.Read(request.PageSize, request.PageToken);
+        var clubId = ClubsInScope(context.GetCaller(), requestedClubId: "");
+        await using var db = await dbContextFactory.CreateDbContextAsync(context.CancellationToken);
+        var clubs = await db.Clubs.AsNoTracking()
+            .Where(club => clubId == null || club.Id == clubId)
+            .OrderBy(club => club.Id)
+            .Page(page)
+            .ToListAsync(context.CancellationToken);
+        var response = new V1.ListClubsResponse { NextPageToken = AdminPaging.NextToken(page, clubs.Count) };
+        response.Clubs.AddRange(clubs.Take(page.Size).Select(AdminMapping.ToProto));
+        return response;
+    }
+
+    // ---- Shared helpers
+
+    private DateTimeOffset Now => timeProvider.GetUtcNow();
+
+    /// <summary>
+    /// The club a list is restricted to, after the ownership check: the requested club (which the caller must
+    /// administer), else a club administrator's own club, else null for a hub administrator (every club).
+    /// </summary>
+    private static string? ClubsInScope(AuthenticatedCaller caller, string requestedClubId)
+    {
+        if (requestedClubId.Length > 0)
+        {
+            caller.EnsureOwns(OwnerKind.Club, requestedClubId);
+            return requestedClubId;
+        }
+
+        if (caller.ClubId is { } ownClub)
+        {
+            caller.EnsureOwns(OwnerKind.Club, ownClub);
+            return ownClub;
+        }
+
+        caller.EnsureOwns(OwnerKind.Club, EveryClub);
+        return null;
+    }
+
+    private static RpcException NotFound(string message) => new(StatusCode.NotFound, message);
+
+    private static RpcException AlreadyExists(string message) => new(StatusCode.AlreadyExists, message);
+
+    private static async Task<Landlord> RequireLandlordAsync(HlmHubDbContext db, string field, string id, CancellationToken cancellationToken) =>
+        await db.Landlords.SingleOrDefaultAsync(landlord => landlord.Id == id, cancellationToken)
+        ?? throw NotFound($"{field}: landlord '{id}' does not exist");
+
+    private static async Task<Club> RequireClubAsync(HlmHubDbContext db, string field, string id, CancellationToken cancellationToken) =>
+        await db.Clubs.SingleOrDefaultAsync(club => club.Id == id, cancellationToken)
+        ?? throw NotFound($"{field}: club '{id}' does not exist");
+
+    private static async Task<Partner> RequirePartnerAsync(HlmHubDbContext db, string field, string id, CancellationToken cancellationToken) =>
+        await db.Partners.SingleOrDefaultAsync(partner => partner.Id == id, cancellationToken)
+        ?? throw NotFound($"{field}: partner '{id}' does not exist");
+
+    private static async Task<Contract> RequireContractAsync(HlmHubDbContext db, string field, string id, CancellationToken cancellationToken) =>
+        await db.Contracts.SingleOrDefaultAsync(contract => contract.Id == id, cancellationToken)
+        ?? throw NotFound($"{field}: contract '{id}' does not exist");
+}

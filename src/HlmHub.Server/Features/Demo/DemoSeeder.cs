@@ -1,0 +1,274 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using HlmHub.Domain;
+using HlmHub.Identity;
+using HlmHub.Storage;
+using HlmHub.Storage.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace HlmHub.Server.Features.Demo;
+
+/// <summary>What a demo seed did.</summary>
+/// <param name="RecordsAdded">Landlords, clubs, agreements, partners, contracts, offers, households and memberships added (0 on a second run).</param>
+/// <param name="ClientsRegistered">Demo OAuth clients registered (0 on a second run).</param>
+/// <param name="CredentialsPath">The full path of <c>demo-clients.json</c>.</param>
+internal sealed record DemoSeedResult(int RecordsAdded, int ClientsRegistered, string CredentialsPath);
+
+/// <summary>
+/// Seeds a realistic demo (see <see cref="DemoData"/>) so a newcomer sees real data on first run, and writes the
+/// demo clients' credentials to <c>demo-clients.json</c> in the data directory (mode 0600). Idempotent: what
+/// exists is left alone, so a second run adds nothing and rewrites nothing. Called by <c>--seed-demo</c> once the
+/// hub has started, and meant for the CLI's <c>hlmhub demo seed</c>.
+/// </summary>
+internal sealed partial class DemoSeeder
+{
+    /// <summary>The credentials file's name in the data directory.</summary>
+    public const string CredentialsFileName = "demo-clients.json";
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    private readonly IDbContextFactory<HlmHubDbContext> _dbContextFactory;
+    private readonly IClientRegistry _clientRegistry;
+    private readonly MemberTokenKeyStore _memberTokenKeys;
+    private readonly StorageOptions _storageOptions;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger<DemoSeeder> _logger;
+
+    public DemoSeeder(
+        IDbContextFactory<HlmHubDbContext> dbContextFactory,
+        IClientRegistry clientRegistry,
+        MemberTokenKeyStore memberTokenKeys,
+        IOptions<StorageOptions> storageOptions,
+        TimeProvider timeProvider,
+        ILogger<DemoSeeder> logger)
+    {
+        _dbContextFactory = dbContextFactory;
+        _clientRegistry = clientRegistry;
+        _memberTokenKeys = memberTokenKeys;
+        _storageOptions = storageOptions.Value;
+        _timeProvider = timeProvider;
+        _logger = logger;
+    }
+
+    /// <summary>The demo OAuth clients: a partner (the bakery), a landlord (the host) and the club's administrator.</summary>
+    internal static IReadOnlyList<(string Role, ClientRegistration Registration)> DemoClients { get; } =
+    [
+        ("partner", new ClientRegistration(
+            ClientKind.Partner, "Demo partner: Boulangerie de la Place", ["hlmhub.redemptions", "hlmhub.statements", "hlmhub.offers.read"],
+            PartnerId: DemoData.BakeryId, ClientId: "demo-partner-bakery")),
+        ("landlord", new ClientRegistration(
+            ClientKind.Landlord, "Demo landlord: Plaine Commune Habitat", ["hlmhub.roster"],
+            LandlordId: DemoData.HostLandlordId, ClientId: "demo-landlord-plaine-commune")),
+        ("club_admin", new ClientRegistration(
+            ClientKind.Admin, "Demo club administrator: Club des locataires", ["hlmhub.admin"],
+            ClubId: DemoData.ClubId, ClientId: "demo-club-admin")),
+    ];
+
+    /// <summary>Seeds the demo; see the class remarks.</summary>
+    /// <param name="tokenEndpoint">The token endpoint to write next to the credentials, when known.</param>
+    /// <param name="cancellationToken">Cancels the seed (nothing is half-written: the data is saved at once).</param>
+    public async Task<DemoSeedResult> SeedAsync(string? tokenEndpoint, CancellationToken cancellationToken)
+    {
+        var recordsAdded = await SeedDataAsync(cancellationToken);
+        var (clientsRegistered, path) = await SeedClientsAsync(tokenEndpoint, cancellationToken);
+        LogSeeded(_logger, recordsAdded, clientsRegistered, path);
+        return new DemoSeedResult(recordsAdded, clientsRegistered, path);
+    }
+
+    private async Task<int> SeedDataAsync(CancellationToken cancellationToken)
+    {
+        var now = _timeProvider.GetUtcNow();
+        var year = Period.Of(now).Year;
+        var startOfYear = new Period(year, 1).StartUtc;
+        await using var db = await _dbContextFactory.CreateDbContextAsync(cancellationToken);
+
+        foreach (var (id, name, siren, _) in DemoData.Landlords)
+        {
+            if (!await db.Landlords.AnyAsync(landlord => landlord.Id == id, cancellationToken))
+            {
+                db.Landlords.Add(Landlord.Create(id, name, siren, now));
+            }
+        }
+
+        var club = await db.Clubs.SingleOrDefaultAsync(existing => existing.Id == DemoData.ClubId, cancellationToken);
+        if (club is null)
+        {
+            club = Club.Create(DemoData.ClubId, "Club des locataires de Plaine Commune Habitat", DemoData.HostLandlordId, ClubKind.TenantClub, null, now);
+            db.Clubs.Add(club);
+        }
+
+        var federated = await db.FederationAgreements.AnyAsync(
+            agreement => agreement.ClubId == DemoData.ClubId && agreement.LandlordId == DemoData.NeighbourLandlordId, cancellationToken);
+        if (!federated)
+        {
+            var agreement = FederationAgreement.Propose(Guid.CreateVersion7(now), club, DemoData.NeighbourLandlordId, DemoData.HostLandlordId, now);
+            agreement.Accept(club, DemoData.NeighbourLandlordId, now);
+            db.FederationAgreements.Add(agreement);
+        }
+
+        var partnerIds = DemoData.Partners.Select(demo => demo.Id).ToList();
+        var partners = await db.Partners.Where(partner => partnerIds.Contains(partner.Id)).ToListAsync(cancellationToken);
+        foreach (var (id, name, kind, trade, siret, inQpv) in DemoData.Partners.Where(demo => partners.All(partner => partner.Id != demo.Id)))
+        {
+            var partner = Partner.Create(id, name, kind, trade, siret, inQpv, now);
+            partners.Add(partner);
+            db.Partners.Add(partner);
+        }
+
+        var contractIds = partners.Select(partner => DemoData.ContractIdOf(partner.Id)).ToList();
+        var contracts = await db.Contracts.Where(contract => contractIds.Contains(contract.Id)).ToListAsync(cancellationToken);
+        var activeContracts = await db.Contracts.AsNoTracking()
+            .Where(contract => contract.ClubId == DemoData.ClubId && contract.Status == ContractStatus.Active)
+            .ToListAsync(cancellationToken);
+        foreach (var partner in partners.Where(partner => contracts.All(contract => contract.PartnerId != partner.Id)))
+        {
+            // Default fees by kind: 100 EUR, 1,000 EUR for the plumber.
+            var contract = Contract.Create(
+                DemoData.ContractIdOf(partner.Id), club, partner, null, new DateOnly(year, 1, 1), null, activeContracts, now);
+            contracts.Add(contract);
+            activeContracts.Add(contract);
+            db.Contracts.Add(contract);
+        }
+
+        var offerIds = await db.Offers.Select(offer => offer.Id).ToListAsync(cancellationToken);
+        foreach (var (id, partnerId, title, terms) in DemoData.Offers(startOfYear).Where(offer => !offerIds.Contains(offer.Id)))
+        {
+            var (offer, version) = Offer.Create(id, contracts.Single(contract => contract.PartnerId == partnerId), title, terms, now);
+            db.Offers.Add(offer);
+            db.OfferVersions.Add(version);
+        }
+
+        await SeedHouseholdsAsync(db, club, now, cancellationToken);
+        var added = db.ChangeTracker.Entries().Count(entry => entry.State == EntityState.Added);
+        await db.SaveChangesAsync(cancellationToken);
+        return added;
+    }
+
+    private async Task SeedHouseholdsAsync(HlmHubDbContext db, Club club, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var generator = _memberTokenKeys.Generator;
+        foreach (var (landlordId, _, _, prefix) in DemoData.Landlords)
+        {
+            var count = landlordId == DemoData.HostLandlordId ? DemoData.HostHouseholds : DemoData.NeighbourHouseholds;
+            var existing = await db.Households
+                .Where(household => household.LandlordId == landlordId)
+                .ToDictionaryAsync(household => household.LandlordReference, cancellationToken);
+            var members = (await db.Memberships
+                    .Where(membership => membership.ClubId == club.Id)
+                    .Select(membership => membership.HouseholdId)
+                    .ToListAsync(cancellationToken))
+                .ToHashSet();
+            for (var index = 1; index <= count; index++)
+            {
+                var reference = $"{prefix}{index:000000}";
+                if (!existing.TryGetValue(reference, out var household))
+                {
+                    var (rooms, inQpv) = DemoData.HouseholdProfile(index);
+                    household = Household.Create(
+                        Guid.CreateVersion7(now), landlordId, reference, generator.Compute(landlordId, reference), rooms, inQpv, now);
+                    db.Households.Add(household);
+                }
+
+                if (DemoData.JoinsClub(landlordId, index) && !members.Contains(household.Id))
+                {
+                    // The neighbour's households may join because the seed federated their landlord just before.
+                    db.Memberships.Add(Membership.Join(club, household, landlordFederated: landlordId != club.HostLandlordId, now));
+                }
+            }
+        }
+    }
+
+    private async Task<(int Registered, string Path)> SeedClientsAsync(string? tokenEndpoint, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(_storageOptions.DataDirectory);
+        var path = Path.GetFullPath(Path.Combine(_storageOptions.DataDirectory, CredentialsFileName));
+        var file = await ReadCredentialsAsync(path, cancellationToken);
+        var known = file?.Clients.ToDictionary(client => client.ClientId, StringComparer.Ordinal) ?? [];
+
+        List<string> existingIds;
+        await using (var db = await _dbContextFactory.CreateDbContextAsync(cancellationToken))
+        {
+            var ids = DemoClients.Select(demo => demo.Registration.ClientId!).ToList();
+            existingIds = await db.OAuthClients.Where(client => ids.Contains(client.ClientId)).Select(client => client.ClientId).ToListAsync(cancellationToken);
+        }
+
+        var entries = new List<DemoClientCredentials>();
+        var registered = 0;
+        foreach (var (role, registration) in DemoClients)
+        {
+            var clientId = registration.ClientId!;
+            if (existingIds.Contains(clientId))
+            {
+                if (known.TryGetValue(clientId, out var entry))
+                {
+                    entries.Add(entry);
+                }
+                else
+                {
+                    // The secret was shown once, in a file since deleted: the hub only has its hash.
+                    LogCredentialsLost(_logger, clientId, path);
+                }
+
+                continue;
+            }
+
+            var client = await _clientRegistry.RegisterAsync(registration, cancellationToken);
+            registered++;
+            entries.Add(new DemoClientCredentials(
+                role, client.ClientId, client.ClientSecret!, string.Join(' ', registration.AllowedScopes),
+                registration.PartnerId, registration.LandlordId, registration.ClubId));
+        }
+
+        if (registered > 0 || file is null)
+        {
+            var content = new DemoCredentialsFile(tokenEndpoint ?? file?.TokenEndpoint, entries);
+            await WriteOwnerOnlyAsync(path, JsonSerializer.SerializeToUtf8Bytes(content, JsonOptions), cancellationToken);
+        }
+
+        return (registered, path);
+    }
+
+    private static async Task<DemoCredentialsFile?> ReadCredentialsAsync(string path, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        await using var stream = File.OpenRead(path);
+        return await JsonSerializer.DeserializeAsync<DemoCredentialsFile>(stream, JsonOptions, cancellationToken);
+    }
+
+    // Created 0600 from the start, never readable by others even for a moment; an older file is replaced.
+    private static async Task WriteOwnerOnlyAsync(string path, byte[] content, CancellationToken cancellationToken)
+    {
+        File.Delete(path);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        await using var stream = new FileStream(path, options);
+        await stream.WriteAsync(content, cancellationToken);
+    }
+
+    [LoggerMessage(EventId = 4201, Level = LogLevel.Information, Message = "Demo seeded: {RecordsAdded} records and {ClientsRegistered} clients added; demo credentials are in {CredentialsPath}.")]
+    private static partial void LogSeeded(ILogger logger, int recordsAdded, int clientsRegistered, string credentialsPath);
+
+    [LoggerMessage(EventId = 4202, Level = LogLevel.Warning, Message = "Demo client {ClientId} exists but its secret is not in {CredentialsPath} any more; it cannot be recovered: register a new client through the Admin API.")]
+    private static partial void LogCredentialsLost(ILogger logger, string clientId, string credentialsPath);
+}
+
+/// <summary>The content of <c>demo-clients.json</c>.</summary>
+internal sealed record DemoCredentialsFile(string? TokenEndpoint, IReadOnlyList<DemoClientCredentials> Clients);
+
+/// <summary>One demo client's credentials.</summary>
+internal sealed record DemoClientCredentials(
+    string Role, string ClientId, string ClientSecret, string Scope, string? PartnerId, string? LandlordId, string? ClubId);

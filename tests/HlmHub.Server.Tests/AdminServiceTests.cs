@@ -1,0 +1,324 @@
+using HlmHub.Contracts.V1;
+using HlmHub.Grpc;
+using HlmHub.Server.Tests.Infrastructure;
+
+namespace HlmHub.Server.Tests;
+
+/// <summary>The Admin API as an administrator uses it, against the real hub on SQLite.</summary>
+public sealed class AdminServiceSqliteTests(SqliteHubFixture fixture) : AdminServiceTests(fixture), IClassFixture<SqliteHubFixture>;
+
+/// <summary>The same tests against the real hub on PostgreSQL.</summary>
+public sealed class AdminServicePostgresTests(PostgresHubFixture fixture) : AdminServiceTests(fixture), IClassFixture<PostgresHubFixture>;
+
+/// <summary>
+/// What an administrator would notice through the Admin API: created things are listed, invalid requests are
+/// refused naming the field and the rule, a club administrator stays in its club. The tests share one hub per
+/// class and use fresh ids, so they do not depend on each other.
+/// </summary>
+public abstract class AdminServiceTests(HubFixture fixture)
+{
+    private HubHost Hub => fixture.Hub;
+
+    private AdminClient Admin => fixture.HubAdmin;
+
+    [Fact]
+    public async Task CreatedLandlordClubPartnerContractAndOffer_AreListed()
+    {
+        var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
+        var club = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
+        var contract = await Admin.CreateContractAsync(SampleData.Contract(club.Id, bakery.Id));
+        var offer = await Admin.CreateOfferAsync(new CreateOfferRequest
+        {
+            Id = SampleData.Slug("offer"),
+            ContractId = contract.Id,
+            Title = "10 % off bread",
+            Terms = SampleData.TenPercentCappedAt(500),
+        });
+
+        var landlords = await ListAllAsync<ListLandlordsRequest, ListLandlordsResponse, Landlord>(
+            "ListLandlords", token => new ListLandlordsRequest { PageToken = token, PageSize = 500 }, r => (r.Landlords, r.NextPageToken));
+        Assert.Contains(landlords, listed => listed.Id == landlord.Id && listed.Siren == landlord.Siren);
+        var clubs = await ListAllAsync<ListClubsRequest, ListClubsResponse, Club>(
+            "ListClubs", token => new ListClubsRequest { PageToken = token, PageSize = 500 }, r => (r.Clubs, r.NextPageToken));
+        Assert.Contains(clubs, listed => listed.Id == club.Id && listed.HostLandlordId == landlord.Id);
+        var partners = await ListAllAsync<ListPartnersRequest, ListPartnersResponse, Partner>(
+            "ListPartners", token => new ListPartnersRequest { PageToken = token, PageSize = 500 }, r => (r.Partners, r.NextPageToken));
+        Assert.Contains(partners, listed => listed.Id == bakery.Id);
+
+        var contracts = await Admin.CallAsync<ListContractsRequest, ListContractsResponse>("ListContracts", new ListContractsRequest { ClubId = club.Id });
+        var listedContract = Assert.Single(contracts.Contracts);
+        Assert.Equal((contract.Id, ContractStatus.Active, 10_000L), (listedContract.Id, listedContract.Status, listedContract.YearlyFeeCents));
+
+        var offers = await Admin.CallAsync<ListOffersRequest, ListOffersResponse>("ListOffers", new ListOffersRequest { ClubId = club.Id });
+        var listedOffer = Assert.Single(offers.Offers);
+        Assert.Equal((offer.Id, 1, 1_000, 500L), (listedOffer.Id, listedOffer.CurrentVersion, listedOffer.Current.Terms.PercentBasisPoints, listedOffer.Current.Terms.PercentCapCents));
+        Assert.True(listedOffer.Current.Terms.MembersOnly);
+    }
+
+    [Fact]
+    public async Task Lists_ArePagedWithTokens()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            await Admin.CreateLandlordAsync(SampleData.Landlord());
+        }
+
+        var first = await Admin.CallAsync<ListLandlordsRequest, ListLandlordsResponse>("ListLandlords", new ListLandlordsRequest { PageSize = 2 });
+        Assert.Equal(2, first.Landlords.Count);
+        Assert.NotEmpty(first.NextPageToken);
+        var second = await Admin.CallAsync<ListLandlordsRequest, ListLandlordsResponse>(
+            "ListLandlords", new ListLandlordsRequest { PageSize = 2, PageToken = first.NextPageToken });
+        Assert.DoesNotContain(second.Landlords, landlord => first.Landlords.Any(seen => seen.Id == landlord.Id));
+
+        var tooLarge = await Admin.FailsAsync<ListLandlordsRequest, ListLandlordsResponse>("ListLandlords", new ListLandlordsRequest { PageSize = 501 });
+        Assert.Equal(StatusCode.InvalidArgument, tooLarge.StatusCode);
+        Assert.Contains("page_size", tooLarge.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InvalidSiren_IsInvalidArgumentNamingSiren()
+    {
+        var request = SampleData.Landlord();
+        request.Siren = SampleData.InvalidSiren();
+
+        var status = await Admin.FailsAsync<CreateLandlordRequest, Landlord>("CreateLandlord", request);
+
+        Assert.Equal(StatusCode.InvalidArgument, status.StatusCode);
+        Assert.StartsWith("siren:", status.Detail, StringComparison.Ordinal);
+        Assert.Contains("Luhn", status.Detail, StringComparison.Ordinal);
+        var landlords = await Admin.CallAsync<ListLandlordsRequest, ListLandlordsResponse>("ListLandlords", new ListLandlordsRequest { PageSize = 500 });
+        Assert.DoesNotContain(landlords.Landlords, landlord => landlord.Id == request.Id);
+    }
+
+    [Fact]
+    public async Task DuplicateLandlordOrUnknownHost_IsAlreadyExistsOrNotFound()
+    {
+        var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
+
+        var duplicate = await Admin.FailsAsync<CreateLandlordRequest, Landlord>(
+            "CreateLandlord", new CreateLandlordRequest { Id = landlord.Id, Name = "Another", Siren = SampleData.Siren() });
+        var sameSiren = await Admin.FailsAsync<CreateLandlordRequest, Landlord>(
+            "CreateLandlord", new CreateLandlordRequest { Id = SampleData.Slug("landlord"), Name = "Another", Siren = landlord.Siren });
+        var unknownHost = await Admin.FailsAsync<CreateClubRequest, Club>("CreateClub", SampleData.Club("no-such-landlord"));
+
+        Assert.Equal((StatusCode.AlreadyExists, StatusCode.AlreadyExists, StatusCode.NotFound), (duplicate.StatusCode, sameSiren.StatusCode, unknownHost.StatusCode));
+        Assert.StartsWith("siren:", sameSiren.Detail, StringComparison.Ordinal);
+        Assert.StartsWith("host_landlord_id:", unknownHost.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SecondActivePlumberInClub_IsFailedPreconditionUntilTheFirstEnds()
+    {
+        var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
+        var club = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var firstPlumber = await Admin.CreatePartnerAsync(SampleData.Plumber());
+        var secondPlumber = await Admin.CreatePartnerAsync(SampleData.Plumber());
+        var first = await Admin.CreateContractAsync(SampleData.Contract(club.Id, firstPlumber.Id));
+        Assert.Equal(100_000L, first.YearlyFeeCents);
+
+        var secondRequest = SampleData.Contract(club.Id, secondPlumber.Id);
+        var refused = await Admin.FailsAsync<CreateContractRequest, Contract>("CreateContract", secondRequest);
+
+        Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
+        Assert.StartsWith("trade:", refused.Detail, StringComparison.Ordinal);
+        Assert.Contains("one per trade", refused.Detail, StringComparison.Ordinal);
+
+        await Admin.CallAsync<EndContractRequest, Contract>("EndContract", new EndContractRequest { ContractId = first.Id, EndDate = "2026-06-30" });
+        var second = await Admin.CreateContractAsync(secondRequest);
+        Assert.Equal(ContractStatus.Active, second.Status);
+    }
+
+    [Fact]
+    public async Task SuspendedContract_IsListedSuspendedAndCannotBeSuspendedTwice()
+    {
+        var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
+        var club = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
+        var contract = await Admin.CreateContractAsync(SampleData.Contract(club.Id, bakery.Id));
+
+        await Admin.CallAsync<SuspendContractRequest, Contract>("SuspendContract", new SuspendContractRequest { ContractId = contract.Id });
+        var again = await Admin.FailsAsync<SuspendContractRequest, Contract>("SuspendContract", new SuspendContractRequest { ContractId = contract.Id });
+        var unknown = await Admin.FailsAsync<SuspendContractRequest, Contract>("SuspendContract", new SuspendContractRequest { ContractId = "no-such-contract" });
+
+        Assert.Equal((StatusCode.FailedPrecondition, StatusCode.NotFound), (again.StatusCode, unknown.StatusCode));
+        var listed = await Admin.CallAsync<ListContractsRequest, ListContractsResponse>("ListContracts", new ListContractsRequest { ClubId = club.Id });
+        Assert.Equal(ContractStatus.Suspended, Assert.Single(listed.Contracts).Status);
+    }
+
+    [Fact]
+    public async Task NewOfferVersion_BecomesCurrentAndInvalidTermsNameTheField()
+    {
+        var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
+        var club = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
+        var contract = await Admin.CreateContractAsync(SampleData.Contract(club.Id, bakery.Id));
+        var offer = await Admin.CreateOfferAsync(new CreateOfferRequest
+        {
+            Id = SampleData.Slug("offer"),
+            ContractId = contract.Id,
+            Title = "10 % off bread",
+            Terms = SampleData.TenPercentCappedAt(500),
+        });
+
+        var revised = await Admin.CallAsync<CreateOfferVersionRequest, Offer>(
+            "CreateOfferVersion", new CreateOfferVersionRequest { OfferId = offer.Id, Terms = SampleData.TenPercentCappedAt(800) });
+        var invalidTerms = SampleData.TenPercentCappedAt(800);
+        invalidTerms.PercentBasisPoints = 20_000;
+        var invalid = await Admin.FailsAsync<CreateOfferVersionRequest, Offer>(
+            "CreateOfferVersion", new CreateOfferVersionRequest { OfferId = offer.Id, Terms = invalidTerms });
+
+        Assert.Equal((2, 800L), (revised.CurrentVersion, revised.Current.Terms.PercentCapCents));
+        Assert.Equal(StatusCode.InvalidArgument, invalid.StatusCode);
+        Assert.StartsWith("percent_basis_points:", invalid.Detail, StringComparison.Ordinal);
+        var listed = await Admin.CallAsync<ListOffersRequest, ListOffersResponse>("ListOffers", new ListOffersRequest { ClubId = club.Id });
+        Assert.Equal(2, Assert.Single(listed.Offers).CurrentVersion);
+    }
+
+    [Fact]
+    public async Task Federation_IsProposedAcceptedAndEndedWithBothPartiesConsent()
+    {
+        var host = await Admin.CreateLandlordAsync(SampleData.Landlord());
+        var neighbour = await Admin.CreateLandlordAsync(SampleData.Landlord());
+        var club = await Admin.CreateClubAsync(SampleData.Club(host.Id));
+
+        var proposed = await Admin.CallAsync<ProposeFederationRequest, FederationAgreement>(
+            "ProposeFederation", new ProposeFederationRequest { ClubId = club.Id, LandlordId = neighbour.Id, ProposedByLandlordId = host.Id });
+        var selfAccept = await Admin.FailsAsync<AcceptFederationRequest, FederationAgreement>(
+            "AcceptFederation", new AcceptFederationRequest { AgreementId = proposed.Id, AcceptedByLandlordId = host.Id });
+        var duplicate = await Admin.FailsAsync<ProposeFederationRequest, FederationAgreement>(
+            "ProposeFederation", new ProposeFederationRequest { ClubId = club.Id, LandlordId = neighbour.Id, ProposedByLandlordId = neighbour.Id });
+        var accepted = await Admin.CallAsync<AcceptFederationRequest, FederationAgreement>(
+            "AcceptFederation", new AcceptFederationRequest { AgreementId = proposed.Id, AcceptedByLandlordId = neighbour.Id });
+        var listed = await Admin.CallAsync<ListFederationAgreementsRequest, ListFederationAgreementsResponse>(
+            "ListFederationAgreements", new ListFederationAgreementsRequest { ClubId = club.Id });
+        var ended = await Admin.CallAsync<EndFederationRequest, FederationAgreement>(
+            "EndFederation", new EndFederationRequest { AgreementId = proposed.Id, EndedByLandlordId = neighbour.Id });
+
+        Assert.Equal(FederationStatus.Proposed, proposed.Status);
+        Assert.Equal(StatusCode.FailedPrecondition, selfAccept.StatusCode);
+        Assert.StartsWith("accepted_by_landlord_id:", selfAccept.Detail, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.AlreadyExists, duplicate.StatusCode);
+        Assert.Equal(FederationStatus.Active, accepted.Status);
+        Assert.NotNull(accepted.AcceptedAt);
+        Assert.Equal(FederationStatus.Active, Assert.Single(listed.Agreements).Status);
+        Assert.Equal(FederationStatus.Ended, ended.Status);
+    }
+
+    [Fact]
+    public async Task FeePayment_IsBookedOncePerReference()
+    {
+        var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
+        var club = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var plumber = await Admin.CreatePartnerAsync(SampleData.Plumber());
+        var contract = await Admin.CreateContractAsync(SampleData.Contract(club.Id, plumber.Id));
+        var payment = new RecordFeePaymentRequest { ContractId = contract.Id, PaymentReference = "VIR-2026-0042", AmountCents = 100_000 };
+
+        var first = await Admin.CallAsync<RecordFeePaymentRequest, FeePayment>("RecordFeePayment", payment);
+        var retry = await Admin.CallAsync<RecordFeePaymentRequest, FeePayment>("RecordFeePayment", payment);
+        var conflicting = await Admin.FailsAsync<RecordFeePaymentRequest, FeePayment>(
+            "RecordFeePayment", new RecordFeePaymentRequest { ContractId = contract.Id, PaymentReference = "VIR-2026-0042", AmountCents = 50_000 });
+        var negative = await Admin.FailsAsync<RecordFeePaymentRequest, FeePayment>(
+            "RecordFeePayment", new RecordFeePaymentRequest { ContractId = contract.Id, PaymentReference = "VIR-2026-0043", AmountCents = -1 });
+
+        Assert.False(first.AlreadyRecorded);
+        Assert.True(retry.AlreadyRecorded);
+        Assert.Equal(first.TransactionId, retry.TransactionId);
+        Assert.Equal((100_000L, plumber.Id), (retry.AmountCents, retry.PartnerId));
+        Assert.Equal(StatusCode.FailedPrecondition, conflicting.StatusCode);
+        Assert.StartsWith("payment_reference:", conflicting.Detail, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.InvalidArgument, negative.StatusCode);
+        Assert.StartsWith("amount_cents:", negative.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ClubAdmin_ActsOnItsClubOnlyAndCannotManageClients()
+    {
+        var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
+        var ownClub = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var otherClub = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
+        var registered = await Admin.CallAsync<RegisterClientRequest, RegisteredClient>("RegisterClient", new RegisterClientRequest
+        {
+            Kind = ClientKind.Admin,
+            DisplayName = "Club admin",
+            ClubId = ownClub.Id,
+            Scopes = { "hlmhub.admin" },
+        });
+        var clubAdmin = Hub.Admin(await Hub.GetTokenAsync(registered.Client.ClientId, registered.ClientSecret));
+
+        var own = await clubAdmin.CreateContractAsync(SampleData.Contract(ownClub.Id, bakery.Id));
+        var other = await clubAdmin.FailsAsync<CreateContractRequest, Contract>("CreateContract", SampleData.Contract(otherClub.Id, bakery.Id));
+        var otherList = await clubAdmin.FailsAsync<ListContractsRequest, ListContractsResponse>("ListContracts", new ListContractsRequest { ClubId = otherClub.Id });
+        var newClub = await clubAdmin.FailsAsync<CreateClubRequest, Club>("CreateClub", SampleData.Club(landlord.Id));
+        var clients = await clubAdmin.FailsAsync<ListClientsRequest, ListClientsResponse>("ListClients", new ListClientsRequest());
+        var visibleClubs = await clubAdmin.CallAsync<ListClubsRequest, ListClubsResponse>("ListClubs", new ListClubsRequest());
+
+        Assert.Equal(ownClub.Id, own.ClubId);
+        Assert.All([other, otherList, newClub, clients], status => Assert.Equal(StatusCode.PermissionDenied, status.StatusCode));
+        Assert.Equal(ownClub.Id, Assert.Single(visibleClubs.Clubs).Id);
+        var otherContracts = await Admin.CallAsync<ListContractsRequest, ListContractsResponse>("ListContracts", new ListContractsRequest { ClubId = otherClub.Id });
+        Assert.Empty(otherContracts.Contracts);
+    }
+
+    [Fact]
+    public async Task RegisteredClient_GetsTokensUntilDisabled()
+    {
+        var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
+        var registered = await Admin.CallAsync<RegisterClientRequest, RegisteredClient>("RegisterClient", new RegisterClientRequest
+        {
+            Kind = ClientKind.Landlord,
+            DisplayName = "Roster sync",
+            LandlordId = landlord.Id,
+            Scopes = { "hlmhub.roster" },
+        });
+        var unknownBinding = await Admin.FailsAsync<RegisterClientRequest, RegisteredClient>("RegisterClient", new RegisterClientRequest
+        {
+            Kind = ClientKind.Partner,
+            DisplayName = "Ghost partner",
+            PartnerId = "no-such-partner",
+            Scopes = { "hlmhub.redemptions" },
+        });
+
+        Assert.NotEmpty(registered.ClientSecret);
+        await Hub.GetTokenAsync(registered.Client.ClientId, registered.ClientSecret);
+        var listed = await ListAllAsync<ListClientsRequest, ListClientsResponse, OAuthClient>(
+            "ListClients", token => new ListClientsRequest { PageToken = token, PageSize = 500 }, r => (r.Clients, r.NextPageToken));
+        var client = Assert.Single(listed, c => c.ClientId == registered.Client.ClientId);
+        Assert.Equal((ClientKind.Landlord, landlord.Id, "hlmhub.roster"), (client.Kind, client.LandlordId, Assert.Single(client.Scopes)));
+        Assert.Equal(StatusCode.NotFound, unknownBinding.StatusCode);
+        Assert.StartsWith("partner_id:", unknownBinding.Detail, StringComparison.Ordinal);
+
+        var disabled = await Admin.CallAsync<DisableClientRequest, OAuthClient>("DisableClient", new DisableClientRequest { ClientId = registered.Client.ClientId });
+        Assert.NotNull(disabled.DisabledAt);
+        using var refused = await Hub.RequestTokenAsync(registered.Client.ClientId, registered.ClientSecret);
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task NoToken_IsUnauthenticated()
+    {
+        var anonymous = Hub.Admin(accessToken: null);
+
+        var status = await anonymous.FailsAsync<ListLandlordsRequest, ListLandlordsResponse>("ListLandlords", new ListLandlordsRequest());
+
+        Assert.Equal(StatusCode.Unauthenticated, status.StatusCode);
+    }
+
+    private async Task<List<TItem>> ListAllAsync<TRequest, TResponse, TItem>(
+        string rpc, Func<string, TRequest> request, Func<TResponse, (IEnumerable<TItem> Items, string Next)> read)
+        where TRequest : class, Google.Protobuf.IMessage<TRequest>, new()
+        where TResponse : class, Google.Protobuf.IMessage<TResponse>, new()
+    {
+        var items = new List<TItem>();
+        var token = "";
+        do
+        {
+            var (page, next) = read(await Admin.CallAsync<TRequest, TResponse>(rpc, request(token)));
+            items.AddRange(page);
+            token = next;
+        }
+        while (token.Length > 0);
+        return items;
+    }
+}

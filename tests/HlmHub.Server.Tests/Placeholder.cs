@@ -1,1 +1,0 @@
-namespace HlmHub.Server.Tests;
