@@ -35,7 +35,9 @@ internal static class BenchServers
     /// <param name="routed">
     /// Bare server only, profiling: "literal" serves the echo through endpoint routing on the two
     /// literal method paths; "fallback" adds a two-parameter catch-all route beside them, as our
-    /// transport maps for UNIMPLEMENTED. Null: no routing (the ceiling).
+    /// transport maps for UNIMPLEMENTED; "terminal" answers unmatched paths from a terminal middleware
+    /// appended by an <see cref="IStartupFilter"/> instead (no route beside the literal ones). Null:
+    /// no routing (the ceiling).
     /// </param>
     public static async Task RunAsync(BenchServerKind kind, int port, bool sampleAllocations, string? routed = null)
     {
@@ -56,6 +58,10 @@ internal static class BenchServers
         if (kind == BenchServerKind.Grpc)
         {
             builder.Services.AddHlmGrpc();
+        }
+        if (routed == "terminal")
+        {
+            builder.Services.AddSingleton<IStartupFilter, UnmatchedPathFilter>();
         }
 
         var application = builder.Build();
@@ -91,6 +97,21 @@ internal static class BenchServers
         // The script waits for this line.
         Console.WriteLine($"listening on 127.0.0.1:{port} ({kind})");
         await application.WaitForShutdownAsync();
+    }
+
+    /// <summary>Runs after the whole application pipeline: only requests no endpoint matched get here.</summary>
+    private sealed class UnmatchedPathFilter : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => application =>
+        {
+            next(application);
+            application.Run(context =>
+            {
+                context.Response.ContentType = "application/grpc";
+                context.Response.Headers["grpc-status"] = "12";
+                return Task.CompletedTask;
+            });
+        };
     }
 
     private static Task HandleAllocationsAsync(HttpContext context, AllocationSampler? sampler)

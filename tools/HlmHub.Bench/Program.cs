@@ -3,7 +3,7 @@ using HlmHub.Bench;
 
 // The transport benchmark's .NET side (tools/bench/transport.sh drives it):
 //   serve --port N [--sample-allocations yes]   our transport serving hlmhub.bench.Echo
-//   bare --port N [--sample-allocations yes] [--per-message read|try-read] [--routing literal|fallback]
+//   bare --port N [--sample-allocations yes] [--per-message read|try-read] [--routing literal|fallback|terminal]
 //                             bare Kestrel HTTP/2 echo of length-prefixed messages (the ceiling)
 //   protobuf                  time and allocations of parsing + serializing the sample message in-process
 //   bodies --out DIR          writes the h2load request bodies unary.bin and bidi.bin
@@ -48,7 +48,7 @@ switch (args[0])
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: HlmHub.Bench serve --port N [--sample-allocations yes] | bare --port N [--sample-allocations yes] [--per-message read|try-read] [--routing literal|fallback] | protobuf | bodies --out DIR | verify --file F --messages N");
+    Console.Error.WriteLine("usage: HlmHub.Bench serve --port N [--sample-allocations yes] | bare --port N [--sample-allocations yes] [--per-message read|try-read] [--routing literal|fallback|terminal] | protobuf | bodies --out DIR | verify --file F --messages N");
     return 2;
 }
 
