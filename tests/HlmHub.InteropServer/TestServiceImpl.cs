@@ -109,6 +109,10 @@ internal sealed class TestServiceImpl(TimeProvider timeProvider)
             EnsurePayloadSizeAllowed(requestedBytes);
             requests.Add(requestStream.Current);
         }
+        foreach (var request in requests)
+        {
+            PrepareResponseCompression(request, context);
+        }
         await EchoMetadataAsync(context);
         foreach (var request in requests)
         {
