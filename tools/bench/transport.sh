@@ -5,17 +5,18 @@
 # Usage: bash tools/bench/transport.sh
 # Tunables (environment): BENCH_DURATION_SECONDS (measured run per case, default 5),
 # BENCH_ROUNDS (measured runs per server and case, the median is reported, default 3),
-# BENCH_WARMUP_MAX_SECONDS (warm-up cap per server and case, default 30), BENCH_NICE (e.g. -10: run the servers and
-# h2load at that priority, so that other work on a shared machine disturbs the figures less; negative
-# values need root). DOTNET_* variables (DOTNET_gcServer, DOTNET_TieredPGO, ...) reach both .NET
-# servers unchanged.
+# BENCH_WARMUP_MAX_SECONDS (warm-up cap per server and case, default 30), BENCH_NICE (e.g. -10:
+# run the servers and h2load at that priority, so that other work on a shared machine disturbs the
+# figures less; negative values need root). DOTNET_* variables (DOTNET_gcServer, DOTNET_TieredPGO,
+# ...) reach both .NET servers unchanged.
 #
-# Each round runs the three servers one after the other, so background load on a shared machine
-# hits all of them alike; the median of the rounds is reported. Results and raw h2load output go
+# h2load runs for a duration (-D) rather than a request count (-n): the three servers differ by
+# more than 10x, and a fixed duration gives each the same time to settle. Each round runs the three
+# servers one after the other, so background load on a shared machine hits all of them alike; the
+# median of the rounds is reported. Results and raw h2load output go
 # to $BENCH_OUT (default: a new directory under /tmp), which the script prints.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-root_dir="$(pwd)"
 
 duration_seconds="${BENCH_DURATION_SECONDS:-5}"
 rounds="${BENCH_ROUNDS:-3}"
@@ -43,8 +44,8 @@ bench_dll="$(ls tools/HlmHub.Bench/bin/Release/net*/HlmHub.Bench.dll | head -n1)
 
 dotnet "$bench_dll" bodies --out "$out_dir" >/dev/null
 
-# --- Servers on free loopback ports. Each is started directly (no wrapper), so $! is the process
-# whose CPU time /proc reports.
+# --- Servers on free loopback ports. Each is started directly (nice execs it), so $! is the
+# process whose CPU time /proc reports.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 servers=(grpc-js hlmhub bare)
