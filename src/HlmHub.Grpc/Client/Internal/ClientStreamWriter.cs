@@ -73,6 +73,11 @@ internal sealed class ClientStreamWriter<TRequest, TResponse>(GrpcCall<TRequest,
 
     public Task CompleteAsync()
     {
+        // Ending the body under a write in progress would cut a message in half on the wire.
+        if (Volatile.Read(ref _writing) == 1)
+        {
+            throw new InvalidOperationException("A write is still pending: await it before completing the request stream.");
+        }
         _completed = true;
         content.Complete();
         return Task.CompletedTask;
