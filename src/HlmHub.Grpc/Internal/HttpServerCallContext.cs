@@ -30,6 +30,9 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
     private bool _messageWritten;
     private readonly ITimer? _deadlineTimer;
 
+    /// <summary>Longest deadline enforced with a timer; longer ones (up to 99,999,999 hours on the wire) mean "none".</summary>
+    internal static readonly TimeSpan MaxEnforceableTimeout = TimeSpan.FromDays(49);
+
     private HttpServerCallContext(
         HttpContext httpContext,
         GrpcMethodDefinition method,
@@ -117,7 +120,8 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
                     $"Malformed grpc-timeout header '{Truncate(timeoutHeader.ToString())}': expected 1-8 digits and a unit (H, M, S, m, u, n)."));
                 return null;
             }
-            timeout = parsed;
+            // Timers cannot wait longer than ~49.7 days, and a deadline that far away is no deadline.
+            timeout = parsed <= MaxEnforceableTimeout ? parsed : null;
         }
 
         string? requestEncoding = null;
@@ -175,6 +179,21 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
 
     /// <summary>Reads the next request message; null at the end of the request stream.</summary>
     internal async ValueTask<T?> ReadMessageAsync<T>(MessageParser<T> parser, CancellationToken cancellationToken)
+        where T : class, IMessage<T>
+    {
+        try
+        {
+            return await ReadMessageCoreAsync(parser, cancellationToken);
+        }
+        catch (IOException)
+        {
+            // Kestrel reports a stream reset by the client as an IOException from ReadAsync or AdvanceTo,
+            // sometimes before RequestAborted fires: it is a cancellation, not a server error.
+            throw new RpcException(StatusCode.Cancelled, "The client reset the request stream.");
+        }
+    }
+
+    private async ValueTask<T?> ReadMessageCoreAsync<T>(MessageParser<T> parser, CancellationToken cancellationToken)
         where T : class, IMessage<T>
     {
         var reader = _httpContext.Request.BodyReader;
@@ -300,11 +319,19 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
         }
         if (flush)
         {
-            var result = await writer.FlushAsync(cancellationToken);
+            FlushResult result;
+            try
+            {
+                result = await writer.FlushAsync(cancellationToken);
+            }
+            catch (IOException)
+            {
+                throw new RpcException(StatusCode.Cancelled, "The client reset the response stream.");
+            }
             if (result.IsCanceled || result.IsCompleted)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                throw new OperationCanceledException("The response stream was closed.", cancellationToken);
+                throw new RpcException(StatusCode.Cancelled, "The client closed the response stream.");
             }
         }
     }
@@ -451,7 +478,8 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
                     }
                     catch (ArgumentException)
                     {
-                        throw new RpcException(StatusCode.InvalidArgument, $"Metadata '{Truncate(lowerKey)}' has an invalid key or a non-ASCII value.");
+                        // Valid HTTP but outside gRPC's ASCII-Value (e.g. a tab): PROTOCOL-HTTP2.md asks
+                        // implementations not to fail the call, so the entry is dropped.
                     }
                 }
             }

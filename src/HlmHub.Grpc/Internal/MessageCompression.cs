@@ -33,9 +33,22 @@ internal static class MessageCompression
         return false;
     }
 
+    /// <summary>
+    /// gzip of zero bytes: header, an empty final deflate block, CRC32 0 and size 0. GZipStream writes
+    /// nothing at all for an empty input, which peers rightly refuse as invalid gzip.
+    /// </summary>
+    private static readonly byte[] EmptyGzip = [0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff, 0x03, 0x00, 0, 0, 0, 0, 0, 0, 0, 0];
+
+    /// <summary>gzip header (10) + smallest deflate stream (2) + trailer (8).</summary>
+    private const int MinimumGzipLength = 20;
+
     public static byte[] Compress(string encoding, ReadOnlySpan<byte> payload)
     {
         EnsureGzip(encoding);
+        if (payload.IsEmpty)
+        {
+            return (byte[])EmptyGzip.Clone();
+        }
         using var output = new MemoryStream(payload.Length / 2 + 64);
         using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
         {
@@ -49,6 +62,16 @@ internal static class MessageCompression
     public static byte[]? Decompress(string encoding, in ReadOnlySequence<byte> payload, int maxSizeBytes)
     {
         EnsureGzip(encoding);
+        // GZipStream quietly returns what it could inflate from truncated input; the trailer check below
+        // (CRC32 and length of the inflated bytes) is what refuses a cut or corrupted message.
+        if (payload.Length < MinimumGzipLength)
+        {
+            throw new InvalidDataException("gzip data is shorter than a gzip header and trailer.");
+        }
+        Span<byte> trailer = stackalloc byte[8];
+        payload.Slice(payload.Length - 8).CopyTo(trailer);
+        var expectedCrc = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(trailer);
+        var expectedLength = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]);
         using var input = new ReadOnlySequenceStream(payload);
         using var gzip = new GZipStream(input, CompressionMode.Decompress);
         using var output = new MemoryStream();
@@ -69,7 +92,12 @@ internal static class MessageCompression
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
-        return output.ToArray();
+        var inflated = output.ToArray();
+        if ((uint)inflated.Length != expectedLength || Crc32.Compute(inflated) != expectedCrc)
+        {
+            throw new InvalidDataException("gzip trailer does not match the inflated data: the message is truncated or corrupted.");
+        }
+        return inflated;
     }
 
     private static void EnsureGzip(string encoding)
@@ -108,5 +136,36 @@ internal static class MessageCompression
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
+
+/// <summary>CRC-32 (IEEE 802.3, as gzip uses) for checking gzip trailers; System.IO.Hashing is not in the framework.</summary>
+internal static class Crc32
+{
+    private static readonly uint[] Table = BuildTable();
+
+    public static uint Compute(ReadOnlySpan<byte> data)
+    {
+        var crc = 0xFFFFFFFFu;
+        foreach (var b in data)
+        {
+            crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
+        }
+        return ~crc;
+    }
+
+    private static uint[] BuildTable()
+    {
+        var table = new uint[256];
+        for (uint i = 0; i < 256; i++)
+        {
+            var value = i;
+            for (var bit = 0; bit < 8; bit++)
+            {
+                value = (value & 1) != 0 ? 0xEDB88320u ^ (value >> 1) : value >> 1;
+            }
+            table[i] = value;
+        }
+        return table;
     }
 }

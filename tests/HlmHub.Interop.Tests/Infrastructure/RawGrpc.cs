@@ -109,6 +109,12 @@ internal sealed class RawGrpc : IDisposable
 
     public static byte[] Gzip(ReadOnlySpan<byte> data)
     {
+        if (data.IsEmpty)
+        {
+            // GZipStream writes nothing for no input; a real gzip member of zero bytes (RFC 1952):
+            // header, an empty final stored/fixed block, CRC32 0, ISIZE 0.
+            return [0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff, 0x03, 0x00, 0, 0, 0, 0, 0, 0, 0, 0];
+        }
         using var output = new MemoryStream();
         using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
         {
