@@ -49,6 +49,26 @@ public sealed class TrustedIssuerTests
     }
 
     [Fact]
+    public async Task EmbeddedIssuerDisabled_ServesNoTokenEndpointAndCreatesNoAdmin()
+    {
+        await using var issuer = await MiniIssuer.StartAsync();
+        await using var hub = await IdentityTestHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Auth:Authority"] = issuer.Issuer,
+            ["Auth:EmbeddedIssuer:Enabled"] = "false",
+        });
+
+        using var token = await hub.Http.PostAsync(IdentityEndpointPaths.Token, new FormUrlEncodedContent([new("grant_type", "client_credentials")])).DefaultTimeout();
+        using var discovery = await hub.Http.GetAsync(IdentityEndpointPaths.OpenIdConfiguration).DefaultTimeout();
+        var reply = await hub.CallAsync("WhoAmI", issuer.Sign(issuer.Claims("hlmhub", "kc-partner", "partner", "maaf", "hlmhub.test")));
+
+        Assert.False(token.IsSuccessStatusCode);
+        Assert.False(discovery.IsSuccessStatusCode);
+        Assert.False(File.Exists(Path.Combine(hub.DataDirectory, "bootstrap-admin.json")));
+        Assert.Equal(issuer.Issuer, reply.Issuer);
+    }
+
+    [Fact]
     public async Task UnreachableTrustedIssuer_RefusesItsTokensButNotOthers()
     {
         await using var hub = await IdentityTestHost.StartAsync(new Dictionary<string, string?>
