@@ -41,6 +41,10 @@ internal sealed class SigningKeyManager(
     private readonly SemaphoreSlim _refreshLock = new(1, 1);
     private volatile SigningKeySet? _current;
 
+    // Keys already imported, reused across refreshes (guarded by _refreshLock) so that a refresh every minute
+    // does not re-import every key and leave the signature-provider cache pointing at discarded objects.
+    private Dictionary<string, LoadedSigningKey> _loaded = new(StringComparer.Ordinal);
+
     private EmbeddedIssuerOptions Embedded => options.Value.EmbeddedIssuer;
 
     /// <summary>A retired key stays published this long after it stops signing: the last token it signed must expire first.</summary>
@@ -128,8 +132,9 @@ internal sealed class SigningKeyManager(
             .Where(k => k.CreatedAt <= now)
             .OrderBy(k => k.ActivatesAt)
             .ThenBy(k => k.KeyId, StringComparer.Ordinal)
-            .Select(Load)
+            .Select(k => _loaded.TryGetValue(k.KeyId, out var loaded) ? loaded with { RetiresAt = k.RetiresAt } : Load(k))
             .ToList();
+        _loaded = published.ToDictionary(k => k.KeyId, StringComparer.Ordinal);
         var signing = published.Single(k => k.KeyId == active.KeyId);
         var set = new SigningKeySet(now, signing, published);
         _current = set;
