@@ -1,8 +1,9 @@
-using ServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
+using ProtoServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
 using HlmHub.Grpc.Health;
 using HlmHub.Grpc.Internal;
 using HlmHub.Grpc.Reflection;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
@@ -28,6 +29,9 @@ public static class GrpcServerExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ServerRuntime>();
         services.TryAddSingleton<HealthStatusRegistry>();
+        // Unknown methods are answered by a terminal middleware rather than a catch-all route: a route
+        // with parameters would make routing capture values on every call, even the known ones.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, UnimplementedCallFilter>());
         return services;
     }
 
@@ -36,7 +40,7 @@ public static class GrpcServerExtensions
     /// with the same name. Throws <see cref="InvalidOperationException"/> (failing start-up) when an rpc
     /// has no implementation, an implementation has the wrong types, or a method validator refuses it.
     /// </summary>
-    public static IEndpointConventionBuilder MapGrpcService<TService>(this IEndpointRouteBuilder endpoints, ServiceDescriptor service)
+    public static IEndpointConventionBuilder MapGrpcService<TService>(this IEndpointRouteBuilder endpoints, ProtoServiceDescriptor service)
         where TService : class
     {
         ArgumentNullException.ThrowIfNull(endpoints);
@@ -59,7 +63,6 @@ public static class GrpcServerExtensions
             GrpcServerLog.MethodMapped(runtime.Logger, handler.Method.Path, handler.Method.Type, typeof(TService).Name, handler.Method.Implementation.Name);
         }
         endpoints.ServiceProvider.GetRequiredService<HealthStatusRegistry>().SetStatus(service.FullName, Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
-        MapUnimplementedFallback(endpoints, runtime);
         return new CompositeConventionBuilder(builders);
     }
 
@@ -73,32 +76,6 @@ public static class GrpcServerExtensions
         var v1 = endpoints.MapGrpcService<ReflectionServiceV1>(Reflection.V1.ReflectionReflection.Descriptor.Services[0]);
         var v1Alpha = endpoints.MapGrpcService<ReflectionServiceV1Alpha>(Reflection.V1Alpha.ReflectionReflection.Descriptor.Services[0]);
         return new CompositeConventionBuilder([v1, v1Alpha]);
-    }
-
-    private static void MapUnimplementedFallback(IEndpointRouteBuilder endpoints, ServerRuntime runtime)
-    {
-        if (runtime.UnimplementedFallbackMapped)
-        {
-            return;
-        }
-        runtime.UnimplementedFallbackMapped = true;
-        // Literal method paths always win over this parameterised route, so it only sees unknown paths.
-        endpoints.Map(RoutePatternFactory.Parse("/{unknownService}/{unknownMethod}"), httpContext =>
-            {
-                if (!GrpcProtocol.IsGrpcContentType(httpContext.Request.ContentType))
-                {
-                    httpContext.Response.StatusCode = StatusCodes.Status404NotFound;
-                    return Task.CompletedTask;
-                }
-                var service = (string)httpContext.Request.RouteValues["unknownService"]!;
-                var known = runtime.Services.ContainsKey(service);
-                GrpcServerLog.Unimplemented(runtime.Logger, known ? "method" : "service", httpContext.Request.Path);
-                HttpServerCallContext.WriteTrailersOnly(httpContext, new Status(StatusCode.Unimplemented,
-                    known ? $"Method is unimplemented: {httpContext.Request.Path}." : $"Service is unimplemented: {service}."));
-                return Task.CompletedTask;
-            })
-            .WithMetadata(new HttpMethodMetadata(["POST"]))
-            .WithDisplayName("gRPC unimplemented fallback");
     }
 
     private sealed class CompositeConventionBuilder(IReadOnlyList<IEndpointConventionBuilder> builders) : IEndpointConventionBuilder

@@ -197,9 +197,17 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
         where T : class, IMessage<T>
     {
         var reader = _httpContext.Request.BodyReader;
+        // The first attempt takes what is already buffered without an async read: in a busy stream the
+        // next message is usually there. Later attempts must wait, since everything buffered was examined.
+        var firstAttempt = true;
         while (true)
         {
-            var result = await reader.ReadAsync(cancellationToken);
+            ReadResult result;
+            if (!firstAttempt || !reader.TryRead(out result))
+            {
+                result = await reader.ReadAsync(cancellationToken);
+            }
+            firstAttempt = false;
             var buffer = result.Buffer;
             bool found;
             bool compressed;
@@ -296,7 +304,7 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
     }
 
     /// <summary>Writes one response message. The flush is where HTTP/2 flow control makes a writer wait for a slow reader.</summary>
-    internal async Task WriteMessageAsync(IMessage message, bool flush, CancellationToken cancellationToken)
+    internal Task WriteMessageAsync(IMessage message, bool flush, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var size = message.CalculateSize();
@@ -317,22 +325,48 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
         {
             MessageFraming.WriteMessage(writer, message, size);
         }
-        if (flush)
+        if (!flush)
         {
-            FlushResult result;
-            try
-            {
-                result = await writer.FlushAsync(cancellationToken);
-            }
-            catch (IOException)
-            {
-                throw new RpcException(StatusCode.Cancelled, "The client reset the response stream.");
-            }
-            if (result.IsCanceled || result.IsCompleted)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                throw new RpcException(StatusCode.Cancelled, "The client closed the response stream.");
-            }
+            return Task.CompletedTask;
+        }
+        ValueTask<FlushResult> flushing;
+        try
+        {
+            flushing = writer.FlushAsync(cancellationToken);
+        }
+        catch (IOException)
+        {
+            throw new RpcException(StatusCode.Cancelled, "The client reset the response stream.");
+        }
+        // Most flushes complete at once (the data fits the flow-control window): no state machine then.
+        if (flushing.IsCompletedSuccessfully)
+        {
+            CheckFlushResult(flushing.Result, cancellationToken);
+            return Task.CompletedTask;
+        }
+        return AwaitFlushAsync(flushing, cancellationToken);
+    }
+
+    private static async Task AwaitFlushAsync(ValueTask<FlushResult> flushing, CancellationToken cancellationToken)
+    {
+        FlushResult result;
+        try
+        {
+            result = await flushing;
+        }
+        catch (IOException)
+        {
+            throw new RpcException(StatusCode.Cancelled, "The client reset the response stream.");
+        }
+        CheckFlushResult(result, cancellationToken);
+    }
+
+    private static void CheckFlushResult(FlushResult result, CancellationToken cancellationToken)
+    {
+        if (result.IsCanceled || result.IsCompleted)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new RpcException(StatusCode.Cancelled, "The client closed the response stream.");
         }
     }
 

@@ -217,19 +217,41 @@ internal sealed class HttpRequestStreamReader<T>(HttpServerCallContext context, 
 
     public T Current => _current ?? throw new InvalidOperationException("MoveNext has not returned true.");
 
-    public async Task<bool> MoveNext(CancellationToken cancellationToken)
+    public Task<bool> MoveNext(CancellationToken cancellationToken)
     {
         if (_completed)
         {
-            return false;
+            return CompletedReads.False;
         }
-        using var linked = CallTokens.NeedsLink(cancellationToken, context.CancellationToken)
-            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.CancellationToken)
-            : null;
-        _current = await context.ReadMessageAsync(parser, linked?.Token ?? context.CancellationToken);
-        _completed = _current is null;
+        if (CallTokens.NeedsLink(cancellationToken, context.CancellationToken))
+        {
+            return MoveNextLinkedAsync(cancellationToken);
+        }
+        var reading = context.ReadMessageAsync(parser, context.CancellationToken);
+        // A message already buffered completes synchronously: no state machine, a cached task.
+        return reading.IsCompletedSuccessfully ? (Accept(reading.Result) ? CompletedReads.True : CompletedReads.False) : AwaitReadAsync(reading);
+    }
+
+    private async Task<bool> AwaitReadAsync(ValueTask<T?> reading) => Accept(await reading);
+
+    private async Task<bool> MoveNextLinkedAsync(CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.CancellationToken);
+        return Accept(await context.ReadMessageAsync(parser, linked.Token));
+    }
+
+    private bool Accept(T? message)
+    {
+        _current = message;
+        _completed = message is null;
         return !_completed;
     }
+}
+
+internal static class CompletedReads
+{
+    public static readonly Task<bool> True = Task.FromResult(true);
+    public static readonly Task<bool> False = Task.FromResult(false);
 }
 
 internal sealed class HttpResponseStreamWriter<T>(HttpServerCallContext context) : IServerStreamWriter<T>
@@ -243,7 +265,7 @@ internal sealed class HttpResponseStreamWriter<T>(HttpServerCallContext context)
         set => context.WriteOptions = value;
     }
 
-    public async Task WriteAsync(T message, CancellationToken cancellationToken)
+    public Task WriteAsync(T message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         // Writes must not overlap: the HTTP/2 stream is one ordered byte stream.
@@ -251,16 +273,41 @@ internal sealed class HttpResponseStreamWriter<T>(HttpServerCallContext context)
         {
             throw new InvalidOperationException("A write is already in progress on this response stream: await each WriteAsync.");
         }
+        Task writing;
         try
         {
-            using var linked = CallTokens.NeedsLink(cancellationToken, context.CancellationToken)
-                ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.CancellationToken)
-                : null;
-            await context.WriteMessageAsync(message, flush: true, linked?.Token ?? context.CancellationToken);
+            writing = CallTokens.NeedsLink(cancellationToken, context.CancellationToken)
+                ? WriteLinkedAsync(message, cancellationToken)
+                : context.WriteMessageAsync(message, flush: true, context.CancellationToken);
+        }
+        catch
+        {
+            Volatile.Write(ref _writing, 0);
+            throw;
+        }
+        if (writing.IsCompleted)
+        {
+            Volatile.Write(ref _writing, 0);
+            return writing;
+        }
+        return AwaitWriteAsync(writing);
+    }
+
+    private async Task AwaitWriteAsync(Task writing)
+    {
+        try
+        {
+            await writing;
         }
         finally
         {
             Volatile.Write(ref _writing, 0);
         }
+    }
+
+    private async Task WriteLinkedAsync(T message, CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.CancellationToken);
+        await context.WriteMessageAsync(message, flush: true, linked.Token);
     }
 }

@@ -33,9 +33,6 @@ internal sealed class ServerRuntime
     /// <summary>Mapped methods by path, for the unimplemented fallback and reflection.</summary>
     public ConcurrentDictionary<string, GrpcMethodDefinition> Methods { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>True once the catch-all route answering UNIMPLEMENTED is mapped.</summary>
-    public bool UnimplementedFallbackMapped { get; set; }
-
     /// <summary>Mapped services with their descriptors, for health and reflection.</summary>
     public ConcurrentDictionary<string, Google.Protobuf.Reflection.ServiceDescriptor> Services { get; } = new(StringComparer.Ordinal);
 
