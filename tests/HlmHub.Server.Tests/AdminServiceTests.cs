@@ -24,8 +24,7 @@ public abstract class AdminServiceTests(HubFixture fixture)
     [Fact]
     public async Task CreatedLandlordClubPartnerContractAndOffer_AreListed()
     {
-        var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
-        var club = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var (landlord, club) = await NewClubAsync();
         var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
         var contract = await Admin.CreateContractAsync(SampleData.Contract(club.Id, bakery.Id));
         var offer = await Admin.CreateOfferAsync(new CreateOfferRequest
@@ -110,8 +109,7 @@ public abstract class AdminServiceTests(HubFixture fixture)
     [Fact]
     public async Task SecondActivePlumberInClub_IsFailedPreconditionUntilTheFirstEnds()
     {
-        var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
-        var club = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var (_, club) = await NewClubAsync();
         var firstPlumber = await Admin.CreatePartnerAsync(SampleData.Plumber());
         var secondPlumber = await Admin.CreatePartnerAsync(SampleData.Plumber());
         var first = await Admin.CreateContractAsync(SampleData.Contract(club.Id, firstPlumber.Id));
@@ -132,8 +130,7 @@ public abstract class AdminServiceTests(HubFixture fixture)
     [Fact]
     public async Task SuspendedContract_IsListedSuspendedAndCannotBeSuspendedTwice()
     {
-        var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
-        var club = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var (_, club) = await NewClubAsync();
         var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
         var contract = await Admin.CreateContractAsync(SampleData.Contract(club.Id, bakery.Id));
 
@@ -149,8 +146,7 @@ public abstract class AdminServiceTests(HubFixture fixture)
     [Fact]
     public async Task NewOfferVersion_BecomesCurrentAndInvalidTermsNameTheField()
     {
-        var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
-        var club = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var (_, club) = await NewClubAsync();
         var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
         var contract = await Admin.CreateContractAsync(SampleData.Contract(club.Id, bakery.Id));
         var offer = await Admin.CreateOfferAsync(new CreateOfferRequest
@@ -208,8 +204,7 @@ public abstract class AdminServiceTests(HubFixture fixture)
     [Fact]
     public async Task FeePayment_IsBookedOncePerReference()
     {
-        var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
-        var club = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var (_, club) = await NewClubAsync();
         var plumber = await Admin.CreatePartnerAsync(SampleData.Plumber());
         var contract = await Admin.CreateContractAsync(SampleData.Contract(club.Id, plumber.Id));
         var payment = new RecordFeePaymentRequest { ContractId = contract.Id, PaymentReference = "VIR-2026-0042", AmountCents = 100_000 };
@@ -303,6 +298,13 @@ public abstract class AdminServiceTests(HubFixture fixture)
         var status = await anonymous.FailsAsync<ListLandlordsRequest, ListLandlordsResponse>("ListLandlords", new ListLandlordsRequest());
 
         Assert.Equal(StatusCode.Unauthenticated, status.StatusCode);
+    }
+
+    /// <summary>A new landlord hosting a new club.</summary>
+    private async Task<(Landlord Landlord, Club Club)> NewClubAsync()
+    {
+        var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
+        return (landlord, await Admin.CreateClubAsync(SampleData.Club(landlord.Id)));
     }
 
     private async Task<List<TItem>> ListAllAsync<TRequest, TResponse, TItem>(

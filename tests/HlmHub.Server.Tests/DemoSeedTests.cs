@@ -9,15 +9,20 @@ using Microsoft.EntityFrameworkCore;
 namespace HlmHub.Server.Tests;
 
 /// <summary>
-/// <c>--seed-demo</c> on the real hub (SQLite): a newcomer gets a realistic club with working demo credentials,
+/// <c>--seed-demo</c> on the real hub (SQLite and PostgreSQL): a newcomer gets a realistic club with working demo credentials,
 /// and seeding again changes nothing.
 /// </summary>
 public sealed class DemoSeedTests
 {
     [Fact]
-    public async Task SeedDemoTwice_SeedsOnceWithWorkingOwnerOnlyCredentials()
+    public Task SeedDemoTwice_SeedsOnceWithWorkingOwnerOnlyCredentials() => SeedTwiceAsync(TestProvider.Sqlite);
+
+    [Fact]
+    public Task SeedDemoTwiceOnPostgres_SeedsOnceWithWorkingOwnerOnlyCredentials() => SeedTwiceAsync(TestProvider.Postgres);
+
+    private static async Task SeedTwiceAsync(TestProvider provider)
     {
-        await using var database = await TestDatabase.CreateAsync(TestProvider.Sqlite);
+        await using var database = await TestDatabase.CreateAsync(provider);
         var credentialsPath = Path.Combine(database.DataDirectory, DemoSeeder.CredentialsFileName);
 
         DemoSnapshot first;

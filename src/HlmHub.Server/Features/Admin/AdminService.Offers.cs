@@ -19,10 +19,7 @@ internal sealed partial class AdminService
         var contract = await RequireContractAsync(db, "contract_id", request.ContractId, cancellationToken);
         caller.EnsureOwns(OwnerKind.Club, contract.ClubId);
         var (offer, version) = Offer.Create(request.Id, contract, request.Title, AdminMapping.ToDomain(request.Terms, Now), Now);
-        if (await db.Offers.AnyAsync(existing => existing.Id == offer.Id, cancellationToken))
-        {
-            throw AlreadyExists($"id: offer '{offer.Id}' already exists");
-        }
+        await RefuseDuplicateAsync(db.Offers, existing => existing.Id == offer.Id, $"id: offer '{offer.Id}' already exists", cancellationToken);
 
         db.Offers.Add(offer);
         db.OfferVersions.Add(version);

@@ -19,15 +19,9 @@ internal sealed partial class AdminService
         var partner = Partner.Create(
             request.Id, request.Name, AdminMapping.ToDomain(request.Kind), AdminMapping.NullIfEmpty(request.Trade), request.Siret, request.InQpv, Now);
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
-        if (await db.Partners.AnyAsync(existing => existing.Id == partner.Id, cancellationToken))
-        {
-            throw AlreadyExists($"id: partner '{partner.Id}' already exists");
-        }
+        await RefuseDuplicateAsync(db.Partners, existing => existing.Id == partner.Id, $"id: partner '{partner.Id}' already exists", cancellationToken);
 
-        if (await db.Partners.AnyAsync(existing => existing.Siret == partner.Siret, cancellationToken))
-        {
-            throw AlreadyExists($"siret: another partner has SIRET {partner.Siret}");
-        }
+        await RefuseDuplicateAsync(db.Partners, existing => existing.Siret == partner.Siret, $"siret: another partner has SIRET {partner.Siret}", cancellationToken);
 
         db.Partners.Add(partner);
         await db.SaveChangesAsync(cancellationToken);
@@ -57,10 +51,7 @@ internal sealed partial class AdminService
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         var club = await RequireClubAsync(db, "club_id", request.ClubId, cancellationToken);
         var partner = await RequirePartnerAsync(db, "partner_id", request.PartnerId, cancellationToken);
-        if (await db.Contracts.AnyAsync(existing => existing.Id == request.Id, cancellationToken))
-        {
-            throw AlreadyExists($"id: contract '{request.Id}' already exists");
-        }
+        await RefuseDuplicateAsync(db.Contracts, existing => existing.Id == request.Id, $"id: contract '{request.Id}' already exists", cancellationToken);
 
         var activeContracts = await ActiveContractsOfClubAsync(db, club.Id, cancellationToken);
         var contract = Contract.Create(

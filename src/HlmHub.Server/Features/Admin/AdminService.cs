@@ -1,4 +1,5 @@
 using ServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
+using System.Linq.Expressions;
 using HlmHub.Domain;
 using HlmHub.Grpc;
 using HlmHub.Identity;
@@ -44,15 +45,9 @@ internal sealed partial class AdminService(
         var cancellationToken = context.CancellationToken;
         var landlord = Landlord.Create(request.Id, request.Name, request.Siren, Now);
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
-        if (await db.Landlords.AnyAsync(existing => existing.Id == landlord.Id, cancellationToken))
-        {
-            throw AlreadyExists($"id: landlord '{landlord.Id}' already exists");
-        }
+        await RefuseDuplicateAsync(db.Landlords, existing => existing.Id == landlord.Id, $"id: landlord '{landlord.Id}' already exists", cancellationToken);
 
-        if (await db.Landlords.AnyAsync(existing => existing.Siren == landlord.Siren, cancellationToken))
-        {
-            throw AlreadyExists($"siren: another landlord has SIREN {landlord.Siren}");
-        }
+        await RefuseDuplicateAsync(db.Landlords, existing => existing.Siren == landlord.Siren, $"siren: another landlord has SIREN {landlord.Siren}", cancellationToken);
 
         db.Landlords.Add(landlord);
         await db.SaveChangesAsync(cancellationToken);
@@ -87,10 +82,7 @@ internal sealed partial class AdminService(
             Now);
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         await RequireLandlordAsync(db, "host_landlord_id", club.HostLandlordId, cancellationToken);
-        if (await db.Clubs.AnyAsync(existing => existing.Id == club.Id, cancellationToken))
-        {
-            throw AlreadyExists($"id: club '{club.Id}' already exists");
-        }
+        await RefuseDuplicateAsync(db.Clubs, existing => existing.Id == club.Id, $"id: club '{club.Id}' already exists", cancellationToken);
 
         db.Clubs.Add(club);
         await db.SaveChangesAsync(cancellationToken);
@@ -143,6 +135,15 @@ internal sealed partial class AdminService(
     private static RpcException NotFound(string message) => new(StatusCode.NotFound, message);
 
     private static RpcException AlreadyExists(string message) => new(StatusCode.AlreadyExists, message);
+
+    private static async Task RefuseDuplicateAsync<TEntity>(
+        IQueryable<TEntity> existing, Expression<Func<TEntity, bool>> duplicate, string message, CancellationToken cancellationToken)
+    {
+        if (await existing.AnyAsync(duplicate, cancellationToken))
+        {
+            throw AlreadyExists(message);
+        }
+    }
 
     private static async Task<Landlord> RequireLandlordAsync(HlmHubDbContext db, string field, string id, CancellationToken cancellationToken) =>
         await db.Landlords.SingleOrDefaultAsync(landlord => landlord.Id == id, cancellationToken)
