@@ -23,7 +23,6 @@ public sealed class ShutdownTests
     public async Task GracefulShutdown_CancelsCallsStillRunningAfterTheLimit()
     {
         await using var server = await GrpcTestServer.StartAsync(shutdownTimeout: TimeSpan.FromMilliseconds(500));
-        server.ToleratesClientResetLoggedAsError();
 
         using var call = server.Channel.UnaryCall(EchoMethods.Unary, new EchoRequest { WaitForCancellation = true });
         await server.Probe.HandlerStarted.Task.DefaultTimeout();
@@ -43,6 +42,6 @@ public sealed class ShutdownTests
 
         var error = await Assert.ThrowsAsync<RpcException>(() => server.Channel.UnaryCall(EchoMethods.Unary, new EchoRequest()).ResponseAsync).DefaultTimeout();
 
-        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+        Assert.True(error.StatusCode == StatusCode.Unavailable, error.Status.ToString());
     }
 }

@@ -89,13 +89,6 @@ internal sealed class GrpcTestServer : IAsyncDisposable
     /// <summary>Declares an error log the test provokes on purpose.</summary>
     public void ExpectErrorLog(Func<LogRecord, bool> match) => _expectedErrors.Add(match);
 
-    /// <summary>
-    /// For tests that reset a stream while the server reads it: the server currently logs that as a handler
-    /// error (see the skipped ClientResetWhileTheServerReadsTheRequest_IsNotLoggedAsAnError).
-    /// </summary>
-    public void ToleratesClientResetLoggedAsError() =>
-        ExpectErrorLog(record => record.Exception is IOException && record.Exception.Message.Contains("reset", StringComparison.OrdinalIgnoreCase));
-
     public Task StopAsync() => _app.StopAsync().DefaultTimeout();
 
     public async ValueTask DisposeAsync()
