@@ -227,6 +227,20 @@ public abstract class AdminServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task ConcurrentRetriesOfOnePayment_AreBookedOnce()
+    {
+        var (_, club) = await NewClubAsync();
+        var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
+        var contract = await Admin.CreateContractAsync(SampleData.Contract(club.Id, bakery.Id));
+        var payment = new RecordFeePaymentRequest { ContractId = contract.Id, PaymentReference = "CHQ-7781", AmountCents = 10_000 };
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Admin.CallAsync<RecordFeePaymentRequest, FeePayment>("RecordFeePayment", payment)));
+
+        Assert.Single(answers.Select(answer => answer.TransactionId).Distinct());
+        Assert.Single(answers, answer => !answer.AlreadyRecorded);
+    }
+
+    [Fact]
     public async Task ClubAdmin_ActsOnItsClubOnlyAndCannotManageClients()
     {
         var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());

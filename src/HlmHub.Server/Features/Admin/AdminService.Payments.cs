@@ -39,21 +39,9 @@ internal sealed partial class AdminService
         caller.EnsureOwns(OwnerKind.Club, contract.ClubId);
 
         var key = IdempotencyKeys.FeePayment(contract.Id, reference);
-        var existing = await db.LedgerTransactions.AsNoTracking()
-            .Include(transaction => transaction.Entries)
-            .SingleOrDefaultAsync(transaction => transaction.IdempotencyKey == key, cancellationToken);
-        if (existing is not null)
+        if (await FindRecordedAsync(db, contract, reference, key, amount, cancellationToken) is { } recorded)
         {
-            var bookedAmount = BookedAmount(existing);
-            if (bookedAmount != amount)
-            {
-                throw new DomainException(
-                    DomainErrorKind.FailedPrecondition,
-                    "payment_reference",
-                    $"'{reference}' was already recorded for contract '{contract.Id}' with {bookedAmount}, not {amount}: a payment reference is booked once");
-            }
-
-            return ToProto(existing, contract, reference, bookedAmount, alreadyRecorded: true);
+            return recorded;
         }
 
         var paidAt = AdminMapping.ToDomain(request.PaidAt) ?? Now;
@@ -71,9 +59,49 @@ internal sealed partial class AdminService
             Now,
             [Posting.Debit(bank, amount), Posting.Credit(receivable, amount)]);
         db.LedgerTransactions.Add(transaction);
-        await db.SaveChangesAsync(cancellationToken);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException exception) when (AdminErrorInterceptor.IsUniqueViolation(exception))
+        {
+            // A concurrent retry of the same payment booked it first: answer as a retry does.
+            await using var fresh = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+            var first = await FindRecordedAsync(fresh, contract, reference, key, amount, cancellationToken);
+            if (first is null)
+            {
+                throw;
+            }
+
+            return first;
+        }
+
         AdminLog.FeePaymentRecorded(logger, caller.ClientId, reference, amount.ToString(), contract.Id);
         return ToProto(transaction, contract, reference, amount, alreadyRecorded: false);
+    }
+
+    /// <summary>The payment already booked under <paramref name="key"/>, if any; a different amount is refused.</summary>
+    private static async Task<V1.FeePayment?> FindRecordedAsync(
+        HlmHubDbContext db, Contract contract, string reference, string key, Money amount, CancellationToken cancellationToken)
+    {
+        var existing = await db.LedgerTransactions.AsNoTracking()
+            .Include(transaction => transaction.Entries)
+            .SingleOrDefaultAsync(transaction => transaction.IdempotencyKey == key, cancellationToken);
+        if (existing is null)
+        {
+            return null;
+        }
+
+        var bookedAmount = BookedAmount(existing);
+        if (bookedAmount != amount)
+        {
+            throw new DomainException(
+                DomainErrorKind.FailedPrecondition,
+                "payment_reference",
+                $"'{reference}' was already recorded for contract '{contract.Id}' with {bookedAmount}, not {amount}: a payment reference is booked once");
+        }
+
+        return ToProto(existing, contract, reference, bookedAmount, alreadyRecorded: true);
     }
 
     private static Money BookedAmount(LedgerTransaction transaction) =>
