@@ -19,7 +19,6 @@ internal static class HubFeatures
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IServerCallInterceptor, AdminErrorInterceptor>());
 
         // Demo: the seeder is always available (for the CLI); --seed-demo runs it once the hub has started.
-        services.TryAddSingleton<MemberTokenKeyStore>();
         services.TryAddSingleton<DemoSeeder>();
         if (configuration.GetValue<bool>(DemoCommandLine.SeedOnStartKey))
         {

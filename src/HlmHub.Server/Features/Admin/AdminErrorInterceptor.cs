@@ -2,8 +2,7 @@ using System.Text;
 using HlmHub.Domain;
 using HlmHub.Grpc;
 using HlmHub.Identity;
-using Microsoft.Data.Sqlite;
-using Npgsql;
+using HlmHub.Storage;
 using Microsoft.EntityFrameworkCore;
 
 namespace HlmHub.Server.Features.Admin;
@@ -46,23 +45,11 @@ internal sealed class AdminErrorInterceptor : IServerCallInterceptor
             };
             throw new RpcException(code, exception.Message);
         }
-        catch (DbUpdateException exception) when (IsUniqueViolation(exception))
+        catch (DbUpdateException exception) when (StorageErrors.IsUniqueViolation(exception))
         {
             throw new RpcException(StatusCode.Aborted, "A concurrent change wrote the same record first; nothing was changed: retry to see why.");
         }
     }
-
-    /// <summary>
-    /// Whether the database refused the write for a unique index or primary key. Storage exposes no
-    /// provider-neutral way to ask yet, so both providers' codes are read here: SQLite's extended codes 2067
-    /// (UNIQUE) and 1555 (PRIMARY KEY), PostgreSQL's SQLSTATE 23505.
-    /// </summary>
-    internal static bool IsUniqueViolation(DbUpdateException exception) => exception.InnerException switch
-    {
-        SqliteException sqlite => sqlite.SqliteExtendedErrorCode is 2067 or 1555,
-        PostgresException postgres => postgres.SqlState == PostgresErrorCodes.UniqueViolation,
-        _ => false,
-    };
 
     /// <summary>The domain names fields in lowerCamel (<c>hostLandlordId</c>); the proto says <c>host_landlord_id</c>.</summary>
     internal static string ToSnakeCase(string field)

@@ -63,7 +63,7 @@ internal sealed partial class AdminService
         {
             await db.SaveChangesAsync(cancellationToken);
         }
-        catch (DbUpdateException exception) when (AdminErrorInterceptor.IsUniqueViolation(exception))
+        catch (DbUpdateException exception) when (StorageErrors.IsUniqueViolation(exception))
         {
             // A concurrent retry of the same payment booked it first: answer as a retry does.
             await using var fresh = await dbContextFactory.CreateDbContextAsync(cancellationToken);

@@ -35,7 +35,7 @@ internal sealed partial class DemoSeeder
 
     private readonly IDbContextFactory<HlmHubDbContext> _dbContextFactory;
     private readonly IClientRegistry _clientRegistry;
-    private readonly MemberTokenKeyStore _memberTokenKeys;
+    private readonly MemberTokenGenerator _memberTokens;
     private readonly StorageOptions _storageOptions;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<DemoSeeder> _logger;
@@ -43,14 +43,14 @@ internal sealed partial class DemoSeeder
     public DemoSeeder(
         IDbContextFactory<HlmHubDbContext> dbContextFactory,
         IClientRegistry clientRegistry,
-        MemberTokenKeyStore memberTokenKeys,
+        MemberTokenGenerator memberTokens,
         IOptions<StorageOptions> storageOptions,
         TimeProvider timeProvider,
         ILogger<DemoSeeder> logger)
     {
         _dbContextFactory = dbContextFactory;
         _clientRegistry = clientRegistry;
-        _memberTokenKeys = memberTokenKeys;
+        _memberTokens = memberTokens;
         _storageOptions = storageOptions.Value;
         _timeProvider = timeProvider;
         _logger = logger;
@@ -152,7 +152,7 @@ internal sealed partial class DemoSeeder
 
     private async Task SeedHouseholdsAsync(HlmHubDbContext db, Club club, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var generator = _memberTokenKeys.Generator;
+        var generator = _memberTokens;
         foreach (var (landlordId, _, _, prefix) in DemoData.Landlords)
         {
             var count = landlordId == DemoData.HostLandlordId ? DemoData.HostHouseholds : DemoData.NeighbourHouseholds;
