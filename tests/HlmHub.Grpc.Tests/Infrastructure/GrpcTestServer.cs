@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using HlmHub.Grpc.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -47,12 +48,21 @@ internal sealed class GrpcTestServer : IAsyncDisposable
         Action<GrpcServerOptions>? configureGrpc = null,
         Action<IServiceCollection>? configureServices = null,
         Action<WebApplication>? mapExtra = null,
-        TimeSpan? shutdownTimeout = null)
+        TimeSpan? shutdownTimeout = null,
+        X509Certificate2? certificate = null)
     {
         var logs = new TestLoggerProvider();
         var probe = new EchoProbe();
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http2;
+            if (certificate is not null)
+            {
+                // TLS: ALPN offers h2 only, as the hub does when a certificate is configured.
+                listen.UseHttps(certificate);
+            }
+        }));
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
         builder.Logging.AddProvider(logs);
