@@ -2,6 +2,7 @@ using HlmHub.Storage.Internal;
 using HlmHub.Storage.Providers;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -42,7 +43,13 @@ public static class StorageServiceCollectionExtensions
         // EF Core compares the model with the last migration's snapshot and refuses to migrate when they differ.
         // HlmHub's migrations are hand-written without snapshots (the design-time package cannot be restored
         // here), so that check cannot work; a test proves instead that the migrated schema equals the model.
-        builder.ConfigureWarnings(warnings => warnings.Ignore(RelationalEventId.PendingModelChangesWarning));
+        // A failed command is not necessarily an error of the hub: a unique index refusing the loser of a race
+        // (two retries of one fee payment) is an expected outcome the caller turns into an answer, and a fresh
+        // PostgreSQL database has no migrations history table for EF's first probe. EF logs such failures at
+        // Warning; a failure nobody handles still reaches the transport, which logs it as an error.
+        builder.ConfigureWarnings(warnings => warnings
+            .Ignore(RelationalEventId.PendingModelChangesWarning)
+            .Log((RelationalEventId.CommandError, LogLevel.Warning), (CoreEventId.SaveChangesFailed, LogLevel.Warning)));
     }
 
     internal static StorageOptions ReadOptions(IConfiguration configuration)
