@@ -31,5 +31,14 @@ source tools/postgres.sh
 postgres_start
 trap postgres_stop EXIT
 
-# --- Every test. Results as TRX under artifacts/ for CI to keep.
-dotnet test HlmHub.sln -c Release --logger "console;verbosity=normal" --results-directory "$root_dir/artifacts/test-results" "$@"
+# --- Every test. Results as TRX under artifacts/ for CI to keep; a one-line total at the end.
+results_dir="$root_dir/artifacts/test-results"
+mkdir -p "$results_dir"
+set +e
+dotnet test HlmHub.sln -c Release --logger "console;verbosity=normal" --results-directory "$results_dir" "$@" 2>&1 | tee "$results_dir/console.log"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(grep -E '^[[:space:]]+Passed: [0-9]+$' "$results_dir/console.log" | awk '{sum += $2} END {print sum + 0}')
+failed=$(grep -E '^[[:space:]]+Failed: [0-9]+$' "$results_dir/console.log" | awk '{sum += $2} END {print sum + 0}')
+echo "tests: $passed passed, $failed failed"
+exit "$status"
