@@ -35,7 +35,9 @@ trap postgres_stop EXIT
 results_dir="$root_dir/artifacts/test-results"
 mkdir -p "$results_dir"
 set +e
-dotnet test HlmHub.sln -c Release --logger "console;verbosity=normal" --results-directory "$results_dir" "$@" 2>&1 | tee "$results_dir/console.log"
+# One test project at a time (-m:1): each suite runs real servers and peers, and two cores shared by
+# six suites at once turned timing into noise.
+dotnet test HlmHub.sln -c Release -m:1 --logger "console;verbosity=normal" --results-directory "$results_dir" "$@" 2>&1 | tee "$results_dir/console.log"
 status=${PIPESTATUS[0]}
 set -e
 passed=$(grep -E '^[[:space:]]+Passed: [0-9]+$' "$results_dir/console.log" | awk '{sum += $2} END {print sum + 0}')

@@ -41,6 +41,9 @@ internal sealed class StreamingRequestContent : HttpContent
         {
             throw new HttpRequestException("The streaming request body cannot be sent twice.");
         }
+        // Send the HEADERS frame now rather than with the first message: the server can then answer a
+        // call that needs no request message (UNIMPLEMENTED, UNAUTHENTICATED) before the client writes.
+        await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
         await _completed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
