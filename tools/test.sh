@@ -40,7 +40,8 @@ set +e
 dotnet test HlmHub.sln -c Release -m:1 --logger "console;verbosity=normal" --results-directory "$results_dir" "$@" 2>&1 | tee "$results_dir/console.log"
 status=${PIPESTATUS[0]}
 set -e
-passed=$(grep -E '^[[:space:]]+Passed: [0-9]+$' "$results_dir/console.log" | awk '{sum += $2} END {print sum + 0}')
-failed=$(grep -E '^[[:space:]]+Failed: [0-9]+$' "$results_dir/console.log" | awk '{sum += $2} END {print sum + 0}')
+# awk alone (not grep | awk): with pipefail, a grep that finds no "Failed:" line would end the script.
+passed=$(awk '/^[[:space:]]+Passed: [0-9]+$/ {sum += $2} END {print sum + 0}' "$results_dir/console.log")
+failed=$(awk '/^[[:space:]]+Failed: [0-9]+$/ {sum += $2} END {print sum + 0}' "$results_dir/console.log")
 echo "tests: $passed passed, $failed failed"
 exit "$status"
