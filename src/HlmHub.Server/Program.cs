@@ -7,6 +7,8 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 // `--seed-demo` (issue 4): seed the demo data once the hub has started, then keep serving (Features/Demo).
 args = HlmHub.Server.Features.Demo.DemoCommandLine.Translate(args);
+// `--migrate` (issue 4): apply the schema migrations and exit (Hosting/MigrateCommand.cs).
+args = MigrateCommand.Extract(args, out var migrateOnly);
 
 var builder = WebApplication.CreateBuilder(args);
 var hostOptions = builder.Configuration.GetSection(HubHostOptions.SectionName).Get<HubHostOptions>() ?? new HubHostOptions();
@@ -29,6 +31,11 @@ builder.Services.AddHlmHubIdentity(builder.Configuration);
 builder.Services.AddHubFeatures(builder.Configuration);
 
 var app = builder.Build();
+if (migrateOnly)
+{
+    await MigrateCommand.RunAsync(app.Services, app.Lifetime.ApplicationStopping);
+    return;
+}
 app.MapHlmHubIdentityEndpoints();
 app.MapGrpcHealth();
 app.MapGrpcReflection();
