@@ -29,6 +29,7 @@ public static class IdentityServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<EmbeddedIssuerUrl>();
+        services.TryAddSingleton<IEmbeddedIssuerAddress>(provider => provider.GetRequiredService<EmbeddedIssuerUrl>());
         services.TryAddSingleton<SigningKeyManager>();
         services.TryAddSingleton<ISigningKeyRotation>(provider => provider.GetRequiredService<SigningKeyManager>());
         services.TryAddSingleton<AccessTokenIssuer>();

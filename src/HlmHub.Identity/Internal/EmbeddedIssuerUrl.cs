@@ -10,7 +10,7 @@ namespace HlmHub.Identity.Internal;
 /// (known only once it has started, hence resolved on first use). It is never taken from a request's Host
 /// header, which the caller controls.
 /// </summary>
-internal sealed class EmbeddedIssuerUrl(IOptions<AuthOptions> options, IServiceProvider services)
+internal sealed class EmbeddedIssuerUrl(IOptions<AuthOptions> options, IServiceProvider services) : IEmbeddedIssuerAddress
 {
     private string? _issuer;
 
@@ -32,6 +32,13 @@ internal sealed class EmbeddedIssuerUrl(IOptions<AuthOptions> options, IServiceP
     }
 
     public string TokenEndpoint => Issuer + IdentityEndpointPaths.Token;
+
+    public bool TryGetTokenEndpoint(out string tokenEndpoint)
+    {
+        var known = TryGetIssuer(out var issuer);
+        tokenEndpoint = known ? issuer + IdentityEndpointPaths.Token : "";
+        return known;
+    }
 
     public string JwksUri => Issuer + IdentityEndpointPaths.Jwks;
 

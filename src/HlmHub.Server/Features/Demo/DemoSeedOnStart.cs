@@ -1,6 +1,4 @@
 using HlmHub.Identity;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 
 namespace HlmHub.Server.Features.Demo;
 
@@ -24,29 +22,17 @@ internal static class DemoCommandLine
 /// for the token endpoint written next to the credentials); the hub then keeps serving. A failed seed stops
 /// start-up: a demo that silently lacks its data would mislead more than an error.
 /// </summary>
-internal sealed class DemoSeedOnStartService(DemoSeeder seeder, IServer server, IConfiguration configuration) : IHostedLifecycleService
+internal sealed class DemoSeedOnStartService(DemoSeeder seeder, IEmbeddedIssuerAddress issuer) : IHostedLifecycleService
 {
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task StartedAsync(CancellationToken cancellationToken) => seeder.SeedAsync(TokenEndpoint(), cancellationToken);
+    public Task StartedAsync(CancellationToken cancellationToken) => seeder.SeedAsync(issuer.TryGetTokenEndpoint(out var tokenEndpoint) ? tokenEndpoint : null, cancellationToken);
 
     public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    // The embedded issuer's own address: Auth:Issuer when set, else the first address the server listens on.
-    private string? TokenEndpoint()
-    {
-        var issuer = configuration[$"{AuthOptions.SectionName}:Issuer"];
-        if (string.IsNullOrWhiteSpace(issuer))
-        {
-            issuer = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
-        }
-
-        return string.IsNullOrWhiteSpace(issuer) ? null : issuer.TrimEnd('/') + IdentityEndpointPaths.Token;
-    }
 }
