@@ -29,6 +29,7 @@ public static class GrpcServerExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ServerRuntime>();
         services.TryAddSingleton<HealthStatusRegistry>();
+        services.TryAddSingleton<ReflectionResolver>();
         // Unknown methods are answered by a terminal middleware rather than a catch-all route: a route
         // with parameters would make routing capture values on every call, even the known ones.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, UnimplementedCallFilter>());

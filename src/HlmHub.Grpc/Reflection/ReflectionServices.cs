@@ -15,12 +15,32 @@ internal sealed class ReflectionResolver(ServerRuntime runtime)
     /// <summary>Bound on requests per reflection stream, so one client cannot keep a stream busy forever.</summary>
     internal const int MaxRequestsPerStream = 10_000;
 
-    private Dictionary<string, FileDescriptor>? _filesByName;
-    private Dictionary<string, FileDescriptor>? _filesBySymbol;
+    // Built once, on the first request: services are all mapped before the server starts.
+    private DescriptorIndex? _index;
+
+    /// <summary>Answers each request of one reflection stream, in order; files are sent once per stream.</summary>
+    public async Task ServeAsync<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream,
+        IServerStreamWriter<TResponse> responseStream,
+        Func<TRequest, ServerReflectionRequest> toV1,
+        Func<ServerReflectionResponse, TResponse> fromV1,
+        ServerCallContext context)
+    {
+        var sentFiles = new HashSet<string>(StringComparer.Ordinal);
+        var count = 0;
+        while (await requestStream.MoveNext(context.CancellationToken))
+        {
+            if (++count > MaxRequestsPerStream)
+            {
+                throw new RpcException(StatusCode.ResourceExhausted, $"More than {MaxRequestsPerStream} requests on one reflection stream.");
+            }
+            await responseStream.WriteAsync(fromV1(Answer(toV1(requestStream.Current), sentFiles)), context.CancellationToken);
+        }
+    }
 
     public ServerReflectionResponse Answer(ServerReflectionRequest request, HashSet<string> sentFiles)
     {
-        EnsureIndexes();
+        var index = _index ??= DescriptorIndex.Build(runtime.Services.Values);
         var response = new ServerReflectionResponse { ValidHost = request.Host, OriginalRequest = request };
         switch (request.MessageRequestCase)
         {
@@ -33,18 +53,18 @@ internal sealed class ReflectionResolver(ServerRuntime runtime)
                 response.ListServicesResponse = list;
                 break;
             case ServerReflectionRequest.MessageRequestOneofCase.FileByFilename:
-                response = _filesByName!.TryGetValue(request.FileByFilename, out var byName)
+                response = index.FilesByName.TryGetValue(request.FileByFilename, out var byName)
                     ? WithFiles(response, byName, sentFiles)
                     : WithError(response, StatusCode.NotFound, $"File not found: {request.FileByFilename}");
                 break;
             case ServerReflectionRequest.MessageRequestOneofCase.FileContainingSymbol:
-                response = _filesBySymbol!.TryGetValue(request.FileContainingSymbol, out var bySymbol)
+                response = index.FilesBySymbol.TryGetValue(request.FileContainingSymbol, out var bySymbol)
                     ? WithFiles(response, bySymbol, sentFiles)
                     : WithError(response, StatusCode.NotFound, $"Symbol not found: {request.FileContainingSymbol}");
                 break;
             case ServerReflectionRequest.MessageRequestOneofCase.AllExtensionNumbersOfType:
                 // proto3 has no extensions: a known type has none, an unknown type is an error.
-                response = _filesBySymbol!.ContainsKey(request.AllExtensionNumbersOfType)
+                response = index.FilesBySymbol.ContainsKey(request.AllExtensionNumbersOfType)
                     ? Set(response, r => r.AllExtensionNumbersResponse = new ExtensionNumberResponse { BaseTypeName = request.AllExtensionNumbersOfType })
                     : WithError(response, StatusCode.NotFound, $"Type not found: {request.AllExtensionNumbersOfType}");
                 break;
@@ -97,49 +117,45 @@ internal sealed class ReflectionResolver(ServerRuntime runtime)
         return response;
     }
 
-    private void EnsureIndexes()
+    /// <summary>Every file reachable from the mapped services, by name and by the symbols they define.</summary>
+    private sealed record DescriptorIndex(Dictionary<string, FileDescriptor> FilesByName, Dictionary<string, FileDescriptor> FilesBySymbol)
     {
-        if (_filesByName is not null && _filesByName.Count > 0 && _indexedServiceCount == runtime.Services.Count)
+        public static DescriptorIndex Build(IEnumerable<ServiceDescriptor> services)
         {
-            return;
-        }
-        var byName = new Dictionary<string, FileDescriptor>(StringComparer.Ordinal);
-        var bySymbol = new Dictionary<string, FileDescriptor>(StringComparer.Ordinal);
-        var pending = new Stack<FileDescriptor>(runtime.Services.Values.Select(s => s.File));
-        while (pending.Count > 0)
-        {
-            var file = pending.Pop();
-            if (!byName.TryAdd(file.Name, file))
+            var byName = new Dictionary<string, FileDescriptor>(StringComparer.Ordinal);
+            var bySymbol = new Dictionary<string, FileDescriptor>(StringComparer.Ordinal);
+            var pending = new Stack<FileDescriptor>(services.Select(s => s.File));
+            while (pending.Count > 0)
             {
-                continue;
-            }
-            foreach (var service in file.Services)
-            {
-                bySymbol.TryAdd(service.FullName, file);
-                foreach (var method in service.Methods)
+                var file = pending.Pop();
+                if (!byName.TryAdd(file.Name, file))
                 {
-                    bySymbol.TryAdd(service.FullName + "." + method.Name, file);
+                    continue;
+                }
+                foreach (var service in file.Services)
+                {
+                    bySymbol.TryAdd(service.FullName, file);
+                    foreach (var method in service.Methods)
+                    {
+                        bySymbol.TryAdd(service.FullName + "." + method.Name, file);
+                    }
+                }
+                foreach (var message in file.MessageTypes)
+                {
+                    IndexMessage(message, file, bySymbol);
+                }
+                foreach (var enumType in file.EnumTypes)
+                {
+                    bySymbol.TryAdd(enumType.FullName, file);
+                }
+                foreach (var dependency in file.Dependencies)
+                {
+                    pending.Push(dependency);
                 }
             }
-            foreach (var message in file.MessageTypes)
-            {
-                IndexMessage(message, file, bySymbol);
-            }
-            foreach (var enumType in file.EnumTypes)
-            {
-                bySymbol.TryAdd(enumType.FullName, file);
-            }
-            foreach (var dependency in file.Dependencies)
-            {
-                pending.Push(dependency);
-            }
+            return new DescriptorIndex(byName, bySymbol);
         }
-        _filesByName = byName;
-        _filesBySymbol = bySymbol;
-        _indexedServiceCount = runtime.Services.Count;
     }
-
-    private int _indexedServiceCount;
 
     private static void IndexMessage(MessageDescriptor message, FileDescriptor file, Dictionary<string, FileDescriptor> bySymbol)
     {
@@ -156,47 +172,26 @@ internal sealed class ReflectionResolver(ServerRuntime runtime)
 }
 
 /// <summary><c>grpc.reflection.v1.ServerReflection</c>.</summary>
-internal sealed class ReflectionServiceV1(ServerRuntime runtime)
+internal sealed class ReflectionServiceV1(ReflectionResolver resolver)
 {
-    public async Task ServerReflectionInfo(
+    public Task ServerReflectionInfo(
         IAsyncStreamReader<ServerReflectionRequest> requestStream,
         IServerStreamWriter<ServerReflectionResponse> responseStream,
-        ServerCallContext context)
-    {
-        var resolver = new ReflectionResolver(runtime);
-        var sentFiles = new HashSet<string>(StringComparer.Ordinal);
-        var count = 0;
-        while (await requestStream.MoveNext(context.CancellationToken))
-        {
-            if (++count > ReflectionResolver.MaxRequestsPerStream)
-            {
-                throw new RpcException(StatusCode.ResourceExhausted, $"More than {ReflectionResolver.MaxRequestsPerStream} requests on one reflection stream.");
-            }
-            await responseStream.WriteAsync(resolver.Answer(requestStream.Current, sentFiles), context.CancellationToken);
-        }
-    }
+        ServerCallContext context) =>
+        resolver.ServeAsync(requestStream, responseStream, request => request, response => response, context);
 }
 
 /// <summary><c>grpc.reflection.v1alpha.ServerReflection</c>, answered by the v1 resolver (same wire format).</summary>
-internal sealed class ReflectionServiceV1Alpha(ServerRuntime runtime)
+internal sealed class ReflectionServiceV1Alpha(ReflectionResolver resolver)
 {
-    public async Task ServerReflectionInfo(
+    public Task ServerReflectionInfo(
         IAsyncStreamReader<Alpha.ServerReflectionRequest> requestStream,
         IServerStreamWriter<Alpha.ServerReflectionResponse> responseStream,
-        ServerCallContext context)
-    {
-        var resolver = new ReflectionResolver(runtime);
-        var sentFiles = new HashSet<string>(StringComparer.Ordinal);
-        var count = 0;
-        while (await requestStream.MoveNext(context.CancellationToken))
-        {
-            if (++count > ReflectionResolver.MaxRequestsPerStream)
-            {
-                throw new RpcException(StatusCode.ResourceExhausted, $"More than {ReflectionResolver.MaxRequestsPerStream} requests on one reflection stream.");
-            }
-            var request = ServerReflectionRequest.Parser.ParseFrom(requestStream.Current.ToByteString());
-            var answer = resolver.Answer(request, sentFiles);
-            await responseStream.WriteAsync(Alpha.ServerReflectionResponse.Parser.ParseFrom(answer.ToByteString()), context.CancellationToken);
-        }
-    }
+        ServerCallContext context) =>
+        resolver.ServeAsync(
+            requestStream,
+            responseStream,
+            request => ServerReflectionRequest.Parser.ParseFrom(request.ToByteString()),
+            response => Alpha.ServerReflectionResponse.Parser.ParseFrom(response.ToByteString()),
+            context);
 }
