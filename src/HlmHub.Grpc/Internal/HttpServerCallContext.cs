@@ -403,20 +403,11 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
             // The client reset the stream: there is nobody to send a status to.
             return;
         }
-        var response = _httpContext.Response;
-        if (!response.HasStarted && !_responseEncodingDecided)
+        if (!_httpContext.Response.HasStarted && !_messageWritten)
         {
-            response.ContentType = GrpcProtocol.ContentType;
-            response.Headers[GrpcProtocol.AcceptEncodingHeader] = MessageCompression.AcceptEncodingValue;
-            SetStatusHeaders(response.Headers, status);
-            AppendMetadata(response.Headers, _responseTrailers);
-            return;
-        }
-        if (!response.HasStarted && !_messageWritten)
-        {
-            // Headers are decided but not flushed, and no message was written: still Trailers-Only.
-            SetStatusHeaders(response.Headers, status);
-            AppendMetadata(response.Headers, _responseTrailers);
+            // Nothing was sent yet: Trailers-Only, the status travels in the one HEADERS frame.
+            WriteTrailersOnly(_httpContext, status);
+            AppendMetadata(_httpContext.Response.Headers, _responseTrailers);
             return;
         }
         var trailers = _httpContext.Features.Get<IHttpResponseTrailersFeature>()?.Trailers
