@@ -1,4 +1,3 @@
-using HlmHub.Grpc;
 using HlmHub.Server.Features.Admin;
 using HlmHub.Server.Features.Demo;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -15,9 +14,6 @@ internal static class HubFeatures
     {
         ArgumentNullException.ThrowIfNull(configuration);
 
-        // Admin: its error mapping runs inside the authorization interceptor (registered earlier by Identity).
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServerCallInterceptor, AdminErrorInterceptor>());
-
         // Demo: the seeder is always available (for the CLI); --seed-demo runs it once the hub has started.
         services.TryAddSingleton<DemoSeeder>();
         if (configuration.GetValue<bool>(DemoCommandLine.SeedOnStartKey))
@@ -30,7 +26,7 @@ internal static class HubFeatures
 
     public static IEndpointRouteBuilder MapHubFeatures(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGrpcService<AdminService>(AdminService.Descriptor);
+        endpoints.MapGrpcService<AdminService>();
         return endpoints;
     }
 }
