@@ -1,5 +1,5 @@
 using System.Text.Json;
-using HlmHub.Grpc;
+using Grpc.Core;
 using HlmHub.Identity.Tests.Infrastructure;
 using HlmHub.Storage.Identity;
 using Microsoft.Extensions.DependencyInjection;
@@ -73,6 +73,27 @@ public sealed class KeyRotationTests
         // Once the last token the first key signed has expired, the first key is gone.
         host.Clock.Advance(TimeSpan.FromMinutes(16));
         Assert.DoesNotContain(first, await PublishedKeyIdsAsync(host));
+    }
+
+    [Fact]
+    public async Task KeyCreatedByAnotherInstance_IsFoundByOneRefreshOnTheFirstTokenItSigned()
+    {
+        // Two hubs on one database with one issuer name, as behind a load balancer.
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "hlmhub-identity-tests", Guid.NewGuid().ToString("N"));
+        var settings = new Dictionary<string, string?> { ["Auth:Issuer"] = "https://hub.example" };
+        await using var first = await IdentityTestHost.StartAsync(settings, dataDirectory);
+        await using var second = await IdentityTestHost.StartAsync(settings, dataDirectory);
+        var client = await first.RegisterAsync(new ClientRegistration(ClientKind.Partner, "MAAF", ["hlmhub.test"], PartnerId: "maaf"));
+        Assert.Equal(client.ClientId, (await second.CallAsync("WhoAmI", await first.GetTokenAsync(client))).ClientId);
+
+        // The first hub rotates: the second still holds the old key set in its one-minute cache.
+        var newKeyId = await first.Services.GetRequiredService<ISigningKeyRotation>().RotateNowAsync(CancellationToken.None).DefaultTimeout();
+        var signedWithNewKey = await first.GetTokenAsync(client);
+        Assert.Equal(newKeyId, new JsonWebToken(signedWithNewKey).Kid);
+
+        var reply = await second.CallAsync("WhoAmI", signedWithNewKey);
+
+        Assert.Equal(client.ClientId, reply.ClientId);
     }
 
     [Fact]

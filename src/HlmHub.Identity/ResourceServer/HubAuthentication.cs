@@ -112,49 +112,91 @@ public static class HubAuthentication
 
 /// <summary>
 /// The JwtBearer events of every issuer scheme: once a token is valid, read the caller (refusing a caller kind
-/// the issuer may not assert) and remember the token; when it is not, keep the reason for the status message
-/// and the audit.
+/// the issuer may not assert) and remember the token; when it names a key the scheme does not know, validate it
+/// once more against the refreshed keys (JwtBearer has just asked for the refresh, and would otherwise refuse
+/// this call and accept the next); when it is invalid, keep the reason for the status message and the audit.
 /// </summary>
 internal sealed class IssuerEvents(IssuerSchemes schemes, ValidatedTokenCache cache, ILogger<IssuerEvents> logger) : JwtBearerEvents
 {
+    private const string MetadataUnavailable = "the token's issuer could not be reached to read its keys";
+
+    private readonly JsonWebTokenHandler _handler = new();
+
     public override Task TokenValidated(TokenValidatedContext context)
     {
-        if (context.SecurityToken is not JsonWebToken token || context.Principal?.Identity is not ClaimsIdentity validated)
+        if (context.SecurityToken is JsonWebToken token && context.Principal?.Identity is ClaimsIdentity validated
+            && Accept(context.HttpContext, context.Scheme.Name, token, validated.Claims) is { } principal)
         {
-            context.Fail("the token is invalid");
-            HubAuthentication.SetFailure(context.HttpContext, "the token is invalid");
-            return Task.CompletedTask;
+            context.Principal = principal;
+        }
+        else
+        {
+            context.Fail(HubAuthentication.FailureOf(context.HttpContext) ?? "the token is invalid");
         }
 
-        var caller = CallerIdentity.FromToken(token);
-        var allowed = schemes.AllowedKinds(context.Scheme.Name);
-        if (caller.Kind != CallerKind.None && (allowed & caller.Kind) != caller.Kind)
-        {
-            var reason = $"the token's issuer may not assert {caller.Kind} callers";
-            context.Fail(reason);
-            HubAuthentication.SetFailure(context.HttpContext, reason);
-            return Task.CompletedTask;
-        }
-
-        var principal = new ClaimsPrincipal(new CallerClaimsIdentity(validated.Claims, context.Scheme.Name, caller));
-        context.Principal = principal;
-        cache.Add(token.EncodedToken, principal, context.Scheme.Name, caller.ExpiresAt);
         return Task.CompletedTask;
     }
 
-    public override Task AuthenticationFailed(AuthenticationFailedContext context)
+    public override async Task AuthenticationFailed(AuthenticationFailedContext context)
     {
-        var reason = Describe(context.Exception);
+        var exception = context.Exception;
+        if (exception is SecurityTokenSignatureKeyNotFoundException
+            && context.Options.ConfigurationManager is { } manager
+            && ReadToken(context.HttpContext.Request) is { } encoded)
+        {
+            var configuration = await manager.GetConfigurationAsync(context.HttpContext.RequestAborted);
+            var parameters = context.Options.TokenValidationParameters.Clone();
+            parameters.ValidIssuers = [.. parameters.ValidIssuers ?? [], configuration.Issuer];
+            parameters.IssuerSigningKeys = configuration.SigningKeys;
+            var result = await _handler.ValidateTokenAsync(encoded, parameters);
+            if (result.IsValid && result.SecurityToken is JsonWebToken token)
+            {
+                if (Accept(context.HttpContext, context.Scheme.Name, token, result.ClaimsIdentity.Claims) is { } principal)
+                {
+                    context.Principal = principal;
+                    context.Success();
+                }
+
+                return;
+            }
+
+            exception = result.Exception ?? exception;
+        }
+
+        var reason = Describe(exception);
         if (reason == MetadataUnavailable)
         {
-            IdentityLog.IssuerMetadataUnavailable(logger, context.Scheme.Name, context.Exception.GetType().Name);
+            var authority = schemes.External.FirstOrDefault(issuer => issuer.Scheme == context.Scheme.Name)?.Authority ?? context.Scheme.Name;
+            IdentityLog.IssuerMetadataUnavailable(logger, authority, exception.GetType().Name);
         }
 
         HubAuthentication.SetFailure(context.HttpContext, reason);
-        return Task.CompletedTask;
+        // A result is required: without one, JwtBearer rethrows failures that are not validation failures
+        // (an unreachable issuer), and the call would end with a 500 instead of UNAUTHENTICATED.
+        context.Fail(reason);
     }
 
-    private const string MetadataUnavailable = "the token's issuer could not be reached to read its keys";
+    /// <summary>The principal for a valid token, remembered in the cache; null (with the reason set) when its issuer may not assert its caller kind.</summary>
+    private ClaimsPrincipal? Accept(HttpContext httpContext, string scheme, JsonWebToken token, IEnumerable<Claim> claims)
+    {
+        var caller = CallerIdentity.FromToken(token);
+        var allowed = schemes.AllowedKinds(scheme);
+        if (caller.Kind != CallerKind.None && (allowed & caller.Kind) != caller.Kind)
+        {
+            HubAuthentication.SetFailure(httpContext, $"the token's issuer may not assert {caller.Kind} callers");
+            return null;
+        }
+
+        var principal = new ClaimsPrincipal(new CallerClaimsIdentity(claims, scheme, caller));
+        cache.Add(token.EncodedToken, principal, scheme, caller.ExpiresAt);
+        return principal;
+    }
+
+    private static string? ReadToken(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
+    }
 
     // Fixed texts: the exceptions' own messages may quote parts of the token.
     private static string Describe(Exception exception) => exception switch
