@@ -16,7 +16,6 @@ internal static class AuthorizationRegistration
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().AddRequirements(new UndeclaredEndpointRequirement()).Build());
         services.AddSingleton<IAuthorizationPolicyProvider, RpcPolicyProvider>();
         services.AddSingleton<IAuthorizationHandler, RpcRequirementHandler>();
-        services.AddSingleton<IAuthorizationHandler, UndeclaredEndpointRequirement>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, GrpcAuthorizationResultHandler>();
         services.AddSingleton<RpcCallerInterceptor>();
 

@@ -12,7 +12,8 @@ namespace HlmHub.Server.Hosting;
 /// The one place where exceptions become gRPC statuses, for every service: a domain rule refusing a request
 /// (INVALID_ARGUMENT or FAILED_PRECONDITION, message "field: rule" with the field in the proto's snake_case), the
 /// client registry refusing a registration, a unique index refusing a write that a concurrent call made first
-/// (ABORTED: the caller retries and gets the precise answer). Anything else is a bug or broken infrastructure:
+/// (ABORTED: the caller retries and gets the precise answer), a streamed request message that cannot be decoded
+/// (INTERNAL, the client's fault, so no error log). Anything else is a bug or broken infrastructure:
 /// logged with its stack trace, answered INTERNAL with a fixed message (the client never sees the trace). Runs
 /// outermost, around the caller interceptor and the handler.
 /// </summary>
@@ -81,6 +82,11 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
             case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
                 // The client went away or the deadline passed: grpc-dotnet answers CANCELLED or DEADLINE_EXCEEDED.
                 return null;
+            case Exception when IsRequestReadFailure(exception):
+                // A streamed request message that cannot be decoded (broken framing, a negative length, bad
+                // protobuf) is the client's fault: no error log, which any client could flood.
+                LogUndecodableMessage(logger, context.Method);
+                return new RpcException(new Status(StatusCode.Internal, "A request message could not be decoded."));
             case DomainException domain:
                 var code = domain.Kind == DomainErrorKind.FailedPrecondition ? StatusCode.FailedPrecondition : StatusCode.InvalidArgument;
                 return new RpcException(new Status(code, $"{ToSnakeCase(domain.Field)}: {domain.Rule}"));
@@ -98,6 +104,17 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
                 return new RpcException(new Status(StatusCode.Internal, "The server failed to process the call; the error was logged."));
         }
     }
+
+    /// <summary>
+    /// True for what grpc-dotnet and Google.Protobuf throw on a request message they cannot decode: broken framing,
+    /// a length over the limit read inside a stream, bad protobuf.
+    /// </summary>
+    private static bool IsRequestReadFailure(Exception exception) => exception switch
+    {
+        InvalidDataException or Google.Protobuf.InvalidProtocolBufferException => true,
+        IOException => exception.TargetSite?.DeclaringType?.Namespace?.StartsWith("Grpc.AspNetCore", StringComparison.Ordinal) == true,
+        _ => false,
+    };
 
     /// <summary>The domain names fields in lowerCamel (<c>hostLandlordId</c>); the proto says <c>host_landlord_id</c>.</summary>
     internal static string ToSnakeCase(string field)
@@ -117,6 +134,9 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
 
         return builder.ToString();
     }
+
+    [LoggerMessage(EventId = 1011, EventName = "UndecodableRequestMessage", Level = LogLevel.Debug, Message = "{Rpc} received a request message it could not decode; the client got INTERNAL")]
+    private static partial void LogUndecodableMessage(ILogger logger, string rpc);
 
     [LoggerMessage(EventId = 1010, EventName = "UnexpectedRpcError", Level = LogLevel.Error, Message = "{Rpc} failed with an unexpected error; the client got INTERNAL")]
     private static partial void LogUnexpected(ILogger logger, Exception exception, string rpc);

@@ -44,6 +44,11 @@ internal static class HubHosting
         });
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = limits.ShutdownDrainTimeout);
 
+        // grpc-dotnet logs, at Error in this category, every request message it cannot decode (a client's
+        // garbage): any client could flood the error log. Handler failures, the errors that matter, are logged by
+        // ErrorMappingInterceptor (event 1010) instead, so this category is kept for critical entries only.
+        builder.Logging.AddFilter("Grpc.AspNetCore.Server.ServerCallHandler", LogLevel.Critical);
+
         builder.Services.AddGrpc(options =>
         {
             options.MaxReceiveMessageSize = limits.MaxMessageSizeBytes;
