@@ -42,6 +42,14 @@ if (schemaCommand != SchemaCommand.None)
     await MigrateCommand.RunAsync(schemaCommand, app.Services, Console.Out, app.Lifetime.ApplicationStopping);
     return;
 }
+// With Storage:ApplyMigrationsAtStartup=false the DBA owns the schema: never serve on a database that is behind.
+if (await DatabaseMigrationService.CheckSchemaAsync(app.Services, app.Lifetime.ApplicationStopping) is { } schemaError)
+{
+    await Console.Error.WriteLineAsync(schemaError);
+    Environment.ExitCode = 1;
+    return;
+}
+
 app.MapHlmHubIdentityEndpoints();
 app.MapGrpcHealth();
 app.MapGrpcReflection();

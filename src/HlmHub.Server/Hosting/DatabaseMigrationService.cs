@@ -24,16 +24,27 @@ internal sealed partial class DatabaseMigrationService(
             return;
         }
 
-        var pending = await migrator.GetPendingMigrationsAsync(cancellationToken);
-        if (pending.Count > 0)
+        // Program.cs already refused to start if migrations were pending (CheckSchemaAsync).
+        LogSchemaChecked(logger);
+    }
+
+    /// <summary>
+    /// With <c>Storage:ApplyMigrationsAtStartup=false</c>, the one-line reason the hub must not start (pending
+    /// migrations, naming the commands that fix it), or null when it may. Always null when the hub migrates itself.
+    /// </summary>
+    public static async Task<string?> CheckSchemaAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        if (services.GetRequiredService<IOptions<StorageOptions>>().Value.ApplyMigrationsAtStartup)
         {
-            throw new PendingMigrationsException(
-                $"The database has {pending.Count} pending migration(s) ({string.Join(", ", pending)}) and Storage:ApplyMigrationsAtStartup is false: " +
-                $"apply `dotnet run --project src/HlmHub.Server -- {MigrateCommand.ScriptSwitch}` (the script for your DBA) " +
-                $"or run `dotnet run --project src/HlmHub.Server -- {MigrateCommand.MigrateSwitch}`, then start the hub again.");
+            return null;
         }
 
-        LogSchemaChecked(logger);
+        var pending = await services.GetRequiredService<IDatabaseMigrator>().GetPendingMigrationsAsync(cancellationToken);
+        return pending.Count == 0
+            ? null
+            : $"hlmhub: the database has {pending.Count} pending migration(s) ({string.Join(", ", pending)}) and Storage:ApplyMigrationsAtStartup is false: " +
+              $"have the DBA apply the script from `dotnet run --project src/HlmHub.Server -- {MigrateCommand.ScriptSwitch}`, " +
+              $"or run `dotnet run --project src/HlmHub.Server -- {MigrateCommand.MigrateSwitch}`, then start the hub again.";
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -44,6 +55,3 @@ internal sealed partial class DatabaseMigrationService(
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Database schema is up to date (migrations are applied by the DBA: Storage:ApplyMigrationsAtStartup is false).")]
     private static partial void LogSchemaChecked(ILogger logger);
 }
-
-/// <summary>The hub was asked not to migrate, and the database is behind: it must not serve on the wrong schema.</summary>
-internal sealed class PendingMigrationsException(string message) : Exception(message);
