@@ -5,10 +5,17 @@ using HlmHub.Storage;
 
 // `--seed-demo` (issue 4): seed the demo data once the hub has started, then keep serving (Features/Demo).
 args = HlmHub.Server.Features.Demo.DemoCommandLine.Translate(args);
-// `--migrate` (issue 4): apply the schema migrations and exit (Hosting/MigrateCommand.cs).
-args = MigrateCommand.Extract(args, out var migrateOnly);
+// `--migrate` applies the schema migrations and exits; `--migrations-script` prints the idempotent script for the
+// configured provider and exits (Hosting/MigrateCommand.cs).
+args = MigrateCommand.Extract(args, out var schemaCommand);
 
 var builder = WebApplication.CreateBuilder(args);
+if (schemaCommand == SchemaCommand.PrintScript)
+{
+    // The script goes to standard output, to be redirected into a file: every log line goes to standard error.
+    builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+}
+
 // Kestrel endpoints, limits, gRPC, reflection, health, anonymous-call bound (Hosting/HubHosting.cs).
 builder.AddHubHosting();
 builder.Services.AddHlmHubStorage(builder.Configuration);
@@ -18,9 +25,17 @@ builder.Services.AddHlmHubIdentity(builder.Configuration);
 builder.Services.AddHubFeatures(builder.Configuration);
 
 var app = builder.Build();
-if (migrateOnly)
+if (schemaCommand != SchemaCommand.None)
 {
-    await MigrateCommand.RunAsync(app.Services, app.Lifetime.ApplicationStopping);
+    await MigrateCommand.RunAsync(schemaCommand, app.Services, Console.Out, app.Lifetime.ApplicationStopping);
+    return;
+}
+
+// With Storage:ApplyMigrationsAtStartup=false the DBA owns the schema: never serve on a database that is behind.
+if (await DatabaseMigrationService.CheckSchemaAsync(app.Services, app.Lifetime.ApplicationStopping) is { } schemaError)
+{
+    await Console.Error.WriteLineAsync(schemaError);
+    Environment.ExitCode = 1;
     return;
 }
 

@@ -10,8 +10,8 @@ namespace HlmHub.Storage;
 
 /// <summary>
 /// The EF Core context over HlmHub's database (SQLite or PostgreSQL, chosen by
-/// <see cref="StorageServiceCollectionExtensions.AddHlmHubStorage"/>). The schema comes from the hand-written
-/// migrations in <c>Migrations/</c>, applied by <see cref="IDatabaseMigrator"/>. Saving refuses ledger changes
+/// <see cref="StorageServiceCollectionExtensions.AddHlmHubStorage"/>). The schema comes from the generated
+/// migrations of each provider (<c>src/HlmHub.Storage.Migrations.*</c>), applied by <see cref="IDatabaseMigrator"/>. Saving refuses ledger changes
 /// that are not new balanced transactions (<see cref="LedgerIntegrityException"/>).
 /// </summary>
 public sealed class HlmHubDbContext(DbContextOptions<HlmHubDbContext> options) : DbContext(options)
@@ -103,5 +103,9 @@ public sealed class HlmHubDbContext(DbContextOptions<HlmHubDbContext> options) :
     {
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(HlmHubDbContext).Assembly);
         StorageFunctionTranslations.Register(modelBuilder);
+        if (Database.IsSqlServer())
+        {
+            CaseSensitiveIdentifiers.ApplyForSqlServer(modelBuilder);
+        }
     }
 }

@@ -8,7 +8,7 @@ namespace HlmHub.Server.Hosting;
 /// The hub is healthy when its database answers and every migration is applied: an instance on a schema older
 /// than its code must not receive traffic. Reported by grpc.health.v1 and by <c>GET /healthz</c>.
 /// </summary>
-internal sealed class DatabaseHealthCheck(IDbContextFactory<HlmHubDbContext> dbContextFactory) : IHealthCheck
+internal sealed class DatabaseHealthCheck(IDbContextFactory<HlmHubDbContext> dbContextFactory, IDatabaseMigrator migrator) : IHealthCheck
 {
     public const string Name = "database";
 
@@ -20,7 +20,7 @@ internal sealed class DatabaseHealthCheck(IDbContextFactory<HlmHubDbContext> dbC
             return HealthCheckResult.Unhealthy("The database is not reachable.");
         }
 
-        var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).Count();
+        var pending = (await migrator.GetPendingMigrationsAsync(cancellationToken)).Count;
         return pending == 0
             ? HealthCheckResult.Healthy("The database is reachable and its schema is up to date.")
             : HealthCheckResult.Unhealthy($"{pending} migration(s) are not applied yet.");
