@@ -6,7 +6,7 @@ using HlmHub.Server.Tests.Infrastructure;
 
 namespace HlmHub.Interop.Tests;
 
-/// <summary>The hub's documented limits and choices, seen from a client: response compression, the bound on anonymous calls.</summary>
+/// <summary>The hub's documented limits and choices, seen from a client: response compression, the bound on anonymous calls, the connection limit.</summary>
 public sealed class HubLimitsTests(HubServerFixture fixture) : IClassFixture<HubServerFixture>
 {
     [Theory]
@@ -52,6 +52,39 @@ public sealed class HubLimitsTests(HubServerFixture fixture) : IClassFixture<Hub
         await WaitUntilServedAsync(health);
     }
 
+    [Fact]
+    public async Task ConnectionsOverTheLimit_AreClosedUntilOthersClose()
+    {
+        await using var database = await TestDatabase.CreateAsync(TestProvider.Sqlite);
+        await using var hub = await HubHost.StartAsync(database, "--Hub:MaxConcurrentConnections=2");
+        var held = new List<System.Net.Sockets.TcpClient>();
+        try
+        {
+            for (var i = 0; i < 2; i++)
+            {
+                var connection = new System.Net.Sockets.TcpClient();
+                await connection.ConnectAsync(hub.Address.Host, hub.Address.Port).DefaultTimeout();
+                held.Add(connection);
+            }
+
+            // Give Kestrel the time to accept both before the third arrives.
+            await Task.Delay(TimeSpan.FromMilliseconds(300));
+            using (var refusedChannel = Grpc.Net.Client.GrpcChannel.ForAddress(hub.Address))
+            {
+                var refused = await Assert.ThrowsAsync<RpcException>(() =>
+                    new Health.HealthClient(refusedChannel).CheckAsync(new HealthCheckRequest()).ResponseAsync.DefaultTimeout());
+                Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+            }
+        }
+        finally
+        {
+            held.ForEach(connection => connection.Dispose());
+        }
+
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(hub.Address);
+        await WaitUntilServedAsync(new Health.HealthClient(channel));
+    }
+
     private static async Task WaitUntilServedAsync(Health.HealthClient health)
     {
         for (var attempt = 0; ; attempt++)
@@ -62,7 +95,7 @@ public sealed class HubLimitsTests(HubServerFixture fixture) : IClassFixture<Hub
                 Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, response.Status);
                 return;
             }
-            catch (RpcException exception) when (exception.StatusCode == StatusCode.ResourceExhausted && attempt < 50)
+            catch (RpcException exception) when (exception.StatusCode is StatusCode.ResourceExhausted or StatusCode.Unavailable && attempt < 50)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(100));
             }
