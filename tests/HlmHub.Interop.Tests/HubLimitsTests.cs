@@ -6,7 +6,7 @@ using HlmHub.Server.Tests.Infrastructure;
 
 namespace HlmHub.Interop.Tests;
 
-/// <summary>The hub's documented limits and choices, seen from a client: response compression, the bound on anonymous calls, the connection limit.</summary>
+/// <summary>The hub's documented limits and choices, seen from a client: response compression, the bound on anonymous calls, the message and connection limits.</summary>
 public sealed class HubLimitsTests(HubServerFixture fixture) : IClassFixture<HubServerFixture>
 {
     [Theory]
@@ -50,6 +50,25 @@ public sealed class HubLimitsTests(HubServerFixture fixture) : IClassFixture<Hub
         // Closing a stream frees its place.
         await stop.CancelAsync();
         await WaitUntilServedAsync(health);
+    }
+
+    [Fact]
+    public async Task ResponseOverTheMessageLimit_IsResourceExhaustedNotSent()
+    {
+        await using var database = await TestDatabase.CreateAsync(TestProvider.Sqlite);
+        await using var hub = await HubHost.StartAsync(database, "--Hub:MaxMessageSizeBytes=1024");
+        var (clientId, secret) = hub.BootstrapAdmin();
+        var admin = hub.Admin(await hub.GetTokenAsync(clientId, secret));
+        for (var i = 0; i < 20; i++)
+        {
+            await admin.CreateLandlordAsync(SampleData.Landlord());
+        }
+
+        var small = await admin.CallAsync((client, options) => client.ListLandlordsAsync(new ListLandlordsRequest { PageSize = 2 }, options));
+        var tooLarge = await admin.FailsAsync((client, options) => client.ListLandlordsAsync(new ListLandlordsRequest { PageSize = 20 }, options));
+
+        Assert.Equal(2, small.Landlords.Count);
+        Assert.Equal(StatusCode.ResourceExhausted, tooLarge.StatusCode);
     }
 
     [Fact]
