@@ -1,5 +1,6 @@
 using HlmHub.Server.Features.Admin;
 using HlmHub.Server.Features.Demo;
+using HlmHub.Server.Features.Roster;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace HlmHub.Server.Features;
@@ -13,6 +14,14 @@ internal static class HubFeatures
     public static IServiceCollection AddHubFeatures(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+
+        // Roster: landlords' roster sessions (Features/Roster), with their named limits.
+        services.AddOptions<RosterOptions>()
+            .Bind(configuration.GetSection(RosterOptions.SectionName))
+            .Validate(options => options.MaxItemsPerBatch > 0 && options.MaxItemsPerSession > 0 && options.MaxOpenSessionsPerLandlord > 0
+                && options.SessionIdleTimeout > TimeSpan.Zero && options.MaxProblemsReported >= 0 && options.MemberTokensPageSize > 0, "Roster limits must be positive.")
+            .ValidateOnStart();
+        services.TryAddSingleton<RosterSync>();
 
         // Demo: the seeder is always available (for the CLI); --seed-demo runs it once the hub has started.
         services.TryAddSingleton<DemoSeeder>();

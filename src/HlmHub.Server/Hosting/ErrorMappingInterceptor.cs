@@ -10,7 +10,8 @@ namespace HlmHub.Server.Hosting;
 
 /// <summary>
 /// The one place where exceptions become gRPC statuses, for every service: a domain rule refusing a request
-/// (INVALID_ARGUMENT or FAILED_PRECONDITION, message "field: rule" with the field in the proto's snake_case), the
+/// (INVALID_ARGUMENT, FAILED_PRECONDITION, NOT_FOUND or RESOURCE_EXHAUSTED by its kind, message "field: rule"
+/// with the field in the proto's snake_case), the
 /// client registry refusing a registration, a unique index refusing a write that a concurrent call made first
 /// (ABORTED: the caller retries and gets the precise answer), a streamed request message that cannot be decoded
 /// (INTERNAL, the client's fault, so no error log). Anything else is a bug or broken infrastructure:
@@ -88,7 +89,13 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
                 LogUndecodableMessage(logger, context.Method);
                 return new RpcException(new Status(StatusCode.Internal, "A request message could not be decoded."));
             case DomainException domain:
-                var code = domain.Kind == DomainErrorKind.FailedPrecondition ? StatusCode.FailedPrecondition : StatusCode.InvalidArgument;
+                var code = domain.Kind switch
+                {
+                    DomainErrorKind.FailedPrecondition => StatusCode.FailedPrecondition,
+                    DomainErrorKind.NotFound => StatusCode.NotFound,
+                    DomainErrorKind.LimitExceeded => StatusCode.ResourceExhausted,
+                    _ => StatusCode.InvalidArgument,
+                };
                 return new RpcException(new Status(code, $"{ToSnakeCase(domain.Field)}: {domain.Rule}"));
             case ClientRegistryException registry:
                 return new RpcException(new Status(registry.Error switch
