@@ -34,18 +34,19 @@ internal sealed class TokenRouter
 
     public string SelectScheme(HttpContext context)
     {
-        var token = ReadBearerToken(context.Request);
-        if (token is null)
+        var header = ReadBearerToken(context.Request);
+        if (header.IsEmpty)
         {
             return HubAuthentication.RefusedScheme;
         }
 
-        if (_cache.TryGet(token, out var cached))
+        if (_cache.TryGet(header, out var cached))
         {
             context.Items[HubAuthentication.CachedEntryKey] = cached;
             return HubAuthentication.CachedScheme;
         }
 
+        var token = header.ToString();
         if (token.Length > MaxTokenLength)
         {
             return Refuse(context, "the token is too large");
@@ -87,21 +88,21 @@ internal sealed class TokenRouter
         return HubAuthentication.RefusedScheme;
     }
 
-    private static string? ReadBearerToken(HttpRequest request)
+    /// <summary>The token in the request's single <c>authorization: Bearer</c> header, or empty; not copied.</summary>
+    private static ReadOnlySpan<char> ReadBearerToken(HttpRequest request)
     {
         var header = request.Headers.Authorization;
         if (header.Count != 1)
         {
-            return null;
+            return default;
         }
 
         var value = header[0];
         if (value is null || !value.StartsWith(BearerPrefix, StringComparison.OrdinalIgnoreCase))
         {
-            return null;
+            return default;
         }
 
-        var token = value.AsSpan(BearerPrefix.Length).Trim();
-        return token.IsEmpty ? null : token.ToString();
+        return value.AsSpan(BearerPrefix.Length).Trim();
     }
 }

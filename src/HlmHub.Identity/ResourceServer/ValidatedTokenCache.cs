@@ -13,21 +13,26 @@ namespace HlmHub.Identity.ResourceServer;
 internal sealed class ValidatedTokenCache(IOptions<AuthOptions> options, TimeProvider timeProvider)
 {
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private ConcurrentDictionary<string, Entry>.AlternateLookup<ReadOnlySpan<char>> Spans => _entries.GetAlternateLookup<ReadOnlySpan<char>>();
     private readonly TimeSpan _duration = options.Value.ValidatedTokenCacheDuration;
     private readonly int _maxEntries = options.Value.ValidatedTokenCacheMaxEntries;
 
     public int Count => _entries.Count;
 
-    public bool TryGet(string token, out Entry entry)
+    public bool TryGet(string token, out Entry entry) => TryGet(token.AsSpan(), out entry);
+
+    /// <summary>Looks the token up without copying it out of the request header (the call path of every request).</summary>
+    public bool TryGet(ReadOnlySpan<char> token, out Entry entry)
     {
-        if (_entries.TryGetValue(token, out entry!))
+        var spans = Spans;
+        if (spans.TryGetValue(token, out entry!))
         {
             if (timeProvider.GetUtcNow() < entry.Until)
             {
                 return true;
             }
 
-            _entries.TryRemove(token, out _);
+            spans.TryRemove(token, out _);
         }
 
         entry = null!;
