@@ -120,7 +120,55 @@ public sealed class Contract
         Status = ContractStatus.Active;
     }
 
-    /// <summary>Ends the contract on <paramref name="endDate"/>.</summary>
+    /// <summary>
+    /// The status as of <paramref name="instant"/>: a contract whose last day in force (<see cref="EndDate"/>, a
+    /// calendar day in Europe/Paris) has passed reads as ended, whatever is stored. Every rule reads this, never
+    /// <see cref="Status"/> alone, so an end date takes effect on that date without anything having to run.
+    /// </summary>
+    public ContractStatus StatusAt(DateTimeOffset instant) =>
+        Status != ContractStatus.Ended && EndDate is { } lastDay && Period.DayOf(instant) > lastDay ? ContractStatus.Ended : Status;
+
+    /// <summary>
+    /// Records that the last day in force has passed (status <see cref="ContractStatus.Ended"/>), so the
+    /// one-building-company-per-trade index frees the trade. Returns whether anything changed.
+    /// </summary>
+    public bool Settle(DateTimeOffset now)
+    {
+        if (StatusAt(now) == Status)
+        {
+            return false;
+        }
+
+        Status = ContractStatus.Ended;
+        return true;
+    }
+
+    /// <summary>
+    /// Ends the contract with <paramref name="lastDay"/> as its last day in force (a calendar day in Europe/Paris).
+    /// A last day today or later is notice: the contract stays in force (active or suspended) through that day and
+    /// reads as ended from the next (<see cref="StatusAt"/>); a later call may move the date. A last day before
+    /// today ends it at once.
+    /// </summary>
+    public void End(DateOnly lastDay, DateTimeOffset now)
+    {
+        if (StatusAt(now) == ContractStatus.Ended)
+        {
+            throw DomainException.Precondition("status", "the contract has already ended");
+        }
+
+        if (lastDay < StartDate)
+        {
+            throw DomainException.Invalid("endDate", "must not be before startDate");
+        }
+
+        EndDate = lastDay;
+        if (lastDay < Period.DayOf(now))
+        {
+            Status = ContractStatus.Ended;
+        }
+    }
+
+    /// <summary>Ends the contract at once, recording <paramref name="endDate"/> as its last day.</summary>
     public void End(DateOnly endDate)
     {
         if (Status == ContractStatus.Ended)

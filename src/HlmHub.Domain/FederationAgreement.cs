@@ -47,8 +47,36 @@ public sealed class FederationAgreement
     /// <summary>When the other party accepted.</summary>
     public DateTimeOffset? AcceptedAt { get; private set; }
 
-    /// <summary>When it ended.</summary>
+    /// <summary>
+    /// When it ends or ended. An end set in the future leaves the agreement <see cref="FederationStatus.Active"/>
+    /// until that instant (see <see cref="IsActiveAt"/>): either party may give notice ahead of time.
+    /// </summary>
     public DateTimeOffset? EndedAt { get; private set; }
+
+    /// <summary>
+    /// Whether the agreement admits the landlord's households at <paramref name="instant"/>: accepted, and not ended
+    /// as of then. The one reading of an agreement that eligibility uses (see <see cref="Rules.ClubEligibility"/>).
+    /// </summary>
+    public bool IsActiveAt(DateTimeOffset instant) => FederationRules.IsActiveAt(Status, EndedAt, instant);
+
+    /// <summary>The status as of <paramref name="instant"/>: an active agreement whose end has passed reads as ended.</summary>
+    public FederationStatus StatusAt(DateTimeOffset instant) =>
+        Status == FederationStatus.Active && !IsActiveAt(instant) ? FederationStatus.Ended : Status;
+
+    /// <summary>
+    /// Records that a scheduled end has passed (status <see cref="FederationStatus.Ended"/>), so the one-live-agreement
+    /// index lets a new proposal in. Returns whether anything changed. Eligibility never depends on it having run.
+    /// </summary>
+    public bool Settle(DateTimeOffset now)
+    {
+        if (StatusAt(now) == Status)
+        {
+            return false;
+        }
+
+        Status = FederationStatus.Ended;
+        return true;
+    }
 
     /// <summary>Proposes an agreement between <paramref name="club"/> and <paramref name="landlordId"/>.</summary>
     public static FederationAgreement Propose(Guid id, Club club, string landlordId, string proposedByLandlordId, DateTimeOffset at)
@@ -96,11 +124,19 @@ public sealed class FederationAgreement
         AcceptedAt = at;
     }
 
-    /// <summary>Either party ends the agreement (or withdraws a proposal).</summary>
-    public void End(Club club, string endedByLandlordId, DateTimeOffset at)
+    /// <summary>Either party ends the agreement (or withdraws a proposal) at once, at <paramref name="at"/>.</summary>
+    public void End(Club club, string endedByLandlordId, DateTimeOffset at) => End(club, endedByLandlordId, endsAt: null, now: at);
+
+    /// <summary>
+    /// Either party ends the agreement, effective <paramref name="endsAt"/>. An end in the future (strictly after
+    /// <paramref name="now"/>) is notice: the agreement stays active until then, and a later call may move the date.
+    /// No end given, or one not in the future, ends it at once (the past cannot be rewritten: households were
+    /// eligible until now). A proposal is always withdrawn at once.
+    /// </summary>
+    public void End(Club club, string endedByLandlordId, DateTimeOffset? endsAt, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(club);
-        if (Status == FederationStatus.Ended)
+        if (StatusAt(now) == FederationStatus.Ended)
         {
             throw DomainException.Precondition("status", "the agreement has already ended");
         }
@@ -110,7 +146,21 @@ public sealed class FederationAgreement
             throw DomainException.Precondition("endedByLandlordId", "must be one of the two parties");
         }
 
+        if (Status == FederationStatus.Active && endsAt is { } scheduled && scheduled > now)
+        {
+            EndedAt = scheduled;
+            return;
+        }
+
         Status = FederationStatus.Ended;
-        EndedAt = at;
+        EndedAt = now;
     }
+}
+
+/// <summary>The reading of an agreement's state that every rule shares.</summary>
+public static class FederationRules
+{
+    /// <summary>Accepted, and not ended as of <paramref name="instant"/> (an end is exclusive: at that instant it has ended).</summary>
+    public static bool IsActiveAt(FederationStatus status, DateTimeOffset? endedAt, DateTimeOffset instant) =>
+        status == FederationStatus.Active && (endedAt is not { } end || instant < end);
 }

@@ -48,6 +48,9 @@ public readonly record struct Period : IComparable<Period>
         return new Period(local.Year, local.Month);
     }
 
+    /// <summary>The calendar day an instant falls on, on a clock in Paris (contract dates are such days).</summary>
+    public static DateOnly DayOf(DateTimeOffset instant) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(instant, Paris).DateTime);
+
     /// <summary>The period from its storage key (<c>yyyymm</c>).</summary>
     public static Period FromKey(int key) => new(key / 100, key % 100);
 

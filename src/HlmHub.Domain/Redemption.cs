@@ -96,6 +96,52 @@ public sealed record RedemptionDecision(RedemptionOutcome Outcome, RejectionReas
 public static class RedemptionRules
 {
     /// <summary>
+    /// Whether <paramref name="partnerId"/> may have the facts' household use the facts' offer at
+    /// <paramref name="instant"/>, before any amount is looked at: null when it may, else the first reason in the
+    /// order of <see cref="Decide"/> (not your offer, offer not active, contract suspended, outside window, unknown
+    /// member, not a member, not eligible). The eligibility check answers with it; a redemption starts with it.
+    /// </summary>
+    public static RejectionReason? CheckAccess(string partnerId, DateTimeOffset instant, RedemptionFacts facts)
+    {
+        ArgumentNullException.ThrowIfNull(facts);
+        if (facts.Offer is not { } offer || facts.OfferVersion is not { } version || offer.PartnerId != partnerId
+            || version.OfferId != offer.Id)
+        {
+            return RejectionReason.NotYourOffer;
+        }
+
+        // The contract's status as of the instant: an end date that has passed ends it even if nothing recorded so.
+        if (offer.WithdrawnAt is not null || facts.Contract is not { } contract || contract.StatusAt(instant) == ContractStatus.Ended)
+        {
+            return RejectionReason.OfferNotActive;
+        }
+
+        if (contract.StatusAt(instant) == ContractStatus.Suspended)
+        {
+            return RejectionReason.ContractSuspended;
+        }
+
+        var terms = version.Terms;
+        if (!EligibilityRules.IsWithinWindow(terms, instant))
+        {
+            return RejectionReason.OutsideWindow;
+        }
+
+        if (facts.Household is not { } household)
+        {
+            return RejectionReason.UnknownMember;
+        }
+
+        if (EligibilityRules.Check(terms, household, facts.IsClubMember) is { } ineligible)
+        {
+            return ineligible;
+        }
+
+        // A room tariff without a line for the household's rooms has nothing to offer it, whatever the purchase.
+        return DiscountRules.Compute(terms, Money.Zero, household.Rooms) is null ? RejectionReason.NotEligible : null;
+    }
+
+    /// <summary>
     /// Decides in a fixed order, so the same request and facts always give the same reason: malformed, not your
     /// offer, offer not active, contract suspended, outside window, unknown member, not a member, not eligible,
     /// discount mismatch, cap exceeded.
@@ -111,38 +157,13 @@ public static class RedemptionRules
             return RedemptionDecision.Reject(RejectionReason.Malformed);
         }
 
-        if (facts.Offer is not { } offer || facts.OfferVersion is not { } version || offer.PartnerId != request.PartnerId
-            || version.OfferId != offer.Id)
+        if (CheckAccess(request.PartnerId, request.OccurredAt, facts) is { } refused)
         {
-            return RedemptionDecision.Reject(RejectionReason.NotYourOffer);
+            return RedemptionDecision.Reject(refused);
         }
 
-        if (offer.WithdrawnAt is not null || facts.Contract is not { } contract || contract.Status == ContractStatus.Ended)
-        {
-            return RedemptionDecision.Reject(RejectionReason.OfferNotActive);
-        }
-
-        if (contract.Status == ContractStatus.Suspended)
-        {
-            return RedemptionDecision.Reject(RejectionReason.ContractSuspended);
-        }
-
-        var terms = version.Terms;
-        if (!EligibilityRules.IsWithinWindow(terms, request.OccurredAt))
-        {
-            return RedemptionDecision.Reject(RejectionReason.OutsideWindow);
-        }
-
-        if (facts.Household is not { } household)
-        {
-            return RedemptionDecision.Reject(RejectionReason.UnknownMember);
-        }
-
-        if (EligibilityRules.Check(terms, household, facts.IsClubMember) is { } ineligible)
-        {
-            return RedemptionDecision.Reject(ineligible);
-        }
-
+        var terms = facts.OfferVersion!.Terms;
+        var household = facts.Household!;
         if (DiscountRules.Compute(terms, request.PurchaseAmount, household.Rooms) is not { } computed)
         {
             return RedemptionDecision.Reject(RejectionReason.NotEligible);

@@ -167,30 +167,6 @@ public abstract class AdminServiceTests(HubFixture fixture)
     }
 
     [Fact]
-    public async Task Federation_IsProposedAcceptedAndEndedWithBothPartiesConsent()
-    {
-        var host = await Admin.CreateLandlordAsync(SampleData.Landlord());
-        var neighbour = await Admin.CreateLandlordAsync(SampleData.Landlord());
-        var club = await Admin.CreateClubAsync(SampleData.Club(host.Id));
-
-        var proposed = await Admin.CallAsync((client, options) => client.ProposeFederationAsync(new ProposeFederationRequest { ClubId = club.Id, LandlordId = neighbour.Id, ProposedByLandlordId = host.Id }, options));
-        var selfAccept = await Admin.FailsAsync((client, options) => client.AcceptFederationAsync(new AcceptFederationRequest { AgreementId = proposed.Id, AcceptedByLandlordId = host.Id }, options));
-        var duplicate = await Admin.FailsAsync((client, options) => client.ProposeFederationAsync(new ProposeFederationRequest { ClubId = club.Id, LandlordId = neighbour.Id, ProposedByLandlordId = neighbour.Id }, options));
-        var accepted = await Admin.CallAsync((client, options) => client.AcceptFederationAsync(new AcceptFederationRequest { AgreementId = proposed.Id, AcceptedByLandlordId = neighbour.Id }, options));
-        var listed = await Admin.CallAsync((client, options) => client.ListFederationAgreementsAsync(new ListFederationAgreementsRequest { ClubId = club.Id }, options));
-        var ended = await Admin.CallAsync((client, options) => client.EndFederationAsync(new EndFederationRequest { AgreementId = proposed.Id, EndedByLandlordId = neighbour.Id }, options));
-
-        Assert.Equal(FederationStatus.Proposed, proposed.Status);
-        Assert.Equal(StatusCode.FailedPrecondition, selfAccept.StatusCode);
-        Assert.StartsWith("accepted_by_landlord_id:", selfAccept.Detail, StringComparison.Ordinal);
-        Assert.Equal(StatusCode.AlreadyExists, duplicate.StatusCode);
-        Assert.Equal(FederationStatus.Active, accepted.Status);
-        Assert.NotNull(accepted.AcceptedAt);
-        Assert.Equal(FederationStatus.Active, Assert.Single(listed.Agreements).Status);
-        Assert.Equal(FederationStatus.Ended, ended.Status);
-    }
-
-    [Fact]
     public async Task FeePayment_IsBookedOncePerReference()
     {
         var (_, club) = await NewClubAsync();

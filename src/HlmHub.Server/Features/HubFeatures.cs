@@ -1,5 +1,7 @@
 using HlmHub.Server.Features.Admin;
 using HlmHub.Server.Features.Demo;
+using HlmHub.Server.Features.Eligibility;
+using HlmHub.Server.Features.Federation;
 using HlmHub.Server.Features.Roster;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -23,6 +25,14 @@ internal static class HubFeatures
             .ValidateOnStart();
         services.TryAddSingleton<RosterSync>();
 
+        // Eligibility: partners' checks and Watch streams (Features/Eligibility), with their named limits.
+        services.AddOptions<EligibilityOptions>()
+            .Bind(configuration.GetSection(EligibilityOptions.SectionName))
+            .Validate(options => options.WatchPageSize > 0 && options.WatchPollInterval > TimeSpan.Zero && options.WatchSettleDelay >= TimeSpan.Zero
+                && options.MaxWatchStreamsPerPartner > 0, "Eligibility limits must be positive (WatchSettleDelay may be zero).")
+            .ValidateOnStart();
+        services.TryAddSingleton<WatchStreamLimiter>();
+
         // Demo: the seeder is always available (for the CLI); --seed-demo runs it once the hub has started.
         services.TryAddSingleton<DemoSeeder>();
         if (configuration.GetValue<bool>(DemoCommandLine.SeedOnStartKey))
@@ -36,6 +46,8 @@ internal static class HubFeatures
     public static IEndpointRouteBuilder MapHubFeatures(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGrpcService<AdminService>();
+        endpoints.MapGrpcService<FederationService>();
+        endpoints.MapGrpcService<EligibilityService>();
         return endpoints;
     }
 }

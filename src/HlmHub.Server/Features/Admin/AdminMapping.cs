@@ -163,12 +163,13 @@ internal static class AdminMapping
         return message;
     }
 
-    public static V1.FederationAgreement ToProto(FederationAgreement agreement) => new()
+    /// <summary>The agreement as of <paramref name="now"/>: one whose notice ran out reads as ended.</summary>
+    public static V1.FederationAgreement ToProto(FederationAgreement agreement, DateTimeOffset now) => new()
     {
         Id = agreement.Id.ToString(),
         ClubId = agreement.ClubId,
         LandlordId = agreement.LandlordId,
-        Status = ToProto(agreement.Status),
+        Status = ToProto(agreement.StatusAt(now)),
         ProposedByLandlordId = agreement.ProposedByLandlordId,
         ProposedAt = ToProto(agreement.ProposedAt),
         AcceptedAt = ToProto(agreement.AcceptedAt),
@@ -186,7 +187,8 @@ internal static class AdminMapping
         CreatedAt = ToProto(partner.CreatedAt),
     };
 
-    public static V1.Contract ToProto(Contract contract) => new()
+    /// <summary>The contract as of <paramref name="now"/>: one past its last day in force reads as ended.</summary>
+    public static V1.Contract ToProto(Contract contract, DateTimeOffset now) => new()
     {
         Id = contract.Id,
         ClubId = contract.ClubId,
@@ -195,7 +197,7 @@ internal static class AdminMapping
         YearlyFeeCents = contract.YearlyFee.Cents,
         StartDate = Format(contract.StartDate),
         EndDate = Format(contract.EndDate),
-        Status = ToProto(contract.Status),
+        Status = ToProto(contract.StatusAt(now)),
         CreatedAt = ToProto(contract.CreatedAt),
     };
 

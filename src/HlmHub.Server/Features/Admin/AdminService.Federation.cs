@@ -10,6 +10,8 @@ namespace HlmHub.Server.Features.Admin;
 /// <summary>Federation agreements: a club admits a neighbouring landlord's households with both parties' consent.</summary>
 internal sealed partial class AdminService
 {
+    // The club's administrator acts for the host landlord: it proposes, and the invited landlord accepts through its
+    // own client (FederationService), so the hub holds each party's own consent.
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
     public override async Task<V1.FederationAgreement> ProposeFederation(V1.ProposeFederationRequest request, ServerCallContext context)
     {
@@ -18,12 +20,15 @@ internal sealed partial class AdminService
         caller.EnsureOwns(OwnerKind.Club, request.ClubId);
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         var club = await RequireClubAsync(db, "club_id", request.ClubId, cancellationToken);
-        var agreement = FederationAgreement.Propose(Guid.CreateVersion7(Now), club, request.LandlordId, request.ProposedByLandlordId, Now);
+        var now = Now;
+        var agreement = FederationAgreement.Propose(Guid.CreateVersion7(now), club, request.LandlordId, club.HostLandlordId, now);
         await RequireLandlordAsync(db, "landlord_id", agreement.LandlordId, cancellationToken);
-        var live = await db.FederationAgreements.AnyAsync(
-            existing => existing.ClubId == club.Id && existing.LandlordId == agreement.LandlordId && existing.Status != FederationStatus.Ended,
-            cancellationToken);
-        if (live)
+        var live = await db.FederationAgreements
+            .Where(existing => existing.ClubId == club.Id && existing.LandlordId == agreement.LandlordId && existing.Status != FederationStatus.Ended)
+            .ToListAsync(cancellationToken);
+        // An agreement whose notice ran out is over even though its row still says active: record it, so the
+        // one-live-agreement index lets the new proposal in.
+        if (live.Any(existing => !existing.Settle(now)))
         {
             throw AlreadyExists($"landlord_id: club '{club.Id}' already has a proposed or active agreement with landlord '{agreement.LandlordId}'");
         }
@@ -31,24 +36,26 @@ internal sealed partial class AdminService
         db.FederationAgreements.Add(agreement);
         await db.SaveChangesAsync(cancellationToken);
         AdminLog.Created(logger, caller.ClientId, "federation agreement", agreement.Id.ToString());
-        return AdminMapping.ToProto(agreement);
+        return AdminMapping.ToProto(agreement, now);
     }
 
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
-    public override Task<V1.FederationAgreement> AcceptFederation(V1.AcceptFederationRequest request, ServerCallContext context) =>
-        ChangeAgreementAsync(
-            request.AgreementId,
-            "accepted",
-            (agreement, club) => agreement.Accept(club, request.AcceptedByLandlordId, Now),
-            context);
-
-    [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
-    public override Task<V1.FederationAgreement> EndFederation(V1.EndFederationRequest request, ServerCallContext context) =>
-        ChangeAgreementAsync(
-            request.AgreementId,
-            "ended",
-            (agreement, club) => agreement.End(club, request.EndedByLandlordId, Now),
-            context);
+    public override async Task<V1.FederationAgreement> EndFederation(V1.EndFederationRequest request, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        var caller = context.GetCaller();
+        var id = AdminMapping.RequireGuid("agreement_id", request.AgreementId);
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        var agreement = await db.FederationAgreements.SingleOrDefaultAsync(existing => existing.Id == id, cancellationToken)
+            ?? throw NotFound($"agreement_id: federation agreement '{id}' does not exist");
+        caller.EnsureOwns(OwnerKind.Club, agreement.ClubId);
+        var club = await RequireClubAsync(db, "club_id", agreement.ClubId, cancellationToken);
+        var now = Now;
+        agreement.End(club, club.HostLandlordId, AdminMapping.ToDomain(request.EndsAt), now);
+        await db.SaveChangesAsync(cancellationToken);
+        AdminLog.Changed(logger, caller.ClientId, "federation agreement", agreement.Id.ToString(), "ended");
+        return AdminMapping.ToProto(agreement, now);
+    }
 
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
     public override async Task<V1.ListFederationAgreementsResponse> ListFederationAgreements(V1.ListFederationAgreementsRequest request, ServerCallContext context)
@@ -64,24 +71,8 @@ internal sealed partial class AdminService
             .Page(page)
             .ToListAsync(context.CancellationToken);
         var response = new V1.ListFederationAgreementsResponse { NextPageToken = AdminPaging.NextToken(page, agreements.Count) };
-        response.Agreements.AddRange(agreements.Take(page.Size).Select(AdminMapping.ToProto));
+        var now = Now;
+        response.Agreements.AddRange(agreements.Take(page.Size).Select(agreement => AdminMapping.ToProto(agreement, now)));
         return response;
-    }
-
-    private async Task<V1.FederationAgreement> ChangeAgreementAsync(
-        string agreementId, string change, Action<FederationAgreement, Club> apply, ServerCallContext context)
-    {
-        var cancellationToken = context.CancellationToken;
-        var caller = context.GetCaller();
-        var id = AdminMapping.RequireGuid("agreement_id", agreementId);
-        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
-        var agreement = await db.FederationAgreements.SingleOrDefaultAsync(existing => existing.Id == id, cancellationToken)
-            ?? throw NotFound($"agreement_id: federation agreement '{id}' does not exist");
-        caller.EnsureOwns(OwnerKind.Club, agreement.ClubId);
-        var club = await RequireClubAsync(db, "club_id", agreement.ClubId, cancellationToken);
-        apply(agreement, club);
-        await db.SaveChangesAsync(cancellationToken);
-        AdminLog.Changed(logger, caller.ClientId, "federation agreement", agreement.Id.ToString(), change);
-        return AdminMapping.ToProto(agreement);
     }
 }

@@ -38,7 +38,7 @@ internal sealed partial class AdminService
             ?? throw NotFound($"offer_id: offer '{request.OfferId}' does not exist");
         caller.EnsureOwns(OwnerKind.Club, offer.ClubId);
         var contract = await RequireContractAsync(db, "contract_id", offer.ContractId, cancellationToken);
-        if (contract.Status == ContractStatus.Ended)
+        if (contract.StatusAt(Now) == ContractStatus.Ended)
         {
             throw new DomainException(DomainErrorKind.FailedPrecondition, "offer_id", $"the offer's contract '{contract.Id}' has ended");
         }

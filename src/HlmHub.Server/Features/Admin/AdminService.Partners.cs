@@ -53,7 +53,7 @@ internal sealed partial class AdminService
         var partner = await RequirePartnerAsync(db, "partner_id", request.PartnerId, cancellationToken);
         await RefuseDuplicateAsync(db.Contracts, existing => existing.Id == request.Id, $"id: contract '{request.Id}' already exists", cancellationToken);
 
-        var activeContracts = await ActiveContractsOfClubAsync(db, club.Id, cancellationToken);
+        var activeContracts = await ActiveContractsOfClubAsync(db, club.Id, Now, cancellationToken);
         var contract = Contract.Create(
             request.Id,
             club,
@@ -66,7 +66,7 @@ internal sealed partial class AdminService
         db.Contracts.Add(contract);
         await db.SaveChangesAsync(cancellationToken);
         AdminLog.Created(logger, caller.ClientId, "contract", contract.Id);
-        return AdminMapping.ToProto(contract);
+        return AdminMapping.ToProto(contract, Now);
     }
 
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
@@ -77,7 +77,7 @@ internal sealed partial class AdminService
     public override Task<V1.Contract> EndContract(V1.EndContractRequest request, ServerCallContext context)
     {
         var endDate = AdminMapping.RequireDate("end_date", request.EndDate);
-        return ChangeContractAsync(request.ContractId, "ended", contract => contract.End(endDate), context);
+        return ChangeContractAsync(request.ContractId, "ended", contract => contract.End(endDate, Now), context);
     }
 
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
@@ -92,7 +92,8 @@ internal sealed partial class AdminService
             .Page(page)
             .ToListAsync(context.CancellationToken);
         var response = new V1.ListContractsResponse { NextPageToken = AdminPaging.NextToken(page, contracts.Count) };
-        response.Contracts.AddRange(contracts.Take(page.Size).Select(AdminMapping.ToProto));
+        var now = Now;
+        response.Contracts.AddRange(contracts.Take(page.Size).Select(contract => AdminMapping.ToProto(contract, now)));
         return response;
     }
 
@@ -103,15 +104,27 @@ internal sealed partial class AdminService
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         var contract = await RequireContractAsync(db, "contract_id", contractId, cancellationToken);
         caller.EnsureOwns(OwnerKind.Club, contract.ClubId);
+        // A contract past its last day in force is ended, whatever its row says: record it before any change.
+        contract.Settle(Now);
         apply(contract);
         await db.SaveChangesAsync(cancellationToken);
         AdminLog.Changed(logger, caller.ClientId, "contract", contract.Id, change);
-        return AdminMapping.ToProto(contract);
+        return AdminMapping.ToProto(contract, Now);
     }
 
-    // Only building-trade holders matter to the one-per-trade rule.
-    private static Task<List<Contract>> ActiveContractsOfClubAsync(HlmHubDbContext db, string clubId, CancellationToken cancellationToken) =>
-        db.Contracts.AsNoTracking()
+    // Only building-trade holders matter to the one-per-trade rule. A holder past its last day in force no longer
+    // holds the trade: it is settled (recorded as ended) and saved first, so the unique index frees the trade too.
+    private static async Task<List<Contract>> ActiveContractsOfClubAsync(HlmHubDbContext db, string clubId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var holders = await db.Contracts
             .Where(contract => contract.ClubId == clubId && contract.Status == ContractStatus.Active && contract.Trade != null)
             .ToListAsync(cancellationToken);
+        var settled = holders.Where(contract => contract.Settle(now)).ToList();
+        if (settled.Count > 0)
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
+        return [.. holders.Except(settled)];
+    }
 }

@@ -1,0 +1,348 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Text;
+using Grpc.Core;
+using HlmHub.Domain;
+using HlmHub.Domain.Rules;
+using HlmHub.Identity;
+using HlmHub.Server.Features.Admin;
+using HlmHub.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using V1 = HlmHub.Contracts.V1;
+
+namespace HlmHub.Server.Features.Eligibility;
+
+/// <summary>
+/// <c>hlmhub.v1.EligibilityService</c> (protos/hlmhub/v1/eligibility.proto): partners ask whether a member may use an
+/// offer, watch eligibility changes in their clubs, and list their offers. Every answer comes from the domain's one
+/// rule (<see cref="ClubEligibility"/>, <see cref="RedemptionRules.CheckAccess"/>) applied to what the database
+/// holds at the time of the call: nothing is cached, so leaving takes effect on the next call.
+/// </summary>
+internal sealed class EligibilityService(
+    IDbContextFactory<HlmHubDbContext> dbContextFactory,
+    IOptions<EligibilityOptions> options,
+    WatchStreamLimiter streamLimiter,
+    TimeProvider timeProvider) : V1.EligibilityService.EligibilityServiceBase
+{
+    /// <summary>The scope every rpc of the service requires.</summary>
+    public const string Scope = "hlmhub.offers.read";
+
+    private const string CursorPrefix = "eligibility:v1:";
+
+    private EligibilityOptions Limits => options.Value;
+
+    [RpcPolicy(Scope, CallerKind.Partner, Ownership.OwnPartner)]
+    public override async Task<V1.CheckEligibilityResponse> Check(V1.CheckEligibilityRequest request, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        var partnerId = CallerPartner(context);
+        var now = timeProvider.GetUtcNow();
+        var response = new V1.CheckEligibilityResponse { CheckedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(now) };
+        if (string.IsNullOrWhiteSpace(request.MemberToken) || request.MemberToken.Length > Domain.Limits.MemberTokenMaxLength
+            || string.IsNullOrWhiteSpace(request.OfferId) || request.OfferId.Length > Domain.Limits.SlugMaxLength)
+        {
+            response.Reason = V1.EligibilityReason.Malformed;
+            return response;
+        }
+
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        var offer = await db.Offers.AsNoTracking().SingleOrDefaultAsync(item => item.Id == request.OfferId, cancellationToken);
+        OfferVersion? version = null;
+        Contract? contract = null;
+        Household? household = null;
+        var isClubMember = false;
+        // Another partner's offer is answered like an unknown one, before anything about the member is read.
+        if (offer is not null && offer.PartnerId == partnerId)
+        {
+            version = await db.OfferVersions.AsNoTracking()
+                .SingleOrDefaultAsync(item => item.OfferId == offer.Id && item.Version == offer.CurrentVersion, cancellationToken);
+            contract = await db.Contracts.AsNoTracking().SingleOrDefaultAsync(item => item.Id == offer.ContractId, cancellationToken);
+            household = await db.Households.AsNoTracking().SingleOrDefaultAsync(item => item.MemberToken == request.MemberToken, cancellationToken);
+            if (household is not null)
+            {
+                isClubMember = await IsEligibleMemberAsync(db, offer.ClubId, household, now, cancellationToken);
+            }
+        }
+
+        var facts = new RedemptionFacts(offer, version, contract, household, isClubMember, PeriodUsage.None);
+        var reason = RedemptionRules.CheckAccess(partnerId, now, facts);
+        response.Eligible = reason is null;
+        response.Reason = ToProto(reason);
+        if (version is not null)
+        {
+            response.OfferVersion = version.Version;
+        }
+
+        return response;
+    }
+
+    [RpcPolicy(Scope, CallerKind.Partner, Ownership.OwnPartner)]
+    public override async Task Watch(V1.WatchEligibilityRequest request, IServerStreamWriter<V1.EligibilityUpdate> responseStream, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        var partnerId = CallerPartner(context);
+        var resumeFrom = ReadCursor(request.Cursor);
+        using var slot = streamLimiter.Acquire(partnerId);
+        var clubs = await PartnerClubsAsync(partnerId, cancellationToken);
+        DateTimeOffset cursor;
+        if (resumeFrom is { } resumed)
+        {
+            cursor = resumed;
+        }
+        else
+        {
+            // The snapshot reads the state as of now; anything stamped after (now - settle delay) is looked at again
+            // by the first window, so a change committing while the snapshot is read is never lost.
+            cursor = timeProvider.GetUtcNow() - Limits.WatchSettleDelay;
+            await SendAsync(clubs, window: null, snapshot: true, cursor, responseStream, cancellationToken);
+        }
+
+        while (true)
+        {
+            await Task.Delay(Limits.WatchPollInterval, timeProvider, cancellationToken);
+            var current = await PartnerClubsAsync(partnerId, cancellationToken);
+            if (!current.Keys.ToHashSet(StringComparer.Ordinal).SetEquals(clubs.Keys))
+            {
+                // A club gained needs a snapshot, a club lost must stop: the client reconnects without a cursor.
+                throw new RpcException(new Status(StatusCode.Aborted, "watch: the clubs the partner has contracts with changed; reconnect without a cursor for a fresh snapshot"));
+            }
+
+            var horizon = timeProvider.GetUtcNow() - Limits.WatchSettleDelay;
+            if (horizon <= cursor)
+            {
+                continue;
+            }
+
+            await SendAsync(clubs, (cursor, horizon), snapshot: false, horizon, responseStream, cancellationToken);
+            cursor = horizon;
+        }
+    }
+
+    [RpcPolicy(Scope, CallerKind.Partner, Ownership.OwnPartner)]
+    public override async Task<V1.ListPartnerOffersResponse> ListOffers(V1.ListPartnerOffersRequest request, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        var partnerId = CallerPartner(context);
+        var page = AdminPaging.Read(request.PageSize, request.PageToken);
+        var now = timeProvider.GetUtcNow();
+        var today = Period.DayOf(now);
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        // The SQL filter is Contract.StatusAt's "not ended" (status, and last day in force not passed), so pages stay full.
+        var rows = await (
+                from offer in db.Offers.AsNoTracking()
+                join version in db.OfferVersions.AsNoTracking()
+                    on new { OfferId = offer.Id, Version = offer.CurrentVersion } equals new { version.OfferId, version.Version }
+                join contract in db.Contracts.AsNoTracking() on offer.ContractId equals contract.Id
+                where offer.PartnerId == partnerId && offer.WithdrawnAt == null
+                    && contract.Status != ContractStatus.Ended && (contract.EndDate == null || contract.EndDate >= today)
+                orderby offer.Id
+                select new { offer, version, contract })
+            .Skip(page.Offset)
+            .Take(page.FetchCount)
+            .ToListAsync(cancellationToken);
+        var response = new V1.ListPartnerOffersResponse { NextPageToken = AdminPaging.NextToken(page, rows.Count) };
+        foreach (var row in rows.Take(page.Size))
+        {
+            var status = row.contract.StatusAt(now);
+            response.Offers.Add(new V1.PartnerOffer
+            {
+                OfferId = row.offer.Id,
+                ClubId = row.offer.ClubId,
+                ContractId = row.offer.ContractId,
+                Title = row.offer.Title,
+                Version = row.version.Version,
+                Terms = AdminMapping.ToProto(row.version.Terms),
+                ContractStatus = AdminMapping.ToProto(status),
+                RedeemableNow = status == ContractStatus.Active && EligibilityRules.IsWithinWindow(row.version.Terms, now),
+            });
+        }
+
+        return response;
+    }
+
+    /// <summary>
+    /// Sends one update: every household of <paramref name="clubs"/> (in member-token order, one keyset page per
+    /// message) that changed inside <paramref name="window"/> (null: all of them, for a snapshot), with its
+    /// eligibility now in each of those clubs it has opted into at some point. Each (member token, club) appears once.
+    /// The last message carries <paramref name="cursor"/>; an update that found nothing in its window sends nothing.
+    /// </summary>
+    private async Task SendAsync(
+        IReadOnlyDictionary<string, string> clubs,
+        (DateTimeOffset From, DateTimeOffset To)? window,
+        bool snapshot,
+        DateTimeOffset cursor,
+        IServerStreamWriter<V1.EligibilityUpdate> responseStream,
+        CancellationToken cancellationToken)
+    {
+        var clubIds = clubs.Keys.ToList();
+        var now = timeProvider.GetUtcNow();
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        // The live agreements of these clubs: a handful per club (one per neighbouring landlord).
+        var agreements = (await db.FederationAgreements.AsNoTracking()
+                .Where(agreement => clubIds.Contains(agreement.ClubId) && agreement.Status != FederationStatus.Ended)
+                .ToListAsync(cancellationToken))
+            .ToDictionary(agreement => (agreement.ClubId, agreement.LandlordId));
+        string? after = null;
+        var sentAny = false;
+        while (true)
+        {
+            var page = await ChangedHouseholdsAsync(db, clubIds, window, after, cancellationToken);
+            if (page.Count == 0)
+            {
+                break;
+            }
+
+            after = page[^1].MemberToken;
+            var householdIds = page.Select(household => household.Id).ToList();
+            var memberships = (await db.Memberships.AsNoTracking()
+                    .Where(membership => householdIds.Contains(membership.HouseholdId) && clubIds.Contains(membership.ClubId))
+                    .ToListAsync(cancellationToken))
+                .ToLookup(membership => membership.HouseholdId);
+            var update = new V1.EligibilityUpdate { Snapshot = snapshot };
+            foreach (var household in page)
+            {
+                foreach (var membership in memberships[household.Id].OrderBy(item => item.ClubId, StringComparer.Ordinal))
+                {
+                    agreements.TryGetValue((membership.ClubId, household.LandlordId), out var agreement);
+                    var eligible = ClubEligibility.IsEligible(
+                        new ClubMemberFacts(clubs[membership.ClubId], household.LandlordId, household.Status, HasMembership: true,
+                            membership.LeftAt, agreement?.Status, agreement?.EndedAt),
+                        now);
+                    // A snapshot lists the eligible members; an update says yes or no for each pair that changed.
+                    if (eligible || !snapshot)
+                    {
+                        update.Entries.Add(new V1.EligibilityEntry { MemberToken = household.MemberToken, ClubId = membership.ClubId, Eligible = eligible });
+                    }
+                }
+            }
+
+            if (page.Count < Limits.WatchPageSize)
+            {
+                update.Cursor = WriteCursor(cursor);
+                await responseStream.WriteAsync(update, cancellationToken);
+                return;
+            }
+
+            if (update.Entries.Count > 0)
+            {
+                await responseStream.WriteAsync(update, cancellationToken);
+                sentAny = true;
+            }
+        }
+
+        if (snapshot || sentAny)
+        {
+            await responseStream.WriteAsync(new V1.EligibilityUpdate { Snapshot = snapshot, Cursor = WriteCursor(cursor) }, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// One keyset page of the households with a membership (current or past) in <paramref name="clubIds"/> that
+    /// changed inside the window: the household itself (status, via its version's timestamp), one of those
+    /// memberships (joined or left), or its landlord's agreement with one of those clubs (accepted, or its end
+    /// reached, including an end given with notice that only now falls inside the window).
+    /// </summary>
+    private async Task<List<Household>> ChangedHouseholdsAsync(
+        HlmHubDbContext db, List<string> clubIds, (DateTimeOffset From, DateTimeOffset To)? window, string? after, CancellationToken cancellationToken)
+    {
+        var households = db.Households.AsNoTracking()
+            .Where(household => db.Memberships.Any(membership => membership.HouseholdId == household.Id && clubIds.Contains(membership.ClubId)));
+        if (window is var (from, to))
+        {
+            households = households.Where(household =>
+                (household.UpdatedAt > from && household.UpdatedAt <= to)
+                || db.Memberships.Any(membership => membership.HouseholdId == household.Id && clubIds.Contains(membership.ClubId)
+                    && ((membership.JoinedAt > from && membership.JoinedAt <= to) || (membership.LeftAt > from && membership.LeftAt <= to)))
+                || db.FederationAgreements.Any(agreement => agreement.LandlordId == household.LandlordId && clubIds.Contains(agreement.ClubId)
+                    && db.Memberships.Any(membership => membership.HouseholdId == household.Id && membership.ClubId == agreement.ClubId)
+                    && ((agreement.AcceptedAt > from && agreement.AcceptedAt <= to) || (agreement.EndedAt > from && agreement.EndedAt <= to))));
+        }
+
+        if (after is not null)
+        {
+            households = households.Where(household => string.Compare(household.MemberToken, after) > 0);
+        }
+
+        return await households.OrderBy(household => household.MemberToken).Take(Limits.WatchPageSize).ToListAsync(cancellationToken);
+    }
+
+    /// <summary>The clubs the partner has a contract not ended with, each with its host landlord.</summary>
+    private async Task<Dictionary<string, string>> PartnerClubsAsync(string partnerId, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        var contracts = await (
+                from contract in db.Contracts.AsNoTracking()
+                join club in db.Clubs.AsNoTracking() on contract.ClubId equals club.Id
+                where contract.PartnerId == partnerId && contract.Status != ContractStatus.Ended
+                select new { contract, club.HostLandlordId })
+            .ToListAsync(cancellationToken);
+        return contracts.Where(row => row.contract.StatusAt(now) != ContractStatus.Ended)
+            .GroupBy(row => row.contract.ClubId, StringComparer.Ordinal)
+            .ToDictionary(group => group.Key, group => group.First().HostLandlordId, StringComparer.Ordinal);
+    }
+
+    /// <summary>The one rule, on what the database holds for this household in this club now.</summary>
+    private static async Task<bool> IsEligibleMemberAsync(HlmHubDbContext db, string clubId, Household household, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var hostLandlordId = await db.Clubs.AsNoTracking().Where(club => club.Id == clubId).Select(club => club.HostLandlordId).SingleAsync(cancellationToken);
+        var membership = await db.Memberships.AsNoTracking()
+            .SingleOrDefaultAsync(item => item.ClubId == clubId && item.HouseholdId == household.Id, cancellationToken);
+        var agreement = await db.FederationAgreements.AsNoTracking()
+            .Where(item => item.ClubId == clubId && item.LandlordId == household.LandlordId && item.Status != FederationStatus.Ended)
+            .SingleOrDefaultAsync(cancellationToken);
+        return ClubEligibility.IsEligible(
+            new ClubMemberFacts(hostLandlordId, household.LandlordId, household.Status, membership is not null, membership?.LeftAt, agreement?.Status, agreement?.EndedAt),
+            now);
+    }
+
+    private static string CallerPartner(ServerCallContext context)
+    {
+        var caller = context.GetCaller();
+        var partnerId = caller.PartnerId ?? "";
+        caller.EnsureOwns(OwnerKind.Partner, partnerId);
+        return partnerId;
+    }
+
+    private static string WriteCursor(DateTimeOffset cursor) =>
+        Base64Url.EncodeToString(Encoding.ASCII.GetBytes(CursorPrefix + cursor.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)));
+
+    private DateTimeOffset? ReadCursor(string cursor)
+    {
+        if (string.IsNullOrEmpty(cursor))
+        {
+            return null;
+        }
+
+        try
+        {
+            var text = Encoding.ASCII.GetString(Base64Url.DecodeFromChars(cursor));
+            if (text.StartsWith(CursorPrefix, StringComparison.Ordinal)
+                && long.TryParse(text.AsSpan(CursorPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var milliseconds)
+                && milliseconds <= timeProvider.GetUtcNow().ToUnixTimeMilliseconds())
+            {
+                return DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+            }
+        }
+        catch (FormatException)
+        {
+            // Reported below like any other cursor the hub did not issue.
+        }
+
+        throw new DomainException(DomainErrorKind.InvalidArgument, "cursor", "must be empty or the cursor of an earlier update");
+    }
+
+    private static V1.EligibilityReason ToProto(RejectionReason? reason) => reason switch
+    {
+        null => V1.EligibilityReason.Unspecified,
+        RejectionReason.UnknownMember => V1.EligibilityReason.UnknownMember,
+        RejectionReason.NotAMember => V1.EligibilityReason.NotAMember,
+        RejectionReason.OfferNotActive => V1.EligibilityReason.OfferNotActive,
+        RejectionReason.ContractSuspended => V1.EligibilityReason.ContractSuspended,
+        RejectionReason.NotYourOffer => V1.EligibilityReason.NotYourOffer,
+        RejectionReason.OutsideWindow => V1.EligibilityReason.OutsideWindow,
+        RejectionReason.NotEligible => V1.EligibilityReason.NotEligible,
+        _ => V1.EligibilityReason.Malformed,
+    };
+}

@@ -1,0 +1,424 @@
+using Grpc.Core;
+using HlmHub.Contracts.V1;
+using HlmHub.Server.Tests.Infrastructure;
+using HlmHub.Storage;
+using Microsoft.EntityFrameworkCore;
+using Domain = HlmHub.Domain;
+
+namespace HlmHub.Server.Tests;
+
+/// <summary>The hub on SQLite, with Watch windows short enough for a test.</summary>
+public sealed class EligibilitySqliteFixture : EligibilityHubFixture
+{
+    internal override TestProvider Provider => TestProvider.Sqlite;
+}
+
+/// <summary>The hub on PostgreSQL (HLMHUB_TEST_POSTGRES), with Watch windows short enough for a test.</summary>
+public sealed class EligibilityPostgresFixture : EligibilityHubFixture
+{
+    internal override TestProvider Provider => TestProvider.Postgres;
+}
+
+/// <summary>One hub per test class, polling Watch every 100 ms with a 300 ms settle delay.</summary>
+public abstract class EligibilityHubFixture : IAsyncLifetime
+{
+    private TestDatabase? _database;
+
+    internal abstract TestProvider Provider { get; }
+
+    internal HubHost Hub { get; private set; } = null!;
+
+    internal AdminClient HubAdmin { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        _database = await TestDatabase.CreateAsync(Provider);
+        Hub = await HubHost.StartAsync(_database, "--Eligibility:WatchPollInterval=00:00:00.100", "--Eligibility:WatchSettleDelay=00:00:00.300", "--Eligibility:WatchPageSize=2");
+        HubAdmin = await Hub.HubAdminAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        try
+        {
+            await Hub.DisposeAsync();
+        }
+        finally
+        {
+            if (_database is not null)
+            {
+                await _database.DisposeAsync();
+            }
+        }
+    }
+}
+
+public sealed class FederationEligibilitySqliteTests(EligibilitySqliteFixture fixture) : FederationEligibilityTests(fixture), IClassFixture<EligibilitySqliteFixture>;
+
+public sealed class FederationEligibilityPostgresTests(EligibilityPostgresFixture fixture) : FederationEligibilityTests(fixture), IClassFixture<EligibilityPostgresFixture>;
+
+/// <summary>
+/// Federation with two-party consent and partners' eligibility, through real landlord and partner clients with real
+/// tokens. Households and opt-ins are written straight to the database (the roster service is tested on its own).
+/// </summary>
+public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
+{
+    private HubHost Hub => fixture.Hub;
+
+    private AdminClient Admin => fixture.HubAdmin;
+
+    [Fact]
+    public async Task Neighbour_ProposedAcceptedByItsOwnClientAndEnded_EligibilityFollowsWithinOneCall()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var stranger = await LandlordClientAsync((await Admin.CreateLandlordAsync(SampleData.Landlord())).Id);
+        var proposed = await Admin.CallAsync((client, options) => client.ProposeFederationAsync(new ProposeFederationRequest { ClubId = world.ClubId, LandlordId = world.NeighbourId }, options));
+        var neighbourToken = await world.AddHouseholdAsync(world.NeighbourId, joined: false);
+        var beforeAcceptance = await world.CheckAsync(neighbourToken);
+
+        var listed = await world.Neighbour.CallAsync((client, options) => client.ListFederationProposalsAsync(new ListFederationProposalsRequest(), options));
+        var byStranger = await stranger.FailsAsync((client, options) => client.AcceptFederationAsync(new AcceptFederationRequest { AgreementId = proposed.Id }, options));
+        var byHost = await world.Host.FailsAsync((client, options) => client.AcceptFederationAsync(new AcceptFederationRequest { AgreementId = proposed.Id }, options));
+        var accepted = await world.Neighbour.CallAsync((client, options) => client.AcceptFederationAsync(new AcceptFederationRequest { AgreementId = proposed.Id }, options));
+        await world.JoinAsync(neighbourToken);
+        var afterAcceptance = await world.CheckAsync(neighbourToken);
+        var ended = await world.Neighbour.CallAsync((client, options) => client.EndFederationAsync(new EndFederationRequest { AgreementId = proposed.Id }, options));
+        var afterEnd = await world.CheckAsync(neighbourToken);
+        var hostMember = await world.CheckAsync(await world.AddHouseholdAsync(world.HostId, joined: true));
+
+        Assert.Equal(FederationStatus.Proposed, proposed.Status);
+        Assert.Equal(EligibilityReason.NotAMember, beforeAcceptance.Reason);
+        Assert.Contains(listed.Agreements, agreement => agreement.Id == proposed.Id && agreement.Status == FederationStatus.Proposed);
+        Assert.Equal(StatusCode.PermissionDenied, byStranger.StatusCode);
+        Assert.Equal(StatusCode.PermissionDenied, byHost.StatusCode);
+        Assert.Equal((FederationStatus.Active, world.NeighbourId), (accepted.Status, accepted.LandlordId));
+        Assert.True(afterAcceptance.Eligible);
+        Assert.Equal(FederationStatus.Ended, ended.Status);
+        Assert.Equal((false, EligibilityReason.NotAMember), (afterEnd.Eligible, afterEnd.Reason));
+        Assert.True(hostMember.Eligible);
+    }
+
+    [Fact]
+    public async Task EndWithAFutureDate_KeepsTheAgreementActiveUntilThatInstant()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var agreementId = await world.FederateAsync();
+        var token = await world.AddHouseholdAsync(world.NeighbourId, joined: true);
+        var endsAt = TimeProvider.System.GetUtcNow().AddSeconds(3);
+
+        var noticed = await Admin.CallAsync((client, options) => client.EndFederationAsync(
+            new EndFederationRequest { AgreementId = agreementId, EndsAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(endsAt) }, options));
+        var duringNotice = await world.CheckAsync(token);
+        await Task.Delay(endsAt - TimeProvider.System.GetUtcNow() + TimeSpan.FromMilliseconds(200));
+        var afterTheDate = await world.CheckAsync(token);
+        var listed = await world.Neighbour.CallAsync((client, options) => client.ListFederationProposalsAsync(new ListFederationProposalsRequest(), options));
+
+        Assert.Equal(FederationStatus.Active, noticed.Status);
+        Assert.True(duringNotice.Eligible);
+        Assert.Equal((false, EligibilityReason.NotAMember), (afterTheDate.Eligible, afterTheDate.Reason));
+        Assert.Equal(FederationStatus.Ended, Assert.Single(listed.Agreements, agreement => agreement.Id == agreementId).Status);
+    }
+
+    [Fact]
+    public async Task EndContract_WithALastDayAheadKeepsOffersActive_AndWithAPastDayEndsThemAtOnce()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var token = await world.AddHouseholdAsync(world.HostId, joined: true);
+        var today = Domain.Period.DayOf(TimeProvider.System.GetUtcNow());
+
+        var noticed = await Admin.CallAsync((client, options) => client.EndContractAsync(new EndContractRequest { ContractId = world.ContractId, EndDate = today.AddDays(10).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) }, options));
+        var duringNotice = await world.CheckAsync(token);
+        var ended = await Admin.CallAsync((client, options) => client.EndContractAsync(new EndContractRequest { ContractId = world.ContractId, EndDate = today.AddDays(-1).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) }, options));
+        var afterEnd = await world.CheckAsync(token);
+
+        Assert.Equal(ContractStatus.Active, noticed.Status);
+        Assert.True(duringNotice.Eligible);
+        Assert.Equal(ContractStatus.Ended, ended.Status);
+        Assert.Equal(EligibilityReason.OfferNotActive, afterEnd.Reason);
+    }
+
+    [Fact]
+    public async Task Check_AnswersWithTheReasonOfTheRedemptionRules()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var member = await world.AddHouseholdAsync(world.HostId, joined: true);
+        var notJoined = await world.AddHouseholdAsync(world.HostId, joined: false);
+        var left = await world.AddHouseholdAsync(world.HostId, joined: true, active: false);
+        var other = await World.CreateAsync(Hub, Admin);
+        var future = await Admin.CreateOfferAsync(new CreateOfferRequest
+        {
+            Id = SampleData.Slug("offer"),
+            ContractId = world.ContractId,
+            Title = "Later",
+            Terms = WithWindow(SampleData.TenPercentCappedAt(500), TimeProvider.System.GetUtcNow().AddDays(10)),
+        });
+        var qpvOnly = SampleData.TenPercentCappedAt(500);
+        qpvOnly.QpvOnly = true;
+        var qpv = await Admin.CreateOfferAsync(new CreateOfferRequest { Id = SampleData.Slug("offer"), ContractId = world.ContractId, Title = "QPV", Terms = qpvOnly });
+
+        var eligible = await world.CheckAsync(member);
+        var unknown = await world.CheckAsync("mt_unknown");
+        var notAMember = await world.CheckAsync(notJoined);
+        var hasLeft = await world.CheckAsync(left);
+        var notYours = await world.CheckAsync(member, other.OfferId);
+        var malformed = await world.CheckAsync("", world.OfferId);
+        var outside = await world.CheckAsync(member, future.Id);
+        var notEligible = await world.CheckAsync(member, qpv.Id);
+        await Admin.CallAsync((client, options) => client.SuspendContractAsync(new SuspendContractRequest { ContractId = world.ContractId }, options));
+        var suspended = await world.CheckAsync(member);
+
+        Assert.Equal((true, EligibilityReason.Unspecified, 1), (eligible.Eligible, eligible.Reason, eligible.OfferVersion));
+        Assert.Equal(EligibilityReason.UnknownMember, unknown.Reason);
+        Assert.Equal(EligibilityReason.NotAMember, notAMember.Reason);
+        Assert.Equal(EligibilityReason.NotAMember, hasLeft.Reason);
+        Assert.Equal((EligibilityReason.NotYourOffer, 0), (notYours.Reason, notYours.OfferVersion));
+        Assert.Equal(EligibilityReason.Malformed, malformed.Reason);
+        Assert.Equal(EligibilityReason.OutsideWindow, outside.Reason);
+        Assert.Equal(EligibilityReason.NotEligible, notEligible.Reason);
+        Assert.Equal(EligibilityReason.ContractSuspended, suspended.Reason);
+        Assert.All([unknown, notAMember, hasLeft, notYours, malformed, outside, notEligible, suspended], answer => Assert.False(answer.Eligible));
+    }
+
+    [Fact]
+    public async Task ListOffers_ListsOnlyThePartnersOwn()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var other = await World.CreateAsync(Hub, Admin);
+
+        var listed = await world.Partner.CallAsync((client, options) => client.ListOffersAsync(new ListPartnerOffersRequest(), options));
+
+        var offer = Assert.Single(listed.Offers);
+        Assert.Equal((world.OfferId, world.ClubId, 1, 500L, true), (offer.OfferId, offer.ClubId, offer.Version, offer.Terms.PercentCapCents, offer.RedeemableNow));
+        Assert.DoesNotContain(listed.Offers, listedOffer => listedOffer.OfferId == other.OfferId);
+    }
+
+    [Fact]
+    public async Task Watch_StartsWithASnapshot_AndResumesFromACursorWithTheChangesSince()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var agreementId = await world.FederateAsync();
+        var members = new List<string>();
+        for (var index = 0; index < 3; index++)
+        {
+            members.Add(await world.AddHouseholdAsync(world.HostId, joined: true));
+        }
+
+        var neighbourMember = await world.AddHouseholdAsync(world.NeighbourId, joined: true);
+        var notJoined = await world.AddHouseholdAsync(world.HostId, joined: false);
+
+        // Past the settle delay (300 ms), so the snapshot's cursor is after these writes: unchanged members stay out of the resumed update.
+        await Task.Delay(TimeSpan.FromMilliseconds(600));
+        using var deadline = new CancellationTokenSource(TestTimeouts.Default);
+        List<EligibilityUpdate> snapshot;
+        using (var call = world.Partner.Watch(new WatchEligibilityRequest(), deadline.Token))
+        {
+            snapshot = await ReadUpdateAsync(call.ResponseStream, deadline.Token);
+        }
+
+        await world.SetHouseholdLeftAsync(members[0]);
+        await Admin.CallAsync((client, options) => client.EndFederationAsync(new EndFederationRequest { AgreementId = agreementId }, options));
+        List<EligibilityUpdate> resumed;
+        using (var call = world.Partner.Watch(new WatchEligibilityRequest { Cursor = snapshot[^1].Cursor }, deadline.Token))
+        {
+            resumed = await ReadUpdateAsync(call.ResponseStream, deadline.Token);
+        }
+
+        var snapshotEntries = snapshot.SelectMany(update => update.Entries).ToList();
+        Assert.All(snapshot, update => Assert.True(update.Snapshot));
+        Assert.True(snapshot.Count >= 2, "the snapshot comes in pages of Eligibility:WatchPageSize households");
+        Assert.All(snapshot[..^1], update => Assert.Empty(update.Cursor));
+        Assert.Equal(members.Append(neighbourMember).Order(StringComparer.Ordinal), snapshotEntries.Select(entry => entry.MemberToken).Order(StringComparer.Ordinal), StringComparer.Ordinal);
+        Assert.DoesNotContain(snapshotEntries, entry => entry.MemberToken == notJoined);
+        Assert.All(snapshotEntries, entry => Assert.True(entry.Eligible && entry.ClubId == world.ClubId));
+
+        var changes = resumed.SelectMany(update => update.Entries).ToList();
+        Assert.Equal(changes.Count, changes.Select(entry => (entry.MemberToken, entry.ClubId)).Distinct().Count());
+        Assert.Contains(changes, entry => entry.MemberToken == members[0] && !entry.Eligible);
+        Assert.Contains(changes, entry => entry.MemberToken == neighbourMember && !entry.Eligible);
+        Assert.DoesNotContain(changes, entry => entry.MemberToken == members[1]);
+        Assert.NotEmpty(resumed[^1].Cursor);
+    }
+
+    [Fact]
+    public async Task Watch_WithACursorTheHubDidNotIssue_IsInvalidArgument()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        using var deadline = new CancellationTokenSource(TestTimeouts.Default);
+        using var call = world.Partner.Watch(new WatchEligibilityRequest { Cursor = "not-a-cursor" }, deadline.Token);
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(deadline.Token));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+    }
+
+    /// <summary>Reads the messages of the next update that has entries, up to the one carrying its cursor.</summary>
+    private static async Task<List<EligibilityUpdate>> ReadUpdateAsync(IAsyncStreamReader<EligibilityUpdate> stream, CancellationToken cancellationToken)
+    {
+        var update = new List<EligibilityUpdate>();
+        while (await stream.MoveNext(cancellationToken))
+        {
+            update.Add(stream.Current);
+            if (stream.Current.Cursor.Length > 0)
+            {
+                if (update.Any(message => message.Entries.Count > 0) || update[0].Snapshot)
+                {
+                    return update;
+                }
+
+                update.Clear();
+            }
+        }
+
+        throw new InvalidOperationException("The Watch stream ended.");
+    }
+
+    private static OfferTerms WithWindow(OfferTerms terms, DateTimeOffset validFrom)
+    {
+        terms.ValidFrom = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(validFrom);
+        return terms;
+    }
+
+    private async Task<ServiceClient<FederationService.FederationServiceClient>> LandlordClientAsync(string landlordId)
+    {
+        var registered = await Admin.CallAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest
+        {
+            Kind = ClientKind.Landlord,
+            DisplayName = "Landlord " + landlordId,
+            LandlordId = landlordId,
+            Scopes = { "hlmhub.federation" },
+        }, options));
+        return new(new FederationService.FederationServiceClient(Hub.Channel), await Hub.GetTokenAsync(registered.Client.ClientId, registered.ClientSecret));
+    }
+
+    /// <summary>
+    /// A host landlord's club with a neighbour invited, a partner with a contract and a 10 % offer in it, and each
+    /// party's own client.
+    /// </summary>
+    private sealed class World
+    {
+        private HubHost _hub = null!;
+
+        public string HostId { get; private set; } = "";
+
+        public string NeighbourId { get; private set; } = "";
+
+        public string ClubId { get; private set; } = "";
+
+        public string ContractId { get; private set; } = "";
+
+        public string OfferId { get; private set; } = "";
+
+        public ServiceClient<FederationService.FederationServiceClient> Host { get; private set; } = null!;
+
+        public ServiceClient<FederationService.FederationServiceClient> Neighbour { get; private set; } = null!;
+
+        public ServiceClient<EligibilityService.EligibilityServiceClient> Partner { get; private set; } = null!;
+
+        private AdminClient Admin { get; set; } = null!;
+
+        public static async Task<World> CreateAsync(HubHost hub, AdminClient admin)
+        {
+            var host = await admin.CreateLandlordAsync(SampleData.Landlord());
+            var neighbour = await admin.CreateLandlordAsync(SampleData.Landlord());
+            var club = await admin.CreateClubAsync(SampleData.Club(host.Id));
+            var bakery = await admin.CreatePartnerAsync(SampleData.Bakery());
+            var contract = await admin.CreateContractAsync(SampleData.Contract(club.Id, bakery.Id));
+            var offer = await admin.CreateOfferAsync(new CreateOfferRequest { Id = SampleData.Slug("offer"), ContractId = contract.Id, Title = "10 % off bread", Terms = SampleData.TenPercentCappedAt(500) });
+            var world = new World { _hub = hub, Admin = admin, HostId = host.Id, NeighbourId = neighbour.Id, ClubId = club.Id, ContractId = contract.Id, OfferId = offer.Id };
+            world.Host = new(new FederationService.FederationServiceClient(hub.Channel), await world.TokenAsync(ClientKind.Landlord, host.Id, "hlmhub.federation"));
+            world.Neighbour = new(new FederationService.FederationServiceClient(hub.Channel), await world.TokenAsync(ClientKind.Landlord, neighbour.Id, "hlmhub.federation"));
+            world.Partner = new(new EligibilityService.EligibilityServiceClient(hub.Channel), await world.TokenAsync(ClientKind.Partner, bakery.Id, "hlmhub.offers.read"));
+            return world;
+        }
+
+        /// <summary>Proposed by the club's administrator and accepted by the neighbour's own client.</summary>
+        public async Task<string> FederateAsync()
+        {
+            var proposed = await Admin.CallAsync((client, options) => client.ProposeFederationAsync(new ProposeFederationRequest { ClubId = ClubId, LandlordId = NeighbourId }, options));
+            await Neighbour.CallAsync((client, options) => client.AcceptFederationAsync(new AcceptFederationRequest { AgreementId = proposed.Id }, options));
+            return proposed.Id;
+        }
+
+        public Task<CheckEligibilityResponse> CheckAsync(string memberToken, string? offerId = null) =>
+            Partner.CallAsync((client, options) => client.CheckAsync(new CheckEligibilityRequest { MemberToken = memberToken, OfferId = offerId ?? OfferId }, options));
+
+        /// <summary>A household of <paramref name="landlordId"/>, written as a roster sync would; returns its member token.</summary>
+        public async Task<string> AddHouseholdAsync(string landlordId, bool joined, bool active = true)
+        {
+            var now = TimeProvider.System.GetUtcNow();
+            var token = "mt_" + Guid.NewGuid().ToString("N");
+            var household = Domain.Household.Create(Guid.NewGuid(), landlordId, "REF-" + Guid.NewGuid().ToString("N")[..12], token, 3, false, now);
+            if (!active)
+            {
+                household.Update(3, false, Domain.HouseholdStatus.Left, now);
+            }
+
+            await using var db = await DbAsync();
+            db.Households.Add(household);
+            await db.SaveChangesAsync();
+            if (joined)
+            {
+                await JoinAsync(token);
+            }
+
+            return token;
+        }
+
+        /// <summary>The household opts into the club (the roster checked the landlord may).</summary>
+        public async Task JoinAsync(string memberToken)
+        {
+            await using var db = await DbAsync();
+            var household = await db.Households.SingleAsync(item => item.MemberToken == memberToken);
+            var club = await db.Clubs.SingleAsync(item => item.Id == ClubId);
+            db.Memberships.Add(Domain.Membership.Join(club, Domain.Household.Create(household.Id, household.LandlordId, household.LandlordReference, household.MemberToken, household.Rooms, household.InQpv, TimeProvider.System.GetUtcNow()), landlordFederated: true, TimeProvider.System.GetUtcNow()));
+            await db.SaveChangesAsync();
+        }
+
+        public async Task SetHouseholdLeftAsync(string memberToken)
+        {
+            await using var db = await DbAsync();
+            var household = await db.Households.SingleAsync(item => item.MemberToken == memberToken);
+            household.Update(household.Rooms, household.InQpv, Domain.HouseholdStatus.Left, TimeProvider.System.GetUtcNow());
+            await db.SaveChangesAsync();
+        }
+
+        private Task<HlmHubDbContext> DbAsync() => _hub.Services.GetRequiredService<IDbContextFactory<HlmHubDbContext>>().CreateDbContextAsync();
+
+        private async Task<string> TokenAsync(ClientKind kind, string boundTo, string scope)
+        {
+            var registered = await Admin.CallAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest
+            {
+                Kind = kind,
+                DisplayName = $"{kind} {boundTo}",
+                LandlordId = kind == ClientKind.Landlord ? boundTo : "",
+                PartnerId = kind == ClientKind.Partner ? boundTo : "",
+                Scopes = { scope },
+            }, options));
+            return await _hub.GetTokenAsync(registered.Client.ClientId, registered.ClientSecret);
+        }
+    }
+}
+
+/// <summary>Calls a generated grpc-dotnet client with a bearer token and the default test deadline.</summary>
+internal sealed class ServiceClient<TClient>(TClient client, string accessToken)
+{
+    public async Task<TResponse> CallAsync<TResponse>(Func<TClient, CallOptions, AsyncUnaryCall<TResponse>> call)
+    {
+        using var pending = call(client, Options(CancellationToken.None));
+        return await pending.ResponseAsync.DefaultTimeout();
+    }
+
+    public async Task<Status> FailsAsync<TResponse>(Func<TClient, CallOptions, AsyncUnaryCall<TResponse>> call)
+    {
+        var exception = await Assert.ThrowsAsync<RpcException>(() => CallAsync(call));
+        return exception.Status;
+    }
+
+    public AsyncServerStreamingCall<EligibilityUpdate> Watch(WatchEligibilityRequest request, CancellationToken cancellationToken) =>
+        client is EligibilityService.EligibilityServiceClient eligibility
+            ? eligibility.Watch(request, Options(cancellationToken))
+            : throw new InvalidOperationException("Watch is an EligibilityService rpc.");
+
+    private CallOptions Options(CancellationToken cancellationToken) =>
+        new(new Metadata { { "authorization", "Bearer " + accessToken } }, deadline: TimeProvider.System.GetUtcNow().UtcDateTime.Add(TestTimeouts.Default), cancellationToken: cancellationToken);
+}
