@@ -46,6 +46,7 @@ internal static class HubFeatures
     public static IEndpointRouteBuilder MapHubFeatures(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGrpcService<AdminService>();
+        endpoints.MapGrpcService<RosterService>();
         endpoints.MapGrpcService<FederationService>();
         endpoints.MapGrpcService<EligibilityService>();
         return endpoints;

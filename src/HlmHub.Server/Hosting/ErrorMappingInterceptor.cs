@@ -104,6 +104,9 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
                     ClientRegistryError.NotFound => StatusCode.NotFound,
                     _ => StatusCode.InvalidArgument,
                 }, registry.Message));
+            case DbUpdateConcurrencyException:
+                // Optimistic concurrency (two streams resuming one roster session): the other committed first.
+                return new RpcException(new Status(StatusCode.Aborted, "A concurrent change to the same record committed first; nothing was changed: read it again and retry."));
             case DbUpdateException update when StorageErrors.IsUniqueViolation(update):
                 return new RpcException(new Status(StatusCode.Aborted, "A concurrent change wrote the same record first; nothing was changed: retry to see why."));
             default:
