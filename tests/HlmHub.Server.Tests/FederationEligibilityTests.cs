@@ -19,7 +19,7 @@ public sealed class EligibilityPostgresFixture : EligibilityHubFixture
     internal override TestProvider Provider => TestProvider.Postgres;
 }
 
-/// <summary>One hub per test class, polling Watch every 100 ms with a 300 ms settle delay.</summary>
+/// <summary>One hub per test class, polling Watch every 100 ms with a 300 ms settle delay, pages of 2 households, 2 streams per partner.</summary>
 public abstract class EligibilityHubFixture : IAsyncLifetime
 {
     private TestDatabase? _database;
@@ -33,7 +33,7 @@ public abstract class EligibilityHubFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _database = await TestDatabase.CreateAsync(Provider);
-        Hub = await HubHost.StartAsync(_database, "--Eligibility:WatchPollInterval=00:00:00.100", "--Eligibility:WatchSettleDelay=00:00:00.300", "--Eligibility:WatchPageSize=2");
+        Hub = await HubHost.StartAsync(_database, "--Eligibility:WatchPollInterval=00:00:00.100", "--Eligibility:WatchSettleDelay=00:00:00.300", "--Eligibility:WatchPageSize=2", "--Eligibility:MaxWatchStreamsPerPartner=2");
         HubAdmin = await Hub.HubAdminAsync();
     }
 
@@ -237,6 +237,42 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
         Assert.Contains(changes, entry => entry.MemberToken == neighbourMember && !entry.Eligible);
         Assert.DoesNotContain(changes, entry => entry.MemberToken == members[1]);
         Assert.NotEmpty(resumed[^1].Cursor);
+    }
+
+    [Fact]
+    public async Task Watch_OverTheStreamLimit_IsResourceExhaustedNamingTheLimit()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        using var deadline = new CancellationTokenSource(TestTimeouts.Default);
+        using var first = world.Partner.Watch(new WatchEligibilityRequest(), deadline.Token);
+        using var second = world.Partner.Watch(new WatchEligibilityRequest(), deadline.Token);
+        // Each stream holds its slot once its snapshot has come.
+        Assert.True(await first.ResponseStream.MoveNext(deadline.Token));
+        Assert.True(await second.ResponseStream.MoveNext(deadline.Token));
+        using var third = world.Partner.Watch(new WatchEligibilityRequest(), deadline.Token);
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => third.ResponseStream.MoveNext(deadline.Token));
+
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        Assert.Contains("Eligibility:MaxWatchStreamsPerPartner is 2", error.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HostLandlord_EndsWithNoticeThroughItsOwnClient_AndAStrangerCannotEnd()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var agreementId = await world.FederateAsync();
+        var stranger = await LandlordClientAsync((await Admin.CreateLandlordAsync(SampleData.Landlord())).Id);
+        // Whole seconds: the hub stores instants to the millisecond.
+        var endsAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeSeconds(TimeProvider.System.GetUtcNow().AddDays(30).ToUnixTimeSeconds()));
+
+        var byStranger = await stranger.FailsAsync((client, options) => client.EndFederationAsync(new EndFederationRequest { AgreementId = agreementId }, options));
+        var noticed = await world.Host.CallAsync((client, options) => client.EndFederationAsync(new EndFederationRequest { AgreementId = agreementId, EndsAt = endsAt }, options));
+        var listedByNeighbour = await world.Neighbour.CallAsync((client, options) => client.ListFederationProposalsAsync(new ListFederationProposalsRequest(), options));
+
+        Assert.Equal(StatusCode.PermissionDenied, byStranger.StatusCode);
+        Assert.Equal((FederationStatus.Active, endsAt), (noticed.Status, noticed.EndedAt));
+        Assert.Equal(endsAt, Assert.Single(listedByNeighbour.Agreements, agreement => agreement.Id == agreementId).EndedAt);
     }
 
     [Fact]
