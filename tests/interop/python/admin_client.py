@@ -36,7 +36,8 @@ def generate_stubs(proto_root, output):
     subprocess.run(
         ["/usr/bin/protoc", f"-I{proto_root}", "-I/usr/include", f"--python_out={output}",
          "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin", f"--grpc_python_out={output}",
-         "hlmhub/v1/admin.proto"],
+         # admin.proto imports federation.proto (the agreement messages), whose module must be generated too.
+         "hlmhub/v1/admin.proto", "hlmhub/v1/federation.proto"],
         check=True)
     sys.path.insert(0, output)
 
