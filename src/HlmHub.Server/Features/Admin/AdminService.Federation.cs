@@ -28,9 +28,15 @@ internal sealed partial class AdminService
             .ToListAsync(cancellationToken);
         // An agreement whose notice ran out is over even though its row still says active: record it, so the
         // one-live-agreement index lets the new proposal in.
+        // Saved on its own first: the unique index is filtered on the status, which EF Core cannot order by.
         if (live.Any(existing => !existing.Settle(now)))
         {
             throw AlreadyExists($"landlord_id: club '{club.Id}' already has a proposed or active agreement with landlord '{agreement.LandlordId}'");
+        }
+
+        if (live.Count > 0)
+        {
+            await db.SaveChangesAsync(cancellationToken);
         }
 
         db.FederationAgreements.Add(agreement);

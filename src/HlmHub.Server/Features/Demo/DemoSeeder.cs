@@ -63,7 +63,7 @@ internal sealed partial class DemoSeeder
             ClientKind.Partner, "Demo partner: Boulangerie de la Place", ["hlmhub.redemptions", "hlmhub.statements", "hlmhub.offers.read"],
             PartnerId: DemoData.BakeryId, ClientId: "demo-partner-bakery")),
         ("landlord", new ClientRegistration(
-            ClientKind.Landlord, "Demo landlord: Plaine Commune Habitat", ["hlmhub.roster"],
+            ClientKind.Landlord, "Demo landlord: Plaine Commune Habitat", ["hlmhub.roster", "hlmhub.federation"],
             LandlordId: DemoData.HostLandlordId, ClientId: "demo-landlord-plaine-commune")),
         ("club_admin", new ClientRegistration(
             ClientKind.Admin, "Demo club administrator: Club des locataires", ["hlmhub.admin"],
