@@ -297,6 +297,7 @@ internal sealed class EligibilityService(
             now);
     }
 
+    // The partner is the caller's own, by its token (never a request field): every query below filters on it.
     private static string CallerPartner(ServerCallContext context)
     {
         var caller = context.GetCaller();

@@ -93,6 +93,8 @@ internal sealed class FederationService(
         return AdminMapping.ToProto(agreement, now);
     }
 
+    // The landlord a list is about is the caller's own, by its token: the ownership check holds by construction,
+    // and is made so the policy's declared rule is visibly enforced.
     private static string CallerLandlord(ServerCallContext context)
     {
         var caller = context.GetCaller();
