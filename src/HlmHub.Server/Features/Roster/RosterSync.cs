@@ -117,7 +117,7 @@ internal sealed class RosterSync(
             }
         }
 
-        var context = await BatchContext.LoadAsync(db, landlordId, fresh, cancellationToken);
+        var context = await BatchContext.LoadAsync(db, landlordId, fresh, Now, cancellationToken);
         var results = new List<RosterItemResult>(fresh.Count);
         var seenInBatch = new HashSet<string>(StringComparer.Ordinal);
         foreach (var change in fresh)
@@ -345,7 +345,8 @@ internal sealed class RosterSync(
             return list;
         }
 
-        public static async Task<BatchContext> LoadAsync(HlmHubDbContext db, string landlordId, IReadOnlyList<RosterChange> batch, CancellationToken cancellationToken)
+        public static async Task<BatchContext> LoadAsync(
+            HlmHubDbContext db, string landlordId, IReadOnlyList<RosterChange> batch, DateTimeOffset now, CancellationToken cancellationToken)
         {
             var references = batch.Select(change => change.LandlordReference).Where(reference => !string.IsNullOrEmpty(reference)).Distinct().ToList();
             var households = await db.Households
@@ -358,10 +359,13 @@ internal sealed class RosterSync(
             var clubIds = batch.SelectMany(change => change.ClubIds ?? []).Distinct().ToList();
             var clubs = await db.Clubs.AsNoTracking().Where(club => clubIds.Contains(club.Id))
                 .ToDictionaryAsync(club => club.Id, StringComparer.Ordinal, cancellationToken);
-            var federated = await db.FederationAgreements.AsNoTracking()
-                .Where(agreement => agreement.LandlordId == landlordId && agreement.Status == FederationStatus.Active && clubIds.Contains(agreement.ClubId))
-                .Select(agreement => agreement.ClubId)
-                .ToListAsync(cancellationToken);
+            // An agreement ended with notice stays Active in the table until its end date: judge it as of now, as
+            // eligibility does (FederationAgreement.IsActiveAt).
+            var federated = (await db.FederationAgreements.AsNoTracking()
+                    .Where(agreement => agreement.LandlordId == landlordId && agreement.Status == FederationStatus.Active && clubIds.Contains(agreement.ClubId))
+                    .ToListAsync(cancellationToken))
+                .Where(agreement => agreement.IsActiveAt(now))
+                .Select(agreement => agreement.ClubId);
             return new BatchContext(landlordId, households, clubs, federated.ToHashSet(StringComparer.Ordinal), memberships);
         }
     }
