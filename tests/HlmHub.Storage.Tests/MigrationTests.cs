@@ -28,7 +28,7 @@ public abstract class MigrationTests(StorageProvider provider)
         var migratedSchema = await ReadSchemaAsync(migrated, cancellationToken);
         var modelSchema = await ReadSchemaAsync(reference, cancellationToken);
 
-        Assert.Contains("table OAuthClients", modelSchema);
+        Assert.Contains("table OpenIddictApplications", modelSchema);
         Assert.Contains("table LedgerEntries", modelSchema);
         var missing = modelSchema.Except(migratedSchema).ToList();
         var extra = migratedSchema.Except(modelSchema).ToList();

@@ -16,8 +16,8 @@ internal sealed class Identity : Migration
             name: "OAuthClients",
             columns: table => new
             {
-                ClientId = table.Column<string>(maxLength: OAuthClient.ClientIdMaxLength, nullable: false),
-                DisplayName = table.Column<string>(maxLength: OAuthClient.DisplayNameMaxLength, nullable: false),
+                ClientId = table.Column<string>(maxLength: ClientAssertionUse.ClientIdMaxLength, nullable: false),
+                DisplayName = table.Column<string>(maxLength: 200, nullable: false),
                 Kind = table.Column<string>(maxLength: ColumnLengths.EnumName, nullable: false),
                 PartnerId = table.Column<string>(maxLength: ColumnLengths.Slug, nullable: true),
                 LandlordId = table.Column<string>(maxLength: ColumnLengths.Slug, nullable: true),
@@ -49,7 +49,7 @@ internal sealed class Identity : Migration
             name: "ClientAssertionUses",
             columns: table => new
             {
-                ClientId = table.Column<string>(maxLength: OAuthClient.ClientIdMaxLength, nullable: false),
+                ClientId = table.Column<string>(maxLength: ClientAssertionUse.ClientIdMaxLength, nullable: false),
                 Jti = table.Column<string>(maxLength: ClientAssertionUse.JtiMaxLength, nullable: false),
                 ExpiresAt = table.Column<long>(nullable: false),
             },

@@ -1,0 +1,101 @@
+using HlmHub.Identity.Tests.Infrastructure;
+using HlmHub.Storage;
+using HlmHub.Storage.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace HlmHub.Identity.Tests;
+
+/// <summary>Two hubs on one PostgreSQL database, started together: one bootstrap admin, one set of keys, no race on changes.</summary>
+public sealed class SeveralInstancesTests
+{
+    private static readonly Dictionary<string, string?> ShortRotation = new()
+    {
+        ["Auth:EmbeddedIssuer:KeyRotationInterval"] = "01:00:00",
+        ["Auth:EmbeddedIssuer:KeyAnnouncementLead"] = "00:10:00",
+        // Each instance re-reads the keys on every request, so both see every change the other makes at once.
+        ["Auth:EmbeddedIssuer:KeyCacheRefreshInterval"] = "00:00:00.001",
+    };
+
+    [Fact]
+    public async Task TwoHubsStartingTogether_CreateOneBootstrapAdmin_AndShareTheirSigningKeys()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        await CreateSchemaAsync(database.ConnectionString);
+
+        var hosts = await Task.WhenAll(
+            IssuerTestHost.StartAsync(ShortRotation, postgres: database.ConnectionString),
+            IssuerTestHost.StartAsync(ShortRotation, postgres: database.ConnectionString));
+        await using var first = hosts[0];
+        await using var second = hosts[1];
+
+        var bootstrapFiles = hosts.Count(host => File.Exists(Path.Combine(host.DataDirectory, "bootstrap-admin.json")));
+        Assert.Equal(1, bootstrapFiles);
+        var clients = await first.Registry.ListAsync(0, 100, CancellationToken.None).DefaultTimeout();
+        Assert.Single(clients, client => client.Kind == ClientKind.Admin && client.ClubId is null);
+
+        var client = await first.RegisterAsync(new ClientRegistration(ClientKind.Partner, "MAAF", ["hlmhub.test"], PartnerId: "maaf"));
+        var fromFirst = await first.GetTokenAsync(client);
+        var fromSecond = await second.GetTokenAsync(client);
+        Assert.Equal(new JsonWebToken(fromFirst).Kid, new JsonWebToken(fromSecond).Kid);
+        Assert.Equal(await first.PublishedKeyIdsAsync(), await second.PublishedKeyIdsAsync());
+        // A token the first hub signed verifies with the keys the second one publishes.
+        var secondKeys = new JsonWebKeySet(await second.Http.GetStringAsync(IdentityEndpointPaths.Jwks).DefaultTimeout());
+        var validation = await new JsonWebTokenHandler().ValidateTokenAsync(fromFirst, new TokenValidationParameters
+        {
+            ValidIssuer = first.Issuer,
+            ValidAudience = IssuerTestHost.Audience,
+            IssuerSigningKeys = secondKeys.GetSigningKeys(),
+        });
+        Assert.True(validation.IsValid, validation.Exception?.Message);
+    }
+
+    [Fact]
+    public async Task TwoHubsRotatingAndPurgingAtOnce_MakeEachKeyChangeOnce_WithoutErrors()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        await CreateSchemaAsync(database.ConnectionString);
+        await using var first = await IssuerTestHost.StartAsync(ShortRotation, postgres: database.ConnectionString);
+        await using var second = await IssuerTestHost.StartAsync(ShortRotation, postgres: database.ConnectionString);
+        var initial = Assert.Single(await first.PublishedKeyIdsAsync());
+
+        // 51 minutes on, both hubs see that the next key is due, at the same time.
+        first.Clock.Advance(TimeSpan.FromMinutes(51));
+        second.Clock.Advance(TimeSpan.FromMinutes(51));
+        await HammerJwksAsync(first, second);
+        Assert.Equal(2, await CountKeysAsync(first));
+
+        // 61 + 16 minutes on: the first key has expired on both hubs, which purge it at the same time; the
+        // second key signs and its successor is announced once.
+        first.Clock.Advance(TimeSpan.FromMinutes(26));
+        second.Clock.Advance(TimeSpan.FromMinutes(26));
+        await HammerJwksAsync(first, second);
+
+        var published = await first.PublishedKeyIdsAsync();
+        Assert.DoesNotContain(initial, published);
+        Assert.Equal(published, await second.PublishedKeyIdsAsync());
+        Assert.Equal(published.Count, await CountKeysAsync(first));
+    }
+
+    private static async Task HammerJwksAsync(IssuerTestHost first, IssuerTestHost second)
+    {
+        var requests = Enumerable.Range(0, 10)
+            .SelectMany(_ => new[] { first.Http.GetStringAsync(IdentityEndpointPaths.Jwks), second.Http.GetStringAsync(IdentityEndpointPaths.Jwks) });
+        await Task.WhenAll(requests).DefaultTimeout();
+    }
+
+    private static async Task<int> CountKeysAsync(IssuerTestHost host)
+    {
+        await using var db = await host.Services.GetRequiredService<IDbContextFactory<HlmHubDbContext>>().CreateDbContextAsync();
+        return await db.SigningKeys.CountAsync();
+    }
+
+    private static async Task CreateSchemaAsync(string connectionString)
+    {
+        var options = new DbContextOptionsBuilder<HlmHubDbContext>().UseNpgsql(connectionString).Options;
+        await using var db = new HlmHubDbContext(options);
+        await db.Database.EnsureCreatedAsync().DefaultTimeout();
+    }
+}
