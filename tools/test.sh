@@ -25,6 +25,9 @@ if [ -f tests/interop/node/package.json ]; then
     (cd tests/interop/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# --- Local .NET tools (dotnet-ef, pinned in .config/dotnet-tools.json): tools/add-migration.sh uses it.
+dotnet tool restore >/dev/null
+
 # --- PostgreSQL: its own data directory, a free loopback port, run as the postgres user.
 # shellcheck source=tools/postgres.sh
 source tools/postgres.sh

@@ -7,10 +7,16 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 // `--seed-demo` (issue 4): seed the demo data once the hub has started, then keep serving (Features/Demo).
 args = HlmHub.Server.Features.Demo.DemoCommandLine.Translate(args);
-// `--migrate` (issue 4): apply the schema migrations and exit (Hosting/MigrateCommand.cs).
-args = MigrateCommand.Extract(args, out var migrateOnly);
+// `--migrate` applies the schema migrations and exits; `--migrations-script` prints the idempotent script for the
+// configured provider and exits (Hosting/MigrateCommand.cs).
+args = MigrateCommand.Extract(args, out var schemaCommand);
 
 var builder = WebApplication.CreateBuilder(args);
+if (schemaCommand == SchemaCommand.PrintScript)
+{
+    // The script goes to standard output, to be redirected into a file: every log line goes to standard error.
+    builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+}
 var hostOptions = builder.Configuration.GetSection(HubHostOptions.SectionName).Get<HubHostOptions>() ?? new HubHostOptions();
 
 // gRPC needs HTTP/2. Kestrel cannot offer HTTP/1.1 and HTTP/2 on one cleartext port (no ALPN without TLS),
@@ -31,11 +37,19 @@ builder.Services.AddHlmHubIdentity(builder.Configuration);
 builder.Services.AddHubFeatures(builder.Configuration);
 
 var app = builder.Build();
-if (migrateOnly)
+if (schemaCommand != SchemaCommand.None)
 {
-    await MigrateCommand.RunAsync(app.Services, app.Lifetime.ApplicationStopping);
+    await MigrateCommand.RunAsync(schemaCommand, app.Services, Console.Out, app.Lifetime.ApplicationStopping);
     return;
 }
+// With Storage:ApplyMigrationsAtStartup=false the DBA owns the schema: never serve on a database that is behind.
+if (await DatabaseMigrationService.CheckSchemaAsync(app.Services, app.Lifetime.ApplicationStopping) is { } schemaError)
+{
+    await Console.Error.WriteLineAsync(schemaError);
+    Environment.ExitCode = 1;
+    return;
+}
+
 app.MapHlmHubIdentityEndpoints();
 app.MapGrpcHealth();
 app.MapGrpcReflection();

@@ -11,8 +11,8 @@ namespace HlmHub.Storage;
 
 /// <summary>
 /// The EF Core context over HlmHub's database (SQLite or PostgreSQL, chosen by
-/// <see cref="StorageServiceCollectionExtensions.AddHlmHubStorage"/>). The schema comes from the hand-written
-/// migrations in <c>Migrations/</c>, applied by <see cref="IDatabaseMigrator"/>. Saving refuses ledger changes
+/// <see cref="StorageServiceCollectionExtensions.AddHlmHubStorage"/>). The schema comes from the generated
+/// migrations of each provider (<c>src/HlmHub.Storage.Migrations.*</c>), applied by <see cref="IDatabaseMigrator"/>. Saving refuses ledger changes
 /// that are not new balanced transactions (<see cref="LedgerIntegrityException"/>). It also holds OpenIddict's
 /// tables (the embedded authorization server's clients, in <c>OpenIddictApplications</c>) and the ASP.NET Core
 /// Data Protection key ring that encrypts the signing keys.
@@ -111,5 +111,9 @@ public sealed class HlmHubDbContext(DbContextOptions<HlmHubDbContext> options) :
         // OpenIddict's four tables (applications, authorizations, scopes, tokens) with its default entities.
         modelBuilder.UseOpenIddict();
         StorageFunctionTranslations.Register(modelBuilder);
+        if (Database.IsSqlServer())
+        {
+            CaseSensitiveIdentifiers.ApplyForSqlServer(modelBuilder);
+        }
     }
 }

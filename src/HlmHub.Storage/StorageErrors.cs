@@ -8,14 +8,14 @@ public static class StorageErrors
     /// <summary>
     /// Whether <paramref name="error"/> (usually a <c>DbUpdateException</c>) was caused by a unique index or key,
     /// e.g. a retried partner event or two admins adding a plumber at once: the caller reads the winner's row
-    /// instead of failing. PostgreSQL names the index (<see cref="IndexNames"/>) in the message; SQLite names
-    /// its columns.
+    /// instead of failing. PostgreSQL and SQL Server name the index (<see cref="IndexNames"/>) in the message;
+    /// SQLite names its columns.
     /// </summary>
     public static bool IsUniqueViolation(Exception error)
     {
         for (var current = error; current is not null; current = current.InnerException)
         {
-            if (SqliteProviderAdapter.Instance.IsUniqueViolation(current) || PostgresProviderAdapter.Instance.IsUniqueViolation(current))
+            if (StorageProviderAdapter.All.Any(adapter => adapter.IsUniqueViolation(current)))
             {
                 return true;
             }

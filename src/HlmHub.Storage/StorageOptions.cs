@@ -8,12 +8,15 @@ public enum StorageProvider
 
     /// <summary>A PostgreSQL server (several hub instances, Quartz clustering).</summary>
     Postgres,
+
+    /// <summary>A Microsoft SQL Server (several hub instances, Quartz clustering; the DBA may apply the schema).</summary>
+    SqlServer,
 }
 
 /// <summary>
 /// Where HlmHub keeps its data, resolved from configuration by
 /// <see cref="StorageServiceCollectionExtensions.AddHlmHubStorage"/>: <c>Storage:Provider</c>,
-/// <c>Storage:DataDirectory</c> and <c>ConnectionStrings:HlmHub</c>.
+/// <c>Storage:DataDirectory</c>, <c>Storage:ApplyMigrationsAtStartup</c> and <c>ConnectionStrings:HlmHub</c>.
 /// </summary>
 public sealed class StorageOptions
 {
@@ -37,4 +40,11 @@ public sealed class StorageOptions
     /// <c>Data Source={DataDirectory}/hlmhub.db</c>).
     /// </summary>
     public string ConnectionString { get; set; } = "";
+
+    /// <summary>
+    /// Whether the hub applies pending migrations when it starts (<c>Storage:ApplyMigrationsAtStartup</c>, default
+    /// <c>true</c>). With <c>false</c> (a DBA applies reviewed scripts), the hub refuses to start on a database with
+    /// pending migrations.
+    /// </summary>
+    public bool ApplyMigrationsAtStartup { get; set; } = true;
 }

@@ -4,55 +4,142 @@ using Microsoft.Data.Sqlite;
 
 namespace HlmHub.Server.Tests;
 
-/// <summary><c>HlmHub.Server --migrate</c> applies the migrations and exits without serving.</summary>
-public sealed class MigrateCommandTests
+/// <summary>
+/// The schema commands and switches of the real HlmHub.Server process: <c>--migrate</c> applies the migrations and
+/// exits, <c>--migrations-script</c> prints the DBA's script and exits, and with
+/// <c>Storage:ApplyMigrationsAtStartup=false</c> the hub refuses a database that is behind and serves one that is not.
+/// </summary>
+public sealed class MigrateCommandTests : IDisposable
 {
+    private readonly string _dataDirectory = Directory.CreateTempSubdirectory("hlmhub-schema-").FullName;
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_dataDirectory, recursive: true);
+    }
+
     [Fact]
     public async Task MigrateSwitch_CreatesTheSchemaAndExitsWithoutServing()
     {
-        var dataDirectory = Directory.CreateTempSubdirectory("hlmhub-migrate-").FullName;
-        try
+        var run = await HubProcess.RunToExitAsync("--migrate", $"--Storage:DataDirectory={_dataDirectory}");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        // Nothing was served: the first administrator is only created by a running hub.
+        Assert.False(File.Exists(Path.Combine(_dataDirectory, "bootstrap-admin.json")));
+        Assert.True(await CountMigrationsAsync() > 0, "no migration was recorded");
+        Assert.Equal(1L, await ScalarAsync("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'LedgerEntries'"));
+    }
+
+    [Theory]
+    [InlineData("SqlServer", "Server=unreachable.invalid;Database=hlmhub;TrustServerCertificate=true", "CREATE TRIGGER [dbo].[TR_LedgerEntries_Balanced]")]
+    [InlineData("Postgres", "Host=unreachable.invalid;Database=hlmhub", "CREATE CONSTRAINT TRIGGER \"TR_LedgerEntries_Balanced\"")]
+    public async Task MigrationsScriptSwitch_PrintsTheIdempotentScriptOfTheConfiguredProvider_WithoutConnecting(
+        string provider, string connectionString, string providerGuard)
+    {
+        var run = await HubProcess.RunToExitAsync(
+            "--migrations-script", $"--Storage:Provider={provider}", $"--ConnectionStrings:HlmHub={connectionString}", $"--Storage:DataDirectory={_dataDirectory}");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        // Standard output is the script alone (logs go to standard error), so it can be redirected into a file.
+        Assert.Contains("__EFMigrationsHistory", run.Output.Split('\n')[0], StringComparison.Ordinal);
+        Assert.Contains(providerGuard, run.Output, StringComparison.Ordinal);
+        // Idempotent: every step is guarded by the migrations history.
+        Assert.Contains("IF NOT EXISTS", run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ApplyMigrationsAtStartupFalse_OnADatabaseThatIsBehind_RefusesToStartWithOneLineNamingTheCommands()
+    {
+        var run = await HubProcess.RunToExitAsync(
+            [$"--Storage:DataDirectory={_dataDirectory}", "--Storage:ApplyMigrationsAtStartup=false", .. HubProcess.EphemeralPorts]);
+
+        Assert.Equal(1, run.ExitCode);
+        var line = Assert.Single(run.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("pending migration", line, StringComparison.Ordinal);
+        Assert.Contains("--migrations-script", line, StringComparison.Ordinal);
+        Assert.Contains("--migrate", line, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_dataDirectory, "bootstrap-admin.json")));
+        Assert.False(File.Exists(Path.Combine(_dataDirectory, "hlmhub.db")) && await CountTablesAsync() > 0, "the hub changed the schema");
+    }
+
+    [Fact]
+    public async Task ApplyMigrationsAtStartupFalse_OnAMigratedDatabase_Serves()
+    {
+        Assert.Equal(0, (await HubProcess.RunToExitAsync("--migrate", $"--Storage:DataDirectory={_dataDirectory}")).ExitCode);
+
+        // A running hub writes the first administrator's credentials; then it is stopped.
+        var served = await HubProcess.RunUntilAsync(
+            () => File.Exists(Path.Combine(_dataDirectory, "bootstrap-admin.json")),
+            [$"--Storage:DataDirectory={_dataDirectory}", "--Storage:ApplyMigrationsAtStartup=false", .. HubProcess.EphemeralPorts]);
+
+        Assert.True(served.Reached, served.ToString());
+    }
+
+    private async Task<long> CountMigrationsAsync() => await ScalarAsync("SELECT COUNT(*) FROM __EFMigrationsHistory");
+
+    private async Task<long> CountTablesAsync() => await ScalarAsync("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'");
+
+    private async Task<long> ScalarAsync(string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(_dataDirectory, "hlmhub.db")};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>The built HlmHub.Server run as its own process, as an operator runs it.</summary>
+    private static class HubProcess
+    {
+        /// <summary>Loopback ports chosen by the system, whichever endpoint configuration the host uses.</summary>
+        public static readonly string[] EphemeralPorts =
+            ["--urls", "http://127.0.0.1:0", "--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:0", "--Kestrel:Endpoints:Http:Url=http://127.0.0.1:0"];
+
+        public static async Task<Run> RunToExitAsync(params string[] arguments)
         {
-            var start = new ProcessStartInfo("dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (var argument in new[] { typeof(AdminService).Assembly.Location, "--migrate", $"--Storage:DataDirectory={dataDirectory}" })
+            var result = await RunUntilAsync(() => false, arguments);
+            return result;
+        }
+
+        /// <summary>Runs until the process exits, or until <paramref name="condition"/> holds (then stops it).</summary>
+        public static async Task<Run> RunUntilAsync(Func<bool> condition, params string[] arguments)
+        {
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            start.ArgumentList.Add(typeof(AdminService).Assembly.Location);
+            foreach (var argument in arguments)
             {
                 start.ArgumentList.Add(argument);
             }
+
             using var process = Process.Start(start)!;
             var output = process.StandardOutput.ReadToEndAsync();
             var errors = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-            try
+            var deadline = Stopwatch.StartNew();
+            var reached = false;
+            while (!process.HasExited && deadline.Elapsed < TestTimeouts.Startup)
             {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw;
+                if (condition())
+                {
+                    reached = true;
+                    break;
+                }
+
+                await Task.Delay(100);
             }
 
-            Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{await output}\n{await errors}");
-            // Nothing was served: the first administrator is only created by a running hub.
-            Assert.False(File.Exists(Path.Combine(dataDirectory, "bootstrap-admin.json")));
-            await using var connection = new SqliteConnection($"Data Source={Path.Combine(dataDirectory, "hlmhub.db")};Pooling=False");
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT COUNT(*) FROM __EFMigrationsHistory; SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'LedgerEntries';";
-            await using var reader = await command.ExecuteReaderAsync();
-            Assert.True(await reader.ReadAsync());
-            Assert.True(reader.GetInt64(0) > 0, "no migration was recorded");
-            Assert.True(await reader.NextResultAsync() && await reader.ReadAsync());
-            Assert.Equal(1L, reader.GetInt64(0));
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            await process.WaitForExitAsync();
+            return new Run(reached ? 0 : process.ExitCode, reached, await output, await errors);
         }
-        finally
-        {
-            Directory.Delete(dataDirectory, recursive: true);
-        }
+    }
+
+    private sealed record Run(int ExitCode, bool Reached, string Output, string Errors)
+    {
+        public override string ToString() => $"exit {ExitCode}, reached {Reached}\n--- stdout\n{Output}\n--- stderr\n{Errors}";
     }
 }

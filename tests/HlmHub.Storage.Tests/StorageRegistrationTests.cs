@@ -30,6 +30,31 @@ public sealed class StorageRegistrationTests
     }
 
     [Fact]
+    public void SqlServer_IsSelectable_WithItsConnectionString_AndMigrationsAtStartupCanBeTurnedOff()
+    {
+        var options = ResolveOptions(new Dictionary<string, string?>
+        {
+            ["Storage:Provider"] = "SqlServer",
+            ["ConnectionStrings:HlmHub"] = "Server=db.example;Database=hlmhub",
+            ["Storage:ApplyMigrationsAtStartup"] = "false",
+        });
+
+        Assert.Equal(StorageProvider.SqlServer, options.Provider);
+        Assert.Equal("Server=db.example;Database=hlmhub", options.ConnectionString);
+        Assert.False(options.ApplyMigrationsAtStartup);
+        Assert.True(ResolveOptions([]).ApplyMigrationsAtStartup);
+    }
+
+    [Fact]
+    public void ApplyMigrationsAtStartup_NotABoolean_FailsNamingTheKey()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() =>
+            ResolveOptions(new Dictionary<string, string?> { ["Storage:ApplyMigrationsAtStartup"] = "sometimes" }));
+
+        Assert.Contains("Storage:ApplyMigrationsAtStartup", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void UnknownProvider_FailsNamingTheKey()
     {
         var error = Assert.Throws<InvalidOperationException>(() =>
@@ -64,7 +89,7 @@ public sealed class StorageRegistrationTests
     [Fact]
     public async Task SqliteMigration_CreatesDataDirectoryAndUsesWriteAheadLog()
     {
-        var cancellationToken = TestTimeout.Token();
+        var cancellationToken = TestTimeouts.Token();
         await using var database = await TestDatabase.CreateAsync(StorageProvider.Sqlite, cancellationToken);
         var dataDirectory = database.Services.GetRequiredService<IOptions<StorageOptions>>().Value.DataDirectory;
         Assert.False(Directory.Exists(dataDirectory));

@@ -1,22 +1,57 @@
 using HlmHub.Storage;
+using Microsoft.Extensions.Options;
 
 namespace HlmHub.Server.Hosting;
 
 /// <summary>
-/// Applies the schema migrations before anything else starts (it is registered first, and hosted
-/// services start in registration order), so the identity bootstrap and every feature find the
-/// schema they expect. Never EnsureCreated: production schemas only change through migrations.
+/// Brings the schema up to date before anything else starts (it is registered first, and hosted services start in
+/// registration order), so the identity bootstrap and every feature find the schema they expect. With
+/// <c>Storage:ApplyMigrationsAtStartup=false</c> (a DBA applies reviewed scripts) it applies nothing and refuses to
+/// start on a database with pending migrations, naming the commands that fix it. Never EnsureCreated: production
+/// schemas only change through migrations.
 /// </summary>
-internal sealed partial class DatabaseMigrationService(IDatabaseMigrator migrator, ILogger<DatabaseMigrationService> logger) : IHostedService
+internal sealed partial class DatabaseMigrationService(
+    IDatabaseMigrator migrator,
+    IOptions<StorageOptions> storageOptions,
+    ILogger<DatabaseMigrationService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await migrator.MigrateAsync(cancellationToken);
-        LogMigrated(logger);
+        if (storageOptions.Value.ApplyMigrationsAtStartup)
+        {
+            await migrator.MigrateAsync(cancellationToken);
+            LogMigrated(logger);
+            return;
+        }
+
+        // Program.cs already refused to start if migrations were pending (CheckSchemaAsync).
+        LogSchemaChecked(logger);
+    }
+
+    /// <summary>
+    /// With <c>Storage:ApplyMigrationsAtStartup=false</c>, the one-line reason the hub must not start (pending
+    /// migrations, naming the commands that fix it), or null when it may. Always null when the hub migrates itself.
+    /// </summary>
+    public static async Task<string?> CheckSchemaAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        if (services.GetRequiredService<IOptions<StorageOptions>>().Value.ApplyMigrationsAtStartup)
+        {
+            return null;
+        }
+
+        var pending = await services.GetRequiredService<IDatabaseMigrator>().GetPendingMigrationsAsync(cancellationToken);
+        return pending.Count == 0
+            ? null
+            : $"hlmhub: the database has {pending.Count} pending migration(s) ({string.Join(", ", pending)}) and Storage:ApplyMigrationsAtStartup is false: " +
+              $"have the DBA apply the script from `dotnet run --project src/HlmHub.Server -- {MigrateCommand.ScriptSwitch}`, " +
+              $"or run `dotnet run --project src/HlmHub.Server -- {MigrateCommand.MigrateSwitch}`, then start the hub again.";
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Database schema is up to date.")]
     private static partial void LogMigrated(ILogger logger);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Database schema is up to date (migrations are applied by the DBA: Storage:ApplyMigrationsAtStartup is false).")]
+    private static partial void LogSchemaChecked(ILogger logger);
 }

@@ -1,6 +1,6 @@
 namespace HlmHub.Storage.Configuration;
 
-/// <summary>Column length limits shared by the model and the hand-written migrations (they must agree).</summary>
+/// <summary>Column length limits of the model (the generated migrations follow them).</summary>
 internal static class ColumnLengths
 {
     /// <summary>Enum names stored as strings.</summary>
@@ -25,7 +25,7 @@ internal static class ColumnLengths
     public const int RoomTariffs = 400;
 }
 
-/// <summary>Filters of the partial unique indexes, in SQL both providers accept (standard double-quoted names).</summary>
+/// <summary>Filters of the partial unique indexes, in SQL every provider accepts (standard double-quoted names).</summary>
 internal static class IndexFilters
 {
     public const string ActiveBuildingTrade = "\"Status\" = 'Active' AND \"Trade\" IS NOT NULL";

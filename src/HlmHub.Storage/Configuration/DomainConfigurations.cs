@@ -29,7 +29,8 @@ internal sealed class HouseholdConfiguration : IEntityTypeConfiguration<Househol
         builder.Property(household => household.Id).ValueGeneratedNever();
         builder.Property(household => household.LandlordId).HasMaxLength(Limits.SlugMaxLength);
         builder.Property(household => household.LandlordReference).HasMaxLength(Limits.LandlordReferenceMaxLength);
-        builder.Property(household => household.MemberToken).HasMaxLength(Limits.MemberTokenMaxLength);
+        builder.Property(household => household.MemberToken).HasMaxLength(Limits.MemberTokenMaxLength).CaseSensitiveOnSqlServer();
+        builder.ToTable(table => table.HasCheckConstraint(CheckConstraintNames.HouseholdRoomsInRange, "\"Rooms\" BETWEEN 1 AND 7"));
         builder.HasIndex(household => new { household.LandlordId, household.LandlordReference }).IsUnique();
         builder.HasIndex(household => household.MemberToken).IsUnique();
         builder.HasOne<Landlord>().WithMany().HasForeignKey(household => household.LandlordId).OnDelete(DeleteBehavior.Restrict);
@@ -132,6 +133,7 @@ internal sealed class OfferVersionConfiguration : IEntityTypeConfiguration<Offer
 {
     public void Configure(EntityTypeBuilder<OfferVersion> builder)
     {
+        builder.ToTable(table => table.HasTrigger(TriggerNames.OfferVersionImmutableOnceRedeemed));
         builder.HasKey(version => new { version.OfferId, version.Version });
         builder.Property(version => version.OfferId).HasMaxLength(Limits.SlugMaxLength);
         builder.Property(version => version.RoomTariffs)
@@ -148,10 +150,10 @@ internal sealed class RedemptionConfiguration : IEntityTypeConfiguration<Redempt
         builder.HasKey(redemption => redemption.Id);
         builder.Property(redemption => redemption.Id).ValueGeneratedNever();
         builder.Property(redemption => redemption.PartnerId).HasMaxLength(Limits.SlugMaxLength);
-        builder.Property(redemption => redemption.PartnerEventId).HasMaxLength(Limits.PartnerEventIdMaxLength);
+        builder.Property(redemption => redemption.PartnerEventId).HasMaxLength(Limits.PartnerEventIdMaxLength).CaseSensitiveOnSqlServer();
         builder.Property(redemption => redemption.ClubId).HasMaxLength(Limits.SlugMaxLength);
         builder.Property(redemption => redemption.OfferId).HasMaxLength(Limits.SlugMaxLength);
-        builder.Property(redemption => redemption.MemberToken).HasMaxLength(Limits.MemberTokenMaxLength);
+        builder.Property(redemption => redemption.MemberToken).HasMaxLength(Limits.MemberTokenMaxLength).CaseSensitiveOnSqlServer();
         // One redemption per (partner, partner event id): a retried event finds the first answer.
         builder.HasIndex(redemption => new { redemption.PartnerId, redemption.PartnerEventId })
             .IsUnique()
@@ -210,7 +212,7 @@ internal sealed class StatementEventConfiguration : IEntityTypeConfiguration<Sta
     {
         builder.ToTable("StatementEvents");
         builder.HasKey(item => new { item.StatementId, item.PartnerEventId });
-        builder.Property(item => item.PartnerEventId).HasMaxLength(Limits.PartnerEventIdMaxLength);
+        builder.Property(item => item.PartnerEventId).HasMaxLength(Limits.PartnerEventIdMaxLength).CaseSensitiveOnSqlServer();
     }
 }
 
@@ -233,8 +235,14 @@ internal sealed class LedgerTransactionConfiguration : IEntityTypeConfiguration<
 {
     public void Configure(EntityTypeBuilder<LedgerTransaction> builder)
     {
+        builder.ToTable(table =>
+        {
+            table.HasTrigger(TriggerNames.LedgerTransactionsAppendOnly);
+            table.HasTrigger(TriggerNames.LedgerTransactionsOpenPeriodOnly);
+        });
         builder.HasKey(transaction => transaction.Id);
         builder.Property(transaction => transaction.Id).ValueGeneratedNever();
+        builder.Property(transaction => transaction.IdempotencyKey).CaseSensitiveOnSqlServer();
         builder.Property(transaction => transaction.IdempotencyKey).HasMaxLength(Limits.IdempotencyKeyMaxLength);
         builder.Property(transaction => transaction.ClubId).HasMaxLength(Limits.SlugMaxLength);
         builder.Property(transaction => transaction.Description).HasMaxLength(Limits.DescriptionMaxLength);
@@ -259,6 +267,14 @@ internal sealed class LedgerEntryConfiguration : IEntityTypeConfiguration<Ledger
 {
     public void Configure(EntityTypeBuilder<LedgerEntry> builder)
     {
+        builder.ToTable(table =>
+        {
+            table.HasTrigger(TriggerNames.LedgerEntriesAppendOnly);
+            table.HasTrigger(TriggerNames.LedgerEntriesBalanced);
+            // Stored as cents and as the enum's name (HlmHubDbContext.ConfigureConventions).
+            table.HasCheckConstraint(CheckConstraintNames.LedgerEntryAmountPositive, "\"Amount\" > 0");
+            table.HasCheckConstraint(CheckConstraintNames.LedgerEntrySideValid, "\"Side\" IN ('Debit', 'Credit')");
+        });
         builder.HasKey(entry => new { entry.TransactionId, entry.Line });
         builder.Property(entry => entry.AccountId).HasMaxLength(Limits.LedgerAccountIdMaxLength);
         builder.HasIndex(entry => entry.AccountId);
@@ -270,6 +286,7 @@ internal sealed class PeriodClosureConfiguration : IEntityTypeConfiguration<Peri
 {
     public void Configure(EntityTypeBuilder<PeriodClosure> builder)
     {
+        builder.ToTable(table => table.HasTrigger(TriggerNames.PeriodClosuresAppendOnly));
         builder.HasKey(closure => new { closure.ClubId, closure.Period });
         builder.Property(closure => closure.ClubId).HasMaxLength(Limits.SlugMaxLength);
         builder.HasOne<Club>().WithMany().HasForeignKey(closure => closure.ClubId).OnDelete(DeleteBehavior.Restrict);

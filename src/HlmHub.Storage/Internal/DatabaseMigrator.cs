@@ -1,5 +1,7 @@
 using HlmHub.Storage.Providers;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 
 namespace HlmHub.Storage.Internal;
 
@@ -11,5 +13,17 @@ internal sealed class DatabaseMigrator(IDbContextFactory<HlmHubDbContext> contex
         await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
         await adapter.PrepareForMigrationAsync(context, cancellationToken);
         await context.Database.MigrateAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<string>> GetPendingMigrationsAsync(CancellationToken cancellationToken)
+    {
+        await using var context = await contextFactory.CreateDbContextAsync(cancellationToken);
+        return [.. await context.Database.GetPendingMigrationsAsync(cancellationToken)];
+    }
+
+    public string GenerateIdempotentScript()
+    {
+        using var context = contextFactory.CreateDbContext();
+        return context.GetService<IMigrator>().GenerateScript(options: MigrationsSqlGenerationOptions.Idempotent);
     }
 }

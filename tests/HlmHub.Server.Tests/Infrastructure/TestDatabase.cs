@@ -1,4 +1,4 @@
-using Npgsql;
+using HlmHub.Storage;
 
 namespace HlmHub.Server.Tests.Infrastructure;
 
@@ -10,86 +10,32 @@ internal enum TestProvider
 }
 
 /// <summary>
-/// Where a hub under test keeps its data: always a fresh temporary data directory (credentials files, SQLite
-/// file, member-token key) and, for PostgreSQL, a fresh database on the server named by HLMHUB_TEST_POSTGRES,
-/// dropped on dispose.
+/// Where a hub under test keeps its data: a fresh <see cref="EmptyDatabase"/> (a SQLite file, or a new PostgreSQL
+/// database on the server named by HLMHUB_TEST_POSTGRES) and its data directory (credentials files, member-token
+/// key), handed to the hub as command-line arguments.
 /// </summary>
 internal sealed class TestDatabase : IAsyncDisposable
 {
-    public const string PostgresVariable = "HLMHUB_TEST_POSTGRES";
+    private readonly EmptyDatabase _database;
 
-    private readonly string? _postgresAdminConnectionString;
-    private readonly string? _postgresDatabaseName;
-
-    private TestDatabase(TestProvider provider, string dataDirectory, string? adminConnectionString, string? databaseName)
+    private TestDatabase(TestProvider provider, EmptyDatabase database)
     {
         Provider = provider;
-        DataDirectory = dataDirectory;
-        _postgresAdminConnectionString = adminConnectionString;
-        _postgresDatabaseName = databaseName;
+        _database = database;
+        Directory.CreateDirectory(database.DataDirectory);
     }
 
     public TestProvider Provider { get; }
 
-    public string DataDirectory { get; }
+    public string DataDirectory => _database.DataDirectory;
 
     /// <summary>The configuration the hub needs for this database, as command-line arguments.</summary>
-    public IReadOnlyList<string> HubArguments => _postgresDatabaseName is null
-        ? [$"--Storage:DataDirectory={DataDirectory}"]
-        :
-        [
-            $"--Storage:DataDirectory={DataDirectory}",
-            "--Storage:Provider=Postgres",
-            "--ConnectionStrings:HlmHub=" + new NpgsqlConnectionStringBuilder(_postgresAdminConnectionString) { Database = _postgresDatabaseName }.ConnectionString,
-        ];
+    public IReadOnlyList<string> HubArguments =>
+        [.. _database.Settings.Where(setting => setting.Value is not null).Select(setting => $"--{setting.Key}={setting.Value}")];
 
-    public static async Task<TestDatabase> CreateAsync(TestProvider provider)
-    {
-        var dataDirectory = Path.Combine(Path.GetTempPath(), "hlmhub-server-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dataDirectory);
-        if (provider == TestProvider.Sqlite)
-        {
-            return new TestDatabase(provider, dataDirectory, null, null);
-        }
+    public static async Task<TestDatabase> CreateAsync(TestProvider provider) =>
+        new(provider, await EmptyDatabase.CreateAsync(
+            provider == TestProvider.Sqlite ? StorageProvider.Sqlite : StorageProvider.Postgres, TestTimeouts.Token()));
 
-        var adminConnectionString = Environment.GetEnvironmentVariable(PostgresVariable);
-        if (string.IsNullOrWhiteSpace(adminConnectionString))
-        {
-            throw new InvalidOperationException(
-                $"{PostgresVariable} is not set: the PostgreSQL tests need a server. Run them through tools/test.sh, " +
-                "or `source tools/postgres.sh; postgres_start` in the same shell before `dotnet test`.");
-        }
-
-        var databaseName = "hlmhub_server_test_" + Guid.NewGuid().ToString("N");
-        await using (var admin = new NpgsqlConnection(adminConnectionString))
-        {
-            await admin.OpenAsync().DefaultTimeout();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{databaseName}\"", admin);
-            await create.ExecuteNonQueryAsync().DefaultTimeout();
-        }
-
-        return new TestDatabase(provider, dataDirectory, adminConnectionString, databaseName);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(DataDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A leftover temporary directory is harmless.
-        }
-
-        if (_postgresDatabaseName is not null)
-        {
-            NpgsqlConnection.ClearAllPools();
-            await using var admin = new NpgsqlConnection(_postgresAdminConnectionString);
-            await admin.OpenAsync().DefaultTimeout();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{_postgresDatabaseName}\" WITH (FORCE)", admin);
-            await drop.ExecuteNonQueryAsync().DefaultTimeout();
-        }
-    }
+    public ValueTask DisposeAsync() => _database.DisposeAsync();
 }

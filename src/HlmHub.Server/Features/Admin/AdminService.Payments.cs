@@ -45,6 +45,13 @@ internal sealed partial class AdminService
         }
 
         var paidAt = AdminMapping.ToDomain(request.PaidAt) ?? Now;
+        // A payment made in a month the club has closed is booked in the next open month (the database refuses a
+        // booking into a closed month anyway; this picks the month it belongs in).
+        var closedPeriods = await db.PeriodClosures.AsNoTracking()
+            .Where(closure => closure.ClubId == contract.ClubId)
+            .Select(closure => closure.Period)
+            .ToListAsync(cancellationToken);
+        var bookingPeriod = PeriodRules.BookingPeriod(Period.Of(paidAt), closedPeriods);
         var bank = LedgerAccount.IdFor(contract.ClubId, AccountKind.Bank);
         var receivable = LedgerAccount.IdFor(contract.ClubId, AccountKind.FeesReceivable, contract.PartnerId);
         await AddMissingAccountsAsync(db, contract, cancellationToken);
@@ -53,7 +60,7 @@ internal sealed partial class AdminService
             key,
             contract.ClubId,
             TransactionKind.FeePayment,
-            Period.Of(paidAt),
+            bookingPeriod,
             $"Fee payment {reference} from {contract.PartnerId} on contract {contract.Id}",
             paidAt,
             Now,

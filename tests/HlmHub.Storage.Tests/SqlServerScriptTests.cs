@@ -1,0 +1,210 @@
+using System.Data.Common;
+using HlmHub.Domain.Ledger;
+using HlmHub.Storage.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.SqlServer.TransactSql.ScriptDom;
+
+namespace HlmHub.Storage.Tests;
+
+/// <summary>
+/// SQL Server, verified without a SQL Server (none can run on this machine): the model builds on the provider, the
+/// idempotent script a DBA applies is valid T-SQL (parsed with Microsoft's own T-SQL parser, including every trigger
+/// body inside its EXEC) and carries every invariant, and the SQL EF Core sends for a ledger write suits the
+/// triggers. What only a live server shows (triggers firing, locking) runs in the storage suite when
+/// HLMHUB_TEST_SQLSERVER is set (docs/storage.md).
+/// </summary>
+public sealed class SqlServerScriptTests
+{
+    private static readonly Lazy<ParsedScript> Script = new(() => ParsedScript.Parse(OfflineContext.IdempotentScript(StorageProvider.SqlServer)));
+
+    [Fact]
+    public void Model_BuildsAndValidatesOnSqlServer()
+    {
+        using var context = OfflineContext.Create(StorageProvider.SqlServer);
+
+        var createScript = context.Database.GenerateCreateScript();
+
+        Assert.Contains("CREATE TABLE [LedgerEntries]", createScript, StringComparison.Ordinal);
+        // Partners' event ids differ by case only if they say so: a binary collation on SQL Server, whose usual one ignores case.
+        Assert.Contains("[PartnerEventId] nvarchar(100) COLLATE Latin1_General_100_BIN2 NOT NULL", createScript, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void IdempotentScript_IsValidTSql_IncludingEveryStatementRunThroughExec()
+    {
+        var script = Script.Value;
+
+        Assert.True(script.Errors.Count == 0, string.Join("\n", script.Errors));
+        Assert.NotEmpty(script.ExecBodies);
+        Assert.True(script.ExecBodyErrors.Count == 0, string.Join("\n", script.ExecBodyErrors));
+    }
+
+    [Theory]
+    [InlineData("TR_LedgerEntries_AppendOnly", "LedgerEntries", "Update,Delete")]
+    [InlineData("TR_LedgerTransactions_AppendOnly", "LedgerTransactions", "Update,Delete")]
+    [InlineData("TR_PeriodClosures_AppendOnly", "PeriodClosures", "Update,Delete")]
+    [InlineData("TR_LedgerEntries_Balanced", "LedgerEntries", "Insert")]
+    [InlineData("TR_LedgerTransactions_OpenPeriodOnly", "LedgerTransactions", "Insert")]
+    [InlineData("TR_OfferVersions_ImmutableOnceRedeemed", "OfferVersions", "Update,Delete")]
+    public void IdempotentScript_CreatesEachGuardTrigger_OnItsTableForItsStatements(string trigger, string table, string actions)
+    {
+        var created = Script.Value.Triggers.SingleOrDefault(item => item.Name == trigger);
+
+        Assert.NotNull(created);
+        Assert.Equal(table, created.Table);
+        Assert.Equal(actions, created.Actions);
+        // Every guard raises an error that rolls the statement back.
+        Assert.Contains("THROW", created.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void IdempotentScript_CarriesTheCheckConstraints()
+    {
+        var checks = Script.Value.CheckConstraints;
+
+        Assert.Equal("\"Amount\" > 0", checks["CK_LedgerEntries_AmountPositive"]);
+        Assert.Equal("\"Side\" IN ('Debit', 'Credit')", checks["CK_LedgerEntries_SideValid"]);
+        Assert.Equal("\"Rooms\" BETWEEN 1 AND 7", checks["CK_Households_RoomsInRange"]);
+    }
+
+    [Theory]
+    [InlineData("UX_Contracts_ActiveBuildingTrade", true)]
+    [InlineData("IX_FederationAgreements_ClubId_LandlordId", true)]
+    [InlineData("IX_Redemptions_CancelsRedemptionId", true)]
+    [InlineData("UX_Redemptions_PartnerEvent", false)]
+    [InlineData("UX_LedgerTransactions_IdempotencyKey", false)]
+    [InlineData("IX_Households_MemberToken", false)]
+    public void IdempotentScript_CreatesTheUniqueIndexes_FilteredWhereTheRuleIsPartial(string index, bool filtered)
+    {
+        var created = Script.Value.Indexes.SingleOrDefault(item => item.Name == index);
+
+        Assert.NotNull(created);
+        Assert.True(created.Unique);
+        Assert.Equal(filtered, created.Filtered);
+    }
+
+    [Fact]
+    public void LedgerWrite_IsOnePlainInsertPerTable_WithNoOutputClause_SoTheTriggersAcceptIt()
+    {
+        var capture = new CommandCapture();
+        var options = new DbContextOptionsBuilder<HlmHubDbContext>(HlmHubDbContextOptions.Create(
+            StorageProvider.SqlServer, "Server=offline.invalid;Database=offline;TrustServerCertificate=true"));
+        options.AddInterceptors(capture);
+        using var context = new HlmHubDbContext(options.Options);
+        context.Database.AutoTransactionBehavior = AutoTransactionBehavior.Never;
+        var data = new SampleData();
+        var transaction = data.FeeAccrual("fee:" + data.Suffix);
+        context.Add(transaction);
+
+        var error = Assert.Throws<DbUpdateException>(() => context.SaveChanges());
+        Assert.IsType<CommandCapture.CapturedException>(error.InnerException);
+
+        var sql = Assert.Single(capture.Commands);
+        Assert.DoesNotContain("OUTPUT", sql, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("MERGE", sql, StringComparison.OrdinalIgnoreCase);
+        var parsed = ParsedScript.Parse(sql);
+        Assert.True(parsed.Errors.Count == 0, string.Join("\n", parsed.Errors));
+        // The balance trigger checks at the end of each INSERT statement: all of a transaction's entries are in one.
+        var entries = Assert.Single(parsed.Inserts, insert => insert.Table == "LedgerEntries");
+        Assert.Equal(transaction.Entries.Count, entries.Rows);
+        Assert.Single(parsed.Inserts, insert => insert.Table == "LedgerTransactions");
+    }
+
+    /// <summary>Captures the SQL of SaveChanges without a server: the connection is never opened, no command runs.</summary>
+    private sealed class CommandCapture : DbCommandInterceptor, IDbConnectionInterceptor
+    {
+        public List<string> Commands { get; } = [];
+
+        public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result) =>
+            throw Capture(command);
+
+        public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result) =>
+            throw Capture(command);
+
+        public override InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result) =>
+            throw Capture(command);
+
+        public InterceptionResult ConnectionOpening(DbConnection connection, ConnectionEventData eventData, InterceptionResult result) =>
+            InterceptionResult.Suppress();
+
+        private CapturedException Capture(DbCommand command)
+        {
+            Commands.Add(command.CommandText);
+            return new CapturedException();
+        }
+
+        public sealed class CapturedException : Exception;
+    }
+
+    private sealed record Trigger(string Name, string Table, string Actions, string Body);
+
+    private sealed record Index(string Name, bool Unique, bool Filtered);
+
+    private sealed record Insert(string Table, int Rows);
+
+    /// <summary>What ScriptDom finds in a T-SQL script, and in each string it runs through EXEC.</summary>
+    private sealed class ParsedScript : TSqlFragmentVisitor
+    {
+        public List<string> Errors { get; } = [];
+
+        public List<string> ExecBodies { get; } = [];
+
+        public List<string> ExecBodyErrors { get; } = [];
+
+        public List<Trigger> Triggers { get; } = [];
+
+        public List<Index> Indexes { get; } = [];
+
+        public List<Insert> Inserts { get; } = [];
+
+        public Dictionary<string, string> CheckConstraints { get; } = [];
+
+        public static ParsedScript Parse(string script)
+        {
+            var result = new ParsedScript();
+            result.ParseInto(script, result.Errors);
+            return result;
+        }
+
+        public override void ExplicitVisit(ExecutableStringList node)
+        {
+            foreach (var literal in node.Strings.OfType<StringLiteral>())
+            {
+                ExecBodies.Add(literal.Value);
+                ParseInto(literal.Value, ExecBodyErrors);
+            }
+        }
+
+        public override void ExplicitVisit(CreateTriggerStatement node)
+        {
+            var actions = string.Join(",", node.TriggerActions.Select(action => action.TriggerActionType.ToString()));
+            Triggers.Add(new Trigger(node.Name.BaseIdentifier.Value, node.TriggerObject.Name.BaseIdentifier.Value, actions, Text(node)));
+        }
+
+        public override void ExplicitVisit(CreateIndexStatement node) =>
+            Indexes.Add(new Index(node.Name.Value, node.Unique, node.FilterPredicate is not null));
+
+        public override void ExplicitVisit(CheckConstraintDefinition node) =>
+            CheckConstraints[node.ConstraintIdentifier.Value] = Text(node.CheckCondition);
+
+        public override void ExplicitVisit(InsertStatement node)
+        {
+            var table = ((NamedTableReference)node.InsertSpecification.Target).SchemaObject.BaseIdentifier.Value;
+            var rows = node.InsertSpecification.InsertSource is ValuesInsertSource values ? values.RowValues.Count : 0;
+            Inserts.Add(new Insert(table, rows));
+        }
+
+        private void ParseInto(string sql, List<string> errors)
+        {
+            var parser = new TSql160Parser(initialQuotedIdentifiers: true);
+            var fragment = parser.Parse(new StringReader(sql), out var parseErrors);
+            errors.AddRange(parseErrors.Select(error => $"line {error.Line}: {error.Message}"));
+            fragment?.Accept(this);
+        }
+
+        private static string Text(TSqlFragment fragment) =>
+            string.Concat(Enumerable.Range(fragment.FirstTokenIndex, fragment.LastTokenIndex - fragment.FirstTokenIndex + 1)
+                .Select(index => fragment.ScriptTokenStream[index].Text));
+    }
+}
