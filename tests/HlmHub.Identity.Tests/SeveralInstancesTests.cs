@@ -2,6 +2,7 @@ using HlmHub.Identity.Tests.Infrastructure;
 using HlmHub.Storage;
 using HlmHub.Storage.Identity;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -22,8 +23,8 @@ public sealed class SeveralInstancesTests
     [Fact]
     public async Task TwoHubsStartingTogether_CreateOneBootstrapAdmin_AndShareTheirSigningKeys()
     {
-        await using var database = await PostgresDatabase.CreateAsync();
-        await CreateSchemaAsync(database.ConnectionString);
+        await using var database = await HlmHub.TestSupport.EmptyDatabase.CreateAsync(StorageProvider.Postgres, CancellationToken.None);
+        await MigrateAsync(database.ConnectionString);
 
         var hosts = await Task.WhenAll(
             IssuerTestHost.StartAsync(ShortRotation, postgres: database.ConnectionString),
@@ -55,8 +56,8 @@ public sealed class SeveralInstancesTests
     [Fact]
     public async Task TwoHubsRotatingAndPurgingAtOnce_MakeEachKeyChangeOnce_WithoutErrors()
     {
-        await using var database = await PostgresDatabase.CreateAsync();
-        await CreateSchemaAsync(database.ConnectionString);
+        await using var database = await HlmHub.TestSupport.EmptyDatabase.CreateAsync(StorageProvider.Postgres, CancellationToken.None);
+        await MigrateAsync(database.ConnectionString);
         await using var first = await IssuerTestHost.StartAsync(ShortRotation, postgres: database.ConnectionString);
         await using var second = await IssuerTestHost.StartAsync(ShortRotation, postgres: database.ConnectionString);
         var initial = Assert.Single(await first.PublishedKeyIdsAsync());
@@ -92,10 +93,15 @@ public sealed class SeveralInstancesTests
         return await db.SigningKeys.CountAsync();
     }
 
-    private static async Task CreateSchemaAsync(string connectionString)
+    // Migrated once beforehand, as an operator's `--migrate` would, so the two hubs start on the same schema.
+    private static async Task MigrateAsync(string connectionString)
     {
-        var options = new DbContextOptionsBuilder<HlmHubDbContext>().UseNpgsql(connectionString).Options;
-        await using var db = new HlmHubDbContext(options);
-        await db.Database.EnsureCreatedAsync().DefaultTimeout();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Storage:Provider"] = "Postgres",
+            ["ConnectionStrings:HlmHub"] = connectionString,
+        }).Build();
+        await using var services = new ServiceCollection().AddLogging().AddHlmHubStorage(configuration).BuildServiceProvider();
+        await services.GetRequiredService<IDatabaseMigrator>().MigrateAsync(CancellationToken.None).DefaultTimeout();
     }
 }
