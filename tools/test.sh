@@ -9,7 +9,8 @@ root_dir="$(pwd)"
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- Debian packages: real peers (grpcio, h2load), protos for the interop service, PostgreSQL.
-debian_packages=(python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc grpc-proto nghttp2-client postgresql)
+# python3-jwt, python3-cryptography and curl: ordinary OAuth clients of the embedded issuer (OrdinaryClientTests).
+debian_packages=(python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc grpc-proto nghttp2-client postgresql python3-jwt python3-cryptography curl)
 missing=()
 for package in "${debian_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
