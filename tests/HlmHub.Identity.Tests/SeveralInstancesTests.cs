@@ -80,6 +80,70 @@ public sealed class SeveralInstancesTests
         Assert.Equal(published.Count, await CountKeysAsync(first));
     }
 
+    [Fact]
+    public async Task TwoHubProcessesOnOnePostgres_CreateOneBootstrapAdmin_AndSignWithTheSameKey()
+    {
+        await using var database = await HlmHub.TestSupport.EmptyDatabase.CreateAsync(StorageProvider.Postgres, CancellationToken.None);
+        var settings = new Dictionary<string, string?>
+        {
+            ["Storage:Provider"] = "Postgres",
+            ["ConnectionStrings:HlmHub"] = database.ConnectionString,
+        };
+        // As in production: the schema is migrated once, then the instances start.
+        await HubProcess.MigrateAsync(new Dictionary<string, string?>(settings) { ["Storage:DataDirectory"] = IssuerTestHost.NewDataDirectory() });
+        var directories = new[] { IssuerTestHost.NewDataDirectory(), IssuerTestHost.NewDataDirectory() };
+
+        await using var first = HubProcess.Start(new Dictionary<string, string?>(settings) { ["Storage:DataDirectory"] = directories[0] });
+        await using var second = HubProcess.Start(new Dictionary<string, string?>(settings) { ["Storage:DataDirectory"] = directories[1] });
+        await Task.WhenAll(first.WaitStartedAsync(), second.WaitStartedAsync());
+
+        var files = directories.Select(directory => Path.Combine(directory, "bootstrap-admin.json")).Where(File.Exists).ToList();
+        var file = Assert.Single(files);
+        Assert.Equal(1, await CountHubAdministratorsAsync(database.ConnectionString));
+        using var credentials = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(file));
+        var admin = (credentials.RootElement.GetProperty("client_id").GetString()!, credentials.RootElement.GetProperty("client_secret").GetString()!);
+
+        using var http = new HttpClient();
+        var fromFirst = await RequestTokenAsync(http, first, admin);
+        var fromSecond = await RequestTokenAsync(http, second, admin);
+        Assert.Equal(new JsonWebToken(fromFirst).Kid, new JsonWebToken(fromSecond).Kid);
+        var secondKeys = new JsonWebKeySet(await http.GetStringAsync(second.Issuer + ".well-known/jwks").DefaultTimeout());
+        var validation = await new JsonWebTokenHandler().ValidateTokenAsync(fromFirst, new TokenValidationParameters
+        {
+            ValidIssuer = first.Issuer,
+            ValidAudience = IssuerTestHost.Audience,
+            IssuerSigningKeys = secondKeys.GetSigningKeys(),
+        });
+        Assert.True(validation.IsValid, validation.Exception?.Message);
+        Assert.DoesNotContain("fail:", first.Output + second.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("crit:", first.Output + second.Output, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> RequestTokenAsync(HttpClient http, HubProcess hub, (string ClientId, string Secret) client)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, hub.Issuer + "connect/token")
+        {
+            Content = new FormUrlEncodedContent([new("grant_type", "client_credentials")]),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic",
+            Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(client.ClientId + ":" + client.Secret)));
+        using var response = await http.SendAsync(request).DefaultTimeout();
+        var body = await response.Content.ReadAsStringAsync().DefaultTimeout();
+        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode} {body}\n{hub.Output}");
+        using var json = System.Text.Json.JsonDocument.Parse(body);
+        return json.RootElement.GetProperty("access_token").GetString()!;
+    }
+
+    private static async Task<long> CountHubAdministratorsAsync(string connectionString)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        await connection.OpenAsync().DefaultTimeout();
+        await using var command = new Npgsql.NpgsqlCommand(
+            "SELECT count(*) FROM \"OpenIddictApplications\" WHERE \"Properties\" LIKE '%\"hlmhub_kind\":\"admin\"%' AND \"Properties\" NOT LIKE '%hlmhub_club%'",
+            connection);
+        return (long)(await command.ExecuteScalarAsync().DefaultTimeout())!;
+    }
+
     private static async Task HammerJwksAsync(IssuerTestHost first, IssuerTestHost second)
     {
         var requests = Enumerable.Range(0, 10)
