@@ -47,6 +47,8 @@ public sealed class TokenEndpointTests
         Assert.Equal("hlmhub.offers.read hlmhub.test", token.GetPayloadValue<string>("scope"));
         Assert.Equal(TimeSpan.FromMinutes(15), token.ValidTo - token.IssuedAt);
         Assert.True((await host.ValidateAsync(result.AccessToken)).IsValid);
+        Assert.DoesNotContain(host.Logs, r => r.Message.Contains(result.AccessToken, StringComparison.Ordinal)
+            || r.Message.Contains(client.ClientSecret!, StringComparison.Ordinal));
     }
 
     [Fact]

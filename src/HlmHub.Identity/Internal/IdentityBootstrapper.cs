@@ -72,8 +72,9 @@ internal sealed class IdentityBootstrapper(
         var candidates = await db.Set<OpenIddictEntityFrameworkCoreApplication>().AsNoTracking()
             .Where(application => application.Properties != null && application.Properties.Contains(ClientKindAdminText))
             .ToListAsync(cancellationToken);
-        return candidates.Select(ClientApplications.Describe)
-            .Any(client => client.Kind == ClientKind.Admin && client.ClubId is null && client.DisabledAt is null);
+        return candidates.Where(application => ClientApplications.KindOf(application) == ClientKind.Admin)
+            .Select(ClientApplications.Describe)
+            .Any(client => client.ClubId is null && client.DisabledAt is null);
     }
 
     private const string ClientKindAdminText = "admin";

@@ -51,6 +51,10 @@ internal static class ClientApplications
             .Select(p => p[OpenIddictConstants.Permissions.Prefixes.Scope.Length..])
             .ToList();
 
+    /// <summary>The kind a stored application was registered with, or null for one registered outside the registry.</summary>
+    public static ClientKind? KindOf(OpenIddictEntityFrameworkCoreApplication application) =>
+        ParseKind(Read(ParseObject(application.Properties), KindProperty));
+
     /// <summary>Reads a stored application (EF entity, JSON columns) into the registry's description.</summary>
     public static ClientDescription Describe(OpenIddictEntityFrameworkCoreApplication application)
     {
