@@ -17,24 +17,24 @@ public abstract class DomainStorageTests(MigratedDatabaseFixture fixture)
     public async Task EveryEntity_RoundTripsWithItsValues()
     {
         var cancellationToken = TestTimeouts.Token();
-        var data = new SampleData();
-        var neighbour = Landlord.Create("voisin-" + data.Suffix, "Voisin Habitat", SampleData.Siren(), SampleData.Now);
-        var agreement = FederationAgreement.Propose(Guid.NewGuid(), data.Club, neighbour.Id, data.Landlord.Id, SampleData.Now);
-        var insurer = Partner.Create("assureur-" + data.Suffix, "Assureur", PartnerKind.Insurer, null, SampleData.Siret(), false, SampleData.Now);
+        var data = new SampleWorld();
+        var neighbour = Landlord.Create("voisin-" + data.Suffix, "Voisin Habitat", SampleWorld.Siren(), SampleWorld.Now);
+        var agreement = FederationAgreement.Propose(Guid.NewGuid(), data.Club, neighbour.Id, data.Landlord.Id, SampleWorld.Now);
+        var insurer = Partner.Create("assureur-" + data.Suffix, "Assureur", PartnerKind.Insurer, null, SampleWorld.Siret(), false, SampleWorld.Now);
         var insurerContract = Contract.Create(
-            "contrat-assureur-" + data.Suffix, data.Club, insurer, null, new DateOnly(2026, 1, 1), new DateOnly(2026, 12, 31), [], SampleData.Now);
+            "contrat-assureur-" + data.Suffix, data.Club, insurer, null, new DateOnly(2026, 1, 1), new DateOnly(2026, 12, 31), [], SampleWorld.Now);
         var (insurance, insuranceVersion) = Offer.Create("habitation-" + data.Suffix, insurerContract, "Assurance habitation", new OfferTerms
         {
             Kind = OfferKind.RoomTariff,
             RoomTariffs = [new RoomTariff(3, Money.FromEuros(130), Money.FromEuros(280)), new RoomTariff(1, new Money(9_050), Money.FromEuros(210))],
-            ValidFrom = SampleData.Now.AddDays(-1),
-            ValidUntil = SampleData.Now.AddYears(1),
+            ValidFrom = SampleWorld.Now.AddDays(-1),
+            ValidUntil = SampleWorld.Now.AddYears(1),
             CapAmountPerPeriod = Money.FromEuros(500),
-        }, SampleData.Now);
+        }, SampleWorld.Now);
         var redemption = data.AcceptedRedemption("evt-1");
         var statement = Statement.Submit(
             Guid.NewGuid(), data.Bakery.Id, data.Club.Id, new Period(2026, 11), 1,
-            [(data.Offer.Id, 1, new Money(2_500), new Money(250))], ["evt-1"], SampleData.Now);
+            [(data.Offer.Id, 1, new Money(2_500), new Money(250))], ["evt-1"], SampleWorld.Now);
         var (receivable, revenue) = data.FeeAccounts();
         var transaction = data.FeeAccrual(IdempotencyKeys.FeeAccrual(data.BakeryContract.Id, new Period(2026, 11)));
 
@@ -42,7 +42,7 @@ public abstract class DomainStorageTests(MigratedDatabaseFixture fixture)
         {
             data.AddTo(context);
             context.AddRange(neighbour, agreement, insurer, insurerContract, insurance, insuranceVersion, redemption, statement, receivable, revenue, transaction);
-            context.Add(Membership.Join(data.Club, data.Household, landlordFederated: false, SampleData.Now));
+            context.Add(Membership.Join(data.Club, data.Household, landlordFederated: false, SampleWorld.Now));
             await context.SaveChangesAsync(cancellationToken);
         }
 
@@ -65,7 +65,7 @@ public abstract class DomainStorageTests(MigratedDatabaseFixture fixture)
             var stored = Assert.Single(novemberRedemptions);
             Assert.Equal(RedemptionOutcome.Accepted, stored.Outcome);
             Assert.Equal(new Money(250), stored.ComputedDiscount);
-            Assert.Equal(SampleData.Now, stored.OccurredAt);
+            Assert.Equal(SampleWorld.Now, stored.OccurredAt);
 
             var discountTotal = await context.Redemptions
                 .Where(item => item.ClubId == data.Club.Id)
@@ -92,10 +92,10 @@ public abstract class DomainStorageTests(MigratedDatabaseFixture fixture)
     public async Task SecondActivePlumberInAClub_IsRefusedByTheDatabaseEvenWithoutTheDomainCheck()
     {
         var cancellationToken = TestTimeouts.Token();
-        var data = new SampleData();
+        var data = new SampleWorld();
         var first = data.Plumber("plomberie-dupont");
         var second = data.Plumber("plomberie-martin");
-        var firstContract = Contract.Create("c1-" + data.Suffix, data.Club, first, null, new DateOnly(2026, 1, 1), null, [], SampleData.Now);
+        var firstContract = Contract.Create("c1-" + data.Suffix, data.Club, first, null, new DateOnly(2026, 1, 1), null, [], SampleWorld.Now);
         await using (var context = await fixture.Database.CreateContextAsync(cancellationToken))
         {
             data.AddTo(context);
@@ -104,7 +104,7 @@ public abstract class DomainStorageTests(MigratedDatabaseFixture fixture)
         }
 
         // The domain is given no existing contracts, as a racing writer would see.
-        var secondContract = Contract.Create("c2-" + data.Suffix, data.Club, second, null, new DateOnly(2026, 2, 1), null, [], SampleData.Now);
+        var secondContract = Contract.Create("c2-" + data.Suffix, data.Club, second, null, new DateOnly(2026, 2, 1), null, [], SampleWorld.Now);
         await using (var context = await fixture.Database.CreateContextAsync(cancellationToken))
         {
             context.Add(secondContract);
@@ -117,7 +117,7 @@ public abstract class DomainStorageTests(MigratedDatabaseFixture fixture)
         {
             var stored = await context.Contracts.SingleAsync(contract => contract.Id == firstContract.Id, cancellationToken);
             stored.End(new DateOnly(2026, 1, 31));
-            context.Add(Contract.Create("c3-" + data.Suffix, data.Club, second, null, new DateOnly(2026, 2, 1), null, [], SampleData.Now));
+            context.Add(Contract.Create("c3-" + data.Suffix, data.Club, second, null, new DateOnly(2026, 2, 1), null, [], SampleWorld.Now));
             await context.SaveChangesAsync(cancellationToken);
         }
     }
@@ -126,7 +126,7 @@ public abstract class DomainStorageTests(MigratedDatabaseFixture fixture)
     public async Task SameIdempotencyKeyTwice_IsRefusedByTheDatabase()
     {
         var cancellationToken = TestTimeouts.Token();
-        var data = new SampleData();
+        var data = new SampleWorld();
         var key = IdempotencyKeys.FeeAccrual(data.BakeryContract.Id, new Period(2026, 11));
         await using (var context = await fixture.Database.CreateContextAsync(cancellationToken))
         {
@@ -148,7 +148,7 @@ public abstract class DomainStorageTests(MigratedDatabaseFixture fixture)
     public async Task LedgerRows_CannotBeUpdatedOrDeletedEvenWithRawStatements()
     {
         var cancellationToken = TestTimeouts.Token();
-        var data = new SampleData();
+        var data = new SampleWorld();
         var transaction = data.FeeAccrual("fee:" + data.Suffix);
         await using (var context = await fixture.Database.CreateContextAsync(cancellationToken))
         {
@@ -175,7 +175,7 @@ public abstract class DomainStorageTests(MigratedDatabaseFixture fixture)
     public async Task LedgerChangesThroughTheContext_AreRefusedBeforeReachingTheDatabase()
     {
         var cancellationToken = TestTimeouts.Token();
-        var data = new SampleData();
+        var data = new SampleWorld();
         var transaction = data.FeeAccrual("fee:" + data.Suffix);
         await using (var context = await fixture.Database.CreateContextAsync(cancellationToken))
         {
@@ -212,7 +212,7 @@ public abstract class DomainStorageTests(MigratedDatabaseFixture fixture)
     public async Task SamePartnerEventTwice_IsRefusedByTheDatabase()
     {
         var cancellationToken = TestTimeouts.Token();
-        var data = new SampleData();
+        var data = new SampleWorld();
         await using (var context = await fixture.Database.CreateContextAsync(cancellationToken))
         {
             data.AddTo(context);
@@ -232,7 +232,7 @@ public abstract class DomainStorageTests(MigratedDatabaseFixture fixture)
     public async Task RedeemedOfferVersion_CannotBeEditedOrDeleted_WhileAnUnredeemedOneCan()
     {
         var cancellationToken = TestTimeouts.Token();
-        var data = new SampleData();
+        var data = new SampleWorld();
         await using (var context = await fixture.Database.CreateContextAsync(cancellationToken))
         {
             data.AddTo(context);
@@ -259,11 +259,11 @@ public abstract class DomainStorageTests(MigratedDatabaseFixture fixture)
     public async Task ClosedPeriod_CannotBeReopened()
     {
         var cancellationToken = TestTimeouts.Token();
-        var data = new SampleData();
+        var data = new SampleWorld();
         await using (var context = await fixture.Database.CreateContextAsync(cancellationToken))
         {
             data.AddTo(context);
-            context.Add(PeriodClosure.Close(data.Club.Id, new Period(2026, 10), SampleData.Now));
+            context.Add(PeriodClosure.Close(data.Club.Id, new Period(2026, 10), SampleWorld.Now));
             await context.SaveChangesAsync(cancellationToken);
         }
 

@@ -244,13 +244,13 @@ public abstract class LedgerGuardSqlTests(MigratedDatabaseFixture fixture)
     {
         public static async Task<LedgerWorld> CreateAsync(TestDatabase database, CancellationToken cancellationToken)
         {
-            var data = new SampleData();
+            var data = new SampleWorld();
             var (receivable, revenue) = data.FeeAccounts();
             var committed = data.FeeAccrual("fee:" + data.Suffix);
-            var closed = Period.Of(SampleData.Now).Previous();
+            var closed = Period.Of(SampleWorld.Now).Previous();
             await using var context = await database.CreateContextAsync(cancellationToken);
             data.AddTo(context);
-            context.AddRange(receivable, revenue, committed, PeriodClosure.Close(data.Club.Id, closed, SampleData.Now));
+            context.AddRange(receivable, revenue, committed, PeriodClosure.Close(data.Club.Id, closed, SampleWorld.Now));
             await context.SaveChangesAsync(cancellationToken);
             return new LedgerWorld(data.Club.Id, receivable.Id, revenue.Id, committed.Id, committed.IdempotencyKey, committed.Period, closed);
         }

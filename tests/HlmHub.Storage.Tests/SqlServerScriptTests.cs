@@ -93,7 +93,7 @@ public sealed class SqlServerScriptTests
         options.AddInterceptors(capture);
         using var context = new HlmHubDbContext(options.Options);
         context.Database.AutoTransactionBehavior = AutoTransactionBehavior.Never;
-        var data = new SampleData();
+        var data = new SampleWorld();
         var transaction = data.FeeAccrual("fee:" + data.Suffix);
         context.Add(transaction);
 

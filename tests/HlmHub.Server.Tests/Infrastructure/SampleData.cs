@@ -14,10 +14,10 @@ internal static class SampleData
         $"{prefix}-{Interlocked.Increment(ref _sequence)}-{Guid.NewGuid().ToString("N")[..6]}";
 
     /// <summary>A new 9-digit SIREN with a valid Luhn key.</summary>
-    public static string Siren() => WithLuhnKey(RandomDigits(8));
+    public static string Siren() => SampleWorld.Siren();
 
     /// <summary>A new 14-digit SIRET with a valid Luhn key.</summary>
-    public static string Siret() => WithLuhnKey(RandomDigits(13));
+    public static string Siret() => SampleWorld.Siret();
 
     /// <summary>A SIREN whose Luhn key is wrong.</summary>
     public static string InvalidSiren()
@@ -69,38 +69,4 @@ internal static class SampleData
         PercentBasisPoints = 1_000,
         PercentCapCents = capCents,
     };
-
-    private static string RandomDigits(int count) =>
-        string.Concat(Enumerable.Range(0, count).Select(index => (char)('0' + Random.Shared.Next(index == 0 ? 1 : 0, 10))));
-
-    private static string WithLuhnKey(string digits)
-    {
-        for (var key = 0; key < 10; key++)
-        {
-            var candidate = digits + (char)('0' + key);
-            if (PassesLuhn(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException("unreachable: one Luhn key always fits");
-    }
-
-    private static bool PassesLuhn(string digits)
-    {
-        var sum = 0;
-        for (var i = 0; i < digits.Length; i++)
-        {
-            var digit = digits[digits.Length - 1 - i] - '0';
-            if (i % 2 == 1)
-            {
-                digit = digit * 2 > 9 ? (digit * 2) - 9 : digit * 2;
-            }
-
-            sum += digit;
-        }
-
-        return sum % 10 == 0;
-    }
 }

@@ -1,20 +1,21 @@
 using System.Globalization;
 using HlmHub.Domain;
 using HlmHub.Domain.Ledger;
+using HlmHub.Storage;
 
-namespace HlmHub.Storage.Tests.Infrastructure;
+namespace HlmHub.TestSupport;
 
 /// <summary>
 /// Builds a small club world with ids unique to each call, so tests sharing one database per class never collide
 /// (SIREN and SIRET are unique too, and generated with a valid Luhn key).
 /// </summary>
-public sealed class SampleData
+public sealed class SampleWorld
 {
     public static readonly DateTimeOffset Now = new(2026, 11, 22, 10, 0, 0, TimeSpan.Zero);
 
     private readonly string _suffix = Guid.NewGuid().ToString("N")[..10];
 
-    public SampleData()
+    public SampleWorld()
     {
         Landlord = Domain.Landlord.Create("bailleur-" + _suffix, "Plaine Commune Habitat", Siren(), Now);
         Club = Domain.Club.Create("club-" + _suffix, "Club des locataires", Landlord.Id, ClubKind.TenantClub, null, Now);
@@ -46,8 +47,10 @@ public sealed class SampleData
 
     public string Suffix => _suffix;
 
+    /// <summary>A new 9-digit SIREN with a valid Luhn key.</summary>
     public static string Siren() => WithLuhnKey(RandomDigits(8));
 
+    /// <summary>A new 14-digit SIRET with a valid Luhn key.</summary>
     public static string Siret() => WithLuhnKey(RandomDigits(13));
 
     /// <summary>Adds the basics (landlord, club, household, bakery, its contract and offer) to a context.</summary>
@@ -64,7 +67,11 @@ public sealed class SampleData
         var request = new RedemptionRequest(Bakery.Id, eventId, Offer.Id, Household.MemberToken, Now, new Money(2_500), new Money(250));
         var facts = new RedemptionFacts(Offer, OfferVersion, BakeryContract, Household, true, Domain.Rules.PeriodUsage.None);
         var decision = RedemptionRules.Decide(request, facts);
-        Assert.Equal(RedemptionOutcome.Accepted, decision.Outcome);
+        if (decision.Outcome != RedemptionOutcome.Accepted)
+        {
+            throw new InvalidOperationException($"The sample redemption was {decision.Outcome}, not accepted.");
+        }
+
         return Redemption.Record(Guid.NewGuid(), request, facts, decision, Period.Of(Now), Now);
     }
 
