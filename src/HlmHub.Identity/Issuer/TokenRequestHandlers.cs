@@ -14,13 +14,15 @@ namespace HlmHub.Identity.Issuer;
 /// <summary>
 /// Refuses a disabled client (<see cref="IClientRegistry.DisableAsync"/>) as a failed client authentication.
 /// OpenIddict has no notion of a disabled application; the registry also withdraws its token endpoint permission.
+/// It runs once the secret or assertion has been checked, so only a holder of the client's credentials learns
+/// that the client is disabled.
 /// </summary>
 internal sealed class DisabledClientCheck(IOpenIddictApplicationManager applications) : IOpenIddictServerHandler<ProcessAuthenticationContext>
 {
     public static OpenIddictServerHandlerDescriptor Descriptor { get; } =
         OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessAuthenticationContext>()
             .UseScopedHandler<DisabledClientCheck>()
-            .SetOrder(OpenIddictServerHandlers.ValidateClientId.Descriptor.Order + 100)
+            .SetOrder(OpenIddictServerHandlers.ValidateClientSecret.Descriptor.Order + 100)
             .SetType(OpenIddictServerHandlerType.Custom)
             .Build();
 
