@@ -8,6 +8,12 @@ public enum DomainErrorKind
 
     /// <summary>The input is well-formed but the current state refuses it (gRPC FAILED_PRECONDITION).</summary>
     FailedPrecondition,
+
+    /// <summary>What the input names does not exist, or not for this caller (gRPC NOT_FOUND).</summary>
+    NotFound,
+
+    /// <summary>A named limit is exceeded; the rule names the limit and its value (gRPC RESOURCE_EXHAUSTED).</summary>
+    LimitExceeded,
 }
 
 /// <summary>

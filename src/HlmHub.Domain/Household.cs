@@ -50,10 +50,23 @@ public sealed class Household
     /// <summary>When the entry last changed.</summary>
     public DateTimeOffset UpdatedAt { get; private set; }
 
+    /// <summary>
+    /// The landlord's own version of the record (0 when it never sent one): a roster change with an older version is
+    /// stale and never applied.
+    /// </summary>
+    public long SourceVersion { get; private set; }
+
+    /// <summary>
+    /// The last roster session that listed this household: a second item for it in the same session is a duplicate,
+    /// and a full snapshot marks as left the households whose last session is not itself.
+    /// </summary>
+    public Guid? LastSessionId { get; private set; }
+
     /// <summary>Validates and creates an active household at version 1.</summary>
     public static Household Create(
-        Guid id, string landlordId, string landlordReference, string memberToken, int rooms, bool inQpv, DateTimeOffset at) => new()
+        Guid id, string landlordId, string landlordReference, string memberToken, int rooms, bool inQpv, DateTimeOffset at, long sourceVersion = 0) => new()
     {
+        SourceVersion = sourceVersion >= 0 ? sourceVersion : throw DomainException.Invalid("version", "must not be negative"),
         Id = Require.NotEmpty("id", id),
         LandlordId = Require.Slug("landlordId", landlordId),
         LandlordReference = Require.Text("landlordReference", landlordReference, Limits.LandlordReferenceMaxLength),
@@ -82,4 +95,25 @@ public sealed class Household
         UpdatedAt = at;
         return true;
     }
+
+    /// <summary>Whether a roster change at <paramref name="sourceVersion"/> is older than what the hub holds.</summary>
+    public bool IsStale(long sourceVersion) => sourceVersion < SourceVersion;
+
+    /// <summary>
+    /// Applies a roster change from the landlord at <paramref name="sourceVersion"/> (never older than the stored one:
+    /// check <see cref="IsStale"/> first). Returns whether the household changed.
+    /// </summary>
+    public bool ApplyRoster(int rooms, bool inQpv, HouseholdStatus status, long sourceVersion, DateTimeOffset at)
+    {
+        if (IsStale(sourceVersion))
+        {
+            throw DomainException.Precondition("version", $"{sourceVersion} is older than the stored version {SourceVersion}");
+        }
+
+        SourceVersion = sourceVersion;
+        return Update(rooms, inQpv, status, at);
+    }
+
+    /// <summary>Records that the roster session <paramref name="sessionId"/> listed this household.</summary>
+    public void SeenInSession(Guid sessionId) => LastSessionId = sessionId;
 }

@@ -15,6 +15,8 @@ internal static partial class Require
         return value;
     }
 
+    public static bool IsSlug(string? value) => value is not null && SlugPattern().IsMatch(value);
+
     public static string Text(string field, string? value, int maxLength)
     {
         var trimmed = value?.Trim();

@@ -37,6 +37,9 @@ public sealed class HlmHubDbContext(DbContextOptions<HlmHubDbContext> options) :
     /// <summary>Roster entries.</summary>
     public DbSet<Household> Households => Set<Household>();
 
+    /// <summary>Landlords' roster sync sessions (progress for resuming, and counts).</summary>
+    public DbSet<HlmHub.Domain.Roster.RosterSession> RosterSessions => Set<HlmHub.Domain.Roster.RosterSession>();
+
     /// <summary>Clubs.</summary>
     public DbSet<Club> Clubs => Set<Club>();
 

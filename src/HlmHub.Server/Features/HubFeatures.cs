@@ -1,6 +1,7 @@
 using HlmHub.Grpc;
 using HlmHub.Server.Features.Admin;
 using HlmHub.Server.Features.Demo;
+using HlmHub.Server.Features.Roster;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace HlmHub.Server.Features;
@@ -17,6 +18,14 @@ internal static class HubFeatures
 
         // Admin: its error mapping runs inside the authorization interceptor (registered earlier by Identity).
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IServerCallInterceptor, AdminErrorInterceptor>());
+
+        // Roster: landlords' roster sessions (Features/Roster), with their named limits.
+        services.AddOptions<RosterOptions>()
+            .Bind(configuration.GetSection(RosterOptions.SectionName))
+            .Validate(options => options.MaxItemsPerBatch > 0 && options.MaxItemsPerSession > 0 && options.MaxOpenSessionsPerLandlord > 0
+                && options.SessionIdleTimeout > TimeSpan.Zero && options.MaxRejectionsReported >= 0, "Roster limits must be positive.")
+            .ValidateOnStart();
+        services.TryAddSingleton<RosterSync>();
 
         // Demo: the seeder is always available (for the CLI); --seed-demo runs it once the hub has started.
         services.TryAddSingleton<DemoSeeder>();

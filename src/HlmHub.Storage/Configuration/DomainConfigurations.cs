@@ -292,3 +292,19 @@ internal sealed class PeriodClosureConfiguration : IEntityTypeConfiguration<Peri
         builder.HasOne<Club>().WithMany().HasForeignKey(closure => closure.ClubId).OnDelete(DeleteBehavior.Restrict);
     }
 }
+
+internal sealed class RosterSessionConfiguration : IEntityTypeConfiguration<HlmHub.Domain.Roster.RosterSession>
+{
+    public void Configure(EntityTypeBuilder<HlmHub.Domain.Roster.RosterSession> builder)
+    {
+        builder.HasKey(session => session.Id);
+        builder.Property(session => session.Id).ValueGeneratedNever();
+        builder.Property(session => session.LandlordId).HasMaxLength(Limits.SlugMaxLength);
+        builder.Ignore(session => session.Items);
+        // Two streams resuming one session at once: the second commit finds the progress moved and is refused.
+        builder.Property(session => session.LastSequence).IsConcurrencyToken();
+        // Open sessions per landlord are counted on every new session (a named limit).
+        builder.HasIndex(session => new { session.LandlordId, session.Status });
+        builder.HasOne<Landlord>().WithMany().HasForeignKey(session => session.LandlordId).OnDelete(DeleteBehavior.Restrict);
+    }
+}

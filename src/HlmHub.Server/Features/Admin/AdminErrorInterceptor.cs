@@ -32,7 +32,13 @@ internal sealed class AdminErrorInterceptor : IServerCallInterceptor
         }
         catch (DomainException exception)
         {
-            var code = exception.Kind == DomainErrorKind.FailedPrecondition ? StatusCode.FailedPrecondition : StatusCode.InvalidArgument;
+            var code = exception.Kind switch
+            {
+                DomainErrorKind.FailedPrecondition => StatusCode.FailedPrecondition,
+                DomainErrorKind.NotFound => StatusCode.NotFound,
+                DomainErrorKind.LimitExceeded => StatusCode.ResourceExhausted,
+                _ => StatusCode.InvalidArgument,
+            };
             throw new RpcException(code, $"{ToSnakeCase(exception.Field)}: {exception.Rule}");
         }
         catch (ClientRegistryException exception)

@@ -163,6 +163,9 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                         .HasMaxLength(100)
                         .HasColumnType("TEXT");
 
+                    b.Property<Guid?>("LastSessionId")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("MemberToken")
                         .IsRequired()
                         .HasMaxLength(64)
@@ -170,6 +173,9 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                         .HasAnnotation("HlmHub:CaseSensitive", true);
 
                     b.Property<int>("Rooms")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("SourceVersion")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("Status")
@@ -630,6 +636,64 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                     b.HasIndex("HouseholdId", "OfferId", "Period");
 
                     b.ToTable("Redemptions");
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.Roster.RosterSession", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("CompletedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Created")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LandlordId")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("LastSequence")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Rejected")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Removed")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Stale")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("StartedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Unchanged")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Updated")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("LandlordId", "Status");
+
+                    b.ToTable("RosterSessions");
                 });
 
             modelBuilder.Entity("HlmHub.Domain.Statement", b =>
@@ -1164,6 +1228,15 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                         .WithMany()
                         .HasForeignKey("OfferId", "OfferVersion")
                         .OnDelete(DeleteBehavior.Restrict);
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.Roster.RosterSession", b =>
+                {
+                    b.HasOne("HlmHub.Domain.Landlord", null)
+                        .WithMany()
+                        .HasForeignKey("LandlordId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("HlmHub.Domain.Statement", b =>

@@ -1,0 +1,26 @@
+namespace HlmHub.Server.Features.Roster;
+
+/// <summary>The roster sync limits, bound from <c>Roster</c>; each default is documented in docs/roster.md.</summary>
+internal sealed class RosterOptions
+{
+    public const string SectionName = "Roster";
+
+    /// <summary>Items in one request message (default 1,000): one message is one batch, committed at once.</summary>
+    public int MaxItemsPerBatch { get; set; } = 1_000;
+
+    /// <summary>Items in one session (default 2,000,000: the largest French social landlord has about 1.5 times fewer homes).</summary>
+    public long MaxItemsPerSession { get; set; } = 2_000_000;
+
+    /// <summary>
+    /// Open sessions per landlord (default 1). One at a time keeps a full snapshot's "absent means left" exact: a delta
+    /// running beside it could otherwise be undone by it. An open session idle for <see cref="SessionIdleTimeout"/>
+    /// no longer counts.
+    /// </summary>
+    public int MaxOpenSessionsPerLandlord { get; set; } = 1;
+
+    /// <summary>How long an open session may stay idle and still block a new one, or be resumed (default 1 hour).</summary>
+    public TimeSpan SessionIdleTimeout { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Rejected items listed one by one in a session's summary (default 1,000; all are counted).</summary>
+    public int MaxRejectionsReported { get; set; } = 1_000;
+}

@@ -1,0 +1,336 @@
+using HlmHub.Domain;
+using HlmHub.Domain.Roster;
+using HlmHub.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace HlmHub.Server.Features.Roster;
+
+/// <summary>
+/// Applies landlords' roster sessions to the database, whatever carries them (the gRPC stream today). A session is
+/// opened (or resumed), fed batches of changes, then completed. Each batch is applied in one database transaction
+/// together with the session's progress, so what a landlord is told is applied is durable, and a landlord whose
+/// stream broke resumes after <see cref="RosterSession.LastSequence"/>. Nothing here holds more than one batch in
+/// memory: a full snapshot of a million households is a million rows, never a million objects.
+/// </summary>
+internal sealed class RosterSync(
+    IDbContextFactory<HlmHubDbContext> dbContextFactory,
+    MemberTokenGenerator memberTokens,
+    IOptions<RosterOptions> options,
+    TimeProvider timeProvider)
+{
+    private RosterOptions Limits => options.Value;
+
+    private DateTimeOffset Now => timeProvider.GetUtcNow();
+
+    /// <summary>
+    /// Starts a session for <paramref name="landlordId"/>, or resumes <paramref name="resumeId"/> (its own, open, not
+    /// idle too long). A completed session is refused: it cannot be applied twice.
+    /// </summary>
+    public async Task<RosterSession> OpenAsync(string landlordId, Guid? resumeId, RosterSessionKind kind, CancellationToken cancellationToken)
+    {
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        var idleSince = Now - Limits.SessionIdleTimeout;
+        if (resumeId is { } id)
+        {
+            var existing = await db.RosterSessions.AsNoTracking().SingleOrDefaultAsync(session => session.Id == id, cancellationToken);
+            if (existing is null || existing.LandlordId != landlordId)
+            {
+                // Another landlord's session is answered as unknown: its existence is not this caller's business.
+                throw new DomainException(DomainErrorKind.NotFound, "session_id", $"no roster session {id} for this landlord");
+            }
+
+            if (existing.Status == RosterSessionStatus.Completed)
+            {
+                throw new DomainException(DomainErrorKind.FailedPrecondition, "session_id", $"session {id} is completed: a completed session cannot be applied twice");
+            }
+
+            if (existing.UpdatedAt < idleSince)
+            {
+                throw new DomainException(DomainErrorKind.FailedPrecondition, "session_id",
+                    $"session {id} was idle for more than Roster:SessionIdleTimeout ({Limits.SessionIdleTimeout}): start a new session");
+            }
+
+            if (existing.Kind != kind)
+            {
+                throw new DomainException(DomainErrorKind.InvalidArgument, "kind", $"session {id} is a {existing.Kind} session, not {kind}");
+            }
+
+            return existing;
+        }
+
+        var open = await db.RosterSessions.CountAsync(
+            session => session.LandlordId == landlordId && session.Status == RosterSessionStatus.Open && session.UpdatedAt >= idleSince,
+            cancellationToken);
+        if (open >= Limits.MaxOpenSessionsPerLandlord)
+        {
+            throw new DomainException(DomainErrorKind.LimitExceeded, "session_id",
+                $"Roster:MaxOpenSessionsPerLandlord is {Limits.MaxOpenSessionsPerLandlord}: resume or complete the open session, or wait {Limits.SessionIdleTimeout} for it to expire");
+        }
+
+        var started = RosterSession.Start(Guid.CreateVersion7(Now), landlordId, kind, Now);
+        db.RosterSessions.Add(started);
+        await db.SaveChangesAsync(cancellationToken);
+        return started;
+    }
+
+    /// <summary>
+    /// Applies one batch of <paramref name="landlordId"/>'s session <paramref name="sessionId"/>. Items at or before
+    /// the session's last applied sequence were applied before a resume and are skipped (not in the results). One
+    /// bad item never fails the batch: it comes back rejected, with its reason.
+    /// </summary>
+    public async Task<IReadOnlyList<RosterItemResult>> ApplyBatchAsync(
+        Guid sessionId, string landlordId, IReadOnlyList<RosterChange> batch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Count > Limits.MaxItemsPerBatch)
+        {
+            throw new DomainException(DomainErrorKind.LimitExceeded, "items",
+                $"{batch.Count} items in one message; Roster:MaxItemsPerBatch is {Limits.MaxItemsPerBatch}");
+        }
+
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var session = await RequireOpenSessionAsync(db, sessionId, landlordId, cancellationToken);
+        var fresh = batch.Where(change => change.Sequence > session.LastSequence).ToList();
+        if (session.Items + fresh.Count > Limits.MaxItemsPerSession)
+        {
+            throw new DomainException(DomainErrorKind.LimitExceeded, "items",
+                $"the session would exceed Roster:MaxItemsPerSession ({Limits.MaxItemsPerSession})");
+        }
+
+        for (var index = 1; index < fresh.Count; index++)
+        {
+            if (fresh[index].Sequence <= fresh[index - 1].Sequence)
+            {
+                throw new DomainException(DomainErrorKind.InvalidArgument, "sequence", $"sequences must strictly increase ({fresh[index].Sequence} after {fresh[index - 1].Sequence})");
+            }
+        }
+
+        var context = await BatchContext.LoadAsync(db, landlordId, fresh, cancellationToken);
+        var results = new List<RosterItemResult>(fresh.Count);
+        var seenInBatch = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var change in fresh)
+        {
+            var result = Apply(db, context, session, change, seenInBatch);
+            session.Record(result, Now);
+            results.Add(result);
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return results;
+    }
+
+    /// <summary>
+    /// Completes the session. A full snapshot then marks as left every active household of the landlord it did not
+    /// list (never deleted), in one set-based statement, in the same transaction.
+    /// </summary>
+    public async Task<RosterSession> CompleteAsync(Guid sessionId, string landlordId, CancellationToken cancellationToken)
+    {
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var session = await RequireOpenSessionAsync(db, sessionId, landlordId, cancellationToken);
+        var now = Now;
+        long left = 0;
+        if (session.Kind == RosterSessionKind.FullSnapshot)
+        {
+            left = await db.Households
+                .Where(household => household.LandlordId == landlordId
+                    && household.Status == HouseholdStatus.Active
+                    && (household.LastSessionId == null || household.LastSessionId != sessionId))
+                .ExecuteUpdateAsync(
+                    set => set
+                        .SetProperty(household => household.Status, HouseholdStatus.Left)
+                        .SetProperty(household => household.Version, household => household.Version + 1)
+                        .SetProperty(household => household.UpdatedAt, now),
+                    cancellationToken);
+        }
+
+        session.Complete(left, now);
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return session;
+    }
+
+    private RosterItemResult Apply(HlmHubDbContext db, BatchContext context, RosterSession session, RosterChange change, HashSet<string> seenInBatch)
+    {
+        if (string.IsNullOrEmpty(change.LandlordReference))
+        {
+            return Rejected(change, RosterRejection.Malformed, "landlord_reference: required");
+        }
+
+        context.Households.TryGetValue(change.LandlordReference, out var household);
+        if (!seenInBatch.Add(change.LandlordReference) || household?.LastSessionId == session.Id)
+        {
+            return Rejected(change, RosterRejection.DuplicateReference, "landlord_reference: listed twice in this session");
+        }
+
+        // Listed, even if refused below: a full snapshot must not mark it as left for a bad field.
+        household?.SeenInSession(session.Id);
+        if (RosterRules.CheckShape(change) is { } malformed)
+        {
+            return Rejected(change, malformed.Rejection, malformed.Message);
+        }
+
+        if (household is not null && household.IsStale(change.SourceVersion))
+        {
+            return new RosterItemResult(change.Sequence, change.LandlordReference, RosterItemOutcome.Stale,
+                Message: $"version {change.SourceVersion} is older than the stored version {household.SourceVersion}: ignored");
+        }
+
+        if (change.Kind == RosterChangeKind.Remove)
+        {
+            if (household is null)
+            {
+                return Rejected(change, RosterRejection.UnknownHousehold, "landlord_reference: no such household to remove");
+            }
+
+            var removed = household.ApplyRoster(household.Rooms, household.InQpv, HouseholdStatus.Left, change.SourceVersion, Now);
+            return new RosterItemResult(change.Sequence, change.LandlordReference, removed ? RosterItemOutcome.Removed : RosterItemOutcome.Unchanged);
+        }
+
+        // Consent travels with the roster: every club opted into must be one the landlord hosts or is federated into.
+        foreach (var clubId in change.ClubIds.Distinct(StringComparer.Ordinal))
+        {
+            if (!context.Clubs.TryGetValue(clubId, out var club))
+            {
+                return Rejected(change, RosterRejection.UnknownClub, $"club_ids: no club '{clubId}'");
+            }
+
+            if (club.HostLandlordId != context.LandlordId && !context.FederatedClubs.Contains(clubId))
+            {
+                return Rejected(change, RosterRejection.NoAgreementWithClub, $"club_ids: the landlord has no active agreement with club '{clubId}'");
+            }
+        }
+
+        RosterItemOutcome outcome;
+        if (household is null)
+        {
+            household = Household.Create(Guid.CreateVersion7(Now), context.LandlordId, change.LandlordReference,
+                memberTokens.Compute(context.LandlordId, change.LandlordReference), change.Rooms, change.InQpv, Now, change.SourceVersion);
+            db.Households.Add(household);
+            context.Households[change.LandlordReference] = household;
+            outcome = RosterItemOutcome.Created;
+        }
+        else
+        {
+            outcome = household.ApplyRoster(change.Rooms, change.InQpv, HouseholdStatus.Active, change.SourceVersion, Now)
+                ? RosterItemOutcome.Updated
+                : RosterItemOutcome.Unchanged;
+        }
+
+        household.SeenInSession(session.Id);
+        if (SyncMemberships(db, context, household, change.ClubIds) && outcome == RosterItemOutcome.Unchanged)
+        {
+            outcome = RosterItemOutcome.Updated;
+        }
+
+        return new RosterItemResult(change.Sequence, change.LandlordReference, outcome, MemberToken: household.MemberToken);
+    }
+
+    /// <summary>Makes the household's active memberships exactly <paramref name="clubIds"/>. Returns whether any changed.</summary>
+    private bool SyncMemberships(HlmHubDbContext db, BatchContext context, Household household, IReadOnlyList<string> clubIds)
+    {
+        var wanted = clubIds.ToHashSet(StringComparer.Ordinal);
+        var memberships = context.MembershipsOf(household.Id);
+        var changed = false;
+        foreach (var membership in memberships)
+        {
+            if (membership.IsActive && !wanted.Contains(membership.ClubId))
+            {
+                membership.Leave(Now);
+                changed = true;
+            }
+            else if (!membership.IsActive && wanted.Contains(membership.ClubId))
+            {
+                membership.Rejoin(Now);
+                changed = true;
+            }
+        }
+
+        foreach (var clubId in wanted.Where(clubId => memberships.All(membership => membership.ClubId != clubId)))
+        {
+            var club = context.Clubs[clubId];
+            var joined = Membership.Join(club, household, landlordFederated: club.HostLandlordId != context.LandlordId, Now);
+            db.Memberships.Add(joined);
+            memberships.Add(joined);
+            changed = true;
+        }
+
+        return changed;
+    }
+
+    private static RosterItemResult Rejected(RosterChange change, RosterRejection rejection, string message) =>
+        new(change.Sequence, change.LandlordReference, RosterItemOutcome.Rejected, rejection, message);
+
+    private async Task<RosterSession> RequireOpenSessionAsync(HlmHubDbContext db, Guid sessionId, string landlordId, CancellationToken cancellationToken)
+    {
+        var session = await db.RosterSessions.SingleOrDefaultAsync(item => item.Id == sessionId, cancellationToken);
+        if (session is null || session.LandlordId != landlordId)
+        {
+            throw new DomainException(DomainErrorKind.NotFound, "session_id", $"no roster session {sessionId} for this landlord");
+        }
+
+        if (session.Status != RosterSessionStatus.Open)
+        {
+            throw new DomainException(DomainErrorKind.FailedPrecondition, "session_id", $"session {sessionId} is completed: a completed session cannot be applied twice");
+        }
+
+        return session;
+    }
+
+    /// <summary>What one batch needs from the database, read in a few set-based queries.</summary>
+    private sealed class BatchContext
+    {
+        private readonly Dictionary<Guid, List<Membership>> _memberships;
+
+        private BatchContext(string landlordId, Dictionary<string, Household> households, Dictionary<string, Club> clubs, HashSet<string> federatedClubs, Dictionary<Guid, List<Membership>> memberships)
+        {
+            LandlordId = landlordId;
+            Households = households;
+            Clubs = clubs;
+            FederatedClubs = federatedClubs;
+            _memberships = memberships;
+        }
+
+        public string LandlordId { get; }
+
+        public Dictionary<string, Household> Households { get; }
+
+        public Dictionary<string, Club> Clubs { get; }
+
+        public HashSet<string> FederatedClubs { get; }
+
+        public List<Membership> MembershipsOf(Guid householdId)
+        {
+            if (!_memberships.TryGetValue(householdId, out var list))
+            {
+                list = [];
+                _memberships[householdId] = list;
+            }
+
+            return list;
+        }
+
+        public static async Task<BatchContext> LoadAsync(HlmHubDbContext db, string landlordId, IReadOnlyList<RosterChange> batch, CancellationToken cancellationToken)
+        {
+            var references = batch.Select(change => change.LandlordReference).Where(reference => !string.IsNullOrEmpty(reference)).Distinct().ToList();
+            var households = await db.Households
+                .Where(household => household.LandlordId == landlordId && references.Contains(household.LandlordReference))
+                .ToDictionaryAsync(household => household.LandlordReference, StringComparer.Ordinal, cancellationToken);
+            var householdIds = households.Values.Select(household => household.Id).ToList();
+            var memberships = (await db.Memberships.Where(membership => householdIds.Contains(membership.HouseholdId)).ToListAsync(cancellationToken))
+                .GroupBy(membership => membership.HouseholdId)
+                .ToDictionary(group => group.Key, group => group.ToList());
+            var clubIds = batch.SelectMany(change => change.ClubIds ?? []).Distinct().ToList();
+            var clubs = await db.Clubs.AsNoTracking().Where(club => clubIds.Contains(club.Id))
+                .ToDictionaryAsync(club => club.Id, StringComparer.Ordinal, cancellationToken);
+            var federated = await db.FederationAgreements.AsNoTracking()
+                .Where(agreement => agreement.LandlordId == landlordId && agreement.Status == FederationStatus.Active && clubIds.Contains(agreement.ClubId))
+                .Select(agreement => agreement.ClubId)
+                .ToListAsync(cancellationToken);
+            return new BatchContext(landlordId, households, clubs, federated.ToHashSet(StringComparer.Ordinal), memberships);
+        }
+    }
+}

@@ -1,0 +1,237 @@
+using HlmHub.Domain;
+using HlmHub.Domain.Roster;
+using HlmHub.Server.Features.Roster;
+using HlmHub.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+
+namespace HlmHub.Server.Tests;
+
+/// <summary>
+/// The roster engine on a real database (SQLite file, PostgreSQL server): full snapshots and deltas, versions,
+/// consent, resuming after a broken stream, and its limits. The gRPC contract on top of it has tests of its own.
+/// </summary>
+public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
+{
+    private EmptyDatabase? _database;
+    private ServiceProvider? _services;
+    private World _world = null!;
+
+    private RosterSync Sync => _services!.GetRequiredService<RosterSync>();
+
+    public async Task InitializeAsync()
+    {
+        var cancellationToken = TestTimeouts.Token();
+        _database = await EmptyDatabase.CreateAsync(provider, cancellationToken);
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(_database.Settings)
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["MemberTokens:Key"] = Convert.ToBase64String(new byte[32]),
+                ["Roster:MaxItemsPerBatch"] = "50",
+                ["Roster:MaxItemsPerSession"] = "200",
+            })
+            .Build();
+        var services = new ServiceCollection().AddHlmHubStorage(configuration).AddSingleton(TimeProvider.System).AddLogging();
+        services.AddOptions<RosterOptions>().Bind(configuration.GetSection(RosterOptions.SectionName));
+        services.AddSingleton<RosterSync>();
+        _services = services.BuildServiceProvider();
+        await _services.GetRequiredService<IDatabaseMigrator>().MigrateAsync(cancellationToken);
+        _world = await World.CreateAsync(_services.GetRequiredService<IDbContextFactory<HlmHubDbContext>>(), cancellationToken);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_services is not null)
+        {
+            await _services.DisposeAsync();
+        }
+
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+    }
+
+    [SkippableFact]
+    public async Task FullSnapshot_CreatesHouseholds_ThenASecondMarksTheAbsentAsLeftWithoutDeletingThem()
+    {
+        var first = await RunAsync(RosterSessionKind.FullSnapshot, Upsert(1, "REF-1"), Upsert(2, "REF-2"), Upsert(3, "REF-3"));
+        var second = await RunAsync(RosterSessionKind.FullSnapshot, Upsert(1, "REF-1"), Upsert(2, "REF-3"));
+
+        Assert.Equal((3L, 0L), (first.Session.Created, first.Session.Removed));
+        Assert.Equal((0L, 2L, 1L), (second.Session.Created, second.Session.Unchanged, second.Session.Removed));
+        var households = await HouseholdsAsync();
+        Assert.Equal(3, households.Count);
+        Assert.Equal(HouseholdStatus.Left, households["REF-2"].Status);
+        Assert.Equal(HouseholdStatus.Active, households["REF-1"].Status);
+        Assert.StartsWith(MemberTokenGenerator.Prefix, first.Results[0].MemberToken, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task Delta_UpdatesAndRemoves_AndLeavesUnlistedHouseholdsAlone()
+    {
+        await RunAsync(RosterSessionKind.FullSnapshot, Upsert(1, "REF-1"), Upsert(2, "REF-2"));
+        var delta = await RunAsync(RosterSessionKind.Delta, Upsert(1, "REF-1", version: 2, rooms: 5), Remove(2, "REF-2", version: 2));
+
+        Assert.Equal((1L, 1L), (delta.Session.Updated, delta.Session.Removed));
+        var households = await HouseholdsAsync();
+        Assert.Equal(5, households["REF-1"].Rooms);
+        Assert.Equal(HouseholdStatus.Left, households["REF-2"].Status);
+    }
+
+    [SkippableFact]
+    public async Task OlderVersion_IsReportedStaleAndNeverApplied()
+    {
+        await RunAsync(RosterSessionKind.Delta, Upsert(1, "REF-1", version: 5, rooms: 3));
+        var stale = await RunAsync(RosterSessionKind.Delta, Upsert(1, "REF-1", version: 4, rooms: 6));
+
+        Assert.Equal(1L, stale.Session.Stale);
+        Assert.Equal(RosterItemOutcome.Stale, stale.Results.Single().Outcome);
+        Assert.Equal(3, (await HouseholdsAsync())["REF-1"].Rooms);
+    }
+
+    [SkippableFact]
+    public async Task BadItems_AreRejectedWithReasons_AndTheRestOfTheSessionApplies()
+    {
+        var run = await RunAsync(
+            RosterSessionKind.Delta,
+            Upsert(1, "REF-1", rooms: 0),
+            Upsert(2, "REF-2", rooms: 8),
+            Upsert(3, "REF-3"),
+            Upsert(4, "REF-3"),
+            Upsert(5, "REF-5", clubs: ["club-inconnu"]),
+            Upsert(6, "REF-6", clubs: [_world.ForeignClubId]),
+            Remove(7, "REF-NEVER-SEEN"),
+            Upsert(8, "REF-8", clubs: [_world.HostClubId]));
+
+        Assert.Equal(
+            [RosterRejection.RoomsOutOfRange, RosterRejection.RoomsOutOfRange, RosterRejection.None, RosterRejection.DuplicateReference,
+             RosterRejection.UnknownClub, RosterRejection.NoAgreementWithClub, RosterRejection.UnknownHousehold, RosterRejection.None],
+            run.Results.Select(result => result.Rejection));
+        Assert.Equal((2L, 6L), (run.Session.Created, run.Session.Rejected));
+        Assert.All(run.Results.Where(result => result.Outcome == RosterItemOutcome.Rejected), result => Assert.False(string.IsNullOrEmpty(result.Message)));
+        Assert.Equal(["REF-3", "REF-8"], (await HouseholdsAsync()).Keys.Order());
+    }
+
+    [SkippableFact]
+    public async Task OptInToAFederatedClub_IsAccepted_AndDroppingItLeavesTheClub()
+    {
+        await RunAsync(RosterSessionKind.Delta, Upsert(1, "REF-1", clubs: [_world.HostClubId, _world.FederatedClubId]));
+        var joined = await ActiveClubsAsync("REF-1");
+        await RunAsync(RosterSessionKind.Delta, Upsert(1, "REF-1", version: 2, clubs: [_world.HostClubId]));
+
+        Assert.Equal([_world.HostClubId, _world.FederatedClubId], joined.Order(StringComparer.Ordinal));
+        Assert.Equal([_world.HostClubId], await ActiveClubsAsync("REF-1"));
+    }
+
+    [SkippableFact]
+    public async Task BrokenStream_ResumesAfterTheLastCommittedSequence_AndACompletedSessionCannotBeAppliedTwice()
+    {
+        var cancellationToken = TestTimeouts.Token();
+        var session = await Sync.OpenAsync(_world.LandlordId, null, RosterSessionKind.FullSnapshot, cancellationToken);
+        await Sync.ApplyBatchAsync(session.Id, _world.LandlordId, [Upsert(1, "REF-1"), Upsert(2, "REF-2")], cancellationToken);
+        // The stream broke here. The landlord resumes and, not knowing what was applied, resends from the start.
+        var resumed = await Sync.OpenAsync(_world.LandlordId, session.Id, RosterSessionKind.FullSnapshot, cancellationToken);
+        var results = await Sync.ApplyBatchAsync(session.Id, _world.LandlordId, [Upsert(1, "REF-1"), Upsert(2, "REF-2"), Upsert(3, "REF-3")], cancellationToken);
+        var completed = await Sync.CompleteAsync(session.Id, _world.LandlordId, cancellationToken);
+
+        Assert.Equal(2L, resumed.LastSequence);
+        Assert.Equal([3L], results.Select(result => result.Sequence));
+        Assert.Equal((3L, 3L), (completed.Created, completed.LastSequence));
+        var again = await Assert.ThrowsAsync<DomainException>(() =>
+            Sync.ApplyBatchAsync(session.Id, _world.LandlordId, [Upsert(4, "REF-4")], cancellationToken));
+        Assert.Equal(DomainErrorKind.FailedPrecondition, again.Kind);
+        Assert.Equal(DomainErrorKind.FailedPrecondition, (await Assert.ThrowsAsync<DomainException>(() =>
+            Sync.OpenAsync(_world.LandlordId, session.Id, RosterSessionKind.FullSnapshot, cancellationToken))).Kind);
+    }
+
+    [SkippableFact]
+    public async Task AnotherLandlordsSession_IsUnknownToThisLandlord()
+    {
+        var cancellationToken = TestTimeouts.Token();
+        var session = await Sync.OpenAsync(_world.LandlordId, null, RosterSessionKind.Delta, cancellationToken);
+
+        var error = await Assert.ThrowsAsync<DomainException>(() =>
+            Sync.ApplyBatchAsync(session.Id, _world.NeighbourId, [Upsert(1, "REF-1")], cancellationToken));
+
+        Assert.Equal(DomainErrorKind.NotFound, error.Kind);
+    }
+
+    [SkippableFact]
+    public async Task Limits_AreRefusedNamingTheLimit()
+    {
+        var cancellationToken = TestTimeouts.Token();
+        var session = await Sync.OpenAsync(_world.LandlordId, null, RosterSessionKind.Delta, cancellationToken);
+
+        var secondOpen = await Assert.ThrowsAsync<DomainException>(() => Sync.OpenAsync(_world.LandlordId, null, RosterSessionKind.Delta, cancellationToken));
+        var bigBatch = await Assert.ThrowsAsync<DomainException>(() =>
+            Sync.ApplyBatchAsync(session.Id, _world.LandlordId, [.. Enumerable.Range(1, 51).Select(index => Upsert(index, $"REF-{index}"))], cancellationToken));
+        for (var batch = 0; batch < 4; batch++)
+        {
+            await Sync.ApplyBatchAsync(session.Id, _world.LandlordId, [.. Enumerable.Range(batch * 50 + 1, 50).Select(index => Upsert(index, $"REF-{index}"))], cancellationToken);
+        }
+
+        var overSession = await Assert.ThrowsAsync<DomainException>(() =>
+            Sync.ApplyBatchAsync(session.Id, _world.LandlordId, [Upsert(201, "REF-201")], cancellationToken));
+
+        Assert.Equal(DomainErrorKind.LimitExceeded, secondOpen.Kind);
+        Assert.Contains("Roster:MaxOpenSessionsPerLandlord is 1", secondOpen.Message, StringComparison.Ordinal);
+        Assert.Contains("Roster:MaxItemsPerBatch is 50", bigBatch.Message, StringComparison.Ordinal);
+        Assert.Contains("Roster:MaxItemsPerSession (200)", overSession.Message, StringComparison.Ordinal);
+        Assert.Equal(200, (await HouseholdsAsync()).Count);
+    }
+
+    private static RosterChange Upsert(long sequence, string reference, long version = 1, int rooms = 3, string[]? clubs = null) =>
+        new(sequence, RosterChangeKind.Upsert, reference, version, rooms, false, clubs ?? []);
+
+    private static RosterChange Remove(long sequence, string reference, long version = 1) =>
+        new(sequence, RosterChangeKind.Remove, reference, version, 0, false, []);
+
+    private async Task<(RosterSession Session, IReadOnlyList<RosterItemResult> Results)> RunAsync(RosterSessionKind kind, params RosterChange[] changes)
+    {
+        var cancellationToken = TestTimeouts.Token();
+        var session = await Sync.OpenAsync(_world.LandlordId, null, kind, cancellationToken);
+        var results = await Sync.ApplyBatchAsync(session.Id, _world.LandlordId, changes, cancellationToken);
+        return (await Sync.CompleteAsync(session.Id, _world.LandlordId, cancellationToken), results);
+    }
+
+    private async Task<Dictionary<string, Household>> HouseholdsAsync()
+    {
+        await using var db = await _services!.GetRequiredService<IDbContextFactory<HlmHubDbContext>>().CreateDbContextAsync();
+        return await db.Households.AsNoTracking().Where(household => household.LandlordId == _world.LandlordId)
+            .ToDictionaryAsync(household => household.LandlordReference, StringComparer.Ordinal);
+    }
+
+    private async Task<List<string>> ActiveClubsAsync(string reference)
+    {
+        await using var db = await _services!.GetRequiredService<IDbContextFactory<HlmHubDbContext>>().CreateDbContextAsync();
+        var household = await db.Households.SingleAsync(item => item.LandlordId == _world.LandlordId && item.LandlordReference == reference);
+        return await db.Memberships.Where(membership => membership.HouseholdId == household.Id && membership.LeftAt == null)
+            .Select(membership => membership.ClubId).ToListAsync();
+    }
+
+    /// <summary>A landlord hosting one club and federated into a neighbour's, and a third club it has no agreement with.</summary>
+    private sealed record World(string LandlordId, string NeighbourId, string HostClubId, string FederatedClubId, string ForeignClubId)
+    {
+        public static async Task<World> CreateAsync(IDbContextFactory<HlmHubDbContext> factory, CancellationToken cancellationToken)
+        {
+            var now = SampleWorld.Now;
+            var landlord = Landlord.Create("bailleur-a", "Bailleur A", SampleWorld.Siren(), now);
+            var neighbour = Landlord.Create("bailleur-b", "Bailleur B", SampleWorld.Siren(), now);
+            var hostClub = Club.Create("club-a", "Club A", landlord.Id, ClubKind.TenantClub, null, now);
+            var neighbourClub = Club.Create("club-b", "Club B", neighbour.Id, ClubKind.TenantClub, null, now);
+            var foreignClub = Club.Create("club-c", "Club C", neighbour.Id, ClubKind.TenantClub, null, now);
+            var agreement = FederationAgreement.Propose(Guid.NewGuid(), neighbourClub, landlord.Id, neighbour.Id, now);
+            agreement.Accept(neighbourClub, landlord.Id, now);
+            await using var db = await factory.CreateDbContextAsync(cancellationToken);
+            db.AddRange(landlord, neighbour, hostClub, neighbourClub, foreignClub, agreement);
+            await db.SaveChangesAsync(cancellationToken);
+            return new World(landlord.Id, neighbour.Id, hostClub.Id, neighbourClub.Id, foreignClub.Id);
+        }
+    }
+}
+
+public sealed class SqliteRosterSyncTests() : RosterSyncTests(StorageProvider.Sqlite);
+
+public sealed class PostgresRosterSyncTests() : RosterSyncTests(StorageProvider.Postgres);
