@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace HlmHub.Storage.Migrations.Postgres.Migrations
 {
     [DbContext(typeof(HlmHubDbContext))]
-    [Migration("20261129192635_OpenIddict")]
+    [Migration("20261129195520_OpenIddict")]
     partial class OpenIddict
     {
         /// <inheritdoc />
@@ -171,6 +171,9 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                         .HasMaxLength(100)
                         .HasColumnType("character varying(100)");
 
+                    b.Property<Guid?>("LastSessionId")
+                        .HasColumnType("uuid");
+
                     b.Property<string>("MemberToken")
                         .IsRequired()
                         .HasMaxLength(64)
@@ -179,6 +182,9 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
 
                     b.Property<int>("Rooms")
                         .HasColumnType("integer");
+
+                    b.Property<long>("SourceVersion")
+                        .HasColumnType("bigint");
 
                     b.Property<string>("Status")
                         .IsRequired()
@@ -638,6 +644,64 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                     b.HasIndex("HouseholdId", "OfferId", "Period");
 
                     b.ToTable("Redemptions");
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.Roster.RosterSession", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<long?>("CompletedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Created")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<string>("LandlordId")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<long>("LastSequence")
+                        .IsConcurrencyToken()
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Rejected")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Removed")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Stale")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("StartedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<long>("Unchanged")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Updated")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("LandlordId", "Status");
+
+                    b.ToTable("RosterSessions");
                 });
 
             modelBuilder.Entity("HlmHub.Domain.Statement", b =>
@@ -1174,6 +1238,15 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                         .WithMany()
                         .HasForeignKey("OfferId", "OfferVersion")
                         .OnDelete(DeleteBehavior.Restrict);
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.Roster.RosterSession", b =>
+                {
+                    b.HasOne("HlmHub.Domain.Landlord", null)
+                        .WithMany()
+                        .HasForeignKey("LandlordId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("HlmHub.Domain.Statement", b =>
