@@ -30,6 +30,7 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
                 ["MemberTokens:Key"] = Convert.ToBase64String(new byte[32]),
                 ["Roster:MaxItemsPerBatch"] = "50",
                 ["Roster:MaxItemsPerSession"] = "200",
+                ["Roster:MemberTokensPageSize"] = "2",
             })
             .Build();
         var services = new ServiceCollection().AddHlmHubStorage(configuration).AddSingleton(TimeProvider.System).AddLogging();
@@ -129,7 +130,7 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
     public async Task BrokenStream_ResumesAfterTheLastCommittedSequence_AndACompletedSessionCannotBeAppliedTwice()
     {
         var cancellationToken = TestTimeouts.Token();
-        var session = await Sync.OpenAsync(_world.LandlordId, null, RosterSessionKind.FullSnapshot, cancellationToken);
+        var session = await Sync.OpenAsync(_world.LandlordId, Guid.NewGuid(), RosterSessionKind.FullSnapshot, cancellationToken);
         await Sync.ApplyBatchAsync(session.Id, _world.LandlordId, [Upsert(1, "REF-1"), Upsert(2, "REF-2")], cancellationToken);
         // The stream broke here. The landlord resumes and, not knowing what was applied, resends from the start.
         var resumed = await Sync.OpenAsync(_world.LandlordId, session.Id, RosterSessionKind.FullSnapshot, cancellationToken);
@@ -147,10 +148,26 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task MemberTokens_AreListedPageByPage_AndOnlyForTheLandlordsOwnHouseholds()
+    {
+        var cancellationToken = TestTimeouts.Token();
+        var run = await RunAsync(RosterSessionKind.Delta, Upsert(1, "REF-1"), Upsert(2, "REF-2"), Upsert(3, "REF-3"));
+
+        var first = await Sync.ListMemberTokensAsync(_world.LandlordId, null, cancellationToken);
+        var second = await Sync.ListMemberTokensAsync(_world.LandlordId, first[^1].Reference, cancellationToken);
+        var neighbours = await Sync.ListMemberTokensAsync(_world.NeighbourId, null, cancellationToken);
+
+        Assert.Equal(["REF-1", "REF-2"], first.Select(entry => entry.Reference));
+        Assert.Equal(["REF-3"], second.Select(entry => entry.Reference));
+        Assert.Equal(run.Results.Select(result => result.MemberToken), first.Concat(second).Select(entry => entry.MemberToken));
+        Assert.Empty(neighbours);
+    }
+
+    [SkippableFact]
     public async Task AnotherLandlordsSession_IsUnknownToThisLandlord()
     {
         var cancellationToken = TestTimeouts.Token();
-        var session = await Sync.OpenAsync(_world.LandlordId, null, RosterSessionKind.Delta, cancellationToken);
+        var session = await Sync.OpenAsync(_world.LandlordId, Guid.NewGuid(), RosterSessionKind.Delta, cancellationToken);
 
         var error = await Assert.ThrowsAsync<DomainException>(() =>
             Sync.ApplyBatchAsync(session.Id, _world.NeighbourId, [Upsert(1, "REF-1")], cancellationToken));
@@ -162,9 +179,9 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
     public async Task Limits_AreRefusedNamingTheLimit()
     {
         var cancellationToken = TestTimeouts.Token();
-        var session = await Sync.OpenAsync(_world.LandlordId, null, RosterSessionKind.Delta, cancellationToken);
+        var session = await Sync.OpenAsync(_world.LandlordId, Guid.NewGuid(), RosterSessionKind.Delta, cancellationToken);
 
-        var secondOpen = await Assert.ThrowsAsync<DomainException>(() => Sync.OpenAsync(_world.LandlordId, null, RosterSessionKind.Delta, cancellationToken));
+        var secondOpen = await Assert.ThrowsAsync<DomainException>(() => Sync.OpenAsync(_world.LandlordId, Guid.NewGuid(), RosterSessionKind.Delta, cancellationToken));
         var bigBatch = await Assert.ThrowsAsync<DomainException>(() =>
             Sync.ApplyBatchAsync(session.Id, _world.LandlordId, [.. Enumerable.Range(1, 51).Select(index => Upsert(index, $"REF-{index}"))], cancellationToken));
         for (var batch = 0; batch < 4; batch++)
@@ -191,7 +208,7 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
     private async Task<(RosterSession Session, IReadOnlyList<RosterItemResult> Results)> RunAsync(RosterSessionKind kind, params RosterChange[] changes)
     {
         var cancellationToken = TestTimeouts.Token();
-        var session = await Sync.OpenAsync(_world.LandlordId, null, kind, cancellationToken);
+        var session = await Sync.OpenAsync(_world.LandlordId, Guid.NewGuid(), kind, cancellationToken);
         var results = await Sync.ApplyBatchAsync(session.Id, _world.LandlordId, changes, cancellationToken);
         return (await Sync.CompleteAsync(session.Id, _world.LandlordId, cancellationToken), results);
     }

@@ -23,7 +23,7 @@ internal static class HubFeatures
         services.AddOptions<RosterOptions>()
             .Bind(configuration.GetSection(RosterOptions.SectionName))
             .Validate(options => options.MaxItemsPerBatch > 0 && options.MaxItemsPerSession > 0 && options.MaxOpenSessionsPerLandlord > 0
-                && options.SessionIdleTimeout > TimeSpan.Zero && options.MaxRejectionsReported >= 0, "Roster limits must be positive.")
+                && options.SessionIdleTimeout > TimeSpan.Zero && options.MaxProblemsReported >= 0 && options.MemberTokensPageSize > 0, "Roster limits must be positive.")
             .ValidateOnStart();
         services.TryAddSingleton<RosterSync>();
 

@@ -21,6 +21,9 @@ internal sealed class RosterOptions
     /// <summary>How long an open session may stay idle and still block a new one, or be resumed (default 1 hour).</summary>
     public TimeSpan SessionIdleTimeout { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>Rejected items listed one by one in a session's summary (default 1,000; all are counted).</summary>
-    public int MaxRejectionsReported { get; set; } = 1_000;
+    /// <summary>Rejected and stale items listed one by one in a session's summary (default 1,000; all are counted).</summary>
+    public int MaxProblemsReported { get; set; } = 1_000;
+
+    /// <summary>Member tokens per page of <c>ListMemberTokens</c> (default 1,000, about 80 KB a page).</summary>
+    public int MemberTokensPageSize { get; set; } = 1_000;
 }

@@ -24,36 +24,36 @@ internal sealed class RosterSync(
     private DateTimeOffset Now => timeProvider.GetUtcNow();
 
     /// <summary>
-    /// Starts a session for <paramref name="landlordId"/>, or resumes <paramref name="resumeId"/> (its own, open, not
-    /// idle too long). A completed session is refused: it cannot be applied twice.
+    /// Opens <paramref name="landlordId"/>'s session <paramref name="sessionId"/> (the landlord's own id): a new id starts
+    /// a session, the id of its open session resumes it. A completed session is refused: it cannot be applied twice.
     /// </summary>
-    public async Task<RosterSession> OpenAsync(string landlordId, Guid? resumeId, RosterSessionKind kind, CancellationToken cancellationToken)
+    public async Task<RosterSession> OpenAsync(string landlordId, Guid sessionId, RosterSessionKind kind, CancellationToken cancellationToken)
     {
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         var idleSince = Now - Limits.SessionIdleTimeout;
-        if (resumeId is { } id)
+        var existing = await db.RosterSessions.AsNoTracking().SingleOrDefaultAsync(session => session.Id == sessionId, cancellationToken);
+        if (existing is not null)
         {
-            var existing = await db.RosterSessions.AsNoTracking().SingleOrDefaultAsync(session => session.Id == id, cancellationToken);
-            if (existing is null || existing.LandlordId != landlordId)
+            if (existing.LandlordId != landlordId)
             {
-                // Another landlord's session is answered as unknown: its existence is not this caller's business.
-                throw new DomainException(DomainErrorKind.NotFound, "session_id", $"no roster session {id} for this landlord");
+                // Another landlord's session is not this caller's business, not even its existence.
+                throw new DomainException(DomainErrorKind.NotFound, "session_id", $"no roster session {sessionId} for this landlord");
             }
 
             if (existing.Status == RosterSessionStatus.Completed)
             {
-                throw new DomainException(DomainErrorKind.FailedPrecondition, "session_id", $"session {id} is completed: a completed session cannot be applied twice");
+                throw new DomainException(DomainErrorKind.FailedPrecondition, "session_id", $"session {sessionId} is completed: a completed session cannot be applied twice");
             }
 
             if (existing.UpdatedAt < idleSince)
             {
                 throw new DomainException(DomainErrorKind.FailedPrecondition, "session_id",
-                    $"session {id} was idle for more than Roster:SessionIdleTimeout ({Limits.SessionIdleTimeout}): start a new session");
+                    $"session {sessionId} was idle for more than Roster:SessionIdleTimeout ({Limits.SessionIdleTimeout}): start a new session");
             }
 
             if (existing.Kind != kind)
             {
-                throw new DomainException(DomainErrorKind.InvalidArgument, "kind", $"session {id} is a {existing.Kind} session, not {kind}");
+                throw new DomainException(DomainErrorKind.InvalidArgument, "kind", $"session {sessionId} is a {existing.Kind} session, not {kind}");
             }
 
             return existing;
@@ -68,10 +68,20 @@ internal sealed class RosterSync(
                 $"Roster:MaxOpenSessionsPerLandlord is {Limits.MaxOpenSessionsPerLandlord}: resume or complete the open session, or wait {Limits.SessionIdleTimeout} for it to expire");
         }
 
-        var started = RosterSession.Start(Guid.CreateVersion7(Now), landlordId, kind, Now);
+        var started = RosterSession.Start(sessionId, landlordId, kind, Now);
         db.RosterSessions.Add(started);
         await db.SaveChangesAsync(cancellationToken);
         return started;
+    }
+
+    /// <summary>The landlord's session, or NOT_FOUND (another landlord's session is not this caller's business).</summary>
+    public async Task<RosterSession> GetAsync(string landlordId, Guid sessionId, CancellationToken cancellationToken)
+    {
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        var session = await db.RosterSessions.AsNoTracking().SingleOrDefaultAsync(item => item.Id == sessionId, cancellationToken);
+        return session is not null && session.LandlordId == landlordId
+            ? session
+            : throw new DomainException(DomainErrorKind.NotFound, "session_id", $"no roster session {sessionId} for this landlord");
     }
 
     /// <summary>
@@ -151,6 +161,28 @@ internal sealed class RosterSync(
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return session;
+    }
+
+    /// <summary>
+    /// One page of the landlord's member tokens, in reference order, after <paramref name="afterReference"/> (keyset
+    /// paging: a page costs the same at the millionth household as at the first).
+    /// </summary>
+    public async Task<IReadOnlyList<(string Reference, string MemberToken, bool Active)>> ListMemberTokensAsync(
+        string landlordId, string? afterReference, CancellationToken cancellationToken)
+    {
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        var households = db.Households.AsNoTracking().Where(household => household.LandlordId == landlordId);
+        if (!string.IsNullOrEmpty(afterReference))
+        {
+            households = households.Where(household => string.Compare(household.LandlordReference, afterReference) > 0);
+        }
+
+        var page = await households
+            .OrderBy(household => household.LandlordReference)
+            .Take(Limits.MemberTokensPageSize)
+            .Select(household => new { household.LandlordReference, household.MemberToken, household.Status })
+            .ToListAsync(cancellationToken);
+        return [.. page.Select(item => (item.LandlordReference, item.MemberToken, item.Status == HouseholdStatus.Active))];
     }
 
     private RosterItemResult Apply(HlmHubDbContext db, BatchContext context, RosterSession session, RosterChange change, HashSet<string> seenInBatch)
