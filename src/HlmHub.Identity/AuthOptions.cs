@@ -189,6 +189,16 @@ public sealed class EmbeddedIssuerOptions
     /// <summary><c>Auth:EmbeddedIssuer:MaxTokenRequestBytes</c>: largest accepted token request body (default 16 KiB).</summary>
     public int MaxTokenRequestBytes { get; set; } = 16 * 1024;
 
+    /// <summary>
+    /// <c>Auth:EmbeddedIssuer:KeyRingCertificatePath</c>: a PKCS#12 (.pfx) file whose certificate encrypts the Data
+    /// Protection key ring in the database, so that the signing keys stay unreadable to whoever reads the database
+    /// alone (default empty: the key ring is stored as Data Protection writes it, readable with the database).
+    /// </summary>
+    public string KeyRingCertificatePath { get; set; } = "";
+
+    /// <summary><c>Auth:EmbeddedIssuer:KeyRingCertificatePassword</c>: the password of that file (default empty).</summary>
+    public string KeyRingCertificatePassword { get; set; } = "";
+
     /// <summary><c>Auth:EmbeddedIssuer:BootstrapAdmin</c>: create the first hub administrator at start-up when none exists (default true).</summary>
     public bool BootstrapAdmin { get; set; } = true;
 }

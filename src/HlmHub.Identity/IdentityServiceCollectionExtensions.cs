@@ -47,7 +47,8 @@ public static class IdentityServiceCollectionExtensions
         services.AddHostedService<IdentityBootstrapHostedService>();
         // The clients live in OpenIddict's application store even when the hub trusts an external issuer, so the
         // admin API keeps working; the server itself answers only when the embedded issuer is enabled.
-        IssuerRegistration.AddEmbeddedIssuer(services, embeddedIssuerEnabled: configuration.GetValue("Auth:EmbeddedIssuer:Enabled", true));
+        var embedded = configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>()?.EmbeddedIssuer ?? new EmbeddedIssuerOptions();
+        IssuerRegistration.AddEmbeddedIssuer(services, embedded);
         return services;
     }
 

@@ -117,4 +117,31 @@ public sealed class KeyRotationTests
         Assert.True((await host.ValidateAsync(fresh)).IsValid);
         Assert.Contains(host.Logs, r => r.EventId.Id == IdentityEventIds.SigningKeyRevoked);
     }
+
+    [Fact]
+    public async Task WithAKeyRingCertificate_TheKeyRingIsStoredEncrypted_AndTokensAreIssued()
+    {
+        var dataDirectory = IssuerTestHost.NewDataDirectory();
+        Directory.CreateDirectory(dataDirectory);
+        using var rsa = RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest(
+            "CN=hlmhub key ring", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        using var certificate = request.CreateSelfSigned(TimeProvider.System.GetUtcNow().AddDays(-1), TimeProvider.System.GetUtcNow().AddYears(1));
+        var pfx = Path.Combine(dataDirectory, "key-ring.pfx");
+        await File.WriteAllBytesAsync(pfx, certificate.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx, "test-password"));
+
+        await using var host = await IssuerTestHost.StartAsync(dataDirectory: dataDirectory, settings: new Dictionary<string, string?>
+        {
+            ["Auth:EmbeddedIssuer:KeyRingCertificatePath"] = pfx,
+            ["Auth:EmbeddedIssuer:KeyRingCertificatePassword"] = "test-password",
+        });
+        var token = await host.GetTokenAsync(await host.RegisterAsync(Maaf));
+
+        Assert.True((await host.ValidateAsync(token)).IsValid);
+        await using var db = await host.Services.GetRequiredService<IDbContextFactory<HlmHubDbContext>>().CreateDbContextAsync();
+        var ring = Assert.Single(await db.DataProtectionKeys.ToListAsync());
+        // Data Protection writes an encrypted key's secret inside <EncryptedData>, never as a clear <masterKey>.
+        Assert.Contains("EncryptedData", ring.Xml, StringComparison.Ordinal);
+        Assert.DoesNotContain("<value>", ring.Xml, StringComparison.Ordinal);
+    }
 }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using HlmHub.Storage;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,18 +23,32 @@ internal static class IssuerRegistration
     public const string DataProtectionApplicationName = "HlmHub";
 
     /// <summary>
-    /// Registers OpenIddict's core (the application store the client registry writes to) and, when
-    /// <paramref name="embeddedIssuerEnabled"/>, its server.
+    /// Registers Data Protection (key ring in the database, encrypted with a certificate when one is configured),
+    /// OpenIddict's core (the application store the client registry writes to) and, when the embedded issuer is
+    /// enabled, its server.
     /// </summary>
-    public static void AddEmbeddedIssuer(IServiceCollection services, bool embeddedIssuerEnabled)
+    public static void AddEmbeddedIssuer(IServiceCollection services, EmbeddedIssuerOptions options)
     {
-        services.AddDataProtection()
+        var dataProtection = services.AddDataProtection()
             .SetApplicationName(DataProtectionApplicationName)
             .PersistKeysToDbContext<HlmHubDbContext>();
+        if (!string.IsNullOrWhiteSpace(options.KeyRingCertificatePath))
+        {
+            // Read at start-up: a missing file or wrong password stops the hub with one clear exception.
+            var certificate = X509CertificateLoader.LoadPkcs12FromFile(
+                options.KeyRingCertificatePath,
+                string.IsNullOrEmpty(options.KeyRingCertificatePassword) ? null : options.KeyRingCertificatePassword,
+                X509KeyStorageFlags.EphemeralKeySet);
+            if (!certificate.HasPrivateKey)
+            {
+                throw new InvalidOperationException("Auth:EmbeddedIssuer:KeyRingCertificatePath names a certificate without its private key.");
+            }
+            dataProtection.ProtectKeysWithCertificate(certificate).UnprotectKeysWithAnyCertificate(certificate);
+        }
 
         var openIddict = services.AddOpenIddict()
             .AddCore(core => core.UseEntityFrameworkCore().UseDbContext<HlmHubDbContext>());
-        if (!embeddedIssuerEnabled)
+        if (!options.Enabled)
         {
             return;
         }
