@@ -8,9 +8,10 @@ root_dir="$(pwd)"
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# --- Debian packages: real peers (grpcio, h2load), protos for the interop service, PostgreSQL.
-# python3-jwt, python3-cryptography and curl: ordinary OAuth clients of the embedded issuer (OrdinaryClientTests).
-debian_packages=(python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc grpc-proto nghttp2-client postgresql python3-jwt python3-cryptography curl)
+# --- Debian packages: real third-party clients (grpcio with protoc, its gRPC plugin and the well-known
+# protos), h2load for the benchmark, PostgreSQL; python3-jwt, python3-cryptography and curl as ordinary OAuth
+# clients of the embedded issuer (OrdinaryClientTests).
+debian_packages=(python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc libprotobuf-dev nghttp2-client postgresql python3-jwt python3-cryptography curl)
 missing=()
 for package in "${debian_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -21,7 +22,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# --- npm packages for the Node peer (versions locked in package-lock.json).
+# --- npm packages for the Node client (@grpc/grpc-js, @grpc/proto-loader; versions locked in package-lock.json).
 if [ -f tests/interop/node/package.json ]; then
     (cd tests/interop/node && npm ci --no-audit --no-fund --loglevel=error)
 fi

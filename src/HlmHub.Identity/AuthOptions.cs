@@ -23,17 +23,6 @@ public sealed class AuthOptions
     public static readonly TimeSpan DefaultClockSkew = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// The default services callable without a token: health checks and reflection, which expose no data.
-    /// Used when <see cref="AnonymousServices"/> is not configured.
-    /// </summary>
-    public static readonly IReadOnlyList<string> DefaultAnonymousServices =
-    [
-        "grpc.health.v1.Health",
-        "grpc.reflection.v1.ServerReflection",
-        "grpc.reflection.v1alpha.ServerReflection",
-    ];
-
-    /// <summary>
     /// The default JWS algorithms accepted on access tokens: asymmetric only. <c>none</c> and the HMAC
     /// algorithms are never accepted, whatever the configuration says, because an HMAC "key" taken from a
     /// public JWKS is known to everybody.
@@ -79,12 +68,6 @@ public sealed class AuthOptions
     public string[]? AcceptedTokenTypes { get; set; }
 
     /// <summary>
-    /// <c>Auth:AnonymousServices</c>: full names of gRPC services callable without a token (default
-    /// <see cref="DefaultAnonymousServices"/>). Setting it replaces the default list.
-    /// </summary>
-    public string[]? AnonymousServices { get; set; }
-
-    /// <summary>
     /// <c>Auth:TrustedIssuers</c>: further authorities whose tokens are accepted, each with its own audience
     /// (e.g. <c>Auth:TrustedIssuers:0:Authority</c>, <c>Auth:TrustedIssuers:0:Audience</c>).
     /// </summary>
@@ -110,8 +93,6 @@ public sealed class AuthOptions
     /// <summary><c>Auth:EmbeddedIssuer</c>: the token endpoint built into the hub.</summary>
     public EmbeddedIssuerOptions EmbeddedIssuer { get; set; } = new();
 
-    internal IReadOnlyList<string> EffectiveAnonymousServices => AnonymousServices ?? DefaultAnonymousServices;
-
     internal IReadOnlyList<string> EffectiveAcceptedTokenTypes =>
         AcceptedTokenTypes is { Length: > 0 } ? AcceptedTokenTypes : DefaultAcceptedTokenTypes;
 
@@ -132,6 +113,23 @@ public sealed class TrustedIssuerOptions
 
     /// <summary>The audience its tokens must carry (default: <see cref="AuthOptions.Audience"/>).</summary>
     public string? Audience { get; set; }
+
+    /// <summary>
+    /// The <c>iss</c> its tokens carry, when it differs from <see cref="Authority"/> (default: the authority without
+    /// a trailing slash). Tokens are routed to an issuer by this value before anything else is checked.
+    /// </summary>
+    public string? Issuer { get; set; }
+
+    /// <summary>
+    /// <c>Auth:TrustedIssuers:n:AllowedCallerKinds</c>: the caller kinds this issuer may assert (default
+    /// <see cref="DefaultAllowedCallerKinds"/>: partners and landlords). A token asserting another kind (a hub or
+    /// club administrator, unless listed) is refused: an external identity provider cannot mint administrators
+    /// unless the hub's operator says so.
+    /// </summary>
+    public CallerKind[]? AllowedCallerKinds { get; set; }
+
+    /// <summary>The caller kinds an external issuer may assert when none are configured.</summary>
+    public static readonly IReadOnlyList<CallerKind> DefaultAllowedCallerKinds = [CallerKind.Partner, CallerKind.Landlord];
 }
 
 /// <summary>Settings of the embedded authorization server (<c>Auth:EmbeddedIssuer</c>).</summary>

@@ -1,5 +1,6 @@
-using HlmHub.Grpc;
+using Grpc.Core;
 using HlmHub.Identity.Internal;
+using Microsoft.AspNetCore.Http;
 
 namespace HlmHub.Identity;
 
@@ -94,7 +95,7 @@ public sealed class AuthenticatedCaller
         {
             var reason = $"{Kind} caller may not act on {owner.ToString().ToLowerInvariant()} '{id}'";
             _auditor.Denied(ClientId, reason);
-            throw new RpcException(StatusCode.PermissionDenied, $"Permission denied: the caller does not own {owner.ToString().ToLowerInvariant()} '{id}'.");
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"Permission denied: the caller does not own {owner.ToString().ToLowerInvariant()} '{id}'."));
         }
     }
 }
@@ -102,15 +103,12 @@ public sealed class AuthenticatedCaller
 /// <summary>Reads the authenticated caller from a call.</summary>
 public static class CallerContextExtensions
 {
-    internal const string UserStateKey = "HlmHub.Identity.Caller";
-
-    /// <summary>The caller authenticated for this call.</summary>
-    /// <exception cref="InvalidOperationException">The call was not authenticated (an anonymous service).</exception>
+    /// <summary>The caller authenticated and authorized for this call (by its rpc's <see cref="RpcPolicyAttribute"/>).</summary>
+    /// <exception cref="InvalidOperationException">The call has no authenticated caller (an anonymous service).</exception>
     public static AuthenticatedCaller GetCaller(this ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return context.UserState.TryGetValue(UserStateKey, out var caller) && caller is AuthenticatedCaller authenticated
-            ? authenticated
-            : throw new InvalidOperationException($"{context.Method} has no authenticated caller: its service is anonymous.");
+        return context.GetHttpContext().Features.Get<AuthenticatedCaller>()
+            ?? throw new InvalidOperationException($"{context.Method} has no authenticated caller: its service is anonymous.");
     }
 }

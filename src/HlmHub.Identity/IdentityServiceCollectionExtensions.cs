@@ -1,6 +1,8 @@
-using HlmHub.Grpc;
+using Grpc.AspNetCore.Server;
+using HlmHub.Identity.Authorization;
 using HlmHub.Identity.Internal;
 using HlmHub.Identity.Issuer;
+using HlmHub.Identity.ResourceServer;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,8 +15,8 @@ namespace HlmHub.Identity;
 public static class IdentityServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers, from the <c>Auth</c> section: the authorization interceptor and the start-up check that every
-    /// rpc declares an <see cref="RpcPolicyAttribute"/>, the token validator, <see cref="IClientRegistry"/>,
+    /// Registers, from the <c>Auth</c> section: the resource server (JwtBearer per trusted issuer), the per-rpc
+    /// authorization policies with a deny-all fallback, <see cref="IClientRegistry"/>,
     /// <see cref="ISigningKeyRotation"/>, <see cref="IIdentityBootstrapper"/> and a hosted service that bootstraps
     /// the first administrator once the server has started. Needs <c>AddHlmHubStorage</c>.
     /// </summary>
@@ -31,25 +33,30 @@ public static class IdentityServiceCollectionExtensions
         services.TryAddSingleton<IEmbeddedIssuerAddress>(provider => provider.GetRequiredService<EmbeddedIssuerUrl>());
         services.TryAddSingleton<SigningKeyManager>();
         services.TryAddSingleton<ISigningKeyRotation>(provider => provider.GetRequiredService<SigningKeyManager>());
-        services.TryAddSingleton<AccessTokenValidator>(provider => new AccessTokenValidator(
-            provider.GetRequiredService<IOptions<AuthOptions>>(),
-            provider.GetRequiredService<TimeProvider>(),
-            provider.GetRequiredService<Microsoft.Extensions.Logging.ILogger<AccessTokenValidator>>(),
-            provider.GetRequiredService<SigningKeyManager>(),
-            provider.GetRequiredService<EmbeddedIssuerUrl>()));
         services.TryAddSingleton<FailedAuthenticationLimiter>();
         services.TryAddSingleton<IdentityLeases>();
         services.TryAddSingleton<IClientRegistry, OpenIddictClientRegistry>();
         services.TryAddSingleton<IIdentityBootstrapper, IdentityBootstrapper>();
-        services.TryAddSingleton<RpcPolicies>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IGrpcMethodValidator, RpcPolicyMethodValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServerCallInterceptor, AuthorizationInterceptor>());
+        // The resource server (ASP.NET Core authentication) and the per-rpc contracts (ASP.NET Core authorization).
+        var configured = configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new AuthOptions();
+        services.AddHlmHubResourceServer(configured);
+        services.AddHlmHubRpcAuthorization();
         services.AddHostedService<IdentityBootstrapHostedService>();
         // The clients live in OpenIddict's application store even when the hub trusts an external issuer, so the
         // admin API keeps working; the server itself answers only when the embedded issuer is enabled.
-        var embedded = configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>()?.EmbeddedIssuer ?? new EmbeddedIssuerOptions();
-        IssuerRegistration.AddEmbeddedIssuer(services, embedded);
+        IssuerRegistration.AddEmbeddedIssuer(services, configured.EmbeddedIssuer);
         return services;
+    }
+
+    /// <summary>
+    /// Adds the interceptor that gives each rpc handler its <see cref="AuthenticatedCaller"/> and fails a call whose
+    /// handler skipped its declared ownership check. Add it after the interceptor that maps exceptions to statuses.
+    /// </summary>
+    public static GrpcServiceOptions AddHlmHubCallerInterceptor(this GrpcServiceOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Interceptors.Add<RpcCallerInterceptor>();
+        return options;
     }
 
     /// <summary>

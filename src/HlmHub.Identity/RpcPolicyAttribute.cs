@@ -1,3 +1,6 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Authorization;
+
 namespace HlmHub.Identity;
 
 /// <summary>Who may call an rpc. Combine with <c>|</c> when several kinds may.</summary>
@@ -61,13 +64,21 @@ public enum OwnerKind
 }
 
 /// <summary>
-/// The security contract of one rpc, placed on its implementation method. Every mapped rpc must have one
-/// (start-up fails otherwise) unless its service is listed in <c>Auth:AnonymousServices</c>.
+/// The security contract of one rpc, placed on its generated <c>override</c>: the scope the token must carry,
+/// the caller kinds allowed, and whose data the handler touches. It is an ASP.NET Core
+/// <see cref="AuthorizeAttribute"/> naming a policy that <c>RpcPolicyProvider</c> builds from these three values,
+/// so the authorization middleware checks scope and caller kind before the request is read. Ownership needs the
+/// request, so the handler proves it with <see cref="AuthenticatedCaller.EnsureOwns"/> before its first write
+/// (a write before the check fails). Start-up fails for any gRPC method without one, unless it is one of the
+/// anonymous standard services (health, reflection).
 /// </summary>
 /// <example><c>[RpcPolicy("hlmhub.roster", CallerKind.Landlord, Ownership.OwnLandlord)]</c></example>
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = false, Inherited = true)]
-public sealed class RpcPolicyAttribute : Attribute
+public sealed class RpcPolicyAttribute : AuthorizeAttribute
 {
+    /// <summary>The prefix of the policy names this attribute produces.</summary>
+    internal const string PolicyPrefix = "hlmhub-rpc:";
+
     /// <summary>Declares the rule.</summary>
     /// <param name="scope">The OAuth scope the token must carry, e.g. <c>hlmhub.roster</c>.</param>
     /// <param name="caller">The caller kinds allowed.</param>
@@ -77,6 +88,7 @@ public sealed class RpcPolicyAttribute : Attribute
         Scope = scope;
         Caller = caller;
         Ownership = ownership;
+        Policy = string.Create(CultureInfo.InvariantCulture, $"{PolicyPrefix}{(int)caller}:{(int)ownership}:{scope}");
     }
 
     /// <summary>The scope the token must carry.</summary>

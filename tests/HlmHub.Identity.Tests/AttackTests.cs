@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using HlmHub.Grpc;
+using Grpc.Core;
 using HlmHub.Identity.Tests.Infrastructure;
 using Microsoft.IdentityModel.Tokens;
 

@@ -71,6 +71,27 @@ public sealed class KeyRotationTests
     }
 
     [Fact]
+    public async Task KeyCreatedByAnotherInstance_IsFoundByOneRefreshOnTheFirstTokenItSigned()
+    {
+        // Two hubs on one database with one issuer name, as behind a load balancer.
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "hlmhub-identity-tests", Guid.NewGuid().ToString("N"));
+        var settings = new Dictionary<string, string?> { ["Auth:Issuer"] = "https://hub.example" };
+        await using var first = await IdentityTestHost.StartAsync(settings, dataDirectory);
+        await using var second = await IdentityTestHost.StartAsync(settings, dataDirectory);
+        var client = await first.RegisterAsync(new ClientRegistration(ClientKind.Partner, "MAAF", ["hlmhub.test"], PartnerId: "maaf"));
+        Assert.Equal(client.ClientId, (await second.CallAsync("WhoAmI", await first.GetTokenAsync(client))).ClientId);
+
+        // The first hub rotates: the second still holds the old key set in its one-minute cache.
+        var newKeyId = await first.Services.GetRequiredService<ISigningKeyRotation>().RotateNowAsync(CancellationToken.None).DefaultTimeout();
+        var signedWithNewKey = await first.GetTokenAsync(client);
+        Assert.Equal(newKeyId, new JsonWebToken(signedWithNewKey).Kid);
+
+        var reply = await second.CallAsync("WhoAmI", signedWithNewKey);
+
+        Assert.Equal(client.ClientId, reply.ClientId);
+    }
+
+    [Fact]
     public async Task SigningKeys_AreStoredEncrypted_AndPersistAcrossRestarts()
     {
         var dataDirectory = IssuerTestHost.NewDataDirectory();

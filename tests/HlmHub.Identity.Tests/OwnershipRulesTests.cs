@@ -1,4 +1,4 @@
-using HlmHub.Grpc;
+using Grpc.Core;
 using HlmHub.Identity.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
 

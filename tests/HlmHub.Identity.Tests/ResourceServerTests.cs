@@ -1,9 +1,12 @@
-using HlmHub.Grpc;
-using HlmHub.Grpc.Client;
-using HlmHub.Grpc.Health.V1;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Health.V1;
+using HlmHub.Identity.ResourceServer;
 using HlmHub.Identity.Tests.Infrastructure;
 using HlmHub.Identity.Tests.Secured;
 using HlmHub.Storage.Identity;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace HlmHub.Identity.Tests;
@@ -25,15 +28,35 @@ public sealed class ResourceServerTests
     }
 
     [Fact]
-    public async Task HealthService_IsAnonymousByDefaultConfiguration()
+    public async Task HealthService_IsServedWithoutToken()
     {
         await using var host = await IdentityTestHost.StartAsync();
-        var check = new Method<HealthCheckRequest, HealthCheckResponse>(HealthReflection.Descriptor.Services[0].FindMethodByName("Check"));
 
-        using var call = host.Channel.UnaryCall(check, new HealthCheckRequest());
-        var response = await call.ResponseAsync.DefaultTimeout();
+        var response = await new Health.HealthClient(host.Channel).CheckAsync(new HealthCheckRequest()).ResponseAsync.DefaultTimeout();
 
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, response.Status);
+    }
+
+    [Fact]
+    public async Task TokenSeenBefore_IsServedFromTheCacheUntilItExpires()
+    {
+        await using var host = await IdentityTestHost.StartAsync();
+        var client = await host.RegisterAsync(new ClientRegistration(ClientKind.Partner, "MAAF", ["hlmhub.test"], PartnerId: "maaf"));
+        var token = await host.GetTokenAsync(client);
+        var cache = host.Services.GetRequiredService<ValidatedTokenCache>();
+
+        await host.CallAsync("WhoAmI", token);
+        Assert.True(cache.TryGet(token, out var first));
+        await host.CallAsync("WhoAmI", token);
+        Assert.True(cache.TryGet(token, out var second));
+
+        // The same entry answered the second call: no second validation replaced it.
+        Assert.Same(first, second);
+        host.Clock.Advance(TimeSpan.FromMinutes(16));
+        Assert.False(cache.TryGet(token, out _));
+        var expired = await host.CallFailsAsync("WhoAmI", token);
+        Assert.Equal(StatusCode.Unauthenticated, expired.StatusCode);
+        Assert.Contains("expired", expired.Detail, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -131,24 +154,54 @@ public sealed class ResourceServerTests
     }
 
     [Fact]
+    public async Task HandlerThatWritesBeforeItsOwnershipCheck_IsStoppedBeforeTheWrite()
+    {
+        await using var host = await IdentityTestHost.StartAsync();
+        host.ExpectErrorLog(r => r.Level >= LogLevel.Error);
+        var partner = await host.RegisterAsync(new ClientRegistration(ClientKind.Partner, "MAAF", ["hlmhub.test"], PartnerId: "maaf"));
+        var token = await host.GetTokenAsync(partner);
+
+        var status = await host.CallFailsAsync("WritesBeforeChecking", token, ownerId: "someone-else");
+
+        Assert.NotEqual(StatusCode.OK, status.StatusCode);
+        Assert.Contains(host.Logs, r => r.EventId.Id == IdentityEventIds.OwnershipNotChecked && r.Level == LogLevel.Error);
+        var db = await host.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<HlmHub.Storage.HlmHubDbContext>>().CreateDbContextAsync();
+        await using (db)
+        {
+            Assert.False(await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.AnyAsync(db.Landlords, landlord => landlord.Id == "someone-else"));
+        }
+    }
+
+    [Fact]
     public async Task ServiceWithAnRpcWithoutPolicy_FailsStartUp()
     {
         var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => IdentityTestHost.StartAsync(
-            map: app => HlmHub.Grpc.GrpcServerExtensions.MapGrpcService<UndeclaredTestService>(app, SecuredReflection.Descriptor.Services[0])));
+            map: app => app.MapGrpcService<UndeclaredTestService>()));
 
-        Assert.Contains("PushRoster", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("SecuredService/PushRoster", exception.Message, StringComparison.Ordinal);
         Assert.Contains("[RpcPolicy]", exception.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task ServiceListedAsAnonymous_IsServedWithoutToken()
+    public async Task AnonymousServiceOutsideTheStandardOnes_FailsStartUp()
     {
-        await using var host = await IdentityTestHost.StartAsync(
-            new Dictionary<string, string?> { ["Auth:AnonymousServices:0"] = "hlmhub.identity.tests.SecuredService" },
-            map: app => HlmHub.Grpc.GrpcServerExtensions.MapGrpcService<UndeclaredTestService>(app, SecuredReflection.Descriptor.Services[0]));
+        var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => IdentityTestHost.StartAsync(
+            map: app => app.MapGrpcService<SecuredTestService>().AllowAnonymous()));
 
-        var reply = await host.CallAsync("PushRoster", token: null);
+        Assert.Contains("SecuredService/WhoAmI is anonymous", exception.Message, StringComparison.Ordinal);
+    }
 
-        Assert.NotNull(reply);
+    [Fact]
+    public async Task AnonymousCallToAnUnknownMethod_IsRefusedByTheFallbackPolicy()
+    {
+        await using var host = await IdentityTestHost.StartAsync();
+        var invoker = host.Channel.CreateCallInvoker();
+        var method = new Method<OwnedRequest, CallerReply>(MethodType.Unary, "hlmhub.identity.tests.SecuredService", "NoSuchRpc",
+            Marshallers.Create(m => m.ToByteArray(), OwnedRequest.Parser.ParseFrom), Marshallers.Create(m => m.ToByteArray(), CallerReply.Parser.ParseFrom));
+
+        var exception = await Assert.ThrowsAsync<RpcException>(() => invoker.AsyncUnaryCall(method, null, new CallOptions(), new OwnedRequest()).ResponseAsync.DefaultTimeout());
+
+        Assert.Equal(StatusCode.Unauthenticated, exception.StatusCode);
+        Assert.Empty(host.Probe.Executed);
     }
 }

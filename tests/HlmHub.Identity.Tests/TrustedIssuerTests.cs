@@ -1,4 +1,4 @@
-using HlmHub.Grpc;
+using Grpc.Core;
 using HlmHub.Identity.Tests.Infrastructure;
 using HlmHub.Storage.Identity;
 
@@ -75,20 +75,73 @@ public sealed class TrustedIssuerTests
         {
             ["Auth:TrustedIssuers:0:Authority"] = "http://127.0.0.1:9",
         });
+        // JwtBearer logs its failed metadata fetch as an error: an operator must see an unreachable issuer.
+        hub.ExpectErrorLog(r => r.Category.StartsWith("HlmHub.Identity.ResourceServer", StringComparison.Ordinal)
+            || r.Category.StartsWith("Microsoft.AspNetCore.Authentication", StringComparison.Ordinal));
         var client = await hub.RegisterAsync(new ClientRegistration(ClientKind.Admin, "Hub", ["hlmhub.test"]));
         var token = await hub.GetTokenAsync(client);
 
         await using var stranger = await MiniIssuer.StartAsync();
-        var strangerToken = stranger.Sign(stranger.Claims("hlmhub", "x", "admin", binding: null, scope: "hlmhub.test"));
+        var strangerToken = stranger.Sign(stranger.Claims("hlmhub", "x", "partner", "maaf", scope: "hlmhub.test"));
+        var claimsTheUnreachable = stranger.Claims("hlmhub", "x", "partner", "maaf", scope: "hlmhub.test");
+        claimsTheUnreachable["iss"] = "http://127.0.0.1:9";
 
         var reply = await hub.CallAsync("WhoAmI", token);
-        var first = await hub.CallFailsAsync("WhoAmI", strangerToken);
-        var second = await hub.CallFailsAsync("WhoAmI", strangerToken);
+        var untrusted = await hub.CallFailsAsync("WhoAmI", strangerToken);
+        var unreachable = await hub.CallFailsAsync("WhoAmI", stranger.Sign(claimsTheUnreachable));
 
         Assert.Equal("HubAdmin", reply.Kind);
-        Assert.Equal(StatusCode.Unauthenticated, first.StatusCode);
-        Assert.Contains("not trusted", second.Detail, StringComparison.Ordinal);
-        // The unreachable authority is asked once, then left alone for a while instead of on every call.
-        Assert.Single(hub.Logs, r => r.EventId.Id == IdentityEventIds.IssuerMetadataUnavailable);
+        // A token from an issuer nobody trusts is refused on its iss, without asking any issuer.
+        Assert.Equal(StatusCode.Unauthenticated, untrusted.StatusCode);
+        Assert.Contains("not trusted", untrusted.Detail, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.Unauthenticated, unreachable.StatusCode);
+        Assert.Contains("could not be reached", unreachable.Detail, StringComparison.Ordinal);
+        Assert.Contains(hub.Logs, r => r.EventId.Id == IdentityEventIds.IssuerMetadataUnavailable);
+    }
+
+    [Fact]
+    public async Task ExternalIssuersAdminToken_IsRefusedByDefault()
+    {
+        await using var issuer = await MiniIssuer.StartAsync();
+        await using var hub = await IdentityTestHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Auth:TrustedIssuers:0:Authority"] = issuer.Issuer,
+        });
+        var hubAdmin = issuer.Sign(issuer.Claims("hlmhub", "ext-admin", "admin", binding: null, scope: "hlmhub.admin"));
+        var clubAdmin = issuer.Sign(issuer.Claims("hlmhub", "ext-club-admin", "admin", binding: "club-pch", scope: "hlmhub.admin"));
+        var partner = issuer.Sign(issuer.Claims("hlmhub", "ext-partner", "partner", "maaf", scope: "hlmhub.offers.read"));
+
+        var refusedHubAdmin = await hub.CallFailsAsync("ManageClub", hubAdmin, ownerId: "club-pch");
+        var refusedClubAdmin = await hub.CallFailsAsync("ManageClub", clubAdmin, ownerId: "club-pch");
+        var accepted = await hub.CallAsync("ReadOffers", partner, ownerId: "maaf");
+
+        Assert.Equal(StatusCode.Unauthenticated, refusedHubAdmin.StatusCode);
+        Assert.Contains("may not assert HubAdmin", refusedHubAdmin.Detail, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.Unauthenticated, refusedClubAdmin.StatusCode);
+        Assert.Equal("Partner", accepted.Kind);
+        Assert.Equal(["ReadOffers"], hub.Probe.Executed);
+    }
+
+    [Fact]
+    public async Task ExternalIssuersAdminToken_IsAcceptedWhenItsCallerKindsAllowIt()
+    {
+        await using var issuer = await MiniIssuer.StartAsync();
+        await using var hub = await IdentityTestHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Auth:TrustedIssuers:0:Authority"] = issuer.Issuer,
+            ["Auth:TrustedIssuers:0:AllowedCallerKinds:0"] = "ClubAdmin",
+        });
+        var hubAdmin = issuer.Sign(issuer.Claims("hlmhub", "ext-admin", "admin", binding: null, scope: "hlmhub.admin"));
+        var clubAdmin = issuer.Sign(issuer.Claims("hlmhub", "ext-club-admin", "admin", binding: "club-pch", scope: "hlmhub.admin"));
+        var partner = issuer.Sign(issuer.Claims("hlmhub", "ext-partner", "partner", "maaf", scope: "hlmhub.offers.read"));
+
+        var club = await hub.CallAsync("ManageClub", clubAdmin, ownerId: "club-pch");
+        var refusedHubAdmin = await hub.CallFailsAsync("ManageClub", hubAdmin, ownerId: "club-pch");
+        var refusedPartner = await hub.CallFailsAsync("ReadOffers", partner, ownerId: "maaf");
+
+        Assert.Equal("ClubAdmin", club.Kind);
+        Assert.Equal(StatusCode.Unauthenticated, refusedHubAdmin.StatusCode);
+        // The list replaces the default: this issuer may now assert club administrators only.
+        Assert.Equal(StatusCode.Unauthenticated, refusedPartner.StatusCode);
     }
 }

@@ -1,5 +1,5 @@
 using HlmHub.Contracts.V1;
-using HlmHub.Grpc;
+using Grpc.Core;
 using HlmHub.Server.Tests.Infrastructure;
 
 namespace HlmHub.Server.Tests;
@@ -35,21 +35,21 @@ public abstract class AdminServiceTests(HubFixture fixture)
             Terms = SampleData.TenPercentCappedAt(500),
         });
 
-        var landlords = await ListAllAsync<ListLandlordsRequest, ListLandlordsResponse, Landlord>(
-            "ListLandlords", token => new ListLandlordsRequest { PageToken = token, PageSize = 500 }, r => (r.Landlords, r.NextPageToken));
+        var landlords = await ListAllAsync<ListLandlordsResponse, Landlord>(
+            (client, token, options) => client.ListLandlordsAsync(new ListLandlordsRequest { PageToken = token, PageSize = 500 }, options), r => (r.Landlords, r.NextPageToken));
         Assert.Contains(landlords, listed => listed.Id == landlord.Id && listed.Siren == landlord.Siren);
-        var clubs = await ListAllAsync<ListClubsRequest, ListClubsResponse, Club>(
-            "ListClubs", token => new ListClubsRequest { PageToken = token, PageSize = 500 }, r => (r.Clubs, r.NextPageToken));
+        var clubs = await ListAllAsync<ListClubsResponse, Club>(
+            (client, token, options) => client.ListClubsAsync(new ListClubsRequest { PageToken = token, PageSize = 500 }, options), r => (r.Clubs, r.NextPageToken));
         Assert.Contains(clubs, listed => listed.Id == club.Id && listed.HostLandlordId == landlord.Id);
-        var partners = await ListAllAsync<ListPartnersRequest, ListPartnersResponse, Partner>(
-            "ListPartners", token => new ListPartnersRequest { PageToken = token, PageSize = 500 }, r => (r.Partners, r.NextPageToken));
+        var partners = await ListAllAsync<ListPartnersResponse, Partner>(
+            (client, token, options) => client.ListPartnersAsync(new ListPartnersRequest { PageToken = token, PageSize = 500 }, options), r => (r.Partners, r.NextPageToken));
         Assert.Contains(partners, listed => listed.Id == bakery.Id);
 
-        var contracts = await Admin.CallAsync<ListContractsRequest, ListContractsResponse>("ListContracts", new ListContractsRequest { ClubId = club.Id });
+        var contracts = await Admin.CallAsync((client, options) => client.ListContractsAsync(new ListContractsRequest { ClubId = club.Id }, options));
         var listedContract = Assert.Single(contracts.Contracts);
         Assert.Equal((contract.Id, ContractStatus.Active, 10_000L), (listedContract.Id, listedContract.Status, listedContract.YearlyFeeCents));
 
-        var offers = await Admin.CallAsync<ListOffersRequest, ListOffersResponse>("ListOffers", new ListOffersRequest { ClubId = club.Id });
+        var offers = await Admin.CallAsync((client, options) => client.ListOffersAsync(new ListOffersRequest { ClubId = club.Id }, options));
         var listedOffer = Assert.Single(offers.Offers);
         Assert.Equal((offer.Id, 1, 1_000, 500L), (listedOffer.Id, listedOffer.CurrentVersion, listedOffer.Current.Terms.PercentBasisPoints, listedOffer.Current.Terms.PercentCapCents));
         Assert.True(listedOffer.Current.Terms.MembersOnly);
@@ -63,14 +63,13 @@ public abstract class AdminServiceTests(HubFixture fixture)
             await Admin.CreateLandlordAsync(SampleData.Landlord());
         }
 
-        var first = await Admin.CallAsync<ListLandlordsRequest, ListLandlordsResponse>("ListLandlords", new ListLandlordsRequest { PageSize = 2 });
+        var first = await Admin.CallAsync((client, options) => client.ListLandlordsAsync(new ListLandlordsRequest { PageSize = 2 }, options));
         Assert.Equal(2, first.Landlords.Count);
         Assert.NotEmpty(first.NextPageToken);
-        var second = await Admin.CallAsync<ListLandlordsRequest, ListLandlordsResponse>(
-            "ListLandlords", new ListLandlordsRequest { PageSize = 2, PageToken = first.NextPageToken });
+        var second = await Admin.CallAsync((client, options) => client.ListLandlordsAsync(new ListLandlordsRequest { PageSize = 2, PageToken = first.NextPageToken }, options));
         Assert.DoesNotContain(second.Landlords, landlord => first.Landlords.Any(seen => seen.Id == landlord.Id));
 
-        var tooLarge = await Admin.FailsAsync<ListLandlordsRequest, ListLandlordsResponse>("ListLandlords", new ListLandlordsRequest { PageSize = 501 });
+        var tooLarge = await Admin.FailsAsync((client, options) => client.ListLandlordsAsync(new ListLandlordsRequest { PageSize = 501 }, options));
         Assert.Equal(StatusCode.InvalidArgument, tooLarge.StatusCode);
         Assert.Contains("page_size", tooLarge.Detail, StringComparison.Ordinal);
     }
@@ -81,12 +80,12 @@ public abstract class AdminServiceTests(HubFixture fixture)
         var request = SampleData.Landlord();
         request.Siren = SampleData.InvalidSiren();
 
-        var status = await Admin.FailsAsync<CreateLandlordRequest, Landlord>("CreateLandlord", request);
+        var status = await Admin.FailsAsync((client, options) => client.CreateLandlordAsync(request, options));
 
         Assert.Equal(StatusCode.InvalidArgument, status.StatusCode);
         Assert.StartsWith("siren:", status.Detail, StringComparison.Ordinal);
         Assert.Contains("Luhn", status.Detail, StringComparison.Ordinal);
-        var landlords = await Admin.CallAsync<ListLandlordsRequest, ListLandlordsResponse>("ListLandlords", new ListLandlordsRequest { PageSize = 500 });
+        var landlords = await Admin.CallAsync((client, options) => client.ListLandlordsAsync(new ListLandlordsRequest { PageSize = 500 }, options));
         Assert.DoesNotContain(landlords.Landlords, landlord => landlord.Id == request.Id);
     }
 
@@ -95,11 +94,9 @@ public abstract class AdminServiceTests(HubFixture fixture)
     {
         var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
 
-        var duplicate = await Admin.FailsAsync<CreateLandlordRequest, Landlord>(
-            "CreateLandlord", new CreateLandlordRequest { Id = landlord.Id, Name = "Another", Siren = SampleData.Siren() });
-        var sameSiren = await Admin.FailsAsync<CreateLandlordRequest, Landlord>(
-            "CreateLandlord", new CreateLandlordRequest { Id = SampleData.Slug("landlord"), Name = "Another", Siren = landlord.Siren });
-        var unknownHost = await Admin.FailsAsync<CreateClubRequest, Club>("CreateClub", SampleData.Club("no-such-landlord"));
+        var duplicate = await Admin.FailsAsync((client, options) => client.CreateLandlordAsync(new CreateLandlordRequest { Id = landlord.Id, Name = "Another", Siren = SampleData.Siren() }, options));
+        var sameSiren = await Admin.FailsAsync((client, options) => client.CreateLandlordAsync(new CreateLandlordRequest { Id = SampleData.Slug("landlord"), Name = "Another", Siren = landlord.Siren }, options));
+        var unknownHost = await Admin.FailsAsync((client, options) => client.CreateClubAsync(SampleData.Club("no-such-landlord"), options));
 
         Assert.Equal((StatusCode.AlreadyExists, StatusCode.AlreadyExists, StatusCode.NotFound), (duplicate.StatusCode, sameSiren.StatusCode, unknownHost.StatusCode));
         Assert.StartsWith("siren:", sameSiren.Detail, StringComparison.Ordinal);
@@ -116,13 +113,13 @@ public abstract class AdminServiceTests(HubFixture fixture)
         Assert.Equal(100_000L, first.YearlyFeeCents);
 
         var secondRequest = SampleData.Contract(club.Id, secondPlumber.Id);
-        var refused = await Admin.FailsAsync<CreateContractRequest, Contract>("CreateContract", secondRequest);
+        var refused = await Admin.FailsAsync((client, options) => client.CreateContractAsync(secondRequest, options));
 
         Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
         Assert.StartsWith("trade:", refused.Detail, StringComparison.Ordinal);
         Assert.Contains("one per trade", refused.Detail, StringComparison.Ordinal);
 
-        await Admin.CallAsync<EndContractRequest, Contract>("EndContract", new EndContractRequest { ContractId = first.Id, EndDate = "2026-06-30" });
+        await Admin.CallAsync((client, options) => client.EndContractAsync(new EndContractRequest { ContractId = first.Id, EndDate = "2026-06-30" }, options));
         var second = await Admin.CreateContractAsync(secondRequest);
         Assert.Equal(ContractStatus.Active, second.Status);
     }
@@ -134,12 +131,12 @@ public abstract class AdminServiceTests(HubFixture fixture)
         var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
         var contract = await Admin.CreateContractAsync(SampleData.Contract(club.Id, bakery.Id));
 
-        await Admin.CallAsync<SuspendContractRequest, Contract>("SuspendContract", new SuspendContractRequest { ContractId = contract.Id });
-        var again = await Admin.FailsAsync<SuspendContractRequest, Contract>("SuspendContract", new SuspendContractRequest { ContractId = contract.Id });
-        var unknown = await Admin.FailsAsync<SuspendContractRequest, Contract>("SuspendContract", new SuspendContractRequest { ContractId = "no-such-contract" });
+        await Admin.CallAsync((client, options) => client.SuspendContractAsync(new SuspendContractRequest { ContractId = contract.Id }, options));
+        var again = await Admin.FailsAsync((client, options) => client.SuspendContractAsync(new SuspendContractRequest { ContractId = contract.Id }, options));
+        var unknown = await Admin.FailsAsync((client, options) => client.SuspendContractAsync(new SuspendContractRequest { ContractId = "no-such-contract" }, options));
 
         Assert.Equal((StatusCode.FailedPrecondition, StatusCode.NotFound), (again.StatusCode, unknown.StatusCode));
-        var listed = await Admin.CallAsync<ListContractsRequest, ListContractsResponse>("ListContracts", new ListContractsRequest { ClubId = club.Id });
+        var listed = await Admin.CallAsync((client, options) => client.ListContractsAsync(new ListContractsRequest { ClubId = club.Id }, options));
         Assert.Equal(ContractStatus.Suspended, Assert.Single(listed.Contracts).Status);
     }
 
@@ -157,17 +154,15 @@ public abstract class AdminServiceTests(HubFixture fixture)
             Terms = SampleData.TenPercentCappedAt(500),
         });
 
-        var revised = await Admin.CallAsync<CreateOfferVersionRequest, Offer>(
-            "CreateOfferVersion", new CreateOfferVersionRequest { OfferId = offer.Id, Terms = SampleData.TenPercentCappedAt(800) });
+        var revised = await Admin.CallAsync((client, options) => client.CreateOfferVersionAsync(new CreateOfferVersionRequest { OfferId = offer.Id, Terms = SampleData.TenPercentCappedAt(800) }, options));
         var invalidTerms = SampleData.TenPercentCappedAt(800);
         invalidTerms.PercentBasisPoints = 20_000;
-        var invalid = await Admin.FailsAsync<CreateOfferVersionRequest, Offer>(
-            "CreateOfferVersion", new CreateOfferVersionRequest { OfferId = offer.Id, Terms = invalidTerms });
+        var invalid = await Admin.FailsAsync((client, options) => client.CreateOfferVersionAsync(new CreateOfferVersionRequest { OfferId = offer.Id, Terms = invalidTerms }, options));
 
         Assert.Equal((2, 800L), (revised.CurrentVersion, revised.Current.Terms.PercentCapCents));
         Assert.Equal(StatusCode.InvalidArgument, invalid.StatusCode);
         Assert.StartsWith("percent_basis_points:", invalid.Detail, StringComparison.Ordinal);
-        var listed = await Admin.CallAsync<ListOffersRequest, ListOffersResponse>("ListOffers", new ListOffersRequest { ClubId = club.Id });
+        var listed = await Admin.CallAsync((client, options) => client.ListOffersAsync(new ListOffersRequest { ClubId = club.Id }, options));
         Assert.Equal(2, Assert.Single(listed.Offers).CurrentVersion);
     }
 
@@ -178,18 +173,12 @@ public abstract class AdminServiceTests(HubFixture fixture)
         var neighbour = await Admin.CreateLandlordAsync(SampleData.Landlord());
         var club = await Admin.CreateClubAsync(SampleData.Club(host.Id));
 
-        var proposed = await Admin.CallAsync<ProposeFederationRequest, FederationAgreement>(
-            "ProposeFederation", new ProposeFederationRequest { ClubId = club.Id, LandlordId = neighbour.Id, ProposedByLandlordId = host.Id });
-        var selfAccept = await Admin.FailsAsync<AcceptFederationRequest, FederationAgreement>(
-            "AcceptFederation", new AcceptFederationRequest { AgreementId = proposed.Id, AcceptedByLandlordId = host.Id });
-        var duplicate = await Admin.FailsAsync<ProposeFederationRequest, FederationAgreement>(
-            "ProposeFederation", new ProposeFederationRequest { ClubId = club.Id, LandlordId = neighbour.Id, ProposedByLandlordId = neighbour.Id });
-        var accepted = await Admin.CallAsync<AcceptFederationRequest, FederationAgreement>(
-            "AcceptFederation", new AcceptFederationRequest { AgreementId = proposed.Id, AcceptedByLandlordId = neighbour.Id });
-        var listed = await Admin.CallAsync<ListFederationAgreementsRequest, ListFederationAgreementsResponse>(
-            "ListFederationAgreements", new ListFederationAgreementsRequest { ClubId = club.Id });
-        var ended = await Admin.CallAsync<EndFederationRequest, FederationAgreement>(
-            "EndFederation", new EndFederationRequest { AgreementId = proposed.Id, EndedByLandlordId = neighbour.Id });
+        var proposed = await Admin.CallAsync((client, options) => client.ProposeFederationAsync(new ProposeFederationRequest { ClubId = club.Id, LandlordId = neighbour.Id, ProposedByLandlordId = host.Id }, options));
+        var selfAccept = await Admin.FailsAsync((client, options) => client.AcceptFederationAsync(new AcceptFederationRequest { AgreementId = proposed.Id, AcceptedByLandlordId = host.Id }, options));
+        var duplicate = await Admin.FailsAsync((client, options) => client.ProposeFederationAsync(new ProposeFederationRequest { ClubId = club.Id, LandlordId = neighbour.Id, ProposedByLandlordId = neighbour.Id }, options));
+        var accepted = await Admin.CallAsync((client, options) => client.AcceptFederationAsync(new AcceptFederationRequest { AgreementId = proposed.Id, AcceptedByLandlordId = neighbour.Id }, options));
+        var listed = await Admin.CallAsync((client, options) => client.ListFederationAgreementsAsync(new ListFederationAgreementsRequest { ClubId = club.Id }, options));
+        var ended = await Admin.CallAsync((client, options) => client.EndFederationAsync(new EndFederationRequest { AgreementId = proposed.Id, EndedByLandlordId = neighbour.Id }, options));
 
         Assert.Equal(FederationStatus.Proposed, proposed.Status);
         Assert.Equal(StatusCode.FailedPrecondition, selfAccept.StatusCode);
@@ -209,12 +198,10 @@ public abstract class AdminServiceTests(HubFixture fixture)
         var contract = await Admin.CreateContractAsync(SampleData.Contract(club.Id, plumber.Id));
         var payment = new RecordFeePaymentRequest { ContractId = contract.Id, PaymentReference = "VIR-2026-0042", AmountCents = 100_000 };
 
-        var first = await Admin.CallAsync<RecordFeePaymentRequest, FeePayment>("RecordFeePayment", payment);
-        var retry = await Admin.CallAsync<RecordFeePaymentRequest, FeePayment>("RecordFeePayment", payment);
-        var conflicting = await Admin.FailsAsync<RecordFeePaymentRequest, FeePayment>(
-            "RecordFeePayment", new RecordFeePaymentRequest { ContractId = contract.Id, PaymentReference = "VIR-2026-0042", AmountCents = 50_000 });
-        var negative = await Admin.FailsAsync<RecordFeePaymentRequest, FeePayment>(
-            "RecordFeePayment", new RecordFeePaymentRequest { ContractId = contract.Id, PaymentReference = "VIR-2026-0043", AmountCents = -1 });
+        var first = await Admin.CallAsync((client, options) => client.RecordFeePaymentAsync(payment, options));
+        var retry = await Admin.CallAsync((client, options) => client.RecordFeePaymentAsync(payment, options));
+        var conflicting = await Admin.FailsAsync((client, options) => client.RecordFeePaymentAsync(new RecordFeePaymentRequest { ContractId = contract.Id, PaymentReference = "VIR-2026-0042", AmountCents = 50_000 }, options));
+        var negative = await Admin.FailsAsync((client, options) => client.RecordFeePaymentAsync(new RecordFeePaymentRequest { ContractId = contract.Id, PaymentReference = "VIR-2026-0043", AmountCents = -1 }, options));
 
         Assert.False(first.AlreadyRecorded);
         Assert.True(retry.AlreadyRecorded);
@@ -237,7 +224,7 @@ public abstract class AdminServiceTests(HubFixture fixture)
         var contract = await Admin.CreateContractAsync(SampleData.Contract(club.Id, bakery.Id));
         var payment = new RecordFeePaymentRequest { ContractId = contract.Id, PaymentReference = "CHQ-7781", AmountCents = 10_000 };
 
-        var answers = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Admin.CallAsync<RecordFeePaymentRequest, FeePayment>("RecordFeePayment", payment)));
+        var answers = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Admin.CallAsync((client, options) => client.RecordFeePaymentAsync(payment, options))));
 
         Assert.Single(answers.Select(answer => answer.TransactionId).Distinct());
         Assert.Single(answers, answer => !answer.AlreadyRecorded);
@@ -257,13 +244,13 @@ public abstract class AdminServiceTests(HubFixture fixture)
             await db.SaveChangesAsync();
         }
 
-        var payment = await Admin.CallAsync<RecordFeePaymentRequest, FeePayment>("RecordFeePayment", new RecordFeePaymentRequest
+        var payment = await Admin.CallAsync((client, options) => client.RecordFeePaymentAsync(new RecordFeePaymentRequest
         {
             ContractId = contract.Id,
             PaymentReference = "VIR-0915",
             AmountCents = 10_000,
             PaidAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(new DateTimeOffset(2026, 9, 15, 10, 0, 0, TimeSpan.Zero)),
-        });
+        }, options));
 
         Assert.Equal("2026-10", payment.Period);
     }
@@ -275,26 +262,26 @@ public abstract class AdminServiceTests(HubFixture fixture)
         var ownClub = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
         var otherClub = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
         var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
-        var registered = await Admin.CallAsync<RegisterClientRequest, RegisteredClient>("RegisterClient", new RegisterClientRequest
+        var registered = await Admin.CallAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest
         {
             Kind = ClientKind.Admin,
             DisplayName = "Club admin",
             ClubId = ownClub.Id,
             Scopes = { "hlmhub.admin" },
-        });
+        }, options));
         var clubAdmin = Hub.Admin(await Hub.GetTokenAsync(registered.Client.ClientId, registered.ClientSecret));
 
         var own = await clubAdmin.CreateContractAsync(SampleData.Contract(ownClub.Id, bakery.Id));
-        var other = await clubAdmin.FailsAsync<CreateContractRequest, Contract>("CreateContract", SampleData.Contract(otherClub.Id, bakery.Id));
-        var otherList = await clubAdmin.FailsAsync<ListContractsRequest, ListContractsResponse>("ListContracts", new ListContractsRequest { ClubId = otherClub.Id });
-        var newClub = await clubAdmin.FailsAsync<CreateClubRequest, Club>("CreateClub", SampleData.Club(landlord.Id));
-        var clients = await clubAdmin.FailsAsync<ListClientsRequest, ListClientsResponse>("ListClients", new ListClientsRequest());
-        var visibleClubs = await clubAdmin.CallAsync<ListClubsRequest, ListClubsResponse>("ListClubs", new ListClubsRequest());
+        var other = await clubAdmin.FailsAsync((client, options) => client.CreateContractAsync(SampleData.Contract(otherClub.Id, bakery.Id), options));
+        var otherList = await clubAdmin.FailsAsync((client, options) => client.ListContractsAsync(new ListContractsRequest { ClubId = otherClub.Id }, options));
+        var newClub = await clubAdmin.FailsAsync((client, options) => client.CreateClubAsync(SampleData.Club(landlord.Id), options));
+        var clients = await clubAdmin.FailsAsync((client, options) => client.ListClientsAsync(new ListClientsRequest(), options));
+        var visibleClubs = await clubAdmin.CallAsync((client, options) => client.ListClubsAsync(new ListClubsRequest(), options));
 
         Assert.Equal(ownClub.Id, own.ClubId);
         Assert.All([other, otherList, newClub, clients], status => Assert.Equal(StatusCode.PermissionDenied, status.StatusCode));
         Assert.Equal(ownClub.Id, Assert.Single(visibleClubs.Clubs).Id);
-        var otherContracts = await Admin.CallAsync<ListContractsRequest, ListContractsResponse>("ListContracts", new ListContractsRequest { ClubId = otherClub.Id });
+        var otherContracts = await Admin.CallAsync((client, options) => client.ListContractsAsync(new ListContractsRequest { ClubId = otherClub.Id }, options));
         Assert.Empty(otherContracts.Contracts);
     }
 
@@ -302,31 +289,31 @@ public abstract class AdminServiceTests(HubFixture fixture)
     public async Task RegisteredClient_GetsTokensUntilDisabled()
     {
         var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
-        var registered = await Admin.CallAsync<RegisterClientRequest, RegisteredClient>("RegisterClient", new RegisterClientRequest
+        var registered = await Admin.CallAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest
         {
             Kind = ClientKind.Landlord,
             DisplayName = "Roster sync",
             LandlordId = landlord.Id,
             Scopes = { "hlmhub.roster" },
-        });
-        var unknownBinding = await Admin.FailsAsync<RegisterClientRequest, RegisteredClient>("RegisterClient", new RegisterClientRequest
+        }, options));
+        var unknownBinding = await Admin.FailsAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest
         {
             Kind = ClientKind.Partner,
             DisplayName = "Ghost partner",
             PartnerId = "no-such-partner",
             Scopes = { "hlmhub.redemptions" },
-        });
+        }, options));
 
         Assert.NotEmpty(registered.ClientSecret);
         await Hub.GetTokenAsync(registered.Client.ClientId, registered.ClientSecret);
-        var listed = await ListAllAsync<ListClientsRequest, ListClientsResponse, OAuthClient>(
-            "ListClients", token => new ListClientsRequest { PageToken = token, PageSize = 500 }, r => (r.Clients, r.NextPageToken));
+        var listed = await ListAllAsync<ListClientsResponse, OAuthClient>(
+            (client, token, options) => client.ListClientsAsync(new ListClientsRequest { PageToken = token, PageSize = 500 }, options), r => (r.Clients, r.NextPageToken));
         var client = Assert.Single(listed, c => c.ClientId == registered.Client.ClientId);
         Assert.Equal((ClientKind.Landlord, landlord.Id, "hlmhub.roster"), (client.Kind, client.LandlordId, Assert.Single(client.Scopes)));
         Assert.Equal(StatusCode.NotFound, unknownBinding.StatusCode);
         Assert.StartsWith("partner_id:", unknownBinding.Detail, StringComparison.Ordinal);
 
-        var disabled = await Admin.CallAsync<DisableClientRequest, OAuthClient>("DisableClient", new DisableClientRequest { ClientId = registered.Client.ClientId });
+        var disabled = await Admin.CallAsync((client, options) => client.DisableClientAsync(new DisableClientRequest { ClientId = registered.Client.ClientId }, options));
         Assert.NotNull(disabled.DisabledAt);
         using var refused = await Hub.RequestTokenAsync(registered.Client.ClientId, registered.ClientSecret);
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refused.StatusCode);
@@ -337,7 +324,7 @@ public abstract class AdminServiceTests(HubFixture fixture)
     {
         var anonymous = Hub.Admin(accessToken: null);
 
-        var status = await anonymous.FailsAsync<ListLandlordsRequest, ListLandlordsResponse>("ListLandlords", new ListLandlordsRequest());
+        var status = await anonymous.FailsAsync((client, options) => client.ListLandlordsAsync(new ListLandlordsRequest(), options));
 
         Assert.Equal(StatusCode.Unauthenticated, status.StatusCode);
     }
@@ -349,16 +336,14 @@ public abstract class AdminServiceTests(HubFixture fixture)
         return (landlord, await Admin.CreateClubAsync(SampleData.Club(landlord.Id)));
     }
 
-    private async Task<List<TItem>> ListAllAsync<TRequest, TResponse, TItem>(
-        string rpc, Func<string, TRequest> request, Func<TResponse, (IEnumerable<TItem> Items, string Next)> read)
-        where TRequest : class, Google.Protobuf.IMessage<TRequest>, new()
-        where TResponse : class, Google.Protobuf.IMessage<TResponse>, new()
+    private async Task<List<TItem>> ListAllAsync<TResponse, TItem>(
+        Func<AdminService.AdminServiceClient, string, CallOptions, AsyncUnaryCall<TResponse>> list, Func<TResponse, (IEnumerable<TItem> Items, string Next)> read)
     {
         var items = new List<TItem>();
         var token = "";
         do
         {
-            var (page, next) = read(await Admin.CallAsync<TRequest, TResponse>(rpc, request(token)));
+            var (page, next) = read(await Admin.CallAsync((client, options) => list(client, token, options)));
             items.AddRange(page);
             token = next;
         }

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using HlmHub.Contracts.V1;
-using HlmHub.Grpc;
+using Grpc.Core;
 using HlmHub.Server.Features.Demo;
 using HlmHub.Server.Tests.Infrastructure;
 using HlmHub.Storage;
@@ -43,22 +43,21 @@ public sealed class DemoSeedTests
 
             // The demo club administrator sees its club, the federated neighbour and the partners' contracts.
             var clubAdmin = hub.Admin(await hub.GetTokenAsync(credentials["club_admin"].ClientId, credentials["club_admin"].Secret));
-            var clubs = await clubAdmin.CallAsync<ListClubsRequest, ListClubsResponse>("ListClubs", new ListClubsRequest());
+            var clubs = await clubAdmin.CallAsync((client, options) => client.ListClubsAsync(new ListClubsRequest(), options));
             Assert.Equal(DemoData.ClubId, Assert.Single(clubs.Clubs).Id);
-            var agreements = await clubAdmin.CallAsync<ListFederationAgreementsRequest, ListFederationAgreementsResponse>(
-                "ListFederationAgreements", new ListFederationAgreementsRequest());
+            var agreements = await clubAdmin.CallAsync((client, options) => client.ListFederationAgreementsAsync(new ListFederationAgreementsRequest(), options));
             var agreement = Assert.Single(agreements.Agreements);
             Assert.Equal((DemoData.NeighbourLandlordId, FederationStatus.Active), (agreement.LandlordId, agreement.Status));
-            var contracts = await clubAdmin.CallAsync<ListContractsRequest, ListContractsResponse>("ListContracts", new ListContractsRequest());
+            var contracts = await clubAdmin.CallAsync((client, options) => client.ListContractsAsync(new ListContractsRequest(), options));
             Assert.Equal(100_000L, Assert.Single(contracts.Contracts, contract => contract.PartnerId == DemoData.PlumberId).YearlyFeeCents);
             Assert.Equal(4, contracts.Contracts.Count);
-            var offers = await clubAdmin.CallAsync<ListOffersRequest, ListOffersResponse>("ListOffers", new ListOffersRequest());
+            var offers = await clubAdmin.CallAsync((client, options) => client.ListOffersAsync(new ListOffersRequest(), options));
             Assert.Equal(7, Assert.Single(offers.Offers, offer => offer.PartnerId == DemoData.InsurerId).Current.Terms.RoomTariffs.Count);
             Assert.Equal(10_000L, Assert.Single(offers.Offers, offer => offer.PartnerId == DemoData.DrivingSchoolId).Current.Terms.FixedDiscountCents);
 
             // The demo partner is a partner: the Admin API refuses it.
             var partner = hub.Admin(await hub.GetTokenAsync(credentials["partner"].ClientId, credentials["partner"].Secret));
-            var refused = await partner.FailsAsync<ListClubsRequest, ListClubsResponse>("ListClubs", new ListClubsRequest());
+            var refused = await partner.FailsAsync((client, options) => client.ListClubsAsync(new ListClubsRequest(), options));
             Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
 
             first = await DemoSnapshot.TakeAsync(hub, credentialsPath);

@@ -1,139 +1,124 @@
-using System.Globalization;
 using System.Net;
-using HlmHub.Grpc;
+using System.Text;
+using System.Text.Json;
+using HlmHub.Identity;
+using HlmHub.Identity.Authorization;
+using HlmHub.Storage;
+using HlmHub.Storage.Identity;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace HlmHub.Bench;
 
+/// <summary>Which echo server to run.</summary>
 internal enum BenchServerKind
 {
-    /// <summary>Our transport serving hlmhub.bench.Echo.</summary>
-    Grpc,
+    /// <summary>grpc-dotnet alone.</summary>
+    Plain,
 
-    /// <summary>The bare Kestrel echo (<see cref="BareEcho"/>).</summary>
-    Bare,
-
-    /// <summary>The bare Kestrel echo, one ReadAsync and one flush per message (profiling only).</summary>
-    BareReadEachMessage,
-
-    /// <summary>As <see cref="BareReadEachMessage"/>, taking buffered messages with TryRead (profiling only).</summary>
-    BareTryReadEachMessage,
+    /// <summary>grpc-dotnet behind the hub's resource server (JwtBearer, validated-token cache) and rpc authorization.</summary>
+    Hub,
 }
 
-/// <summary>Hosts one of the benchmark's .NET servers on 127.0.0.1, cleartext HTTP/2 only (h2c with prior knowledge).</summary>
+/// <summary>Hosts one of the benchmark's .NET servers on 127.0.0.1, gRPC on cleartext HTTP/2.</summary>
 internal static class BenchServers
 {
-    /// <summary>Where both servers report their allocation and GC counters (read by the script between runs).</summary>
-    public const string StatsPath = "/bench/stats";
-
-    /// <summary>With sampling on: GET reports the sampled allocations by type since the last DELETE.</summary>
-    public const string AllocationsPath = "/bench/allocations";
-
-    /// <param name="kind">Which server.</param>
-    /// <param name="port">Loopback port.</param>
-    /// <param name="sampleAllocations">Turns the allocation sampler on.</param>
-    /// <param name="routed">
-    /// Bare server only, profiling: "literal" serves the echo through endpoint routing on the two
-    /// literal method paths; "fallback" adds a two-parameter catch-all route beside them, as our
-    /// transport maps for UNIMPLEMENTED; "terminal" answers unmatched paths from a terminal middleware
-    /// appended by an <see cref="IStartupFilter"/> instead (no route beside the literal ones). Null:
-    /// no routing (the ceiling).
-    /// </param>
-    public static async Task RunAsync(BenchServerKind kind, int port, bool sampleAllocations, string? routed = null)
+    public static async Task RunAsync(BenchServerKind kind, int port, string? tokenFile)
     {
-        using var sampler = sampleAllocations ? new AllocationSampler() : null;
-        sampler?.Start();
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "hlmhub-bench", Guid.NewGuid().ToString("N"));
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
-        // Warning and above only: the benchmark measures the transport, not log formatting.
+        // Warning and above only: the benchmark measures the stack, not log formatting.
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            // Kestrel cannot serve HTTP/1.1 and HTTP/2 on one cleartext port: HTTP/2 only (h2c with
-            // prior knowledge, as gRPC clients and h2load speak it). Defaults apply to endpoints added after.
-            kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2);
-            kestrel.Listen(IPAddress.Loopback, port);
+            kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = HttpProtocols.Http2);
+            if (kind == BenchServerKind.Hub)
+            {
+                // The token endpoint, over HTTP/1.1 as partners call it.
+                kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http1);
+            }
+
             kestrel.AddServerHeader = false;
         });
-        if (kind == BenchServerKind.Grpc)
+        builder.Services.AddGrpc(options =>
         {
-            builder.Services.AddHlmGrpc();
-        }
-        if (routed == "terminal")
+            options.EnableDetailedErrors = false;
+            if (kind == BenchServerKind.Hub)
+            {
+                options.AddHlmHubCallerInterceptor();
+            }
+        });
+        if (kind == BenchServerKind.Hub)
         {
-            builder.Services.AddSingleton<IStartupFilter, UnmatchedPathFilter>();
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Storage:DataDirectory"] = dataDirectory,
+                ["Auth:EmbeddedIssuer:BootstrapAdmin"] = "false",
+                // Four hours: longer than any benchmark run, so no token expires during it.
+                ["Auth:TokenLifetime"] = "04:00:00",
+            });
+            builder.Services.AddHlmHubStorage(builder.Configuration);
+            builder.Services.AddHlmHubIdentity(builder.Configuration);
         }
 
-        var application = builder.Build();
-        if (kind == BenchServerKind.Grpc)
+        await using var app = builder.Build();
+        if (kind == BenchServerKind.Hub)
         {
-            application.MapGrpcService<EchoService>(BenchReflection.Descriptor.Services.Single(service => service.FullName == "hlmhub.bench.Echo"));
-            application.MapGet(StatsPath, WriteStatsAsync);
-            application.Map(AllocationsPath, context => HandleAllocationsAsync(context, sampler));
-        }
-        else if (routed is not null)
-        {
-            application.MapGet(StatsPath, WriteStatsAsync);
-            application.Map(AllocationsPath, context => HandleAllocationsAsync(context, sampler));
-            application.MapPost("/hlmhub.bench.Echo/Unary", BareEcho.HandleAsync);
-            application.MapPost("/hlmhub.bench.Echo/Bidi", BareEcho.HandleAsync);
-            if (routed == "fallback")
-            {
-                application.MapPost("/{unknownService}/{unknownMethod}", context =>
-                {
-                    context.Response.AppendTrailer("grpc-status", "12");
-                    return Task.CompletedTask;
-                });
-            }
+            await app.Services.GetRequiredService<IDatabaseMigrator>().MigrateAsync(CancellationToken.None);
+            app.UseRouting();
+            app.UseAuthentication();
+            app.UseAuthorization();
+            app.MapGroup("").AllowAnonymous().MapHlmHubIdentityEndpoints();
+            app.MapGrpcService<HubEchoService>();
+            app.VerifyEveryRpcDeclaresItsPolicy();
         }
         else
         {
-            application.Run(context => context.Request.Path == StatsPath ? WriteStatsAsync(context)
-                : context.Request.Path == AllocationsPath ? HandleAllocationsAsync(context, sampler)
-                : kind == BenchServerKind.Bare ? BareEcho.HandleAsync(context)
-                : BareEcho.HandlePerMessageAsync(context, tryReadFirst: kind == BenchServerKind.BareTryReadEachMessage));
+            app.MapGrpcService<PlainEchoService>();
         }
-        await application.StartAsync();
+
+        await app.StartAsync();
+        if (kind == BenchServerKind.Hub && tokenFile is not null)
+        {
+            await WriteTokenAsync(app, tokenFile);
+        }
+
         // The script waits for this line.
         Console.WriteLine($"listening on 127.0.0.1:{port} ({kind})");
-        await application.WaitForShutdownAsync();
+        await app.WaitForShutdownAsync();
+        if (Directory.Exists(dataDirectory))
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dataDirectory, recursive: true);
+        }
     }
 
-    /// <summary>Runs after the whole application pipeline: only requests no endpoint matched get here.</summary>
-    private sealed class UnmatchedPathFilter : IStartupFilter
+    /// <summary>Registers a partner client and writes an access token from the real token endpoint to <paramref name="path"/> (mode 0600).</summary>
+    private static async Task WriteTokenAsync(WebApplication app, string path)
     {
-        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => application =>
+        var registry = app.Services.GetRequiredService<IClientRegistry>();
+        var client = await registry.RegisterAsync(
+            new ClientRegistration(ClientKind.Partner, "Benchmark", [HubEchoService.Scope], PartnerId: "bench"), CancellationToken.None);
+        var http1 = app.Urls.Last();
+        using var http = new HttpClient { BaseAddress = new Uri(http1) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, IdentityEndpointPaths.Token)
         {
-            next(application);
-            application.Run(context =>
-            {
-                context.Response.ContentType = "application/grpc";
-                context.Response.Headers["grpc-status"] = "12";
-                return Task.CompletedTask;
-            });
+            Content = new FormUrlEncodedContent([new("grant_type", "client_credentials")]),
         };
-    }
-
-    private static Task HandleAllocationsAsync(HttpContext context, AllocationSampler? sampler)
-    {
-        context.Response.ContentType = "text/plain";
-        if (sampler is null)
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
+            "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(client.ClientId + ":" + client.ClientSecret)));
+        using var response = await http.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        if (response.StatusCode != HttpStatusCode.OK)
         {
-            return context.Response.WriteAsync("allocation sampling is off: start with --sample-allocations yes\n", context.RequestAborted);
+            throw new InvalidOperationException($"The benchmark's token request failed: {(int)response.StatusCode}");
         }
-        if (HttpMethods.IsDelete(context.Request.Method))
-        {
-            sampler.Reset();
-            return Task.CompletedTask;
-        }
-        return context.Response.WriteAsync(sampler.Report(), context.RequestAborted);
-    }
 
-    private static Task WriteStatsAsync(HttpContext context)
-    {
-        var text = string.Create(CultureInfo.InvariantCulture,
-            $"allocated_bytes={GC.GetTotalAllocatedBytes(precise: true)} gen0={GC.CollectionCount(0)} gen1={GC.CollectionCount(1)} gen2={GC.CollectionCount(2)} server_gc={System.Runtime.GCSettings.IsServerGC}\n");
-        context.Response.ContentType = "text/plain";
-        return context.Response.WriteAsync(text, context.RequestAborted);
+        using var json = JsonDocument.Parse(body);
+        await File.WriteAllTextAsync(path, json.RootElement.GetProperty("access_token").GetString());
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
     }
 }

@@ -2,14 +2,11 @@ using System.Globalization;
 using HlmHub.Bench;
 
 // The transport benchmark's .NET side (tools/bench/transport.sh drives it):
-//   serve --port N [--sample-allocations yes]   our transport serving hlmhub.bench.Echo
-//   bare --port N [--sample-allocations yes] [--per-message read|try-read] [--routing literal|fallback|terminal]
-//                             bare Kestrel HTTP/2 echo of length-prefixed messages (the ceiling)
-//   protobuf                  time and allocations of parsing + serializing the sample message in-process
+//   serve --kind plain|hub --port N [--token-out FILE]
+//                             hlmhub.bench.Echo on grpc-dotnet, plain or behind the hub's authentication and
+//                             authorization (hub: also writes a real access token to FILE)
 //   bodies --out DIR          writes the h2load request bodies unary.bin and bidi.bin
 //   verify --file F --messages N   checks that F holds exactly N echoed messages
-// Both servers answer GET /bench/stats with the process's allocation and GC counters and, with
-// --sample-allocations yes, GET /bench/allocations with the sampled allocations by type (DELETE resets).
 if (args.Length == 0)
 {
     return Usage();
@@ -21,21 +18,14 @@ if (options is null)
 }
 switch (args[0])
 {
-    case "serve" when options.TryGetValue("port", out var port):
-        await BenchServers.RunAsync(BenchServerKind.Grpc, ParsePort(port), SampleAllocations(options));
-        return 0;
-    case "bare" when options.TryGetValue("port", out var port):
-        var kind = options.GetValueOrDefault("per-message") switch
+    case "serve" when options.TryGetValue("port", out var port) && options.TryGetValue("kind", out var kind):
+        var serverKind = kind switch
         {
-            null => BenchServerKind.Bare,
-            "read" => BenchServerKind.BareReadEachMessage,
-            "try-read" => BenchServerKind.BareTryReadEachMessage,
-            var other => throw new ArgumentException($"Unknown --per-message mode '{other}' (read, try-read)."),
+            "plain" => BenchServerKind.Plain,
+            "hub" => BenchServerKind.Hub,
+            _ => throw new ArgumentException($"Unknown --kind '{kind}' (plain, hub)."),
         };
-        await BenchServers.RunAsync(kind, ParsePort(port), SampleAllocations(options), options.GetValueOrDefault("routing"));
-        return 0;
-    case "protobuf":
-        ProtobufCost.Measure();
+        await BenchServers.RunAsync(serverKind, ParsePort(port), options.GetValueOrDefault("token-out"));
         return 0;
     case "bodies" when options.TryGetValue("out", out var directory):
         BenchBodies.Write(directory);
@@ -48,7 +38,7 @@ switch (args[0])
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: HlmHub.Bench serve --port N [--sample-allocations yes] | bare --port N [--sample-allocations yes] [--per-message read|try-read] [--routing literal|fallback|terminal] | protobuf | bodies --out DIR | verify --file F --messages N");
+    Console.Error.WriteLine("usage: HlmHub.Bench serve --kind plain|hub --port N [--token-out FILE] | bodies --out DIR | verify --file F --messages N");
     return 2;
 }
 
@@ -65,9 +55,6 @@ static Dictionary<string, string>? ParseOptions(ReadOnlySpan<string> arguments)
     }
     return arguments.Length % 2 == 0 ? options : null;
 }
-
-static bool SampleAllocations(Dictionary<string, string> options) =>
-    options.TryGetValue("sample-allocations", out var value) && value == "yes";
 
 static int ParsePort(string value) =>
     int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= 65535

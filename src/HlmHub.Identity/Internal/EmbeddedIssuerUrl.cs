@@ -6,7 +6,8 @@ using Microsoft.Extensions.Options;
 namespace HlmHub.Identity.Internal;
 
 /// <summary>
-/// The embedded issuer's identifier: <c>Auth:Issuer</c>, else the first address the server listens on
+/// The embedded issuer's identifier: <c>Auth:Issuer</c>, else the host's HTTP/1.1 endpoint (<see cref="IHttpEndpointAddress"/>),
+/// else the first address the server listens on
 /// (known only once it has started, hence resolved on first use). It is never taken from a request's Host
 /// header, which the caller controls. The identifier is written the way OpenIddict writes <c>iss</c> and the
 /// discovery document's <c>issuer</c>: an absolute URI, so a bare host ends with a slash
@@ -58,7 +59,9 @@ internal sealed class EmbeddedIssuerUrl(IOptions<AuthOptions> options, IServiceP
         {
             return WithTrailingSlash(configured);
         }
-        var address = services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+        // The host's HTTP/1.1 endpoint, where the token endpoint and discovery are served, when it says which it is.
+        var address = services.GetService<IHttpEndpointAddress>()?.Address
+            ?? services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
             ?? throw new InvalidOperationException("The embedded issuer's URL is unknown: set Auth:Issuer or start the server first.");
         // A wildcard binding is not a URL a client can call back; loopback is the best guess, and Auth:Issuer
         // is the way to say better.

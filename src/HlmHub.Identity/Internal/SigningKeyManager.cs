@@ -91,6 +91,23 @@ internal sealed class SigningKeyManager(
         }
     }
 
+    /// <summary>
+    /// The keys in force now, read again from the database whatever the cache holds: another instance may have
+    /// created a key this one has not seen yet (the resource server asks when a token names an unknown key).
+    /// </summary>
+    public async ValueTask<SigningKeySet> ReloadAsync(CancellationToken cancellationToken)
+    {
+        await _refreshLock.WaitAsync(cancellationToken);
+        try
+        {
+            return await RefreshLockedAsync(rotateNow: false, cancellationToken);
+        }
+        finally
+        {
+            _refreshLock.Release();
+        }
+    }
+
     /// <inheritdoc />
     public async Task<string> RotateNowAsync(CancellationToken cancellationToken)
     {

@@ -1,4 +1,3 @@
-using HlmHub.Grpc;
 using HlmHub.Server.Features.Admin;
 using HlmHub.Server.Features.Demo;
 using HlmHub.Server.Features.Roster;
@@ -15,9 +14,6 @@ internal static class HubFeatures
     public static IServiceCollection AddHubFeatures(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-
-        // Admin: its error mapping runs inside the authorization interceptor (registered earlier by Identity).
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServerCallInterceptor, AdminErrorInterceptor>());
 
         // Roster: landlords' roster sessions (Features/Roster), with their named limits.
         services.AddOptions<RosterOptions>()
@@ -39,7 +35,7 @@ internal static class HubFeatures
 
     public static IEndpointRouteBuilder MapHubFeatures(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGrpcService<AdminService>(AdminService.Descriptor);
+        endpoints.MapGrpcService<AdminService>();
         return endpoints;
     }
 }

@@ -1,19 +1,71 @@
 namespace HlmHub.Server.Hosting;
 
-/// <summary>Host-level limits, bound from the <c>Hub</c> configuration section.</summary>
+/// <summary>
+/// Host-level limits, bound from the <c>Hub</c> configuration section and validated at start-up. Every limit has
+/// a named default; docs/transport.md lists the keys.
+/// </summary>
 internal sealed class HubHostOptions
 {
     public const string SectionName = "Hub";
 
+    /// <summary>Default of <see cref="MaxMessageSizeBytes"/>: 4 MiB, gRPC's customary limit.</summary>
+    public const int DefaultMaxMessageSizeBytes = 4 * 1024 * 1024;
+
     /// <summary>
-    /// How long a stopping hub waits for in-flight calls to finish before aborting them (default 10 s).
-    /// New calls are refused as soon as shutdown starts.
+    /// <c>Hub:ShutdownDrainTimeout</c>: how long a stopping hub waits for in-flight calls to finish before aborting
+    /// them (default 10 s). New connections are refused as soon as shutdown starts.
     /// </summary>
     public TimeSpan ShutdownDrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Concurrent HTTP/2 streams per connection (default 100, Kestrel's): the in-flight window per client connection.</summary>
+    /// <summary><c>Hub:MaxStreamsPerConnection</c>: concurrent HTTP/2 streams (calls) per connection (default 100, Kestrel's).</summary>
     public int MaxStreamsPerConnection { get; set; } = 100;
 
-    /// <summary>Largest request header block in bytes (default 16 KiB): bounds metadata size.</summary>
+    /// <summary><c>Hub:MaxRequestHeadersTotalSizeBytes</c>: largest request header block (default 16 KiB): bounds metadata size.</summary>
     public int MaxRequestHeadersTotalSizeBytes { get; set; } = 16 * 1024;
+
+    /// <summary>
+    /// <c>Hub:MaxMessageSizeBytes</c>: largest message received or sent (default 4 MiB). A larger request, declared
+    /// or after decompression, ends with RESOURCE_EXHAUSTED; so does a response the hub would send larger.
+    /// </summary>
+    public int MaxMessageSizeBytes { get; set; } = DefaultMaxMessageSizeBytes;
+
+    /// <summary>
+    /// <c>Hub:ResponseCompression</c>: <c>gzip</c> to compress responses for clients that accept it, or empty
+    /// (default) to send them uncompressed: the hub's responses are small, and compressing them costs CPU on every
+    /// call. Compressed requests (gzip) are always accepted.
+    /// </summary>
+    public string ResponseCompression { get; set; } = "";
+
+    /// <summary>
+    /// <c>Hub:MaxConcurrentConnections</c>: open connections the hub accepts across its endpoints (default 1,000);
+    /// further connections are closed at once.
+    /// </summary>
+    public long MaxConcurrentConnections { get; set; } = 1_000;
+
+    /// <summary>
+    /// <c>Hub:KeepAlivePingDelay</c>: after this long without receiving a frame on an HTTP/2 connection, the hub
+    /// sends a ping (default 60 s), so dead peers and half-open connections behind load balancers are found.
+    /// </summary>
+    public TimeSpan KeepAlivePingDelay { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary><c>Hub:KeepAlivePingTimeout</c>: a connection whose ping gets no answer within this time is closed (default 20 s).</summary>
+    public TimeSpan KeepAlivePingTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// <c>Hub:MaxAnonymousCallsPerAddress</c>: calls to the anonymous services (health, including <c>Watch</c>
+    /// streams, and reflection) one remote address may have open at once (default 8). Further calls end with
+    /// RESOURCE_EXHAUSTED: a stranger cannot hold open more than this.
+    /// </summary>
+    public int MaxAnonymousCallsPerAddress { get; set; } = 8;
+
+    public bool IsValid() =>
+        ShutdownDrainTimeout >= TimeSpan.Zero
+        && MaxStreamsPerConnection > 0
+        && MaxRequestHeadersTotalSizeBytes > 0
+        && MaxMessageSizeBytes > 0
+        && ResponseCompression is "" or "gzip"
+        && MaxConcurrentConnections > 0
+        && KeepAlivePingDelay > TimeSpan.Zero
+        && KeepAlivePingTimeout > TimeSpan.Zero
+        && MaxAnonymousCallsPerAddress > 0;
 }

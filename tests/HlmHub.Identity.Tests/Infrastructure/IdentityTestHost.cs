@@ -1,8 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using HlmHub.Grpc;
-using HlmHub.Grpc.Client;
+using Grpc.Core;
+using Grpc.Net.Client;
+using HlmHub.Identity.Authorization;
 using HlmHub.Identity.Tests.Secured;
 using HlmHub.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -20,8 +21,8 @@ namespace HlmHub.Identity.Tests.Infrastructure;
 
 /// <summary>
 /// The hub's identity stack on real Kestrel at 127.0.0.1:0 (HTTP/2 cleartext) with a real SQLite file in a
-/// fresh data directory: token endpoint, discovery, JWKS, and the secured test service behind the
-/// authorization interceptor. Disposing it fails the test on any error log the test did not expect.
+/// fresh data directory: token endpoint, discovery, JWKS, and the secured test service on grpc-dotnet behind
+/// ASP.NET Core authentication and authorization, as the hub wires them. Disposing it fails the test on any error log the test did not expect.
 /// </summary>
 internal sealed class IdentityTestHost : IAsyncDisposable
 {
@@ -95,23 +96,32 @@ internal sealed class IdentityTestHost : IAsyncDisposable
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.Services.AddSingleton<TimeProvider>(clock);
         builder.Services.AddSingleton<HandlerProbe>();
-        builder.Services.AddHlmGrpc();
+        builder.Services.AddGrpc(options =>
+        {
+            options.EnableDetailedErrors = false;
+            options.AddHlmHubCallerInterceptor();
+        });
+        builder.Services.AddGrpcHealthChecks().AddCheck("self", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
         builder.Services.AddHlmHubStorage(builder.Configuration);
         builder.Services.AddHlmHubIdentity(builder.Configuration);
         var app = builder.Build();
         try
         {
-            await TestSchema.CreateAsync(app.Services).DefaultTimeout();
-            app.MapHlmHubIdentityEndpoints();
+            await app.Services.GetRequiredService<IDatabaseMigrator>().MigrateAsync(CancellationToken.None).DefaultTimeout();
+            app.UseRouting();
+            app.UseAuthentication();
+            app.UseAuthorization();
+            app.MapGroup("").AllowAnonymous().MapHlmHubIdentityEndpoints();
             if (map is null)
             {
-                app.MapGrpcService<SecuredTestService>(SecuredReflection.Descriptor.Services[0]);
-                app.MapGrpcHealth();
+                app.MapGrpcService<SecuredTestService>();
+                app.MapGrpcHealthChecksService().AllowAnonymous();
             }
             else
             {
                 map(app);
             }
+            app.VerifyEveryRpcDeclaresItsPolicy();
             await app.StartAsync().DefaultTimeout();
         }
         catch
@@ -165,16 +175,27 @@ internal sealed class IdentityTestHost : IAsyncDisposable
         return result.AccessToken;
     }
 
-    /// <summary>Calls an rpc of the secured service with an optional bearer token.</summary>
+    /// <summary>Calls an rpc of the secured service, by name, through its generated client with an optional bearer token.</summary>
     public async Task<CallerReply> CallAsync(string rpc, string? token, string ownerId = "")
     {
-        var method = new Method<OwnedRequest, CallerReply>(SecuredReflection.Descriptor.Services[0].FindMethodByName(rpc));
+        var client = new SecuredService.SecuredServiceClient(Channel);
         var headers = new Metadata();
         if (token is not null)
         {
             headers.Add("authorization", "Bearer " + token);
         }
-        using var call = Channel.UnaryCall(method, new OwnedRequest { OwnerId = ownerId }, new CallOptions(headers));
+        var options = new CallOptions(headers, deadline: TimeProvider.System.GetUtcNow().UtcDateTime.Add(TestTimeouts.Default));
+        var request = new OwnedRequest { OwnerId = ownerId };
+        using var call = rpc switch
+        {
+            nameof(SecuredService.SecuredServiceClient.WhoAmI) => client.WhoAmIAsync(request, options),
+            nameof(SecuredService.SecuredServiceClient.ReadOffers) => client.ReadOffersAsync(request, options),
+            nameof(SecuredService.SecuredServiceClient.PushRoster) => client.PushRosterAsync(request, options),
+            nameof(SecuredService.SecuredServiceClient.ManageClub) => client.ManageClubAsync(request, options),
+            nameof(SecuredService.SecuredServiceClient.ForgetsOwnership) => client.ForgetsOwnershipAsync(request, options),
+            nameof(SecuredService.SecuredServiceClient.WritesBeforeChecking) => client.WritesBeforeCheckingAsync(request, options),
+            _ => throw new ArgumentException($"SecuredService has no rpc {rpc}.", nameof(rpc)),
+        };
         return await call.ResponseAsync.DefaultTimeout();
     }
 

@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
-using HlmHub.Grpc;
+using Grpc.Core;
+using HlmHub.Domain;
 using HlmHub.Identity.Tests.Secured;
+using HlmHub.Storage;
+using Microsoft.EntityFrameworkCore;
 
 namespace HlmHub.Identity.Tests.Infrastructure;
 
@@ -10,35 +13,45 @@ internal sealed class HandlerProbe
     public ConcurrentQueue<string> Executed { get; } = new();
 }
 
-/// <summary>The secured test service: each rpc declares a policy and records that it executed.</summary>
-internal sealed class SecuredTestService(HandlerProbe probe)
+/// <summary>The secured test service: each generated override declares a policy and records that it executed.</summary>
+internal sealed class SecuredTestService(HandlerProbe probe, IDbContextFactory<HlmHubDbContext> dbContextFactory) : SecuredService.SecuredServiceBase
 {
     [RpcPolicy("hlmhub.test", CallerKind.Any, Ownership.None)]
-    public Task<CallerReply> WhoAmI(OwnedRequest request, ServerCallContext context) => Execute(nameof(WhoAmI), context);
+    public override Task<CallerReply> WhoAmI(OwnedRequest request, ServerCallContext context) => Execute(nameof(WhoAmI), context);
 
     [RpcPolicy("hlmhub.offers.read", CallerKind.Partner, Ownership.OwnPartner)]
-    public Task<CallerReply> ReadOffers(OwnedRequest request, ServerCallContext context)
+    public override Task<CallerReply> ReadOffers(OwnedRequest request, ServerCallContext context)
     {
         context.GetCaller().EnsureOwns(OwnerKind.Partner, request.OwnerId);
         return Execute(nameof(ReadOffers), context);
     }
 
     [RpcPolicy("hlmhub.roster", CallerKind.Landlord, Ownership.OwnLandlord)]
-    public Task<CallerReply> PushRoster(OwnedRequest request, ServerCallContext context)
+    public override Task<CallerReply> PushRoster(OwnedRequest request, ServerCallContext context)
     {
         context.GetCaller().EnsureOwns(OwnerKind.Landlord, request.OwnerId);
         return Execute(nameof(PushRoster), context);
     }
 
     [RpcPolicy("hlmhub.admin", CallerKind.Admin, Ownership.OwnClub)]
-    public Task<CallerReply> ManageClub(OwnedRequest request, ServerCallContext context)
+    public override Task<CallerReply> ManageClub(OwnedRequest request, ServerCallContext context)
     {
         context.GetCaller().EnsureOwns(OwnerKind.Club, request.OwnerId);
         return Execute(nameof(ManageClub), context);
     }
 
     [RpcPolicy("hlmhub.test", CallerKind.Any, Ownership.OwnPartner)]
-    public Task<CallerReply> ForgetsOwnership(OwnedRequest request, ServerCallContext context) => Execute(nameof(ForgetsOwnership), context);
+    public override Task<CallerReply> ForgetsOwnership(OwnedRequest request, ServerCallContext context) => Execute(nameof(ForgetsOwnership), context);
+
+    [RpcPolicy("hlmhub.test", CallerKind.Any, Ownership.OwnPartner)]
+    public override async Task<CallerReply> WritesBeforeChecking(OwnedRequest request, ServerCallContext context)
+    {
+        await using var db = await dbContextFactory.CreateDbContextAsync(context.CancellationToken);
+        db.Landlords.Add(Landlord.Create(request.OwnerId, "Written before the ownership check", "732829320", TimeProvider.System.GetUtcNow()));
+        await db.SaveChangesAsync(context.CancellationToken);
+        context.GetCaller().EnsureOwns(OwnerKind.Partner, request.OwnerId);
+        return await Execute(nameof(WritesBeforeChecking), context);
+    }
 
     private Task<CallerReply> Execute(string rpc, ServerCallContext context)
     {
@@ -51,19 +64,10 @@ internal sealed class SecuredTestService(HandlerProbe probe)
 }
 
 /// <summary>The same service with one rpc lacking a policy: mapping it must fail start-up.</summary>
-internal sealed class UndeclaredTestService
+internal sealed class UndeclaredTestService : SecuredService.SecuredServiceBase
 {
     [RpcPolicy("hlmhub.test", CallerKind.Any, Ownership.None)]
-    public Task<CallerReply> WhoAmI(OwnedRequest request, ServerCallContext context) => Task.FromResult(new CallerReply());
+    public override Task<CallerReply> WhoAmI(OwnedRequest request, ServerCallContext context) => Task.FromResult(new CallerReply());
 
-    [RpcPolicy("hlmhub.test", CallerKind.Any, Ownership.None)]
-    public Task<CallerReply> ReadOffers(OwnedRequest request, ServerCallContext context) => Task.FromResult(new CallerReply());
-
-    public Task<CallerReply> PushRoster(OwnedRequest request, ServerCallContext context) => Task.FromResult(new CallerReply());
-
-    [RpcPolicy("hlmhub.test", CallerKind.Any, Ownership.None)]
-    public Task<CallerReply> ManageClub(OwnedRequest request, ServerCallContext context) => Task.FromResult(new CallerReply());
-
-    [RpcPolicy("hlmhub.test", CallerKind.Any, Ownership.None)]
-    public Task<CallerReply> ForgetsOwnership(OwnedRequest request, ServerCallContext context) => Task.FromResult(new CallerReply());
+    public override Task<CallerReply> PushRoster(OwnedRequest request, ServerCallContext context) => Task.FromResult(new CallerReply());
 }

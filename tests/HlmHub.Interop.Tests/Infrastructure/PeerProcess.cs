@@ -34,20 +34,23 @@ internal sealed class PeerProcess : IAsyncDisposable
 
     public string CommandLine { get; private init; } = string.Empty;
 
-    public static PeerProcess Start(string fileName, IEnumerable<string> arguments, string workingDirectory)
+    public static PeerProcess Start(string fileName, IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string>? environment = null)
     {
         var startInfo = new ProcessStartInfo(fileName)
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            // Kept open and never written: a peer started with --stop_on_stdin_close stops if the test host dies.
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
         foreach (var argument in arguments)
         {
             startInfo.ArgumentList.Add(argument);
+        }
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            startInfo.Environment[name] = value;
         }
         var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
         var peer = new PeerProcess(process) { CommandLine = fileName + " " + string.Join(' ', startInfo.ArgumentList) };
@@ -64,9 +67,10 @@ internal sealed class PeerProcess : IAsyncDisposable
     }
 
     /// <summary>Runs the process to its end within <paramref name="timeout"/>; kills it when the time is up.</summary>
-    public static async Task<PeerResult> RunAsync(string fileName, IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout)
+    public static async Task<PeerResult> RunAsync(
+        string fileName, IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
     {
-        await using var peer = Start(fileName, arguments, workingDirectory);
+        await using var peer = Start(fileName, arguments, workingDirectory, environment);
         var timedOut = !await peer.WaitForExitAsync(timeout);
         if (timedOut)
         {

@@ -7,15 +7,13 @@ namespace HlmHub.Interop.Tests.Infrastructure;
 internal static class Peers
 {
     public const string Python = "/usr/bin/python3";
-    private const string GrpcProtoRoot = "/usr/share/grpc-proto";
-
-    /// <summary>Debian's python3-grpcio and protoc with the gRPC Python plugin, plus the grpc.testing protos.</summary>
+    /// <summary>Debian's python3-grpcio and protoc with the gRPC Python plugin.</summary>
     public static void RequirePython()
     {
         RequireFile(Python, "Debian package python3 (the grpcio client runs on /usr/bin/python3)");
         RequireFile("/usr/bin/protoc", "Debian package protobuf-compiler");
         RequireFile("/usr/bin/grpc_python_plugin", "Debian package protobuf-compiler-grpc");
-        RequireGrpcProto();
+        RequireFile("/usr/include/google/protobuf/timestamp.proto", "Debian package libprotobuf-dev (the well-known types protoc imports)");
         RequireFile("/usr/lib/python3/dist-packages/grpc/__init__.py", "Debian package python3-grpcio");
         RequireFile("/usr/lib/python3/dist-packages/google/protobuf/__init__.py", "Debian package python3-protobuf");
     }
@@ -36,18 +34,14 @@ internal static class Peers
                 Assert.Fail($"npm package {package} is missing from {RepositoryPaths.NodeDirectory}/node_modules: run `npm ci` there (tools/test.sh does).");
             }
         }
-        RequireGrpcProto();
         return node;
     }
-
-    private static void RequireGrpcProto() =>
-        RequireFile(Path.Combine(GrpcProtoRoot, "grpc", "testing", "test.proto"), "Debian package grpc-proto");
 
     private static void RequireFile(string path, string installHint)
     {
         if (!File.Exists(path))
         {
-            Assert.Fail($"{path} is missing: install {installHint}; tools/test.sh installs every interop peer.");
+            Assert.Fail($"{path} is missing: install {installHint}; tools/test.sh installs every peer.");
         }
     }
 

@@ -3,12 +3,12 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
-using HlmHub.Grpc;
+using Grpc.Core;
 
 namespace HlmHub.Interop.Tests.Infrastructure;
 
 /// <summary>One hand-made HTTP/2 request: path, raw body bytes and headers exactly as given.</summary>
-/// <param name="Path">e.g. <c>/grpc.testing.TestService/EmptyCall</c>.</param>
+/// <param name="Path">e.g. <c>/hlmhub.v1.AdminService/ListLandlords</c>; calls to <c>/hlmhub.</c> services carry the admin's token.</param>
 /// <param name="Body">The request body, sent as is (framing included, broken or not).</param>
 /// <param name="Headers">Extra request headers, sent without validation.</param>
 /// <param name="ContentType">The content-type header; null sends none.</param>
@@ -54,10 +54,12 @@ internal sealed class RawGrpc : IDisposable
 
     private readonly HttpClient _client;
     private readonly Uri _server;
+    private readonly string _bearerToken;
 
-    public RawGrpc(Uri server)
+    public RawGrpc(Uri server, string bearerToken)
     {
         _server = server;
+        _bearerToken = bearerToken;
         _client = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = DecompressionMethods.None, UseCookies = false })
         {
             DefaultRequestVersion = HttpVersion.Version20,
@@ -80,6 +82,10 @@ internal sealed class RawGrpc : IDisposable
             message.Content.Headers.TryAddWithoutValidation("content-type", request.ContentType);
         }
         message.Headers.TryAddWithoutValidation("te", "trailers");
+        if (request.Path.StartsWith("/hlmhub.", StringComparison.Ordinal))
+        {
+            message.Headers.TryAddWithoutValidation("authorization", "Bearer " + _bearerToken);
+        }
         foreach (var header in request.Headers)
         {
             Assert.True(message.Headers.TryAddWithoutValidation(header.Key, header.Value), $"HttpClient refused header {header.Key}.");

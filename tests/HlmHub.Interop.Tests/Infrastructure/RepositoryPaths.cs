@@ -1,6 +1,6 @@
 namespace HlmHub.Interop.Tests.Infrastructure;
 
-/// <summary>Where the interop peers live, found from the test assembly's location.</summary>
+/// <summary>Where the third-party clients and the contracts live, found from the test assembly's location.</summary>
 internal static class RepositoryPaths
 {
     private static readonly Lazy<string> LazyRoot = new(FindRoot);
@@ -8,13 +8,13 @@ internal static class RepositoryPaths
     /// <summary>The checkout's root (the folder holding HlmHub.sln).</summary>
     public static string Root => LazyRoot.Value;
 
-    public static string PythonClient => Path.Combine(Root, "tests", "interop", "python", "interop_client.py");
+    public static string Protos => Path.Combine(Root, "protos");
+
+    public static string PythonClient => Path.Combine(Root, "tests", "interop", "python", "admin_client.py");
 
     public static string NodeDirectory => Path.Combine(Root, "tests", "interop", "node");
 
-    public static string NodeClient => Path.Combine(NodeDirectory, "interop_client.js");
-
-    public static string NodeServer => Path.Combine(NodeDirectory, "interop_server.js");
+    public static string NodeClient => Path.Combine(NodeDirectory, "admin_client.js");
 
     private static string FindRoot()
     {

@@ -1,47 +1,43 @@
-using Google.Protobuf;
+using Grpc.Core;
 using HlmHub.Contracts.V1;
-using HlmHub.Grpc;
-using HlmHub.Grpc.Client;
-using HlmHub.Server.Features.Admin;
 
 namespace HlmHub.Server.Tests.Infrastructure;
 
-/// <summary>Calls hlmhub.v1.AdminService through our gRPC client, with a bearer token when given one.</summary>
-internal sealed class AdminClient(GrpcChannel channel, string? accessToken)
+/// <summary>Calls hlmhub.v1.AdminService through its generated grpc-dotnet client, with a bearer token when given one.</summary>
+internal sealed class AdminClient(AdminService.AdminServiceClient client, string? accessToken)
 {
-    public Task<Landlord> CreateLandlordAsync(CreateLandlordRequest request) => CallAsync<CreateLandlordRequest, Landlord>("CreateLandlord", request);
+    public Task<Landlord> CreateLandlordAsync(CreateLandlordRequest request) => CallAsync((admin, options) => admin.CreateLandlordAsync(request, options));
 
-    public Task<Club> CreateClubAsync(CreateClubRequest request) => CallAsync<CreateClubRequest, Club>("CreateClub", request);
+    public Task<Club> CreateClubAsync(CreateClubRequest request) => CallAsync((admin, options) => admin.CreateClubAsync(request, options));
 
-    public Task<Partner> CreatePartnerAsync(CreatePartnerRequest request) => CallAsync<CreatePartnerRequest, Partner>("CreatePartner", request);
+    public Task<Partner> CreatePartnerAsync(CreatePartnerRequest request) => CallAsync((admin, options) => admin.CreatePartnerAsync(request, options));
 
-    public Task<Contract> CreateContractAsync(CreateContractRequest request) => CallAsync<CreateContractRequest, Contract>("CreateContract", request);
+    public Task<Contract> CreateContractAsync(CreateContractRequest request) => CallAsync((admin, options) => admin.CreateContractAsync(request, options));
 
-    public Task<Offer> CreateOfferAsync(CreateOfferRequest request) => CallAsync<CreateOfferRequest, Offer>("CreateOffer", request);
+    public Task<Offer> CreateOfferAsync(CreateOfferRequest request) => CallAsync((admin, options) => admin.CreateOfferAsync(request, options));
 
-    /// <summary>Calls an rpc by name.</summary>
-    public async Task<TResponse> CallAsync<TRequest, TResponse>(string rpc, TRequest request)
-        where TRequest : class, IMessage<TRequest>, new()
-        where TResponse : class, IMessage<TResponse>, new()
+    /// <summary>Makes one call with this client's token and the default test timeout as deadline.</summary>
+    public async Task<TResponse> CallAsync<TResponse>(Func<AdminService.AdminServiceClient, CallOptions, AsyncUnaryCall<TResponse>> call)
     {
-        var method = new Method<TRequest, TResponse>(AdminService.Descriptor.FindMethodByName(rpc)
-            ?? throw new ArgumentException($"AdminService has no rpc {rpc}.", nameof(rpc)));
+        using var pending = call(client, Options());
+        return await pending.ResponseAsync.DefaultTimeout();
+    }
+
+    /// <summary>Makes a call that must fail, and returns the status it failed with.</summary>
+    public async Task<Status> FailsAsync<TResponse>(Func<AdminService.AdminServiceClient, CallOptions, AsyncUnaryCall<TResponse>> call)
+    {
+        var exception = await Assert.ThrowsAsync<RpcException>(() => CallAsync(call));
+        return exception.Status;
+    }
+
+    private CallOptions Options()
+    {
         var headers = new Metadata();
         if (accessToken is not null)
         {
             headers.Add("authorization", "Bearer " + accessToken);
         }
 
-        using var call = channel.UnaryCall(method, request, new CallOptions(headers));
-        return await call.ResponseAsync.DefaultTimeout();
-    }
-
-    /// <summary>Calls an rpc that must fail, and returns the status it failed with.</summary>
-    public async Task<Status> FailsAsync<TRequest, TResponse>(string rpc, TRequest request)
-        where TRequest : class, IMessage<TRequest>, new()
-        where TResponse : class, IMessage<TResponse>, new()
-    {
-        var exception = await Assert.ThrowsAsync<RpcException>(() => CallAsync<TRequest, TResponse>(rpc, request));
-        return exception.Status;
+        return new CallOptions(headers, deadline: TimeProvider.System.GetUtcNow().UtcDateTime.Add(TestTimeouts.Default));
     }
 }

@@ -4,17 +4,17 @@ using System.Net.Http.Headers;
 using System.Reflection;
 using System.Text;
 using System.Text.Json;
-using HlmHub.Grpc.Client;
+using Grpc.Net.Client;
 using HlmHub.Identity;
 using HlmHub.Server.Features.Admin;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
+using HlmHub.Server.Hosting;
 
 namespace HlmHub.Server.Tests.Infrastructure;
 
 /// <summary>
 /// The real hub: HlmHub.Server's own Program (its entry point, run in-process with command-line arguments) on
-/// Kestrel at 127.0.0.1:0, over a <see cref="TestDatabase"/>. The built host is caught through the hosting
+/// Kestrel, both named endpoints at 127.0.0.1:0 (gRPC over HTTP/2, token endpoint over HTTP/1.1), over a
+/// <see cref="TestDatabase"/>. The built host is caught through the hosting
 /// diagnostic events (as WebApplicationFactory does) to read its address and services and to collect its
 /// logs. Disposing it stops the hub and fails the test on any error log the test did not expect.
 /// </summary>
@@ -28,24 +28,24 @@ internal sealed class HubHost : IAsyncDisposable
     private readonly TestLoggerProvider _logs;
     private readonly HttpClient _http;
 
-    private HubHost(IHost host, Task run, TestLoggerProvider logs, Uri address, string dataDirectory)
+    private HubHost(IHost host, Task run, TestLoggerProvider logs, Uri address, Uri httpAddress, string dataDirectory)
     {
         _host = host;
         _run = run;
         _logs = logs;
         Address = address;
+        HttpAddress = httpAddress;
         DataDirectory = dataDirectory;
         Channel = GrpcChannel.ForAddress(address);
-        // Kestrel serves cleartext HTTP/2 only (prior knowledge), the token endpoint included.
-        _http = new HttpClient
-        {
-            BaseAddress = address,
-            DefaultRequestVersion = HttpVersion.Version20,
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
+        // An ordinary HTTP/1.1 client, as a partner's OAuth library would be.
+        _http = new HttpClient { BaseAddress = httpAddress };
     }
 
+    /// <summary>The Grpc endpoint (cleartext HTTP/2).</summary>
     public Uri Address { get; }
+
+    /// <summary>The Http endpoint (HTTP/1.1): token endpoint, discovery, /healthz.</summary>
+    public Uri HttpAddress { get; }
 
     public string DataDirectory { get; }
 
@@ -60,7 +60,8 @@ internal sealed class HubHost : IAsyncDisposable
     {
         string[] arguments =
         [
-            "--urls", "http://127.0.0.1:0",
+            "--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:0",
+            "--Kestrel:Endpoints:Http:Url=http://127.0.0.1:0",
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:HlmHub=Information",
             .. database.HubArguments,
@@ -105,8 +106,8 @@ internal sealed class HubHost : IAsyncDisposable
             throw new InvalidOperationException("The hub stopped while starting:\n" + string.Join("\n", logs.Records));
         }
 
-        var address = host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new HubHost(host, run, logs, new Uri(address), database.DataDirectory);
+        var endpoints = host.Services.GetRequiredService<HubEndpoints>();
+        return new HubHost(host, run, logs, endpoints.GrpcAddress!, new Uri(endpoints.Address!), database.DataDirectory);
     }
 
     /// <summary>The bootstrap administrator's credentials, from <c>bootstrap-admin.json</c>.</summary>
@@ -116,7 +117,7 @@ internal sealed class HubHost : IAsyncDisposable
         return (json.RootElement.GetProperty("client_id").GetString()!, json.RootElement.GetProperty("client_secret").GetString()!);
     }
 
-    /// <summary>POSTs a client-credentials token request (client_secret_basic) over HTTP/2.</summary>
+    /// <summary>POSTs a client-credentials token request (client_secret_basic) over HTTP/1.1.</summary>
     public async Task<HttpResponseMessage> RequestTokenAsync(string clientId, string secret, string? scope = null)
     {
         var form = new List<KeyValuePair<string, string>> { new("grant_type", "client_credentials") };
@@ -125,12 +126,9 @@ internal sealed class HubHost : IAsyncDisposable
             form.Add(new("scope", scope));
         }
 
-        // A hand-made request does not take the client's default version: ask for HTTP/2 explicitly.
         using var request = new HttpRequestMessage(HttpMethod.Post, IdentityEndpointPaths.Token)
         {
             Content = new FormUrlEncodedContent(form),
-            Version = HttpVersion.Version20,
-            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
         var credentials = Uri.EscapeDataString(clientId) + ":" + Uri.EscapeDataString(secret);
         request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials)));
@@ -148,7 +146,7 @@ internal sealed class HubHost : IAsyncDisposable
     }
 
     /// <summary>An Admin API client calling with <paramref name="accessToken"/> (none: anonymous).</summary>
-    public AdminClient Admin(string? accessToken) => new(Channel, accessToken);
+    public AdminClient Admin(string? accessToken) => new(new Contracts.V1.AdminService.AdminServiceClient(Channel), accessToken);
 
     /// <summary>An Admin API client for the bootstrap hub administrator.</summary>
     public async Task<AdminClient> HubAdminAsync()

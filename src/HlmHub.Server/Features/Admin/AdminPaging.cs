@@ -1,7 +1,7 @@
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
-using HlmHub.Grpc;
+using Grpc.Core;
 
 namespace HlmHub.Server.Features.Admin;
 
@@ -25,7 +25,7 @@ internal static class AdminPaging
     {
         if (pageSize < 0 || pageSize > MaxPageSize)
         {
-            throw new RpcException(StatusCode.InvalidArgument, $"page_size: must be between 0 (default {DefaultPageSize}) and {MaxPageSize}");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"page_size: must be between 0 (default {DefaultPageSize}) and {MaxPageSize}"));
         }
 
         var size = pageSize == 0 ? DefaultPageSize : pageSize;
@@ -61,7 +61,7 @@ internal static class AdminPaging
             // Reported below with the same message as any other unreadable token.
         }
 
-        throw new RpcException(StatusCode.InvalidArgument, "page_token: must be a next_page_token returned by the same list");
+        throw new RpcException(new Status(StatusCode.InvalidArgument, "page_token: must be a next_page_token returned by the same list"));
     }
 
     /// <summary>A page: skip <paramref name="Offset"/> items, return at most <paramref name="Size"/>.</summary>

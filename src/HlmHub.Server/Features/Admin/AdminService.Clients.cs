@@ -1,4 +1,4 @@
-using HlmHub.Grpc;
+using Grpc.Core;
 using HlmHub.Identity;
 using HlmHub.Storage;
 using HlmHub.Storage.Identity;
@@ -14,7 +14,7 @@ namespace HlmHub.Server.Features.Admin;
 internal sealed partial class AdminService
 {
     [RpcPolicy(Scope, CallerKind.HubAdmin, Ownership.None)]
-    public async Task<V1.RegisteredClient> RegisterClient(V1.RegisterClientRequest request, ServerCallContext context)
+    public override async Task<V1.RegisteredClient> RegisterClient(V1.RegisterClientRequest request, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
         var kind = AdminMapping.ToDomain(request.Kind);
@@ -53,7 +53,7 @@ internal sealed partial class AdminService
     }
 
     [RpcPolicy(Scope, CallerKind.HubAdmin, Ownership.None)]
-    public async Task<V1.ListClientsResponse> ListClients(V1.ListClientsRequest request, ServerCallContext context)
+    public override async Task<V1.ListClientsResponse> ListClients(V1.ListClientsRequest request, ServerCallContext context)
     {
         var page = AdminPaging.Read(request.PageSize, request.PageToken);
         var clients = await clientRegistry.ListAsync(page.Offset, page.FetchCount, context.CancellationToken);
@@ -63,7 +63,7 @@ internal sealed partial class AdminService
     }
 
     [RpcPolicy(Scope, CallerKind.HubAdmin, Ownership.None)]
-    public async Task<V1.OAuthClient> DisableClient(V1.DisableClientRequest request, ServerCallContext context)
+    public override async Task<V1.OAuthClient> DisableClient(V1.DisableClientRequest request, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
         var caller = context.GetCaller();

@@ -1,5 +1,5 @@
 using HlmHub.Domain;
-using HlmHub.Grpc;
+using Grpc.Core;
 using HlmHub.Identity;
 using HlmHub.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -11,7 +11,7 @@ namespace HlmHub.Server.Features.Admin;
 internal sealed partial class AdminService
 {
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
-    public async Task<V1.FederationAgreement> ProposeFederation(V1.ProposeFederationRequest request, ServerCallContext context)
+    public override async Task<V1.FederationAgreement> ProposeFederation(V1.ProposeFederationRequest request, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
         var caller = context.GetCaller();
@@ -35,7 +35,7 @@ internal sealed partial class AdminService
     }
 
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
-    public Task<V1.FederationAgreement> AcceptFederation(V1.AcceptFederationRequest request, ServerCallContext context) =>
+    public override Task<V1.FederationAgreement> AcceptFederation(V1.AcceptFederationRequest request, ServerCallContext context) =>
         ChangeAgreementAsync(
             request.AgreementId,
             "accepted",
@@ -43,7 +43,7 @@ internal sealed partial class AdminService
             context);
 
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
-    public Task<V1.FederationAgreement> EndFederation(V1.EndFederationRequest request, ServerCallContext context) =>
+    public override Task<V1.FederationAgreement> EndFederation(V1.EndFederationRequest request, ServerCallContext context) =>
         ChangeAgreementAsync(
             request.AgreementId,
             "ended",
@@ -51,7 +51,7 @@ internal sealed partial class AdminService
             context);
 
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
-    public async Task<V1.ListFederationAgreementsResponse> ListFederationAgreements(V1.ListFederationAgreementsRequest request, ServerCallContext context)
+    public override async Task<V1.ListFederationAgreementsResponse> ListFederationAgreements(V1.ListFederationAgreementsRequest request, ServerCallContext context)
     {
         var page = AdminPaging.Read(request.PageSize, request.PageToken);
         var clubId = ClubsInScope(context.GetCaller(), request.ClubId);

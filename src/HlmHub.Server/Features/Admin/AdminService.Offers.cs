@@ -1,5 +1,5 @@
 using HlmHub.Domain;
-using HlmHub.Grpc;
+using Grpc.Core;
 using HlmHub.Identity;
 using HlmHub.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -11,7 +11,7 @@ namespace HlmHub.Server.Features.Admin;
 internal sealed partial class AdminService
 {
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
-    public async Task<V1.Offer> CreateOffer(V1.CreateOfferRequest request, ServerCallContext context)
+    public override async Task<V1.Offer> CreateOffer(V1.CreateOfferRequest request, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
         var caller = context.GetCaller();
@@ -29,7 +29,7 @@ internal sealed partial class AdminService
     }
 
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
-    public async Task<V1.Offer> CreateOfferVersion(V1.CreateOfferVersionRequest request, ServerCallContext context)
+    public override async Task<V1.Offer> CreateOfferVersion(V1.CreateOfferVersionRequest request, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
         var caller = context.GetCaller();
@@ -52,7 +52,7 @@ internal sealed partial class AdminService
     }
 
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
-    public async Task<V1.ListOffersResponse> ListOffers(V1.ListOffersRequest request, ServerCallContext context)
+    public override async Task<V1.ListOffersResponse> ListOffers(V1.ListOffersRequest request, ServerCallContext context)
     {
         var page = AdminPaging.Read(request.PageSize, request.PageToken);
         var clubId = ClubsInScope(context.GetCaller(), request.ClubId);

@@ -1,5 +1,5 @@
 using HlmHub.Domain;
-using HlmHub.Grpc;
+using Grpc.Core;
 using HlmHub.Identity;
 using HlmHub.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -13,7 +13,7 @@ internal sealed partial class AdminService
     // Partners are shared by every club (one company may contract with several clubs), so any administrator
     // may register and list them; what ties a partner to a club is a contract, which is club-owned.
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.None)]
-    public async Task<V1.Partner> CreatePartner(V1.CreatePartnerRequest request, ServerCallContext context)
+    public override async Task<V1.Partner> CreatePartner(V1.CreatePartnerRequest request, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
         var partner = Partner.Create(
@@ -30,7 +30,7 @@ internal sealed partial class AdminService
     }
 
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.None)]
-    public async Task<V1.ListPartnersResponse> ListPartners(V1.ListPartnersRequest request, ServerCallContext context)
+    public override async Task<V1.ListPartnersResponse> ListPartners(V1.ListPartnersRequest request, ServerCallContext context)
     {
         var page = AdminPaging.Read(request.PageSize, request.PageToken);
         await using var db = await dbContextFactory.CreateDbContextAsync(context.CancellationToken);
@@ -41,7 +41,7 @@ internal sealed partial class AdminService
     }
 
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
-    public async Task<V1.Contract> CreateContract(V1.CreateContractRequest request, ServerCallContext context)
+    public override async Task<V1.Contract> CreateContract(V1.CreateContractRequest request, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
         var caller = context.GetCaller();
@@ -70,18 +70,18 @@ internal sealed partial class AdminService
     }
 
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
-    public Task<V1.Contract> SuspendContract(V1.SuspendContractRequest request, ServerCallContext context) =>
+    public override Task<V1.Contract> SuspendContract(V1.SuspendContractRequest request, ServerCallContext context) =>
         ChangeContractAsync(request.ContractId, "suspended", contract => contract.Suspend(), context);
 
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
-    public Task<V1.Contract> EndContract(V1.EndContractRequest request, ServerCallContext context)
+    public override Task<V1.Contract> EndContract(V1.EndContractRequest request, ServerCallContext context)
     {
         var endDate = AdminMapping.RequireDate("end_date", request.EndDate);
         return ChangeContractAsync(request.ContractId, "ended", contract => contract.End(endDate), context);
     }
 
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
-    public async Task<V1.ListContractsResponse> ListContracts(V1.ListContractsRequest request, ServerCallContext context)
+    public override async Task<V1.ListContractsResponse> ListContracts(V1.ListContractsRequest request, ServerCallContext context)
     {
         var page = AdminPaging.Read(request.PageSize, request.PageToken);
         var clubId = ClubsInScope(context.GetCaller(), request.ClubId);

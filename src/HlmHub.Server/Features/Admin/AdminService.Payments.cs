@@ -1,6 +1,6 @@
 using HlmHub.Domain;
 using HlmHub.Domain.Ledger;
-using HlmHub.Grpc;
+using Grpc.Core;
 using HlmHub.Identity;
 using HlmHub.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -18,7 +18,7 @@ internal sealed partial class AdminService
     public const int PaymentReferenceMaxLength = 80;
 
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
-    public async Task<V1.FeePayment> RecordFeePayment(V1.RecordFeePaymentRequest request, ServerCallContext context)
+    public override async Task<V1.FeePayment> RecordFeePayment(V1.RecordFeePaymentRequest request, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
         var caller = context.GetCaller();

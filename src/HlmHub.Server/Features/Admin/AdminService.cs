@@ -1,7 +1,6 @@
-using ServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
 using System.Linq.Expressions;
 using HlmHub.Domain;
-using HlmHub.Grpc;
+using Grpc.Core;
 using HlmHub.Identity;
 using HlmHub.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -13,13 +12,13 @@ namespace HlmHub.Server.Features.Admin;
 /// <c>hlmhub.v1.AdminService</c> (protos/hlmhub/v1/admin.proto): hub and club administrators manage landlords,
 /// clubs, federation, partners, contracts, offers, fee payments and OAuth clients. Each rpc reads what it needs,
 /// applies the domain rules and saves once, so a refused request changes nothing; failures become statuses in
-/// <see cref="AdminErrorInterceptor"/>. This file: the shared helpers, landlords and clubs.
+/// <see cref="Hosting.ErrorMappingInterceptor"/>. This file: the shared helpers, landlords and clubs.
 /// </summary>
 internal sealed partial class AdminService(
     IDbContextFactory<HlmHubDbContext> dbContextFactory,
     IClientRegistry clientRegistry,
     TimeProvider timeProvider,
-    ILogger<AdminService> logger)
+    ILogger<AdminService> logger) : V1.AdminService.AdminServiceBase
 {
     /// <summary>The proto service's full name.</summary>
     public const string ServiceName = "hlmhub.v1.AdminService";
@@ -33,14 +32,10 @@ internal sealed partial class AdminService(
     /// </summary>
     private const string EveryClub = "*";
 
-    /// <summary>The service's descriptor, for mapping.</summary>
-    public static ServiceDescriptor Descriptor { get; } =
-        V1.AdminReflection.Descriptor.Services.Single(service => service.FullName == ServiceName);
-
     // ---- Landlords
 
     [RpcPolicy(Scope, CallerKind.HubAdmin, Ownership.None)]
-    public async Task<V1.Landlord> CreateLandlord(V1.CreateLandlordRequest request, ServerCallContext context)
+    public override async Task<V1.Landlord> CreateLandlord(V1.CreateLandlordRequest request, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
         var landlord = Landlord.Create(request.Id, request.Name, request.Siren, Now);
@@ -57,7 +52,7 @@ internal sealed partial class AdminService(
 
     // Landlords' names and SIRENs are public registry data: any administrator may list them.
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.None)]
-    public async Task<V1.ListLandlordsResponse> ListLandlords(V1.ListLandlordsRequest request, ServerCallContext context)
+    public override async Task<V1.ListLandlordsResponse> ListLandlords(V1.ListLandlordsRequest request, ServerCallContext context)
     {
         var page = AdminPaging.Read(request.PageSize, request.PageToken);
         await using var db = await dbContextFactory.CreateDbContextAsync(context.CancellationToken);
@@ -70,7 +65,7 @@ internal sealed partial class AdminService(
     // ---- Clubs
 
     [RpcPolicy(Scope, CallerKind.HubAdmin, Ownership.None)]
-    public async Task<V1.Club> CreateClub(V1.CreateClubRequest request, ServerCallContext context)
+    public override async Task<V1.Club> CreateClub(V1.CreateClubRequest request, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
         var club = Club.Create(
@@ -91,7 +86,7 @@ internal sealed partial class AdminService(
     }
 
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
-    public async Task<V1.ListClubsResponse> ListClubs(V1.ListClubsRequest request, ServerCallContext context)
+    public override async Task<V1.ListClubsResponse> ListClubs(V1.ListClubsRequest request, ServerCallContext context)
     {
         var page = AdminPaging.Read(request.PageSize, request.PageToken);
         var clubId = ClubsInScope(context.GetCaller(), requestedClubId: "");
@@ -132,9 +127,9 @@ internal sealed partial class AdminService(
         return null;
     }
 
-    private static RpcException NotFound(string message) => new(StatusCode.NotFound, message);
+    private static RpcException NotFound(string message) => new(new Status(StatusCode.NotFound, message));
 
-    private static RpcException AlreadyExists(string message) => new(StatusCode.AlreadyExists, message);
+    private static RpcException AlreadyExists(string message) => new(new Status(StatusCode.AlreadyExists, message));
 
     private static async Task RefuseDuplicateAsync<TEntity>(
         IQueryable<TEntity> existing, Expression<Func<TEntity, bool>> duplicate, string message, CancellationToken cancellationToken)

@@ -1,0 +1,76 @@
+using System.Globalization;
+using HlmHub.Identity.Internal;
+using HlmHub.Identity.ResourceServer;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace HlmHub.Identity.Authorization;
+
+/// <summary>
+/// Where every refused call ends. For a gRPC request it answers with a gRPC status a client can act on
+/// (UNAUTHENTICATED with why the token was refused, PERMISSION_DENIED with the missing scope or caller kind)
+/// instead of a bare HTTP 401/403, and audits the denial: client, rpc, reason and time, never the token.
+/// Other requests get ASP.NET Core's default behaviour.
+/// </summary>
+internal sealed class GrpcAuthorizationResultHandler(TimeProvider timeProvider, ILogger<GrpcAuthorizationResultHandler> logger)
+    : IAuthorizationMiddlewareResultHandler
+{
+    private const string MissingToken = "Missing access token: send 'authorization: Bearer <token>'.";
+
+    private readonly AuthorizationMiddlewareResultHandler _default = new();
+
+    public Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(authorizeResult);
+        if (authorizeResult.Succeeded)
+        {
+            return next(context);
+        }
+
+        var caller = CallerClaimsIdentity.Find(context.User);
+        var clientId = caller?.ClientId ?? "anonymous";
+        int status;
+        string message;
+        if (authorizeResult.Challenged)
+        {
+            var failure = HubAuthentication.FailureOf(context);
+            status = GrpcStatusCodes.Unauthenticated;
+            message = failure is null ? MissingToken : $"Invalid access token: {failure}.";
+            IdentityLog.RpcDenied(logger, context.Request.Path, clientId, failure ?? "no bearer token", timeProvider.GetUtcNow());
+        }
+        else
+        {
+            var reasons = authorizeResult.AuthorizationFailure?.FailureReasons.Select(reason => reason.Message).ToList() ?? [];
+            var reason = reasons.Count == 0 ? "the caller is not allowed" : string.Join("; ", reasons);
+            status = GrpcStatusCodes.PermissionDenied;
+            message = $"Permission denied: {reason}.";
+            IdentityLog.RpcDenied(logger, context.Request.Path, clientId, reason, timeProvider.GetUtcNow());
+        }
+
+        if (!IsGrpc(context.Request))
+        {
+            return _default.HandleAsync(next, context, policy, authorizeResult);
+        }
+
+        // A Trailers-Only response: HTTP 200, the gRPC status in the headers, no body.
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/grpc";
+        response.Headers["grpc-status"] = status.ToString(CultureInfo.InvariantCulture);
+        response.Headers["grpc-message"] = Uri.EscapeDataString(message);
+        return Task.CompletedTask;
+    }
+
+    private static bool IsGrpc(HttpRequest request) =>
+        request.ContentType is { } contentType && contentType.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The two codes this handler answers with (grpc's statuscodes.md), kept here to avoid a dependency on Grpc.Core for two numbers.</summary>
+    private static class GrpcStatusCodes
+    {
+        public const int PermissionDenied = 7;
+        public const int Unauthenticated = 16;
+    }
+}

@@ -1,0 +1,80 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using HlmHub.Identity.Internal;
+using HlmHub.Identity.ResourceServer;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace HlmHub.Identity.Authorization;
+
+/// <summary>
+/// Runs after the authorization middleware accepted a call (grpc-dotnet interceptors always do): hands the
+/// handler its <see cref="AuthenticatedCaller"/> (<see cref="CallerContextExtensions.GetCaller"/>), bound to the
+/// rpc's <see cref="RpcPolicyAttribute"/>. After the handler, it is the safety net: an rpc that declared an
+/// ownership rule and returned without checking it fails loudly. The rule that matters, checking before the
+/// first write, is held by <see cref="OwnershipWriteGuard"/>.
+/// </summary>
+internal sealed class RpcCallerInterceptor(TimeProvider timeProvider, ILogger<RpcCallerInterceptor> logger) : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        var caller = Attach(context);
+        var response = await continuation(request, context);
+        VerifyOwnershipChecked(context, caller);
+        return response;
+    }
+
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        var caller = Attach(context);
+        var response = await continuation(requestStream, context);
+        VerifyOwnershipChecked(context, caller);
+        return response;
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        var caller = Attach(context);
+        await continuation(request, responseStream, context);
+        VerifyOwnershipChecked(context, caller);
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        var caller = Attach(context);
+        await continuation(requestStream, responseStream, context);
+        VerifyOwnershipChecked(context, caller);
+    }
+
+    private AuthenticatedCaller? Attach(ServerCallContext context)
+    {
+        var httpContext = context.GetHttpContext();
+        if (httpContext.GetEndpoint()?.Metadata.GetMetadata<RpcPolicyAttribute>() is not { } policy)
+        {
+            // An anonymous standard service (health, reflection): the start-up audit allows nothing else.
+            return null;
+        }
+
+        var identity = CallerClaimsIdentity.Find(httpContext.User)
+            ?? throw new InvalidOperationException($"{context.Method} passed authorization without an authenticated caller.");
+        var caller = new AuthenticatedCaller(identity, policy, new CallAuditor(logger, timeProvider, context.Method));
+        httpContext.Features.Set(caller);
+        return caller;
+    }
+
+    private void VerifyOwnershipChecked(ServerCallContext context, AuthenticatedCaller? caller)
+    {
+        if (caller is { Policy.Ownership: not Ownership.None, OwnershipChecked: false })
+        {
+            // The handler has already run: this cannot undo a read, but it makes the missing check fail loudly
+            // (an error log and a failed call) in the first test that exercises the rpc.
+            IdentityLog.OwnershipNotChecked(logger, context.Method, caller.Policy.Ownership);
+            throw new RpcException(new Status(StatusCode.Internal, "The server failed to check ownership for this rpc."));
+        }
+    }
+}

@@ -1,0 +1,54 @@
+namespace HlmHub.Identity.ResourceServer;
+
+/// <summary>One external issuer the hub trusts, with the JwtBearer scheme that validates its tokens.</summary>
+/// <param name="Scheme">The authentication scheme's name.</param>
+/// <param name="Issuer">The exact <c>iss</c> its tokens carry: tokens are routed to <paramref name="Scheme"/> by it.</param>
+/// <param name="Authority">Where its discovery document is (<c>{Authority}/.well-known/openid-configuration</c>).</param>
+/// <param name="Audience">The <c>aud</c> its tokens must carry.</param>
+/// <param name="AllowedKinds">The caller kinds it may assert.</param>
+internal sealed record ExternalIssuer(string Scheme, string Issuer, string Authority, string Audience, CallerKind AllowedKinds);
+
+/// <summary>The issuers the hub trusts, fixed from configuration at start-up.</summary>
+internal sealed class IssuerSchemes
+{
+    public IssuerSchemes(AuthOptions options)
+    {
+        EmbeddedEnabled = options.EmbeddedIssuer.Enabled;
+        var external = new List<ExternalIssuer>();
+        if (!options.UsesEmbeddedAuthority)
+        {
+            // The configured authority replaces the embedded issuer, administrators included.
+            var authority = options.Authority.TrimEnd('/');
+            external.Add(new ExternalIssuer(HubAuthentication.AuthorityScheme, authority, authority, options.Audience, CallerKind.Any));
+        }
+
+        var index = 0;
+        foreach (var trusted in options.TrustedIssuers ?? [])
+        {
+            if (string.IsNullOrWhiteSpace(trusted.Authority))
+            {
+                continue;
+            }
+
+            var authority = trusted.Authority.TrimEnd('/');
+            var kinds = (trusted.AllowedCallerKinds is { Length: > 0 } configured ? configured : TrustedIssuerOptions.DefaultAllowedCallerKinds)
+                .Aggregate(CallerKind.None, (all, kind) => all | kind);
+            external.Add(new ExternalIssuer(
+                HubAuthentication.TrustedIssuerScheme(index++),
+                string.IsNullOrWhiteSpace(trusted.Issuer) ? authority : trusted.Issuer,
+                authority,
+                trusted.Audience ?? options.Audience,
+                kinds));
+        }
+
+        External = external;
+    }
+
+    public bool EmbeddedEnabled { get; }
+
+    public IReadOnlyList<ExternalIssuer> External { get; }
+
+    /// <summary>The caller kinds the issuer behind <paramref name="scheme"/> may assert: every kind for the embedded issuer.</summary>
+    public CallerKind AllowedKinds(string scheme) =>
+        External.FirstOrDefault(issuer => issuer.Scheme == scheme)?.AllowedKinds ?? CallerKind.Any;
+}

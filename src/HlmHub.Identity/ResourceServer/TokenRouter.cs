@@ -1,0 +1,108 @@
+using HlmHub.Identity.Internal;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+
+namespace HlmHub.Identity.ResourceServer;
+
+/// <summary>
+/// Chooses, for each request, which authentication scheme reads its bearer token (the policy scheme's
+/// <c>ForwardDefaultSelector</c>): a token validated before goes to the cache; a new one goes to the JwtBearer
+/// scheme of the issuer its <c>iss</c> names, read here without validation only to route it. Tokens that can
+/// never pass (missing, oversized, not a JWT, a forbidden algorithm, no <c>kid</c>, an issuer the hub does not
+/// trust) are refused here, before any key lookup or metadata fetch.
+/// </summary>
+internal sealed class TokenRouter
+{
+    /// <summary>Largest token accepted: far above any real access token, small enough to parse cheaply.</summary>
+    internal const int MaxTokenLength = 16 * 1024;
+
+    private const string BearerPrefix = "Bearer ";
+
+    private readonly ValidatedTokenCache _cache;
+    private readonly Dictionary<string, string> _schemeByIssuer;
+    private readonly HashSet<string> _allowedAlgorithms;
+    private readonly EmbeddedIssuerUrl? _embeddedIssuer;
+
+    public TokenRouter(ValidatedTokenCache cache, IOptions<AuthOptions> options, IssuerSchemes schemes, EmbeddedIssuerUrl embeddedIssuer)
+    {
+        _cache = cache;
+        _schemeByIssuer = schemes.External.ToDictionary(issuer => issuer.Issuer, issuer => issuer.Scheme, StringComparer.Ordinal);
+        _allowedAlgorithms = new HashSet<string>(options.Value.EffectiveAllowedAlgorithms, StringComparer.Ordinal);
+        _embeddedIssuer = schemes.EmbeddedEnabled ? embeddedIssuer : null;
+    }
+
+    public string SelectScheme(HttpContext context)
+    {
+        var header = ReadBearerToken(context.Request);
+        if (header.IsEmpty)
+        {
+            return HubAuthentication.RefusedScheme;
+        }
+
+        if (_cache.TryGet(header, out var cached))
+        {
+            context.Items[HubAuthentication.CachedEntryKey] = cached;
+            return HubAuthentication.CachedScheme;
+        }
+
+        var token = header.ToString();
+        if (token.Length > MaxTokenLength)
+        {
+            return Refuse(context, "the token is too large");
+        }
+
+        JsonWebToken jwt;
+        try
+        {
+            jwt = new JsonWebToken(token);
+        }
+        catch (ArgumentException)
+        {
+            return Refuse(context, "the token is not a well-formed JWT");
+        }
+
+        // Checked before anything else so that "none" and HMAC tokens never reach key resolution.
+        if (!_allowedAlgorithms.Contains(jwt.Alg))
+        {
+            return Refuse(context, "the token's algorithm is not allowed");
+        }
+
+        if (string.IsNullOrEmpty(jwt.Kid))
+        {
+            return Refuse(context, "the token names no signing key (kid)");
+        }
+
+        var issuer = jwt.Issuer;
+        if (_embeddedIssuer is not null && _embeddedIssuer.TryGetIssuer(out var embedded) && string.Equals(issuer, embedded, StringComparison.Ordinal))
+        {
+            return HubAuthentication.EmbeddedScheme;
+        }
+
+        return _schemeByIssuer.TryGetValue(issuer, out var scheme) ? scheme : Refuse(context, "the token's issuer is not trusted");
+    }
+
+    private static string Refuse(HttpContext context, string reason)
+    {
+        HubAuthentication.SetFailure(context, reason);
+        return HubAuthentication.RefusedScheme;
+    }
+
+    /// <summary>The token in the request's single <c>authorization: Bearer</c> header, or empty; not copied.</summary>
+    private static ReadOnlySpan<char> ReadBearerToken(HttpRequest request)
+    {
+        var header = request.Headers.Authorization;
+        if (header.Count != 1)
+        {
+            return default;
+        }
+
+        var value = header[0];
+        if (value is null || !value.StartsWith(BearerPrefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return default;
+        }
+
+        return value.AsSpan(BearerPrefix.Length).Trim();
+    }
+}

@@ -1,0 +1,150 @@
+using System.Text;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using HlmHub.Domain;
+using HlmHub.Identity;
+using HlmHub.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace HlmHub.Server.Hosting;
+
+/// <summary>
+/// The one place where exceptions become gRPC statuses, for every service: a domain rule refusing a request
+/// (INVALID_ARGUMENT, FAILED_PRECONDITION, NOT_FOUND or RESOURCE_EXHAUSTED by its kind, message "field: rule"
+/// with the field in the proto's snake_case), the
+/// client registry refusing a registration, a unique index refusing a write that a concurrent call made first
+/// (ABORTED: the caller retries and gets the precise answer), a streamed request message that cannot be decoded
+/// (INTERNAL, the client's fault, so no error log). Anything else is a bug or broken infrastructure:
+/// logged with its stack trace, answered INTERNAL with a fixed message (the client never sees the trace). Runs
+/// outermost, around the caller interceptor and the handler.
+/// </summary>
+internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> logger) : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(request, context);
+        }
+        catch (Exception exception) when (Map(exception, context) is { } mapped)
+        {
+            throw mapped;
+        }
+    }
+
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(requestStream, context);
+        }
+        catch (Exception exception) when (Map(exception, context) is { } mapped)
+        {
+            throw mapped;
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(request, responseStream, context);
+        }
+        catch (Exception exception) when (Map(exception, context) is { } mapped)
+        {
+            throw mapped;
+        }
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(requestStream, responseStream, context);
+        }
+        catch (Exception exception) when (Map(exception, context) is { } mapped)
+        {
+            throw mapped;
+        }
+    }
+
+    /// <summary>The status an exception becomes, or null to let it through unchanged (a status already, or a cancelled call).</summary>
+    private RpcException? Map(Exception exception, ServerCallContext context)
+    {
+        switch (exception)
+        {
+            case RpcException:
+                return null;
+            case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
+                // The client went away or the deadline passed: grpc-dotnet answers CANCELLED or DEADLINE_EXCEEDED.
+                return null;
+            case Exception when IsRequestReadFailure(exception):
+                // A streamed request message that cannot be decoded (broken framing, a negative length, bad
+                // protobuf) is the client's fault: no error log, which any client could flood.
+                LogUndecodableMessage(logger, context.Method);
+                return new RpcException(new Status(StatusCode.Internal, "A request message could not be decoded."));
+            case DomainException domain:
+                var code = domain.Kind switch
+                {
+                    DomainErrorKind.FailedPrecondition => StatusCode.FailedPrecondition,
+                    DomainErrorKind.NotFound => StatusCode.NotFound,
+                    DomainErrorKind.LimitExceeded => StatusCode.ResourceExhausted,
+                    _ => StatusCode.InvalidArgument,
+                };
+                return new RpcException(new Status(code, $"{ToSnakeCase(domain.Field)}: {domain.Rule}"));
+            case ClientRegistryException registry:
+                return new RpcException(new Status(registry.Error switch
+                {
+                    ClientRegistryError.AlreadyExists => StatusCode.AlreadyExists,
+                    ClientRegistryError.NotFound => StatusCode.NotFound,
+                    _ => StatusCode.InvalidArgument,
+                }, registry.Message));
+            case DbUpdateException update when StorageErrors.IsUniqueViolation(update):
+                return new RpcException(new Status(StatusCode.Aborted, "A concurrent change wrote the same record first; nothing was changed: retry to see why."));
+            default:
+                LogUnexpected(logger, exception, context.Method);
+                return new RpcException(new Status(StatusCode.Internal, "The server failed to process the call; the error was logged."));
+        }
+    }
+
+    /// <summary>
+    /// True for what grpc-dotnet and Google.Protobuf throw on a request message they cannot decode: broken framing,
+    /// a length over the limit read inside a stream, bad protobuf.
+    /// </summary>
+    private static bool IsRequestReadFailure(Exception exception) => exception switch
+    {
+        InvalidDataException or Google.Protobuf.InvalidProtocolBufferException => true,
+        IOException => exception.TargetSite?.DeclaringType?.Namespace?.StartsWith("Grpc.AspNetCore", StringComparison.Ordinal) == true,
+        _ => false,
+    };
+
+    /// <summary>The domain names fields in lowerCamel (<c>hostLandlordId</c>); the proto says <c>host_landlord_id</c>.</summary>
+    internal static string ToSnakeCase(string field)
+    {
+        var builder = new StringBuilder(field.Length + 8);
+        foreach (var character in field)
+        {
+            if (char.IsAsciiLetterUpper(character))
+            {
+                builder.Append('_').Append(char.ToLowerInvariant(character));
+            }
+            else
+            {
+                builder.Append(character);
+            }
+        }
+
+        return builder.ToString();
+    }
+
+    [LoggerMessage(EventId = 1011, EventName = "UndecodableRequestMessage", Level = LogLevel.Debug, Message = "{Rpc} received a request message it could not decode; the client got INTERNAL")]
+    private static partial void LogUndecodableMessage(ILogger logger, string rpc);
+
+    [LoggerMessage(EventId = 1010, EventName = "UnexpectedRpcError", Level = LogLevel.Error, Message = "{Rpc} failed with an unexpected error; the client got INTERNAL")]
+    private static partial void LogUnexpected(ILogger logger, Exception exception, string rpc);
+}

@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using HlmHub.Identity;
+using HlmHub.Identity.Authorization;
+using Microsoft.AspNetCore.RateLimiting;
+
+namespace HlmHub.Server.Hosting;
+
+/// <summary>
+/// The hub's platform on ASP.NET Core and grpc-dotnet: the two Kestrel endpoints and their limits, gRPC with
+/// its limits and interceptors, reflection, health (grpc.health.v1 and <c>GET /healthz</c>, both on the database
+/// check), the bound on anonymous calls, and the middleware order. Features only map their services.
+/// </summary>
+internal static class HubHosting
+{
+    /// <summary>The rate-limiter policy bounding what one address can hold open on the anonymous services.</summary>
+    public const string AnonymousCallsPolicy = "anonymous-calls";
+
+    public static WebApplicationBuilder AddHubHosting(this WebApplicationBuilder builder)
+    {
+        var section = builder.Configuration.GetSection(HubHostOptions.SectionName);
+        builder.Services.AddOptions<HubHostOptions>()
+            .Bind(section)
+            .Validate(options => options.IsValid(), "Invalid Hub configuration: every limit must be positive, and Hub:ResponseCompression empty or gzip.")
+            .ValidateOnStart();
+        // Kestrel and gRPC read their limits while the host is built, before options could be resolved.
+        var limits = section.Get<HubHostOptions>() ?? new HubHostOptions();
+
+        var endpoints = new HubEndpoints();
+        builder.Services.AddSingleton(endpoints);
+        builder.Services.AddSingleton<IHttpEndpointAddress>(endpoints);
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            kestrel.Limits.MaxConcurrentConnections = limits.MaxConcurrentConnections;
+            kestrel.Limits.MaxRequestHeadersTotalSize = limits.MaxRequestHeadersTotalSizeBytes;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = limits.MaxStreamsPerConnection;
+            kestrel.Limits.Http2.KeepAlivePingDelay = limits.KeepAlivePingDelay;
+            kestrel.Limits.Http2.KeepAlivePingTimeout = limits.KeepAlivePingTimeout;
+            // The standard endpoint configuration (Kestrel:Endpoints:Grpc and :Http, defaults in appsettings.json),
+            // with each named endpoint captured to route requests and to know the issuer's URL.
+            kestrel.Configure(context.Configuration.GetSection("Kestrel"), reloadOnChange: false)
+                .Endpoint(HubEndpoints.GrpcName, endpoint => endpoints.Capture(HubEndpoints.GrpcName, endpoint.ListenOptions, endpoint.ConfigSection["Url"], endpoint.IsHttps))
+                .Endpoint(HubEndpoints.HttpName, endpoint => endpoints.Capture(HubEndpoints.HttpName, endpoint.ListenOptions, endpoint.ConfigSection["Url"], endpoint.IsHttps));
+        });
+        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = limits.ShutdownDrainTimeout);
+
+        // grpc-dotnet logs, at Error in this category, every request message it cannot decode (a client's
+        // garbage): any client could flood the error log. Handler failures, the errors that matter, are logged by
+        // ErrorMappingInterceptor (event 1010) instead, so this category is kept for critical entries only.
+        builder.Logging.AddFilter("Grpc.AspNetCore.Server.ServerCallHandler", LogLevel.Critical);
+
+        builder.Services.AddGrpc(options =>
+        {
+            options.MaxReceiveMessageSize = limits.MaxMessageSizeBytes;
+            options.MaxSendMessageSize = limits.MaxMessageSizeBytes;
+            options.EnableDetailedErrors = false;
+            options.ResponseCompressionAlgorithm = limits.ResponseCompression.Length == 0 ? null : limits.ResponseCompression;
+            // Outermost first: statuses are mapped around everything, the caller is attached around the handler.
+            options.Interceptors.Add<ErrorMappingInterceptor>();
+            options.AddHlmHubCallerInterceptor();
+        });
+        builder.Services.AddSingleton<ErrorMappingInterceptor>();
+        builder.Services.AddGrpcReflection();
+        builder.Services.AddGrpcHealthChecks().AddCheck<DatabaseHealthCheck>(DatabaseHealthCheck.Name);
+
+        builder.Services.AddRateLimiter(options =>
+        {
+            options.AddPolicy(AnonymousCallsPolicy, context => RateLimitPartition.GetConcurrencyLimiter(
+                context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                _ => new ConcurrencyLimiterOptions { PermitLimit = limits.MaxAnonymousCallsPerAddress, QueueLimit = 0 }));
+            options.OnRejected = (context, _) =>
+            {
+                // A Trailers-Only gRPC answer: RESOURCE_EXHAUSTED says "you hold too much", which clients do not retry blindly.
+                var response = context.HttpContext.Response;
+                response.StatusCode = StatusCodes.Status200OK;
+                response.ContentType = "application/grpc";
+                response.Headers["grpc-status"] = ((int)Grpc.Core.StatusCode.ResourceExhausted).ToString(CultureInfo.InvariantCulture);
+                response.Headers["grpc-message"] = Uri.EscapeDataString(
+                    $"Too many calls to anonymous services from this address (at most {limits.MaxAnonymousCallsPerAddress} at once).");
+                return ValueTask.CompletedTask;
+            };
+        });
+        return builder;
+    }
+
+    /// <summary>The middleware, in order: route, keep each route on its endpoint, authenticate, bound anonymous calls, authorize.</summary>
+    public static WebApplication UseHubPlatform(this WebApplication app)
+    {
+        var endpoints = app.Services.GetRequiredService<HubEndpoints>();
+        app.UseRouting();
+        app.Use((context, next) =>
+        {
+            if (context.GetEndpoint()?.Metadata.GetMetadata<ServedOnMetadata>() is { } servedOn
+                && !endpoints.Serves(servedOn.Kind, context.Connection.LocalPort))
+            {
+                context.SetEndpoint(null);
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            }
+
+            return next(context);
+        });
+        app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseAuthorization();
+        return app;
+    }
+
+    /// <summary>
+    /// Maps the standard services and the HTTP endpoints, lets <paramref name="mapFeatures"/> map the hub's
+    /// services, then checks that every rpc declares its security contract (start-up fails otherwise).
+    /// </summary>
+    public static WebApplication MapHubPlatform(this WebApplication app, Action<IEndpointRouteBuilder> mapFeatures)
+    {
+        var grpc = app.MapGroup("").WithMetadata(new ServedOnMetadata(HubEndpointKind.Grpc));
+        grpc.MapGrpcHealthChecksService().AllowAnonymous().RequireRateLimiting(AnonymousCallsPolicy);
+        grpc.MapGrpcReflectionService().AllowAnonymous().RequireRateLimiting(AnonymousCallsPolicy);
+        mapFeatures(grpc);
+
+        var http = app.MapGroup("").WithMetadata(new ServedOnMetadata(HubEndpointKind.Http)).AllowAnonymous();
+        http.MapHlmHubIdentityEndpoints();
+        http.MapHealthChecks("/healthz");
+
+        app.VerifyEveryRpcDeclaresItsPolicy();
+        return app;
+    }
+}

@@ -1,0 +1,123 @@
+using Grpc.Core;
+using Grpc.Health.V1;
+using HlmHub.Contracts.V1;
+using HlmHub.Interop.Tests.Infrastructure;
+using HlmHub.Server.Tests.Infrastructure;
+
+namespace HlmHub.Interop.Tests;
+
+/// <summary>The hub's documented limits and choices, seen from a client: response compression, the bound on anonymous calls, the message and connection limits.</summary>
+public sealed class HubLimitsTests(HubServerFixture fixture) : IClassFixture<HubServerFixture>
+{
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ResponseCompression_IsGzipExactlyWhenTheClientAcceptsIt(bool acceptsGzip)
+    {
+        using var raw = new RawGrpc(fixture.Hub.Address, fixture.AdminToken);
+        var headers = acceptsGzip ? RawGrpc.Headers(("grpc-accept-encoding", "identity,gzip")) : RawGrpc.Headers(("grpc-accept-encoding", "identity"));
+
+        var response = await raw.SendAsync(new RawRequest(RawBadInputTests.EmptyCallPath, RawGrpc.Frame([]), headers));
+
+        Assert.True(response.GrpcStatus == StatusCode.OK, response.Describe());
+        var (flag, payload) = Assert.Single(response.Messages());
+        Assert.Equal(acceptsGzip ? 1 : 0, flag);
+        ListLandlordsResponse.Parser.ParseFrom(acceptsGzip ? RawGrpc.Gunzip(payload) : payload);
+    }
+
+    [Fact]
+    public async Task AnonymousWatchStreams_AreBoundedPerAddress()
+    {
+        await using var database = await TestDatabase.CreateAsync(TestProvider.Sqlite);
+        await using var hub = await HubHost.StartAsync(database, "--Hub:MaxAnonymousCallsPerAddress=2");
+        var health = new Health.HealthClient(hub.Channel);
+        using var stop = new CancellationTokenSource();
+
+        using var first = health.Watch(new HealthCheckRequest(), cancellationToken: stop.Token);
+        using var second = health.Watch(new HealthCheckRequest(), cancellationToken: stop.Token);
+        Assert.True(await first.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+        Assert.True(await second.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+        using var third = health.Watch(new HealthCheckRequest());
+        var refused = await Assert.ThrowsAsync<RpcException>(() => third.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+        var check = await Assert.ThrowsAsync<RpcException>(() => health.CheckAsync(new HealthCheckRequest()).ResponseAsync.DefaultTimeout());
+
+        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+        Assert.Equal(StatusCode.ResourceExhausted, check.StatusCode);
+        // Authenticated calls are not counted against the anonymous bound.
+        var (clientId, secret) = hub.BootstrapAdmin();
+        await hub.Admin(await hub.GetTokenAsync(clientId, secret)).CallAsync((client, options) => client.ListLandlordsAsync(new ListLandlordsRequest(), options));
+
+        // Closing a stream frees its place.
+        await stop.CancelAsync();
+        await WaitUntilServedAsync(health);
+    }
+
+    [Fact]
+    public async Task ResponseOverTheMessageLimit_IsResourceExhaustedNotSent()
+    {
+        await using var database = await TestDatabase.CreateAsync(TestProvider.Sqlite);
+        await using var hub = await HubHost.StartAsync(database, "--Hub:MaxMessageSizeBytes=1024");
+        var (clientId, secret) = hub.BootstrapAdmin();
+        var admin = hub.Admin(await hub.GetTokenAsync(clientId, secret));
+        for (var i = 0; i < 20; i++)
+        {
+            await admin.CreateLandlordAsync(SampleData.Landlord());
+        }
+
+        var small = await admin.CallAsync((client, options) => client.ListLandlordsAsync(new ListLandlordsRequest { PageSize = 2 }, options));
+        var tooLarge = await admin.FailsAsync((client, options) => client.ListLandlordsAsync(new ListLandlordsRequest { PageSize = 20 }, options));
+
+        Assert.Equal(2, small.Landlords.Count);
+        Assert.Equal(StatusCode.ResourceExhausted, tooLarge.StatusCode);
+    }
+
+    [Fact]
+    public async Task ConnectionsOverTheLimit_AreClosedUntilOthersClose()
+    {
+        await using var database = await TestDatabase.CreateAsync(TestProvider.Sqlite);
+        await using var hub = await HubHost.StartAsync(database, "--Hub:MaxConcurrentConnections=2");
+        var held = new List<System.Net.Sockets.TcpClient>();
+        try
+        {
+            for (var i = 0; i < 2; i++)
+            {
+                var connection = new System.Net.Sockets.TcpClient();
+                await connection.ConnectAsync(hub.Address.Host, hub.Address.Port).DefaultTimeout();
+                held.Add(connection);
+            }
+
+            // Give Kestrel the time to accept both before the third arrives.
+            await Task.Delay(TimeSpan.FromMilliseconds(300));
+            using (var refusedChannel = Grpc.Net.Client.GrpcChannel.ForAddress(hub.Address))
+            {
+                var refused = await Assert.ThrowsAsync<RpcException>(() =>
+                    new Health.HealthClient(refusedChannel).CheckAsync(new HealthCheckRequest()).ResponseAsync.DefaultTimeout());
+                Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+            }
+        }
+        finally
+        {
+            held.ForEach(connection => connection.Dispose());
+        }
+
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(hub.Address);
+        await WaitUntilServedAsync(new Health.HealthClient(channel));
+    }
+
+    private static async Task WaitUntilServedAsync(Health.HealthClient health)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                var response = await health.CheckAsync(new HealthCheckRequest()).ResponseAsync.DefaultTimeout();
+                Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, response.Status);
+                return;
+            }
+            catch (RpcException exception) when (exception.StatusCode is StatusCode.ResourceExhausted or StatusCode.Unavailable && attempt < 50)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100));
+            }
+        }
+    }
+}
