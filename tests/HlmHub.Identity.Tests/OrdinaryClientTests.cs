@@ -9,7 +9,7 @@ namespace HlmHub.Identity.Tests;
 
 /// <summary>
 /// Tokens obtained over HTTP/1.1 by ordinary clients a partner's integrator would use: curl, and Python's urllib
-/// with PyJWT for private_key_jwt, then checked against the JWKS.
+/// with PyJWT for private_key_jwt, then checked against the JWKS and used on gRPC calls.
 /// </summary>
 public sealed class OrdinaryClientTests
 {
@@ -41,6 +41,35 @@ public sealed class OrdinaryClientTests
             Assert.Equal(binding, claims.GetProperty(bindingClaim).GetString());
             Assert.Equal(clientId, claims.GetProperty("sub").GetString());
             Assert.Equal(clientId, claims.GetProperty("client_id").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task TokensPythonGotByEachMethod_AreAcceptedOnGrpcCalls_WithTheirBinding()
+    {
+        await using var host = await IdentityTestHost.StartAsync();
+        var secretClient = await host.RegisterAsync(new ClientRegistration(ClientKind.Partner, "Boulangerie", ["hlmhub.test", "hlmhub.offers.read"], PartnerId: "boulangerie"));
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var keyClient = await host.RegisterAsync(new ClientRegistration(ClientKind.Landlord, "PCH", ["hlmhub.test", "hlmhub.roster"], LandlordId: "pch",
+            PublicJwk: ClientAssertions.PublicJwk(key)));
+        var pemFile = Path.Combine(host.DataDirectory, "client-key.pem");
+        await File.WriteAllTextAsync(pemFile, key.ExportPkcs8PrivateKeyPem());
+
+        var output = await RunAsync("/usr/bin/python3",
+            [Path.Combine(AppContext.BaseDirectory, "Scripts", "get_tokens.py"), host.Issuer, secretClient.ClientId, secretClient.ClientSecret!, keyClient.ClientId, pemFile]);
+
+        using var results = JsonDocument.Parse(output);
+        foreach (var method in new[] { "client_secret_basic", "client_secret_post" })
+        {
+            var token = results.RootElement.GetProperty(method).GetProperty("token").GetString()!;
+            Assert.Equal(secretClient.ClientId, (await host.CallAsync("WhoAmI", token)).ClientId);
+            Assert.Equal("Partner", (await host.CallAsync("ReadOffers", token, ownerId: "boulangerie")).Kind);
+        }
+        foreach (var method in new[] { "private_key_jwt_rfc7523", "private_key_jwt_draft" })
+        {
+            var token = results.RootElement.GetProperty(method).GetProperty("token").GetString()!;
+            Assert.Equal(keyClient.ClientId, (await host.CallAsync("WhoAmI", token)).ClientId);
+            Assert.Equal("Landlord", (await host.CallAsync("PushRoster", token, ownerId: "pch")).Kind);
         }
     }
 

@@ -6,7 +6,8 @@ using System.Net.Sockets;
 namespace HlmHub.Identity.Tests.Infrastructure;
 
 /// <summary>
-/// The real hub (<c>src/HlmHub.Server</c>, built beside this test project) as a separate process, with its HTTP/1.1
+/// The real hub (<c>src/HlmHub.Server</c>, built with the solution; not a project reference, which would copy the
+/// hub's appsettings.json, and its Kestrel endpoints, into every test host here) as a separate process, with its HTTP/1.1
 /// endpoint on a free loopback port. Its output is kept for assertions and failure messages; disposing it kills it.
 /// </summary>
 internal sealed class HubProcess : IAsyncDisposable
@@ -58,7 +59,7 @@ internal sealed class HubProcess : IAsyncDisposable
     private static HubProcess Start(IReadOnlyDictionary<string, string?> settings, IReadOnlyList<string> switches, int httpPort, int grpcPort)
     {
         var assembly = ServerAssembly;
-        Assert.True(File.Exists(assembly), $"{assembly} is missing: build src/HlmHub.Server first.");
+        Assert.True(File.Exists(assembly), $"{assembly} is missing: build the solution (or src/HlmHub.Server) first.");
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = Path.GetDirectoryName(assembly)!,

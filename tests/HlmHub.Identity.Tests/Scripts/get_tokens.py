@@ -3,7 +3,7 @@ with Python's standard urllib and PyJWT (Debian: python3-jwt, python3-cryptograp
 token's signature against the published JWKS.
 
 Usage: get_tokens.py ISSUER SECRET_CLIENT_ID SECRET KEY_CLIENT_ID PRIVATE_KEY_PEM_FILE
-Prints one JSON object: for each client authentication method, the verified token's header and claims.
+Prints one JSON object: for each client authentication method, the verified token, its header and claims.
 """
 import base64
 import json
@@ -48,7 +48,7 @@ def verify(token):
     header = jwt.get_unverified_header(token)
     key = jwks.get_signing_key_from_jwt(token).key
     claims = jwt.decode(token, key, algorithms=["ES256"], audience="hlmhub", issuer=metadata["issuer"])
-    return {"header": header, "claims": claims}
+    return {"header": header, "claims": claims, "token": token}
 
 
 basic = base64.b64encode(
