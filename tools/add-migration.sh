@@ -36,7 +36,7 @@ for provider in "${providers[@]}"; do
     # The migrations project is its own start-up project: its DesignTimeContextFactory configures the provider.
     dotnet tool run dotnet-ef migrations add "$name" \
         --project "$project" --startup-project "$project" \
-        --output-dir Migrations --namespace "HlmHub.Storage.Migrations.$provider.Migrations" \
+        --output-dir Migrations \
         --no-build
 done
 echo "add-migration.sh: added $name to ${providers[*]}; add provider-specific DDL if the change needs any, then run the storage tests."

@@ -1,4 +1,6 @@
+using HlmHub.Contracts.V1;
 using HlmHub.Interop.Tests.Infrastructure;
+using HlmHub.Server.Tests.Infrastructure;
 
 namespace HlmHub.Interop.Tests;
 
@@ -19,6 +21,33 @@ public sealed class PeerClientTests(HubServerFixture fixture) : IClassFixture<Hu
         var result = await RunAsync(Peers.Python, [RepositoryPaths.PythonClient]);
 
         AssertAllPassed(result);
+    }
+
+    [Fact]
+    public async Task PythonGrpcio_LandlordSyncsItsRosterWithItsOwnToken()
+    {
+        Peers.RequirePython();
+        var admin = fixture.Hub.Admin(fixture.AdminToken);
+        var landlord = await admin.CreateLandlordAsync(SampleData.Landlord());
+        var club = await admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var registered = await admin.CallAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest
+        {
+            Kind = ClientKind.Landlord,
+            DisplayName = "Python roster sync",
+            LandlordId = landlord.Id,
+            Scopes = { "hlmhub.roster" },
+        }, options));
+        var token = await fixture.Hub.GetTokenAsync(registered.Client.ClientId, registered.ClientSecret);
+
+        var result = await PeerProcess.RunAsync(
+            Peers.Python,
+            [RepositoryPaths.PythonRosterClient, "--target", $"127.0.0.1:{fixture.Hub.Address.Port}", "--proto-root", RepositoryPaths.Protos],
+            RepositoryPaths.Root,
+            RunTimeout,
+            new Dictionary<string, string> { ["HLMHUB_TOKEN"] = token, ["HLMHUB_CLUB"] = club.Id });
+
+        Assert.True(result.ExitCode == 0, result.Describe());
+        Assert.Equal(6, result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(line => line.StartsWith("PASS ", StringComparison.Ordinal)));
     }
 
     [Fact]

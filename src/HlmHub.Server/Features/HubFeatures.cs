@@ -36,6 +36,7 @@ internal static class HubFeatures
     public static IEndpointRouteBuilder MapHubFeatures(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGrpcService<AdminService>();
+        endpoints.MapGrpcService<RosterService>();
         return endpoints;
     }
 }

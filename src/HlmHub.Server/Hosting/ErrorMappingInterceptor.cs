@@ -83,6 +83,11 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
             case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
                 // The client went away or the deadline passed: grpc-dotnet answers CANCELLED or DEADLINE_EXCEEDED.
                 return null;
+            case IOException when ClientWentAway(context):
+                // The client reset its stream or closed the connection while the handler read from it (a landlord's
+                // roster stream that broke): nothing to answer and nothing wrong on the server, so no error log.
+                LogClientWentAway(logger, context.Method);
+                return new RpcException(new Status(StatusCode.Cancelled, "The client went away."));
             case Exception when IsRequestReadFailure(exception):
                 // A streamed request message that cannot be decoded (broken framing, a negative length, bad
                 // protobuf) is the client's fault: no error log, which any client could flood.
@@ -104,12 +109,26 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
                     ClientRegistryError.NotFound => StatusCode.NotFound,
                     _ => StatusCode.InvalidArgument,
                 }, registry.Message));
+            case DbUpdateConcurrencyException:
+                // Optimistic concurrency (two streams resuming one roster session): the other committed first.
+                return new RpcException(new Status(StatusCode.Aborted, "A concurrent change to the same record committed first; nothing was changed: read it again and retry."));
             case DbUpdateException update when StorageErrors.IsUniqueViolation(update):
                 return new RpcException(new Status(StatusCode.Aborted, "A concurrent change wrote the same record first; nothing was changed: retry to see why."));
             default:
                 LogUnexpected(logger, exception, context.Method);
                 return new RpcException(new Status(StatusCode.Internal, "The server failed to process the call; the error was logged."));
         }
+    }
+
+    /// <summary>
+    /// True once Kestrel knows the client reset the stream or dropped the connection. Kestrel fails the pending read with
+    /// an IOException and cancels RequestAborted at the same moment; the read may observe its failure first, so the
+    /// interceptor waits briefly for the cancellation instead of reporting a server error.
+    /// </summary>
+    private static bool ClientWentAway(ServerCallContext context)
+    {
+        var aborted = context.GetHttpContext().RequestAborted;
+        return aborted.IsCancellationRequested || aborted.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(200));
     }
 
     /// <summary>
@@ -144,6 +163,9 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
 
     [LoggerMessage(EventId = 1011, EventName = "UndecodableRequestMessage", Level = LogLevel.Debug, Message = "{Rpc} received a request message it could not decode; the client got INTERNAL")]
     private static partial void LogUndecodableMessage(ILogger logger, string rpc);
+
+    [LoggerMessage(EventId = 1012, EventName = "ClientWentAway", Level = LogLevel.Debug, Message = "{Rpc}: the client went away while the call read its request stream")]
+    private static partial void LogClientWentAway(ILogger logger, string rpc);
 
     [LoggerMessage(EventId = 1010, EventName = "UnexpectedRpcError", Level = LogLevel.Error, Message = "{Rpc} failed with an unexpected error; the client got INTERNAL")]
     private static partial void LogUnexpected(ILogger logger, Exception exception, string rpc);

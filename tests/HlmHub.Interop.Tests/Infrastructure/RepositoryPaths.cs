@@ -12,6 +12,8 @@ internal static class RepositoryPaths
 
     public static string PythonClient => Path.Combine(Root, "tests", "interop", "python", "admin_client.py");
 
+    public static string PythonRosterClient => Path.Combine(Root, "tests", "interop", "python", "roster_client.py");
+
     public static string NodeDirectory => Path.Combine(Root, "tests", "interop", "node");
 
     public static string NodeClient => Path.Combine(NodeDirectory, "admin_client.js");

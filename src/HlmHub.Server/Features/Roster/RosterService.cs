@@ -1,0 +1,210 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using HlmHub.Domain;
+using HlmHub.Domain.Roster;
+using HlmHub.Identity;
+using Microsoft.Extensions.Options;
+using V1 = HlmHub.Contracts.V1;
+
+namespace HlmHub.Server.Features.Roster;
+
+/// <summary>
+/// <c>hlmhub.v1.RosterService</c> (protos/hlmhub/v1/roster.proto, docs/roster.md): landlord systems stream their
+/// pseudonymised rosters. The landlord is the one bound to the caller's token, never a request field. The work is
+/// done by <see cref="RosterSync"/>; this class reads the stream, checks its shape, and maps to and from the contract.
+/// </summary>
+internal sealed class RosterService(RosterSync sync, IOptions<RosterOptions> options, ILogger<RosterService> logger) : V1.RosterService.RosterServiceBase
+{
+    /// <summary>The scope every RosterService rpc requires.</summary>
+    public const string Scope = "hlmhub.roster";
+
+    [RpcPolicy(Scope, CallerKind.Landlord, Ownership.OwnLandlord)]
+    public override async Task<V1.SyncRosterResponse> SyncRoster(IAsyncStreamReader<V1.SyncRosterRequest> requestStream, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        var landlordId = OwnLandlord(context);
+        if (!await requestStream.MoveNext(cancellationToken) || requestStream.Current.MessageCase != V1.SyncRosterRequest.MessageOneofCase.Start)
+        {
+            throw Invalid("start", "the first message of a session must be `start`");
+        }
+
+        var start = requestStream.Current.Start;
+        var session = await sync.OpenAsync(landlordId, ParseSessionId(start.SessionId), ToDomain(start.Kind), cancellationToken);
+        var response = new V1.SyncRosterResponse();
+        var completed = false;
+        while (await requestStream.MoveNext(cancellationToken))
+        {
+            var message = requestStream.Current;
+            switch (message.MessageCase)
+            {
+                case V1.SyncRosterRequest.MessageOneofCase.Batch:
+                    var results = await sync.ApplyBatchAsync(session.Id, landlordId, [.. message.Batch.Items.Select(ToDomain)], cancellationToken);
+                    Report(response, results);
+                    break;
+                case V1.SyncRosterRequest.MessageOneofCase.Complete:
+                    session = await sync.CompleteAsync(session.Id, landlordId, cancellationToken);
+                    completed = true;
+                    break;
+                default:
+                    throw Invalid("message", "after `start`, send `batch` messages then one `complete`");
+            }
+
+            if (completed)
+            {
+                if (await requestStream.MoveNext(cancellationToken))
+                {
+                    throw Invalid("complete", "nothing may follow `complete`");
+                }
+
+                break;
+            }
+        }
+
+        // A stream that ends without `complete` leaves the session open, to be resumed: its progress is committed.
+        session = completed ? session : await sync.GetAsync(landlordId, session.Id, cancellationToken);
+        response.Session = ToProto(session);
+        RosterLog.SessionEnded(logger, landlordId, session.Id, session.Kind, completed, session.Items);
+        return response;
+    }
+
+    [RpcPolicy(Scope, CallerKind.Landlord, Ownership.OwnLandlord)]
+    public override async Task<V1.SyncSession> GetSyncSession(V1.GetSyncSessionRequest request, ServerCallContext context)
+    {
+        var landlordId = OwnLandlord(context);
+        return ToProto(await sync.GetAsync(landlordId, ParseSessionId(request.SessionId), context.CancellationToken));
+    }
+
+    [RpcPolicy(Scope, CallerKind.Landlord, Ownership.OwnLandlord)]
+    public override async Task ListMemberTokens(V1.ListMemberTokensRequest request, IServerStreamWriter<V1.MemberTokenPage> responseStream, ServerCallContext context)
+    {
+        var landlordId = OwnLandlord(context);
+        var after = request.AfterReference;
+        while (true)
+        {
+            var entries = await sync.ListMemberTokensAsync(landlordId, after, context.CancellationToken);
+            if (entries.Count == 0)
+            {
+                return;
+            }
+
+            var page = new V1.MemberTokenPage();
+            page.Entries.AddRange(entries.Select(entry => new V1.MemberTokenEntry
+            {
+                LandlordReference = entry.Reference,
+                MemberToken = entry.MemberToken,
+                Active = entry.Active,
+            }));
+            // WriteAsync waits for HTTP/2 flow control: a slow reader slows the reads, nothing piles up in memory.
+            await responseStream.WriteAsync(page, context.CancellationToken);
+            after = entries[^1].Reference;
+        }
+    }
+
+    [RpcPolicy(Scope, CallerKind.Landlord, Ownership.None)]
+    public override Task<V1.RosterLimits> GetRosterLimits(V1.GetRosterLimitsRequest request, ServerCallContext context)
+    {
+        var limits = options.Value;
+        return Task.FromResult(new V1.RosterLimits
+        {
+            MaxItemsPerBatch = limits.MaxItemsPerBatch,
+            MaxItemsPerSession = limits.MaxItemsPerSession,
+            MaxOpenSessionsPerLandlord = limits.MaxOpenSessionsPerLandlord,
+            SessionIdleTimeoutSeconds = (long)limits.SessionIdleTimeout.TotalSeconds,
+            MaxProblemsReported = limits.MaxProblemsReported,
+            MaxClubsPerHousehold = RosterRules.MaxClubsPerHousehold,
+        });
+    }
+
+    /// <summary>The caller's own landlord, checked as owned before anything is read or written.</summary>
+    private static string OwnLandlord(ServerCallContext context)
+    {
+        var caller = context.GetCaller();
+        var landlordId = caller.LandlordId ?? throw new RpcException(new Status(StatusCode.PermissionDenied, "The token is bound to no landlord."));
+        caller.EnsureOwns(OwnerKind.Landlord, landlordId);
+        return landlordId;
+    }
+
+    private void Report(V1.SyncRosterResponse response, IReadOnlyList<RosterItemResult> results)
+    {
+        foreach (var result in results.Where(result => result.Outcome is RosterItemOutcome.Rejected or RosterItemOutcome.Stale))
+        {
+            if (response.Problems.Count >= options.Value.MaxProblemsReported)
+            {
+                response.ProblemsTruncated = true;
+                return;
+            }
+
+            response.Problems.Add(new V1.ItemProblem
+            {
+                Sequence = result.Sequence,
+                LandlordReference = result.LandlordReference,
+                Status = result.Outcome == RosterItemOutcome.Stale ? V1.ItemStatus.Stale : V1.ItemStatus.Rejected,
+                Reason = ToProto(result.Rejection),
+                Message = result.Message ?? "",
+            });
+        }
+    }
+
+    private static Guid ParseSessionId(string text) =>
+        Guid.TryParse(text, out var id) && id != Guid.Empty ? id : throw Invalid("session_id", "must be a UUID chosen by the landlord");
+
+    private static DomainException Invalid(string field, string rule) => new(DomainErrorKind.InvalidArgument, field, rule);
+
+    private static RosterSessionKind ToDomain(V1.SessionKind kind) => kind switch
+    {
+        V1.SessionKind.FullSnapshot => RosterSessionKind.FullSnapshot,
+        V1.SessionKind.Delta => RosterSessionKind.Delta,
+        _ => throw Invalid("kind", "must be SESSION_KIND_FULL_SNAPSHOT or SESSION_KIND_DELTA"),
+    };
+
+    private static RosterChange ToDomain(V1.HouseholdChange item) => new(
+        item.Sequence,
+        item.Kind switch
+        {
+            V1.ChangeKind.Upsert => RosterChangeKind.Upsert,
+            V1.ChangeKind.Remove => RosterChangeKind.Remove,
+            // Reported for this item alone by RosterRules.CheckShape: one bad item never fails the stream.
+            _ => (RosterChangeKind)(-1),
+        },
+        item.LandlordReference,
+        item.Version,
+        item.Rooms,
+        item.InQpv,
+        [.. item.ClubIds]);
+
+    private static V1.SyncSession ToProto(RosterSession session) => new()
+    {
+        SessionId = session.Id.ToString(),
+        Kind = session.Kind == RosterSessionKind.FullSnapshot ? V1.SessionKind.FullSnapshot : V1.SessionKind.Delta,
+        Completed = session.Status == RosterSessionStatus.Completed,
+        LastSequence = session.LastSequence,
+        Created = session.Created,
+        Updated = session.Updated,
+        Removed = session.Removed,
+        Unchanged = session.Unchanged,
+        Stale = session.Stale,
+        Rejected = session.Rejected,
+        StartedAt = Timestamp.FromDateTimeOffset(session.StartedAt),
+        CompletedAt = session.CompletedAt is { } completedAt ? Timestamp.FromDateTimeOffset(completedAt) : null,
+    };
+
+    private static V1.RejectionReason ToProto(RosterRejection rejection) => rejection switch
+    {
+        RosterRejection.Malformed => V1.RejectionReason.Malformed,
+        RosterRejection.RoomsOutOfRange => V1.RejectionReason.RoomsOutOfRange,
+        RosterRejection.DuplicateReference => V1.RejectionReason.DuplicateReference,
+        RosterRejection.UnknownClub => V1.RejectionReason.UnknownClub,
+        RosterRejection.NoAgreementWithClub => V1.RejectionReason.NoAgreementWithClub,
+        RosterRejection.UnknownHousehold => V1.RejectionReason.UnknownHousehold,
+        RosterRejection.TooManyClubs => V1.RejectionReason.TooManyClubs,
+        _ => V1.RejectionReason.Unspecified,
+    };
+}
+
+/// <summary>Roster log events: counts and ids only, never a landlord reference (it identifies a tenant to the landlord).</summary>
+internal static partial class RosterLog
+{
+    [LoggerMessage(EventId = 3000, Level = LogLevel.Information,
+        Message = "Roster session {SessionId} ({Kind}) of landlord {LandlordId}: stream ended, completed {Completed}, {Items} items applied")]
+    public static partial void SessionEnded(ILogger logger, string landlordId, Guid sessionId, RosterSessionKind kind, bool completed, long items);
+}

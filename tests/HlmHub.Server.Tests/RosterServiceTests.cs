@@ -1,0 +1,233 @@
+using Grpc.Core;
+using HlmHub.Contracts.V1;
+using HlmHub.Server.Tests.Infrastructure;
+
+namespace HlmHub.Server.Tests;
+
+/// <summary>RosterService as a landlord's system uses it, against the real hub on SQLite.</summary>
+public sealed class RosterServiceSqliteTests(SqliteHubFixture fixture) : RosterServiceTests(fixture), IClassFixture<SqliteHubFixture>;
+
+/// <summary>The same tests against the real hub on PostgreSQL.</summary>
+public sealed class RosterServicePostgresTests(PostgresHubFixture fixture) : RosterServiceTests(fixture), IClassFixture<PostgresHubFixture>;
+
+/// <summary>
+/// <c>hlmhub.v1.RosterService</c> over real HTTP/2 with real landlord tokens: a session streamed, its problems
+/// reported, a broken stream resumed, member tokens listed, and what a landlord's token cannot do.
+/// </summary>
+public abstract class RosterServiceTests(HubFixture fixture)
+{
+    private HubHost Hub => fixture.Hub;
+
+    [Fact]
+    public async Task FullSnapshot_Streamed_CreatesHouseholds_ReportsItsProblems_AndTheirMemberTokensAreListed()
+    {
+        var landlord = await NewLandlordAsync();
+        var sessionId = Guid.NewGuid().ToString();
+
+        var response = await SyncAsync(landlord, sessionId, SessionKind.FullSnapshot,
+            [Item(1, "A-001"), Item(2, "A-002", rooms: 8), Item(3, "A-003"), Item(4, "A-001")],
+            [Item(5, "A-005", clubs: [landlord.ClubId])]);
+        var tokens = await ListMemberTokensAsync(landlord);
+
+        Assert.True(response.Session.Completed);
+        Assert.Equal((3L, 2L, 5L), (response.Session.Created, response.Session.Rejected, response.Session.LastSequence));
+        Assert.Equal(
+            [(2L, RejectionReason.RoomsOutOfRange), (4L, RejectionReason.DuplicateReference)],
+            response.Problems.Select(problem => (problem.Sequence, problem.Reason)));
+        Assert.All(response.Problems, problem => Assert.Contains(":", problem.Message, StringComparison.Ordinal));
+        Assert.Equal(["A-001", "A-003", "A-005"], tokens.Select(entry => entry.LandlordReference));
+        Assert.All(tokens, entry => Assert.StartsWith("mt_", entry.MemberToken, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task BrokenStream_IsResumedWithTheSameSessionId_WithoutApplyingAnythingTwice()
+    {
+        var landlord = await NewLandlordAsync();
+        var sessionId = Guid.NewGuid().ToString();
+        var client = Roster;
+
+        // The first stream sends one batch, then breaks (the client cancels) before `complete`.
+        using (var cancel = new CancellationTokenSource())
+        using (var call = client.SyncRoster(Options(landlord.Token, cancel.Token)))
+        {
+            await call.RequestStream.WriteAsync(Start(sessionId, SessionKind.FullSnapshot));
+            await call.RequestStream.WriteAsync(Batch(Item(1, "B-001"), Item(2, "B-002")));
+            await WaitForLastSequenceAsync(client, landlord.Token, sessionId, 2);
+            await cancel.CancelAsync();
+            await Assert.ThrowsAnyAsync<Exception>(() => call.ResponseAsync);
+        }
+
+        var progress = await client.GetSyncSessionAsync(new GetSyncSessionRequest { SessionId = sessionId }, Options(landlord.Token));
+        // The landlord resends everything with the same session id; the hub skips what it has.
+        var resumed = await SyncAsync(landlord, sessionId, SessionKind.FullSnapshot, [Item(1, "B-001"), Item(2, "B-002"), Item(3, "B-003")]);
+        var again = await Assert.ThrowsAsync<RpcException>(() => SyncAsync(landlord, sessionId, SessionKind.FullSnapshot, [Item(4, "B-004")]));
+
+        Assert.Equal((2L, false), (progress.LastSequence, progress.Completed));
+        Assert.Equal((3L, 3L, true), (resumed.Session.Created, resumed.Session.LastSequence, resumed.Session.Completed));
+        Assert.Equal(StatusCode.FailedPrecondition, again.StatusCode);
+        Assert.Contains("cannot be applied twice", again.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OtherCallers_CannotSyncOrReadALandlordsRoster()
+    {
+        var landlord = await NewLandlordAsync();
+        var other = await NewLandlordAsync();
+        var sessionId = Guid.NewGuid().ToString();
+        await SyncAsync(landlord, sessionId, SessionKind.Delta, [Item(1, "C-001")]);
+
+        var othersView = await Assert.ThrowsAsync<RpcException>(() =>
+            Roster.GetSyncSessionAsync(new GetSyncSessionRequest { SessionId = sessionId }, Options(other.Token)).ResponseAsync);
+        var adminToken = await AdminTokenAsync();
+        var adminSync = await Assert.ThrowsAsync<RpcException>(() => SyncWithTokenAsync(adminToken, Guid.NewGuid().ToString(), [Item(1, "C-002")]));
+        var anonymous = await Assert.ThrowsAsync<RpcException>(() => SyncWithTokenAsync(null, Guid.NewGuid().ToString(), [Item(1, "C-003")]));
+
+        Assert.Equal(StatusCode.NotFound, othersView.StatusCode);
+        Assert.Equal(StatusCode.PermissionDenied, adminSync.StatusCode);
+        Assert.Equal(StatusCode.Unauthenticated, anonymous.StatusCode);
+        Assert.Empty(await ListMemberTokensAsync(other));
+    }
+
+    [Fact]
+    public async Task OverTheLimits_IsResourceExhaustedNamingTheLimit_AndMalformedStreamsAreInvalidArgument()
+    {
+        var landlord = await NewLandlordAsync();
+        var limits = await Roster.GetRosterLimitsAsync(new GetRosterLimitsRequest(), Options(landlord.Token));
+
+        var tooBig = await Assert.ThrowsAsync<RpcException>(() => SyncAsync(landlord, Guid.NewGuid().ToString(), SessionKind.Delta,
+            [.. Enumerable.Range(1, limits.MaxItemsPerBatch + 1).Select(index => Item(index, $"D-{index:00000}"))]));
+        var noStart = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            using var call = Roster.SyncRoster(Options(landlord.Token));
+            await call.RequestStream.WriteAsync(Batch(Item(1, "D-1")));
+            await call.RequestStream.CompleteAsync();
+            await call.ResponseAsync;
+        });
+
+        Assert.Equal(1_000, limits.MaxItemsPerBatch);
+        Assert.Equal(StatusCode.ResourceExhausted, tooBig.StatusCode);
+        Assert.Contains("Roster:MaxItemsPerBatch is 1000", tooBig.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.InvalidArgument, noStart.StatusCode);
+        Assert.StartsWith("start:", noStart.Status.Detail, StringComparison.Ordinal);
+    }
+
+    private sealed record LandlordClient(string LandlordId, string ClubId, string Token);
+
+    private async Task<LandlordClient> NewLandlordAsync()
+    {
+        var admin = await Hub.HubAdminAsync();
+        var landlord = await admin.CreateLandlordAsync(SampleData.Landlord());
+        var club = await admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var registered = await admin.CallAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest
+        {
+            Kind = ClientKind.Landlord,
+            DisplayName = "Roster sync",
+            LandlordId = landlord.Id,
+            Scopes = { "hlmhub.roster" },
+        }, options));
+        return new LandlordClient(landlord.Id, club.Id, await Hub.GetTokenAsync(registered.Client.ClientId, registered.ClientSecret));
+    }
+
+    private async Task<string> AdminTokenAsync()
+    {
+        var (clientId, secret) = Hub.BootstrapAdmin();
+        return await Hub.GetTokenAsync(clientId, secret);
+    }
+
+    private RosterService.RosterServiceClient Roster => new(Hub.Channel);
+
+    private static CallOptions Options(string? token, CancellationToken cancellationToken = default)
+    {
+        var headers = new Metadata();
+        if (token is not null)
+        {
+            headers.Add("authorization", "Bearer " + token);
+        }
+
+        return new CallOptions(headers, TimeProvider.System.GetUtcNow().UtcDateTime.Add(TestTimeouts.Default), cancellationToken);
+    }
+
+    private Task<SyncRosterResponse> SyncAsync(LandlordClient landlord, string sessionId, SessionKind kind, params HouseholdChange[][] batches) =>
+        SyncWithTokenAsync(landlord.Token, sessionId, kind, batches);
+
+    private Task<SyncRosterResponse> SyncWithTokenAsync(string? token, string sessionId, params HouseholdChange[][] batches) =>
+        SyncWithTokenAsync(token, sessionId, SessionKind.Delta, batches);
+
+    private async Task<SyncRosterResponse> SyncWithTokenAsync(string? token, string sessionId, SessionKind kind, HouseholdChange[][] batches)
+    {
+        using var call = Roster.SyncRoster(Options(token));
+        try
+        {
+            await call.RequestStream.WriteAsync(Start(sessionId, kind));
+            foreach (var batch in batches)
+            {
+                await call.RequestStream.WriteAsync(Batch(batch));
+            }
+
+            await call.RequestStream.WriteAsync(new SyncRosterRequest { Complete = new SessionComplete() });
+            await call.RequestStream.CompleteAsync();
+        }
+        catch (RpcException)
+        {
+            // The server ended the call early (a refused session): its status is in the response.
+        }
+        catch (InvalidOperationException)
+        {
+            // Writing after the call ended: the same.
+        }
+
+        return await call.ResponseAsync.DefaultTimeout();
+    }
+
+    private async Task<List<MemberTokenEntry>> ListMemberTokensAsync(LandlordClient landlord)
+    {
+        using var call = Roster.ListMemberTokens(new ListMemberTokensRequest(), Options(landlord.Token));
+        var entries = new List<MemberTokenEntry>();
+        while (await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout())
+        {
+            entries.AddRange(call.ResponseStream.Current.Entries);
+        }
+
+        return entries;
+    }
+
+    private static async Task WaitForLastSequenceAsync(RosterService.RosterServiceClient client, string token, string sessionId, long sequence)
+    {
+        var deadline = TimeProvider.System.GetUtcNow() + TestTimeouts.Default;
+        while (TimeProvider.System.GetUtcNow() < deadline)
+        {
+            try
+            {
+                var session = await client.GetSyncSessionAsync(new GetSyncSessionRequest { SessionId = sessionId }, Options(token));
+                if (session.LastSequence >= sequence)
+                {
+                    return;
+                }
+            }
+            catch (RpcException exception) when (exception.StatusCode == StatusCode.NotFound)
+            {
+                // Not opened yet.
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Fail($"session {sessionId} never reached sequence {sequence}");
+    }
+
+    private static SyncRosterRequest Start(string sessionId, SessionKind kind) => new() { Start = new SessionStart { SessionId = sessionId, Kind = kind } };
+
+    private static SyncRosterRequest Batch(params HouseholdChange[] items)
+    {
+        var batch = new RosterBatch();
+        batch.Items.AddRange(items);
+        return new SyncRosterRequest { Batch = batch };
+    }
+
+    private static HouseholdChange Item(long sequence, string reference, long version = 1, int rooms = 3, string[]? clubs = null)
+    {
+        var item = new HouseholdChange { Sequence = sequence, Kind = ChangeKind.Upsert, LandlordReference = reference, Version = version, Rooms = rooms };
+        item.ClubIds.AddRange(clubs ?? []);
+        return item;
+    }
+}

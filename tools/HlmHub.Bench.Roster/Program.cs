@@ -1,0 +1,240 @@
+using System.Data.Common;
+using System.Diagnostics;
+using System.Globalization;
+using HlmHub.Domain;
+using HlmHub.Domain.Roster;
+using HlmHub.Server.Features.Roster;
+using HlmHub.Storage;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+// Usage: dotnet run -c Release --project tools/HlmHub.Bench.Roster -- sqlite|postgres [households] [delta]
+// PostgreSQL: the server named by HLMHUB_TEST_POSTGRES (tools/bench/roster.sh starts one); a database is created and dropped.
+var provider = args.Length > 0 && args[0] == "postgres" ? StorageProvider.Postgres : StorageProvider.Sqlite;
+var households = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000_000;
+var deltaSize = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 10_000;
+const int BatchSize = 1_000;
+
+await using var database = await BenchDatabase.CreateAsync(provider);
+var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+{
+    ["Storage:Provider"] = provider.ToString(),
+    ["Storage:DataDirectory"] = database.DataDirectory,
+    ["ConnectionStrings:HlmHub"] = provider == StorageProvider.Sqlite ? null : database.ConnectionString,
+    ["MemberTokens:Key"] = Convert.ToBase64String(new byte[32]),
+    ["Roster:MaxItemsPerSession"] = "5000000",
+}).Build();
+var services = new ServiceCollection().AddHlmHubStorage(configuration).AddSingleton(TimeProvider.System).AddLogging();
+services.AddOptions<RosterOptions>().Bind(configuration.GetSection(RosterOptions.SectionName));
+services.AddSingleton<RosterSync>();
+await using var provider_ = services.BuildServiceProvider();
+await provider_.GetRequiredService<IDatabaseMigrator>().MigrateAsync(CancellationToken.None);
+var factory = provider_.GetRequiredService<IDbContextFactory<HlmHubDbContext>>();
+var sync = provider_.GetRequiredService<RosterSync>();
+var tokens = provider_.GetRequiredService<MemberTokenGenerator>();
+var now = TimeProvider.System.GetUtcNow();
+await using (var db = await factory.CreateDbContextAsync())
+{
+    foreach (var id in new[] { "bench-engine", "bench-ceiling" })
+    {
+        var landlord = Landlord.Create(id, id, BenchDatabase.Siren(id == "bench-engine" ? 1 : 2), now);
+        db.AddRange(landlord, Club.Create("club-" + id, "Club", landlord.Id, ClubKind.TenantClub, null, now));
+    }
+
+    await db.SaveChangesAsync();
+}
+
+Console.WriteLine($"# roster benchmark: {provider}, {households:N0} households, delta {deltaSize:N0}, batches of {BatchSize}, {Environment.ProcessorCount} cores");
+
+// 1. The engine: a full snapshot, then a delta, exactly as RosterService drives it.
+var memory = PeakMemory.Start();
+var full = Stopwatch.StartNew();
+var session = await sync.OpenAsync("bench-engine", Guid.NewGuid(), RosterSessionKind.FullSnapshot, CancellationToken.None);
+for (var first = 1; first <= households; first += BatchSize)
+{
+    var batch = Enumerable.Range(first, Math.Min(BatchSize, households - first + 1))
+        .Select(index => new RosterChange(index, RosterChangeKind.Upsert, Reference(index), 1, 1 + index % 7, index % 3 == 0, ["club-bench-engine"]))
+        .ToList();
+    await sync.ApplyBatchAsync(session.Id, "bench-engine", batch, CancellationToken.None);
+}
+
+var completed = await sync.CompleteAsync(session.Id, "bench-engine", CancellationToken.None);
+full.Stop();
+var fullMemory = memory.Stop();
+
+memory = PeakMemory.Start();
+var delta = Stopwatch.StartNew();
+var deltaSession = await sync.OpenAsync("bench-engine", Guid.NewGuid(), RosterSessionKind.Delta, CancellationToken.None);
+var step = Math.Max(1, households / Math.Max(1, deltaSize));
+var changed = Enumerable.Range(0, deltaSize).Select(index => 1 + (index * step % households)).ToList();
+for (var first = 0; first < changed.Count; first += BatchSize)
+{
+    var batch = changed.Skip(first).Take(BatchSize)
+        .Select((index, offset) => new RosterChange(first + offset + 1, RosterChangeKind.Upsert, Reference(index), 2, 1 + (index + 1) % 7, index % 3 == 0, ["club-bench-engine"]))
+        .ToList();
+    await sync.ApplyBatchAsync(deltaSession.Id, "bench-engine", batch, CancellationToken.None);
+}
+
+var deltaCompleted = await sync.CompleteAsync(deltaSession.Id, "bench-engine", CancellationToken.None);
+delta.Stop();
+var deltaMemory = memory.Stop();
+
+// 2. The ceiling: the same rows (a household and its membership each, the same member token computation) inserted by a
+// bare loop of multi-row INSERTs, one transaction per batch, with no reads and no change tracking.
+memory = PeakMemory.Start();
+var ceiling = Stopwatch.StartNew();
+await using (var connection = database.OpenConnection())
+{
+    await connection.OpenAsync();
+    for (var first = 1; first <= households; first += BatchSize)
+    {
+        var count = Math.Min(BatchSize, households - first + 1);
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        var ids = new List<Guid>(count);
+        var householdRows = new List<string>(count);
+        for (var index = first; index < first + count; index++)
+        {
+            var id = Guid.CreateVersion7();
+            ids.Add(id);
+            var token = tokens.Compute("bench-ceiling", Reference(index));
+            householdRows.Add(string.Create(CultureInfo.InvariantCulture,
+                $"({database.GuidLiteral(id)}, 'bench-ceiling', '{Reference(index)}', '{token}', {1 + index % 7}, {database.Bool(index % 3 == 0)}, 'Active', 1, 0, 1, {database.GuidLiteral(Guid.Empty)})"));
+        }
+
+        command.CommandText =
+            "INSERT INTO \"Households\" (\"Id\", \"LandlordId\", \"LandlordReference\", \"MemberToken\", \"Rooms\", \"InQpv\", \"Status\", \"Version\", \"UpdatedAt\", \"SourceVersion\", \"LastSessionId\") VALUES " +
+            string.Join(",", householdRows) + ";" +
+            "INSERT INTO \"Memberships\" (\"ClubId\", \"HouseholdId\", \"JoinedAt\") VALUES " +
+            string.Join(",", ids.Select(id => $"('club-bench-ceiling', {database.GuidLiteral(id)}, 0)")) + ";";
+        await command.ExecuteNonQueryAsync();
+        await transaction.CommitAsync();
+    }
+}
+
+ceiling.Stop();
+var ceilingMemory = memory.Stop();
+
+Console.WriteLine("| provider | run | rows | seconds | rows/s | peak managed MB | peak working set MB |");
+Console.WriteLine("|---|---|---|---|---|---|---|");
+Row("full sync (engine)", completed.Created, full, fullMemory);
+Row("delta (engine)", deltaCompleted.Updated, delta, deltaMemory);
+Row("bare insert loop (ceiling)", households, ceiling, ceilingMemory);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"full sync at {ceiling.Elapsed.TotalSeconds / full.Elapsed.TotalSeconds:P0} of the ceiling; created {completed.Created:N0}, delta updated {deltaCompleted.Updated:N0}"));
+return;
+
+void Row(string run, long rows, Stopwatch time, (long Managed, long WorkingSet) peak) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"| {provider} | {run} | {rows:N0} | {time.Elapsed.TotalSeconds:F1} | {rows / time.Elapsed.TotalSeconds:N0} | {peak.Managed / 1_048_576} | {peak.WorkingSet / 1_048_576} |"));
+
+static string Reference(int index) => "REF-" + index.ToString("D8", CultureInfo.InvariantCulture);
+
+/// <summary>Samples the process's managed heap and working set every 50 ms and keeps the peaks.</summary>
+internal sealed class PeakMemory
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _sampler;
+    private long _managed;
+    private long _workingSet;
+
+    private PeakMemory()
+    {
+        GC.Collect();
+        _sampler = Task.Run(async () =>
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                _managed = Math.Max(_managed, GC.GetTotalMemory(false));
+                _workingSet = Math.Max(_workingSet, Environment.WorkingSet);
+                try
+                {
+                    await Task.Delay(50, _stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        });
+    }
+
+    public static PeakMemory Start() => new();
+
+    public (long Managed, long WorkingSet) Stop()
+    {
+        _stop.Cancel();
+        _sampler.Wait();
+        return (_managed, _workingSet);
+    }
+}
+
+/// <summary>A fresh database for the run: a SQLite file in a temporary directory, or a new PostgreSQL database.</summary>
+internal sealed class BenchDatabase : IAsyncDisposable
+{
+    private readonly string? _server;
+
+    private BenchDatabase(StorageProvider provider, string dataDirectory, string connectionString, string? server, string? name)
+    {
+        Provider = provider;
+        DataDirectory = dataDirectory;
+        ConnectionString = connectionString;
+        _server = server;
+        Name = name;
+    }
+
+    public StorageProvider Provider { get; }
+
+    public string DataDirectory { get; }
+
+    public string ConnectionString { get; }
+
+    public string? Name { get; }
+
+    public static async Task<BenchDatabase> CreateAsync(StorageProvider provider)
+    {
+        var directory = Directory.CreateTempSubdirectory("hlmhub-bench-roster-").FullName;
+        if (provider == StorageProvider.Sqlite)
+        {
+            return new BenchDatabase(provider, directory, $"Data Source={Path.Combine(directory, StorageOptions.DefaultSqliteFileName)}", null, null);
+        }
+
+        var server = Environment.GetEnvironmentVariable("HLMHUB_TEST_POSTGRES") ?? throw new InvalidOperationException("HLMHUB_TEST_POSTGRES is not set (tools/bench/roster.sh sets it).");
+        var name = "hlmhub_bench_" + Guid.NewGuid().ToString("N");
+        await using (var admin = new NpgsqlConnection(server))
+        {
+            await admin.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", admin);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        return new BenchDatabase(provider, directory, new NpgsqlConnectionStringBuilder(server) { Database = name }.ConnectionString, server, name);
+    }
+
+    public DbConnection OpenConnection() => Provider == StorageProvider.Sqlite
+        ? new SqliteConnection(ConnectionString)
+        : new NpgsqlConnection(ConnectionString);
+
+    /// <summary>A Guid as each provider stores it (EF Core: upper-case text on SQLite, uuid on PostgreSQL).</summary>
+    public string GuidLiteral(Guid id) => Provider == StorageProvider.Sqlite ? $"'{id.ToString().ToUpperInvariant()}'" : $"'{id}'::uuid";
+
+    public string Bool(bool value) => Provider == StorageProvider.Sqlite ? (value ? "1" : "0") : (value ? "true" : "false");
+
+    public static string Siren(int seed) => seed == 1 ? "732829320" : "552100554";
+
+    public async ValueTask DisposeAsync()
+    {
+        SqliteConnection.ClearAllPools();
+        if (_server is not null)
+        {
+            NpgsqlConnection.ClearAllPools();
+            await using var admin = new NpgsqlConnection(_server);
+            await admin.OpenAsync();
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)", admin);
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        Directory.Delete(DataDirectory, recursive: true);
+    }
+}
