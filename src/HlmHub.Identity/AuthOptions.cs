@@ -165,14 +165,37 @@ public sealed class EmbeddedIssuerOptions
     /// <summary><c>Auth:EmbeddedIssuer:FailedAuthenticationWindow</c>: the window failed client authentications are counted in (default 5 minutes).</summary>
     public TimeSpan FailedAuthenticationWindow { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary><c>Auth:EmbeddedIssuer:MaxFailedAuthenticationsPerClient</c>: failures allowed per client id in the window before 429 (default 10).</summary>
+    /// <summary>
+    /// <c>Auth:EmbeddedIssuer:MaxFailedAuthenticationsPerClient</c>: failures allowed per (client id, remote
+    /// address) in the window before that pair gets 429 (default 10). The same client from another address is
+    /// not affected, so a stranger who knows a client id cannot lock the client out.
+    /// </summary>
     public int MaxFailedAuthenticationsPerClient { get; set; } = 10;
 
-    /// <summary><c>Auth:EmbeddedIssuer:MaxFailedAuthenticationsPerAddress</c>: failures allowed per remote address in the window before 429 (default 30).</summary>
+    /// <summary>
+    /// <c>Auth:EmbeddedIssuer:MaxFailedAuthenticationsPerAddress</c>: failures allowed per remote address (IPv6:
+    /// per /64) in the window, whatever the client ids, before that address gets 429 (default 30).
+    /// </summary>
     public int MaxFailedAuthenticationsPerAddress { get; set; } = 30;
+
+    /// <summary>
+    /// <c>Auth:EmbeddedIssuer:MaxTrackedFailureKeys</c>: most (client, address) and address counters kept in
+    /// memory (default 100,000, a few MiB); past it, ended windows and then the oldest ones are forgotten.
+    /// </summary>
+    public int MaxTrackedFailureKeys { get; set; } = 100_000;
 
     /// <summary><c>Auth:EmbeddedIssuer:MaxTokenRequestBytes</c>: largest accepted token request body (default 16 KiB).</summary>
     public int MaxTokenRequestBytes { get; set; } = 16 * 1024;
+
+    /// <summary>
+    /// <c>Auth:EmbeddedIssuer:KeyRingCertificatePath</c>: a PKCS#12 (.pfx) file whose certificate encrypts the Data
+    /// Protection key ring in the database, so that the signing keys stay unreadable to whoever reads the database
+    /// alone (default empty: the key ring is stored as Data Protection writes it, readable with the database).
+    /// </summary>
+    public string KeyRingCertificatePath { get; set; } = "";
+
+    /// <summary><c>Auth:EmbeddedIssuer:KeyRingCertificatePassword</c>: the password of that file (default empty).</summary>
+    public string KeyRingCertificatePassword { get; set; } = "";
 
     /// <summary><c>Auth:EmbeddedIssuer:BootstrapAdmin</c>: create the first hub administrator at start-up when none exists (default true).</summary>
     public bool BootstrapAdmin { get; set; } = true;

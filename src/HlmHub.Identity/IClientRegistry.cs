@@ -26,6 +26,29 @@ public sealed record ClientRegistration(
 /// <param name="ClientSecret">The generated secret, or null for a private_key_jwt client.</param>
 public sealed record RegisteredClient(string ClientId, string? ClientSecret);
 
+/// <summary>A registered client as the registry describes it (never its secret).</summary>
+/// <param name="ClientId">The client id.</param>
+/// <param name="DisplayName">A human-readable name.</param>
+/// <param name="Kind">Partner, landlord or admin.</param>
+/// <param name="AllowedScopes">The scopes the client may request.</param>
+/// <param name="PartnerId">The partner a partner client acts for.</param>
+/// <param name="LandlordId">The landlord a landlord client acts for.</param>
+/// <param name="ClubId">The club an admin client administers; null for a hub administrator.</param>
+/// <param name="UsesPublicKey">Whether the client authenticates with private_key_jwt.</param>
+/// <param name="CreatedAt">When the client was registered.</param>
+/// <param name="DisabledAt">When the client was disabled, or null.</param>
+public sealed record ClientDescription(
+    string ClientId,
+    string DisplayName,
+    ClientKind Kind,
+    IReadOnlyList<string> AllowedScopes,
+    string? PartnerId,
+    string? LandlordId,
+    string? ClubId,
+    bool UsesPublicKey,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? DisabledAt);
+
 /// <summary>Why a registration change was refused.</summary>
 public enum ClientRegistryError
 {
@@ -46,7 +69,10 @@ public sealed class ClientRegistryException(ClientRegistryError error, string me
     public ClientRegistryError Error { get; } = error;
 }
 
-/// <summary>Registers and disables clients of the embedded issuer (used by the admin API and the CLI).</summary>
+/// <summary>
+/// Registers, disables and describes clients of the embedded issuer (used by the admin API and the CLI). The
+/// clients are OpenIddict applications; secrets are stored only as OpenIddict's PBKDF2 hashes.
+/// </summary>
 public interface IClientRegistry
 {
     /// <summary>Registers a client; returns its id and, for a secret client, the secret (only this once).</summary>
@@ -56,4 +82,10 @@ public interface IClientRegistry
     /// <summary>Disables a client: it gets no new token. Tokens already issued stay valid until they expire.</summary>
     /// <exception cref="ClientRegistryException">No such client.</exception>
     Task DisableAsync(string clientId, CancellationToken cancellationToken);
+
+    /// <summary>The client with that id, or null.</summary>
+    Task<ClientDescription?> FindAsync(string clientId, CancellationToken cancellationToken);
+
+    /// <summary>At most <paramref name="count"/> clients in client-id order, after skipping <paramref name="offset"/>.</summary>
+    Task<IReadOnlyList<ClientDescription>> ListAsync(int offset, int count, CancellationToken cancellationToken);
 }

@@ -1,6 +1,6 @@
 namespace HlmHub.Identity;
 
-/// <summary>Rotates the embedded issuer's signing key on demand (tests, and an operator who suspects a leak).</summary>
+/// <summary>Rotates or revokes the embedded issuer's signing keys on demand (tests, and an operator who suspects a leak).</summary>
 public interface ISigningKeyRotation
 {
     /// <summary>
@@ -9,4 +9,12 @@ public interface ISigningKeyRotation
     /// </summary>
     /// <returns>The new key's id.</returns>
     Task<string> RotateNowAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes a key at once, for a key that leaked: it leaves the JWKS and every token it signed stops
+    /// validating (at once on this instance, within <c>Auth:EmbeddedIssuer:KeyCacheRefreshInterval</c> on the
+    /// others). When it was signing, a new key signs from now on.
+    /// </summary>
+    /// <returns>False when no key has that id.</returns>
+    Task<bool> RevokeAsync(string keyId, CancellationToken cancellationToken);
 }

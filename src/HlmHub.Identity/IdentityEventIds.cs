@@ -32,4 +32,7 @@ public static class IdentityEventIds
 
     /// <summary>Discovery or JWKS of a trusted issuer could not be read.</summary>
     public const int IssuerMetadataUnavailable = 3009;
+
+    /// <summary>A signing key was revoked (deleted before its time, e.g. after a leak).</summary>
+    public const int SigningKeyRevoked = 3011;
 }

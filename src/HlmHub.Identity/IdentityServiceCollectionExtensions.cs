@@ -1,9 +1,8 @@
 using Grpc.AspNetCore.Server;
 using HlmHub.Identity.Authorization;
 using HlmHub.Identity.Internal;
+using HlmHub.Identity.Issuer;
 using HlmHub.Identity.ResourceServer;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -34,17 +33,18 @@ public static class IdentityServiceCollectionExtensions
         services.TryAddSingleton<IEmbeddedIssuerAddress>(provider => provider.GetRequiredService<EmbeddedIssuerUrl>());
         services.TryAddSingleton<SigningKeyManager>();
         services.TryAddSingleton<ISigningKeyRotation>(provider => provider.GetRequiredService<SigningKeyManager>());
-        services.TryAddSingleton<AccessTokenIssuer>();
         services.TryAddSingleton<FailedAuthenticationLimiter>();
-        services.TryAddSingleton<TokenEndpoint>();
-        services.TryAddSingleton<DiscoveryEndpoints>();
-        services.TryAddSingleton<IClientRegistry, ClientRegistry>();
+        services.TryAddSingleton<IdentityLeases>();
+        services.TryAddSingleton<IClientRegistry, OpenIddictClientRegistry>();
         services.TryAddSingleton<IIdentityBootstrapper, IdentityBootstrapper>();
         // The resource server (ASP.NET Core authentication) and the per-rpc contracts (ASP.NET Core authorization).
         var configured = configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new AuthOptions();
         services.AddHlmHubResourceServer(configured);
         services.AddHlmHubRpcAuthorization();
         services.AddHostedService<IdentityBootstrapHostedService>();
+        // The clients live in OpenIddict's application store even when the hub trusts an external issuer, so the
+        // admin API keeps working; the server itself answers only when the embedded issuer is enabled.
+        IssuerRegistration.AddEmbeddedIssuer(services, configured.EmbeddedIssuer);
         return services;
     }
 
@@ -60,22 +60,15 @@ public static class IdentityServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Maps the embedded authorization server when <c>Auth:EmbeddedIssuer:Enabled</c> (the default):
-    /// <c>POST /connect/token</c>, <c>/.well-known/openid-configuration</c>,
-    /// <c>/.well-known/oauth-authorization-server</c> and <c>/.well-known/jwks</c>.
+    /// The embedded authorization server (OpenIddict) answers <c>POST /connect/token</c>,
+    /// <c>/.well-known/openid-configuration</c>, <c>/.well-known/oauth-authorization-server</c> and
+    /// <c>/.well-known/jwks</c> from ASP.NET Core's authentication middleware, which <c>WebApplication</c> adds by
+    /// itself (or the host's own <c>UseAuthentication()</c>): there are no endpoints to map. Kept so hosts need no
+    /// change; it maps nothing.
     /// </summary>
     public static IEndpointRouteBuilder MapHlmHubIdentityEndpoints(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var options = endpoints.ServiceProvider.GetRequiredService<IOptions<AuthOptions>>().Value;
-        if (!options.EmbeddedIssuer.Enabled)
-        {
-            return endpoints;
-        }
-        endpoints.MapPost(IdentityEndpointPaths.Token, (HttpContext context, TokenEndpoint endpoint) => endpoint.HandleAsync(context));
-        endpoints.MapGet(IdentityEndpointPaths.OpenIdConfiguration, (HttpContext context, DiscoveryEndpoints discovery) => discovery.WriteMetadataAsync(context));
-        endpoints.MapGet(IdentityEndpointPaths.OAuthAuthorizationServer, (HttpContext context, DiscoveryEndpoints discovery) => discovery.WriteMetadataAsync(context));
-        endpoints.MapGet(IdentityEndpointPaths.Jwks, (HttpContext context, DiscoveryEndpoints discovery) => discovery.WriteJwksAsync(context));
         return endpoints;
     }
 
@@ -94,6 +87,7 @@ public static class IdentityServiceCollectionExtensions
             && embedded.FailedAuthenticationWindow > TimeSpan.Zero
             && embedded.MaxFailedAuthenticationsPerClient > 0
             && embedded.MaxFailedAuthenticationsPerAddress > 0
+            && embedded.MaxTrackedFailureKeys >= 100
             && embedded.MaxTokenRequestBytes > 0;
     }
 }

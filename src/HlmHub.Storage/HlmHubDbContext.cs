@@ -4,6 +4,7 @@ using HlmHub.Storage.Configuration;
 using HlmHub.Storage.Conversions;
 using HlmHub.Storage.Identity;
 using HlmHub.Storage.Internal;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
 namespace HlmHub.Storage;
@@ -12,15 +13,20 @@ namespace HlmHub.Storage;
 /// The EF Core context over HlmHub's database (SQLite or PostgreSQL, chosen by
 /// <see cref="StorageServiceCollectionExtensions.AddHlmHubStorage"/>). The schema comes from the generated
 /// migrations of each provider (<c>src/HlmHub.Storage.Migrations.*</c>), applied by <see cref="IDatabaseMigrator"/>. Saving refuses ledger changes
-/// that are not new balanced transactions (<see cref="LedgerIntegrityException"/>).
+/// that are not new balanced transactions (<see cref="LedgerIntegrityException"/>). It also holds OpenIddict's
+/// tables (the embedded authorization server's clients, in <c>OpenIddictApplications</c>) and the ASP.NET Core
+/// Data Protection key ring that encrypts the signing keys.
 /// </summary>
-public sealed class HlmHubDbContext(DbContextOptions<HlmHubDbContext> options) : DbContext(options)
+public sealed class HlmHubDbContext(DbContextOptions<HlmHubDbContext> options) : DbContext(options), IDataProtectionKeyContext
 {
-    /// <summary>Clients of the embedded token endpoint.</summary>
-    public DbSet<OAuthClient> OAuthClients => Set<OAuthClient>();
-
-    /// <summary>Token signing keys.</summary>
+    /// <summary>Token signing keys (private keys encrypted with Data Protection).</summary>
     public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
+
+    /// <summary>Short leases that serialise changes to shared identity state across hub instances.</summary>
+    public DbSet<IdentityLease> IdentityLeases => Set<IdentityLease>();
+
+    /// <summary>The Data Protection key ring, shared by every hub instance on this database.</summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     /// <summary>The replay cache of accepted client assertions.</summary>
     public DbSet<ClientAssertionUse> ClientAssertionUses => Set<ClientAssertionUse>();
@@ -105,6 +111,8 @@ public sealed class HlmHubDbContext(DbContextOptions<HlmHubDbContext> options) :
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(HlmHubDbContext).Assembly);
+        // OpenIddict's four tables (applications, authorizations, scopes, tokens) with its default entities.
+        modelBuilder.UseOpenIddict();
         StorageFunctionTranslations.Register(modelBuilder);
         if (Database.IsSqlServer())
         {

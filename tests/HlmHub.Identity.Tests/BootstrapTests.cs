@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using HlmHub.Identity.Tests.Infrastructure;
-using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace HlmHub.Identity.Tests;
 
@@ -10,7 +10,7 @@ public sealed class BootstrapTests
     [Fact]
     public async Task FirstStart_WritesAdminCredentialsOwnerOnly_AndTheyWork()
     {
-        await using var host = await IdentityTestHost.StartAsync();
+        await using var host = await IssuerTestHost.StartAsync();
         var path = Path.Combine(host.DataDirectory, "bootstrap-admin.json");
 
         Assert.True(File.Exists(path));
@@ -23,11 +23,11 @@ public sealed class BootstrapTests
         var secret = document.RootElement.GetProperty("client_secret").GetString()!;
         Assert.Equal(host.TokenEndpoint, document.RootElement.GetProperty("token_endpoint").GetString());
 
-        var token = await host.GetTokenAsync(new RegisteredClient(clientId, secret));
-        var reply = await host.CallAsync("ManageClub", token, ownerId: "any-club");
+        var token = new JsonWebToken(await host.GetTokenAsync(new RegisteredClient(clientId, secret)));
 
-        Assert.Equal("HubAdmin", reply.Kind);
-        Assert.Equal(["hlmhub.admin"], reply.Scopes);
+        Assert.Equal("admin", token.GetPayloadValue<string>("hlmhub_kind"));
+        Assert.False(token.TryGetPayloadValue<string>("hlmhub_club", out _));
+        Assert.Equal("hlmhub.admin", token.GetPayloadValue<string>("scope"));
         var created = Assert.Single(host.Logs, r => r.EventId.Id == IdentityEventIds.BootstrapAdminCreated);
         Assert.Contains(path, created.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(host.Logs, r => r.Message.Contains(secret, StringComparison.Ordinal));
@@ -37,19 +37,20 @@ public sealed class BootstrapTests
     public async Task SecondStart_WithAnAdmin_CreatesNoOther()
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "hlmhub-identity-tests", Guid.NewGuid().ToString("N"));
-        await using (await IdentityTestHost.StartAsync(dataDirectory: dataDirectory))
+        await using (await IssuerTestHost.StartAsync(dataDirectory: dataDirectory))
         {
         }
         var path = Path.Combine(dataDirectory, "bootstrap-admin.json");
         using var first = JsonDocument.Parse(await File.ReadAllTextAsync(path));
         File.Delete(path);
 
-        await using var host = await IdentityTestHost.StartAsync(dataDirectory: dataDirectory);
+        await using var host = await IssuerTestHost.StartAsync(dataDirectory: dataDirectory);
 
         Assert.False(File.Exists(path));
         Assert.DoesNotContain(host.Logs, r => r.EventId.Id == IdentityEventIds.BootstrapAdminCreated);
         var token = await host.GetTokenAsync(new RegisteredClient(
             first.RootElement.GetProperty("client_id").GetString()!, first.RootElement.GetProperty("client_secret").GetString()!));
-        Assert.Equal("HubAdmin", (await host.CallAsync("ManageClub", token, ownerId: "club")).Kind);
+        Assert.Equal("admin", new JsonWebToken(token).GetPayloadValue<string>("hlmhub_kind"));
+        Assert.Single(await host.Registry.ListAsync(0, 10, CancellationToken.None));
     }
 }

@@ -1,32 +1,37 @@
 using System.Security.Cryptography;
 using HlmHub.Identity.Internal;
 using HlmHub.Identity.Tests.Infrastructure;
+using HlmHub.Storage;
 using HlmHub.Storage.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using OpenIddict.EntityFrameworkCore.Models;
 
 namespace HlmHub.Identity.Tests;
 
 public sealed class ClientRegistryTests
 {
     [Fact]
-    public void SecretHash_VerifiesOnlyTheSecretAndIsSalted()
+    public async Task Secret_IsStoredOnlyAsOpenIddictsHash()
     {
-        var secret = ClientSecretHasher.GenerateSecret();
+        await using var host = await IssuerTestHost.StartAsync();
 
-        var hash = ClientSecretHasher.Hash(secret);
+        var registered = await host.RegisterAsync(new ClientRegistration(ClientKind.Partner, "MAAF", ["hlmhub.test"], PartnerId: "maaf"));
 
-        Assert.Equal(43, secret.Length);
-        Assert.StartsWith("pbkdf2-sha256$10000$", hash, StringComparison.Ordinal);
-        Assert.DoesNotContain(secret, hash, StringComparison.Ordinal);
-        Assert.NotEqual(hash, ClientSecretHasher.Hash(secret));
-        Assert.True(ClientSecretHasher.Verify(secret, hash));
-        Assert.False(ClientSecretHasher.Verify(secret + "x", hash));
-        Assert.False(ClientSecretHasher.Verify(secret, "plain-text-secret"));
+        Assert.Equal(43, registered.ClientSecret!.Length);
+        await using var db = await host.Services.GetRequiredService<IDbContextFactory<HlmHubDbContext>>().CreateDbContextAsync();
+        var stored = await db.Set<OpenIddictEntityFrameworkCoreApplication>().SingleAsync(a => a.ClientId == registered.ClientId);
+        Assert.False(string.IsNullOrEmpty(stored.ClientSecret));
+        Assert.DoesNotContain(registered.ClientSecret, stored.ClientSecret, StringComparison.Ordinal);
+        var described = await host.Registry.FindAsync(registered.ClientId, CancellationToken.None);
+        Assert.Equal(["hlmhub.test"], described!.AllowedScopes);
+        Assert.Equal(("maaf", ClientKind.Partner, false), (described.PartnerId, described.Kind, described.UsesPublicKey));
     }
 
     [Fact]
     public async Task InvalidRegistrations_AreRefusedWithReasons()
     {
-        await using var host = await IdentityTestHost.StartAsync();
+        await using var host = await IssuerTestHost.StartAsync();
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var privateJwk = SigningKeyManager.PublicJwkJson(key, "k", "ES256").TrimEnd('}') + ",\"d\":\"AAAA\"}";
 
@@ -38,6 +43,7 @@ public sealed class ClientRegistryTests
             new(ClientKind.Partner, "No scope", [], PartnerId: "maaf"),
             new(ClientKind.Partner, "Bad scope", ["a b"], PartnerId: "maaf"),
             new(ClientKind.Partner, "Private key", ["hlmhub.test"], PartnerId: "maaf", PublicJwk: privateJwk),
+            new(ClientKind.Partner, "Not a key", ["hlmhub.test"], PartnerId: "maaf", PublicJwk: "{\"kty\":\"oct\",\"k\":\"AAAA\"}"),
             new(ClientKind.Partner, "Bad id", ["hlmhub.test"], PartnerId: "maaf", ClientId: "has space"),
         ];
         foreach (var registration in invalid)
@@ -50,7 +56,7 @@ public sealed class ClientRegistryTests
     [Fact]
     public async Task DuplicateIdAndUnknownClient_AreReported()
     {
-        await using var host = await IdentityTestHost.StartAsync();
+        await using var host = await IssuerTestHost.StartAsync();
         var registration = new ClientRegistration(ClientKind.Partner, "MAAF", ["hlmhub.test"], PartnerId: "maaf", ClientId: "maaf-prod");
         var registered = await host.RegisterAsync(registration);
 

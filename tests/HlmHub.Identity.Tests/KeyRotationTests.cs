@@ -1,25 +1,23 @@
-using System.Text.Json;
-using Grpc.Core;
+using System.Security.Cryptography;
 using HlmHub.Identity.Tests.Infrastructure;
+using HlmHub.Storage;
 using HlmHub.Storage.Identity;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace HlmHub.Identity.Tests;
 
+/// <summary>Signing keys: rotated as announced, kept encrypted, shared across restarts, revocable after a leak.</summary>
 public sealed class KeyRotationTests
 {
-    private static async Task<List<string>> PublishedKeyIdsAsync(IdentityTestHost host)
-    {
-        using var jwks = JsonDocument.Parse(await host.Http.GetStringAsync(IdentityEndpointPaths.Jwks).DefaultTimeout());
-        return jwks.RootElement.GetProperty("keys").EnumerateArray().Select(k => k.GetProperty("kid").GetString()!).ToList();
-    }
+    private static ClientRegistration Maaf => new(ClientKind.Partner, "MAAF", ["hlmhub.test"], PartnerId: "maaf");
 
     [Fact]
-    public async Task TokenSignedBeforeRotation_KeepsWorkingUntilItExpires()
+    public async Task TokenSignedBeforeRotation_StaysValidAgainstTheJwksUntilItExpires()
     {
-        await using var host = await IdentityTestHost.StartAsync();
-        var client = await host.RegisterAsync(new ClientRegistration(ClientKind.Partner, "MAAF", ["hlmhub.test"], PartnerId: "maaf"));
+        await using var host = await IssuerTestHost.StartAsync();
+        var client = await host.RegisterAsync(Maaf);
         var before = await host.GetTokenAsync(client);
 
         var newKeyId = await host.Services.GetRequiredService<ISigningKeyRotation>().RotateNowAsync(CancellationToken.None).DefaultTimeout();
@@ -28,39 +26,36 @@ public sealed class KeyRotationTests
         var oldKeyId = new JsonWebToken(before).Kid;
         Assert.NotEqual(oldKeyId, newKeyId);
         Assert.Equal(newKeyId, new JsonWebToken(after).Kid);
-        Assert.Equal([oldKeyId, newKeyId], await PublishedKeyIdsAsync(host));
-        Assert.Equal(client.ClientId, (await host.CallAsync("WhoAmI", before)).ClientId);
-        Assert.Equal(client.ClientId, (await host.CallAsync("WhoAmI", after)).ClientId);
+        Assert.Equal([oldKeyId, newKeyId], await host.PublishedKeyIdsAsync());
+        Assert.True((await host.ValidateAsync(before)).IsValid);
+        Assert.True((await host.ValidateAsync(after)).IsValid);
 
-        // Ten minutes on (past the validated-token cache): the old key still verifies the old token.
         host.Clock.Advance(TimeSpan.FromMinutes(10));
-        Assert.Equal(client.ClientId, (await host.CallAsync("WhoAmI", before)).ClientId);
+        Assert.True((await host.ValidateAsync(before)).IsValid);
 
         // Past its 15 minutes and the skew: expired, and its key has left the JWKS.
         host.Clock.Advance(TimeSpan.FromMinutes(6));
-        var expired = await host.CallFailsAsync("WhoAmI", before);
-        Assert.Equal(StatusCode.Unauthenticated, expired.StatusCode);
-        Assert.Contains("expired", expired.Detail, StringComparison.Ordinal);
+        Assert.False((await host.ValidateAsync(before)).IsValid);
         var fresh = await host.GetTokenAsync(client);
-        Assert.Equal(client.ClientId, (await host.CallAsync("WhoAmI", fresh)).ClientId);
-        Assert.Equal([newKeyId], await PublishedKeyIdsAsync(host));
+        Assert.True((await host.ValidateAsync(fresh)).IsValid);
+        Assert.Equal([newKeyId], await host.PublishedKeyIdsAsync());
     }
 
     [Fact]
     public async Task ScheduledRotation_AnnouncesTheNextKeyBeforeItSigns()
     {
-        await using var host = await IdentityTestHost.StartAsync(new Dictionary<string, string?>
+        await using var host = await IssuerTestHost.StartAsync(new Dictionary<string, string?>
         {
             ["Auth:EmbeddedIssuer:KeyRotationInterval"] = "01:00:00",
             ["Auth:EmbeddedIssuer:KeyAnnouncementLead"] = "00:10:00",
         });
-        var client = await host.RegisterAsync(new ClientRegistration(ClientKind.Partner, "MAAF", ["hlmhub.test"], PartnerId: "maaf"));
+        var client = await host.RegisterAsync(Maaf);
         var first = new JsonWebToken(await host.GetTokenAsync(client)).Kid;
-        Assert.Equal([first], await PublishedKeyIdsAsync(host));
+        Assert.Equal([first], await host.PublishedKeyIdsAsync());
 
         // 51 minutes in: the next key is published but the current one still signs.
         host.Clock.Advance(TimeSpan.FromMinutes(51));
-        var announced = await PublishedKeyIdsAsync(host);
+        var announced = await host.PublishedKeyIdsAsync();
         Assert.Equal(2, announced.Count);
         var next = announced.Single(k => k != first);
         Assert.Equal(first, new JsonWebToken(await host.GetTokenAsync(client)).Kid);
@@ -68,11 +63,11 @@ public sealed class KeyRotationTests
         // An hour in: the next key signs; the first stays published for the tokens it signed.
         host.Clock.Advance(TimeSpan.FromMinutes(10));
         Assert.Equal(next, new JsonWebToken(await host.GetTokenAsync(client)).Kid);
-        Assert.Contains(first, await PublishedKeyIdsAsync(host));
+        Assert.Contains(first, await host.PublishedKeyIdsAsync());
 
         // Once the last token the first key signed has expired, the first key is gone.
         host.Clock.Advance(TimeSpan.FromMinutes(16));
-        Assert.DoesNotContain(first, await PublishedKeyIdsAsync(host));
+        Assert.DoesNotContain(first, await host.PublishedKeyIdsAsync());
     }
 
     [Fact]
@@ -97,16 +92,77 @@ public sealed class KeyRotationTests
     }
 
     [Fact]
-    public async Task SigningKeys_ArePersistedAcrossRestarts()
+    public async Task SigningKeys_AreStoredEncrypted_AndPersistAcrossRestarts()
     {
-        var dataDirectory = Path.Combine(Path.GetTempPath(), "hlmhub-identity-tests", Guid.NewGuid().ToString("N"));
+        var dataDirectory = IssuerTestHost.NewDataDirectory();
         string keyId;
-        await using (var first = await IdentityTestHost.StartAsync(dataDirectory: dataDirectory))
+        string token;
+        await using (var first = await IssuerTestHost.StartAsync(dataDirectory: dataDirectory))
         {
-            keyId = Assert.Single(await PublishedKeyIdsAsync(first));
+            token = await first.GetTokenAsync(await first.RegisterAsync(Maaf));
+            keyId = Assert.Single(await first.PublishedKeyIdsAsync());
+            await using var db = await first.Services.GetRequiredService<IDbContextFactory<HlmHubDbContext>>().CreateDbContextAsync();
+            var stored = await db.SigningKeys.SingleAsync();
+            using var probe = ECDsa.Create();
+            // Data Protection's payload, not a PKCS#8 key: nobody reading the table can sign.
+            Assert.ThrowsAny<CryptographicException>(() => probe.ImportPkcs8PrivateKey(stored.ProtectedPrivateKey, out _));
+            Assert.NotEmpty(await db.DataProtectionKeys.ToListAsync());
         }
-        await using var second = await IdentityTestHost.StartAsync(dataDirectory: dataDirectory);
+        await using var second = await IssuerTestHost.StartAsync(dataDirectory: dataDirectory, settings: new Dictionary<string, string?>
+        {
+            ["Auth:EmbeddedIssuer:BootstrapAdmin"] = "false",
+        });
 
-        Assert.Equal([keyId], await PublishedKeyIdsAsync(second));
+        // The second host listens on another port, hence another issuer: the key, not the token, carries over.
+        Assert.Equal([keyId], await second.PublishedKeyIdsAsync());
+        Assert.Equal(keyId, new JsonWebToken(token).Kid);
+        var client = await second.RegisterAsync(Maaf with { ClientId = "maaf-2" });
+        Assert.Equal(keyId, new JsonWebToken(await second.GetTokenAsync(client)).Kid);
+    }
+
+    [Fact]
+    public async Task RevokedKey_LeavesTheJwksAtOnce_AndItsTokensStopValidating()
+    {
+        await using var host = await IssuerTestHost.StartAsync();
+        var client = await host.RegisterAsync(Maaf);
+        var leaked = await host.GetTokenAsync(client);
+        var leakedKeyId = new JsonWebToken(leaked).Kid;
+
+        var revoked = await host.Services.GetRequiredService<ISigningKeyRotation>().RevokeAsync(leakedKeyId, CancellationToken.None).DefaultTimeout();
+        var fresh = await host.GetTokenAsync(client);
+
+        Assert.True(revoked);
+        Assert.DoesNotContain(leakedKeyId, await host.PublishedKeyIdsAsync());
+        Assert.False((await host.ValidateAsync(leaked)).IsValid);
+        Assert.NotEqual(leakedKeyId, new JsonWebToken(fresh).Kid);
+        Assert.True((await host.ValidateAsync(fresh)).IsValid);
+        Assert.Contains(host.Logs, r => r.EventId.Id == IdentityEventIds.SigningKeyRevoked);
+    }
+
+    [Fact]
+    public async Task WithAKeyRingCertificate_TheKeyRingIsStoredEncrypted_AndTokensAreIssued()
+    {
+        var dataDirectory = IssuerTestHost.NewDataDirectory();
+        Directory.CreateDirectory(dataDirectory);
+        using var rsa = RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest(
+            "CN=hlmhub key ring", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        using var certificate = request.CreateSelfSigned(TimeProvider.System.GetUtcNow().AddDays(-1), TimeProvider.System.GetUtcNow().AddYears(1));
+        var pfx = Path.Combine(dataDirectory, "key-ring.pfx");
+        await File.WriteAllBytesAsync(pfx, certificate.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx, "test-password"));
+
+        await using var host = await IssuerTestHost.StartAsync(dataDirectory: dataDirectory, settings: new Dictionary<string, string?>
+        {
+            ["Auth:EmbeddedIssuer:KeyRingCertificatePath"] = pfx,
+            ["Auth:EmbeddedIssuer:KeyRingCertificatePassword"] = "test-password",
+        });
+        var token = await host.GetTokenAsync(await host.RegisterAsync(Maaf));
+
+        Assert.True((await host.ValidateAsync(token)).IsValid);
+        await using var db = await host.Services.GetRequiredService<IDbContextFactory<HlmHubDbContext>>().CreateDbContextAsync();
+        var ring = Assert.Single(await db.DataProtectionKeys.ToListAsync());
+        // Data Protection writes an encrypted key's secret inside <EncryptedData>, never as a clear <masterKey>.
+        Assert.Contains("EncryptedData", ring.Xml, StringComparison.Ordinal);
+        Assert.DoesNotContain("<value>", ring.Xml, StringComparison.Ordinal);
     }
 }

@@ -97,7 +97,7 @@ public sealed class DemoSeedTests
                 await db.FederationAgreements.CountAsync().DefaultTimeout(),
                 await db.Households.CountAsync().DefaultTimeout(),
                 await db.Memberships.CountAsync().DefaultTimeout(),
-                await db.OAuthClients.CountAsync().DefaultTimeout());
+                await db.Set<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication>().CountAsync().DefaultTimeout());
         }
     }
 }

@@ -25,9 +25,10 @@ public sealed class HubEndpointsTests(SqliteHubFixture fixture) : IClassFixture<
 
         Assert.Equal((HttpStatusCode.OK, new Version(1, 1)), (discovery.StatusCode, discovery.Version));
         using var document = JsonDocument.Parse(await discovery.Content.ReadAsStringAsync().DefaultTimeout());
-        var issuer = Hub.HttpAddress.GetLeftPart(UriPartial.Authority);
+        // OpenIddict writes the issuer as an absolute URI: a bare host ends with '/'.
+        var issuer = Hub.HttpAddress.GetLeftPart(UriPartial.Authority) + "/";
         Assert.Equal(issuer, document.RootElement.GetProperty("issuer").GetString());
-        Assert.Equal(issuer + "/connect/token", document.RootElement.GetProperty("token_endpoint").GetString());
+        Assert.Equal(issuer + "connect/token", document.RootElement.GetProperty("token_endpoint").GetString());
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         Assert.Equal("Healthy", await health.Content.ReadAsStringAsync().DefaultTimeout());
     }

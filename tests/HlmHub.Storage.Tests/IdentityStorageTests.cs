@@ -57,40 +57,11 @@ public abstract class IdentityStorageTests(MigratedDatabaseFixture fixture)
         }
     }
 
-    [SkippableFact]
-    public async Task OAuthClient_RoundTripsKindAsItsName()
-    {
-        var cancellationToken = TestTimeouts.Token();
-        var clientId = "admin-" + Guid.NewGuid().ToString("N");
-        await using (var context = await fixture.Database.CreateContextAsync(cancellationToken))
-        {
-            context.OAuthClients.Add(new OAuthClient
-            {
-                ClientId = clientId,
-                DisplayName = "Hub administrator",
-                Kind = ClientKind.Admin,
-                AllowedScopes = "hlmhub.admin",
-                SecretHash = "hash",
-                CreatedAt = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero),
-            });
-            await context.SaveChangesAsync(cancellationToken);
-        }
-
-        await using (var context = await fixture.Database.CreateContextAsync(cancellationToken))
-        {
-            var admins = await context.OAuthClients
-                .Where(client => client.Kind == ClientKind.Admin && client.ClubId == null && client.DisabledAt == null)
-                .Select(client => client.ClientId)
-                .ToListAsync(cancellationToken);
-            Assert.Contains(clientId, admins);
-        }
-    }
-
     private static SigningKey Key(string id, DateTimeOffset createdAt, DateTimeOffset activatesAt, DateTimeOffset? retiresAt) => new()
     {
         KeyId = id,
         Algorithm = "ES256",
-        PrivateKey = [1, 2, 3],
+        ProtectedPrivateKey = [1, 2, 3],
         PublicJwk = "{}",
         CreatedAt = createdAt,
         ActivatesAt = activatesAt,

@@ -1,8 +1,7 @@
 // Identity benchmark. Measures, on this machine:
 //  1. token issuances per second through POST /connect/token on real Kestrel (HTTP/1.1 loopback, SQLite),
 //     for client_secret_basic (dominated by PBKDF2) and private_key_jwt (assertion check + replay row);
-//  2. the signing cost alone (AccessTokenIssuer, in process);
-//  3. the cost authentication adds to each call with a token already validated (what every call after the first
+//  2. the cost authentication adds to each call with a token already validated (what every call after the first
 //     pays): the hub's authentication scheme answering from its validated-token cache, in process. The whole
 //     per-call cost on a real server (authentication, authorization, caller) is measured by tools/bench/transport.sh.
 // Usage: dotnet run -c Release --project tools/HlmHub.Bench.Identity [-- --seconds 5]
@@ -122,11 +121,6 @@ var basicRate = await IssuancesPerSecondAsync(privateKeyJwt: false);
 Console.WriteLine($"token endpoint, client_secret_basic : {basicRate,10:N0} tokens/s");
 var jwtRate = await IssuancesPerSecondAsync(privateKeyJwt: true);
 Console.WriteLine($"token endpoint, private_key_jwt     : {jwtRate,10:N0} tokens/s");
-
-var issuer = app.Services.GetRequiredService<AccessTokenIssuer>();
-var client = new OAuthClient { ClientId = "bench", DisplayName = "bench", Kind = ClientKind.Partner, PartnerId = "bench", AllowedScopes = "hlmhub.test" };
-var signing = await MeasureAsync(async () => await issuer.IssueAsync(client, ["hlmhub.test"], CancellationToken.None), duration);
-Console.WriteLine($"signing only (in process, 1 thread) : {1_000_000 / signing,10:N0} tokens/s ({signing:N1} µs each)");
 
 // Authentication of a call whose token was validated before, through the hub's default scheme.
 var token = await RequestTokenAsync(privateKeyJwt: false);

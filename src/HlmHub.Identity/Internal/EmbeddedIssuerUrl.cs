@@ -9,13 +9,19 @@ namespace HlmHub.Identity.Internal;
 /// The embedded issuer's identifier: <c>Auth:Issuer</c>, else the host's HTTP/1.1 endpoint (<see cref="IHttpEndpointAddress"/>),
 /// else the first address the server listens on
 /// (known only once it has started, hence resolved on first use). It is never taken from a request's Host
-/// header, which the caller controls.
+/// header, which the caller controls. The identifier is written the way OpenIddict writes <c>iss</c> and the
+/// discovery document's <c>issuer</c>: an absolute URI, so a bare host ends with a slash
+/// (<c>http://127.0.0.1:5081/</c>). Validators compare it exactly, slash included.
 /// </summary>
 internal sealed class EmbeddedIssuerUrl(IOptions<AuthOptions> options, IServiceProvider services) : IEmbeddedIssuerAddress
 {
-    private string? _issuer;
+    private Uri? _issuer;
 
-    public string Issuer => _issuer ??= Resolve();
+    /// <summary>The issuer identifier as it appears in tokens and discovery.</summary>
+    public string Issuer => IssuerUri.AbsoluteUri;
+
+    /// <summary>The issuer as a URI: OpenIddict's base URI for every URL it publishes.</summary>
+    public Uri IssuerUri => _issuer ??= Resolve();
 
     /// <summary>The issuer, or false while it cannot be known yet (no <c>Auth:Issuer</c>, server not listening).</summary>
     public bool TryGetIssuer(out string issuer)
@@ -32,23 +38,26 @@ internal sealed class EmbeddedIssuerUrl(IOptions<AuthOptions> options, IServiceP
         }
     }
 
-    public string TokenEndpoint => Issuer + IdentityEndpointPaths.Token;
+    public string TokenEndpoint => Combine(IdentityEndpointPaths.Token);
 
     public bool TryGetTokenEndpoint(out string tokenEndpoint)
     {
-        var known = TryGetIssuer(out var issuer);
-        tokenEndpoint = known ? issuer + IdentityEndpointPaths.Token : "";
+        var known = TryGetIssuer(out _);
+        tokenEndpoint = known ? TokenEndpoint : "";
         return known;
     }
 
-    public string JwksUri => Issuer + IdentityEndpointPaths.Jwks;
+    public string JwksUri => Combine(IdentityEndpointPaths.Jwks);
 
-    private string Resolve()
+    // Relative to the issuer, as OpenIddict resolves its endpoint paths: an issuer with a path keeps it.
+    private string Combine(string path) => new Uri(IssuerUri, path.TrimStart('/')).AbsoluteUri;
+
+    private Uri Resolve()
     {
         var configured = options.Value.Issuer;
         if (!string.IsNullOrWhiteSpace(configured))
         {
-            return configured.TrimEnd('/');
+            return WithTrailingSlash(configured);
         }
         // The host's HTTP/1.1 endpoint, where the token endpoint and discovery are served, when it says which it is.
         var address = services.GetService<IHttpEndpointAddress>()?.Address
@@ -60,6 +69,9 @@ internal sealed class EmbeddedIssuerUrl(IOptions<AuthOptions> options, IServiceP
             .Replace("://*", "://localhost", StringComparison.Ordinal)
             .Replace("://[::]", "://localhost", StringComparison.Ordinal)
             .Replace("://0.0.0.0", "://localhost", StringComparison.Ordinal));
-        return uri.Uri.GetLeftPart(UriPartial.Authority);
+        return WithTrailingSlash(uri.Uri.GetLeftPart(UriPartial.Authority));
     }
+
+    // A base URI must end with '/' for relative paths to resolve under it rather than beside it.
+    private static Uri WithTrailingSlash(string uri) => new(uri.EndsWith('/') ? uri : uri + "/", UriKind.Absolute);
 }

@@ -1,44 +1,51 @@
 using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 
 namespace HlmHub.Identity.Internal;
 
 /// <summary>
-/// Counts failed client authentications per client id and per remote address in a fixed window
-/// (<see cref="EmbeddedIssuerOptions.FailedAuthenticationWindow"/>); past the limit every request from that
-/// client or address is refused with 429 until the window ends, even with the right secret, so guessing
-/// cannot go on. Kept in memory per instance: a cluster multiplies the limits by its size, which still
-/// bounds guessing.
+/// Counts failed client authentications at the token endpoint in a fixed window
+/// (<see cref="EmbeddedIssuerOptions.FailedAuthenticationWindow"/>), per (client id, remote address) and per remote
+/// address. Past either limit, every request from that pair (or that address) is refused with 429 until the
+/// window ends, even with the right secret, so guessing cannot go on. A stranger who knows a client id blocks only
+/// itself: the legitimate client, calling from another address, still gets its token. IPv6 addresses are counted
+/// per /64, the block one subscriber usually holds. Kept in memory per instance: a cluster multiplies the limits by
+/// its size, which still bounds guessing.
 /// </summary>
 internal sealed class FailedAuthenticationLimiter(IOptions<AuthOptions> options, TimeProvider timeProvider)
 {
-    /// <summary>Bound on tracked keys, so a flood of random client ids cannot exhaust memory.</summary>
-    internal const int MaxTrackedKeys = 100_000;
-
     private readonly ConcurrentDictionary<string, Window> _windows = new(StringComparer.Ordinal);
+    private readonly Lock _evictionLock = new();
 
     private EmbeddedIssuerOptions Limits => options.Value.EmbeddedIssuer;
 
+    /// <summary>How many keys are tracked now (tests check the bound).</summary>
+    internal int TrackedKeys => _windows.Count;
+
     /// <summary>When blocked, how long until the caller may retry.</summary>
-    public TimeSpan? BlockedFor(string? clientId, string remoteAddress)
+    public TimeSpan? BlockedFor(string? clientId, IPAddress? remoteAddress)
     {
         var now = timeProvider.GetUtcNow();
-        var byAddress = BlockedFor(AddressKey(remoteAddress), Limits.MaxFailedAuthenticationsPerAddress, now);
-        var byClient = clientId is null ? null : BlockedFor(ClientKey(clientId), Limits.MaxFailedAuthenticationsPerClient, now);
+        var address = AddressKey(remoteAddress);
+        var byAddress = BlockedFor(address, Limits.MaxFailedAuthenticationsPerAddress, now);
+        var byClient = clientId is null ? null : BlockedFor(ClientKey(clientId, address), Limits.MaxFailedAuthenticationsPerClient, now);
         return byAddress > byClient ? byAddress : byClient ?? byAddress;
     }
 
-    public void RecordFailure(string? clientId, string remoteAddress)
+    public void RecordFailure(string? clientId, IPAddress? remoteAddress)
     {
         var now = timeProvider.GetUtcNow();
-        if (_windows.Count >= MaxTrackedKeys)
+        if (_windows.Count >= Limits.MaxTrackedFailureKeys - 1)
         {
-            Purge(now);
+            Evict(now);
         }
-        Increment(AddressKey(remoteAddress), now);
+        var address = AddressKey(remoteAddress);
+        Increment(address, now);
         if (clientId is not null)
         {
-            Increment(ClientKey(clientId), now);
+            Increment(ClientKey(clientId, address), now);
         }
     }
 
@@ -61,20 +68,61 @@ internal sealed class FailedAuthenticationLimiter(IOptions<AuthOptions> options,
                 : window with { Failures = window.Failures + 1 },
             now);
 
-    private void Purge(DateTimeOffset now)
+    /// <summary>
+    /// Keeps the table within <see cref="EmbeddedIssuerOptions.MaxTrackedFailureKeys"/>: windows that have ended
+    /// go first; if that is not enough (a flood from many addresses), the oldest windows go until a tenth of the
+    /// room is free, so the next evictions are rare. An attacker can only make a counter forgotten by spending a
+    /// tenth of the table's size in failures from fresh addresses.
+    /// </summary>
+    private void Evict(DateTimeOffset now)
     {
-        foreach (var entry in _windows)
+        lock (_evictionLock)
         {
-            if (now >= entry.Value.StartedAt + Limits.FailedAuthenticationWindow)
+            var maximum = Limits.MaxTrackedFailureKeys;
+            if (_windows.Count < maximum - 1)
             {
-                _windows.TryRemove(entry.Key, out _);
+                return;
+            }
+            foreach (var entry in _windows)
+            {
+                if (now >= entry.Value.StartedAt + Limits.FailedAuthenticationWindow)
+                {
+                    _windows.TryRemove(entry.Key, out _);
+                }
+            }
+            var target = maximum - Math.Max(2, maximum / 10);
+            var excess = _windows.Count - target;
+            if (excess > 0)
+            {
+                foreach (var entry in _windows.OrderBy(entry => entry.Value.StartedAt).Take(excess).ToList())
+                {
+                    _windows.TryRemove(entry.Key, out _);
+                }
             }
         }
     }
 
-    private static string AddressKey(string address) => "a:" + address;
+    private static string AddressKey(IPAddress? address)
+    {
+        if (address is null)
+        {
+            return "a:unknown";
+        }
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+        if (address.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            var bytes = address.GetAddressBytes();
+            Array.Clear(bytes, 8, 8);
+            return "a:" + new IPAddress(bytes) + "/64";
+        }
+        return "a:" + address;
+    }
 
-    private static string ClientKey(string clientId) => "c:" + clientId;
+    // The client id goes last: it is caller-chosen text and may contain anything, the address key cannot.
+    private static string ClientKey(string clientId, string addressKey) => "c:" + addressKey + "|" + clientId;
 
     private sealed record Window(DateTimeOffset StartedAt, int Failures);
 }

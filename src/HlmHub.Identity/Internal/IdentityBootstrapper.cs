@@ -1,17 +1,24 @@
 using System.Text.Json;
+using HlmHub.Identity.Issuer;
 using HlmHub.Storage;
 using HlmHub.Storage.Identity;
 using Microsoft.EntityFrameworkCore;
+using OpenIddict.EntityFrameworkCore.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace HlmHub.Identity.Internal;
 
-/// <summary>Creates the first hub administrator and hands its credentials over through a 0600 file.</summary>
+/// <summary>
+/// Creates the first hub administrator and hands its credentials over through a 0600 file. Several hub instances
+/// may start together on one database: the look-up and the creation happen under the
+/// <see cref="IdentityLeases.BootstrapAdmin"/> lease, so only one of them creates an administrator.
+/// </summary>
 internal sealed class IdentityBootstrapper(
     IDbContextFactory<HlmHubDbContext> dbContextFactory,
     IClientRegistry registry,
+    IdentityLeases leases,
     EmbeddedIssuerUrl issuerUrl,
     IOptions<AuthOptions> authOptions,
     IOptions<StorageOptions> storageOptions,
@@ -31,14 +38,11 @@ internal sealed class IdentityBootstrapper(
         await _lock.WaitAsync(cancellationToken);
         try
         {
-            await using (var db = await dbContextFactory.CreateDbContextAsync(cancellationToken))
+            // Another instance holding the lease is bootstrapping (or has just done it): nothing to do here.
+            await using var lease = await leases.TryAcquireAsync(IdentityLeases.BootstrapAdmin, cancellationToken);
+            if (lease is null || await HasHubAdministratorAsync(cancellationToken))
             {
-                var hasAdmin = await db.OAuthClients.AnyAsync(
-                    c => c.Kind == ClientKind.Admin && c.ClubId == null && c.DisabledAt == null, cancellationToken);
-                if (hasAdmin)
-                {
-                    return null;
-                }
+                return null;
             }
             var registered = await registry.RegisterAsync(
                 new ClientRegistration(ClientKind.Admin, "Bootstrap hub administrator", [AdminScope]), cancellationToken);
@@ -60,6 +64,20 @@ internal sealed class IdentityBootstrapper(
             _lock.Release();
         }
     }
+
+    private async Task<bool> HasHubAdministratorAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        // Every admin's properties contain the text "admin"; the binding is then read properly.
+        var candidates = await db.Set<OpenIddictEntityFrameworkCoreApplication>().AsNoTracking()
+            .Where(application => application.Properties != null && application.Properties.Contains(ClientKindAdminText))
+            .ToListAsync(cancellationToken);
+        return candidates.Where(application => ClientApplications.KindOf(application) == ClientKind.Admin)
+            .Select(ClientApplications.Describe)
+            .Any(client => client.ClubId is null && client.DisabledAt is null);
+    }
+
+    private const string ClientKindAdminText = "admin";
 
     // The file is created 0600 from the start (never world-readable, not even for a moment); an old file
     // from a previous bootstrap is replaced.

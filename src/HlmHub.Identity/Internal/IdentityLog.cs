@@ -29,6 +29,10 @@ internal static partial class IdentityLog
         Message = "Created signing key {KeyId} ({Algorithm}), signing from {ActivatesAt:O}")]
     public static partial void SigningKeyCreated(ILogger logger, string keyId, string algorithm, DateTimeOffset activatesAt);
 
+    [LoggerMessage(EventId = IdentityEventIds.SigningKeyRevoked, EventName = "SigningKeyRevoked", Level = LogLevel.Warning,
+        Message = "Revoked signing key {KeyId}: it left the JWKS and the tokens it signed no longer validate")]
+    public static partial void SigningKeyRevoked(ILogger logger, string keyId);
+
     [LoggerMessage(EventId = IdentityEventIds.BootstrapAdminCreated, EventName = "BootstrapAdminCreated", Level = LogLevel.Warning,
         Message = "Created the bootstrap hub administrator {ClientId}; its credentials are in {Path} (mode 0600): move them to a safe place and delete the file")]
     public static partial void BootstrapAdminCreated(ILogger logger, string clientId, string path);

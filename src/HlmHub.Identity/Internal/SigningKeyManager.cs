@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using HlmHub.Identity.Issuer;
 using HlmHub.Storage;
 using HlmHub.Storage.Identity;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -30,14 +32,28 @@ internal sealed record SigningKeySet(DateTimeOffset LoadedAt, LoadedSigningKey S
 /// <see cref="EmbeddedIssuerOptions.KeyAnnouncementLead"/> before it signs, retires the current one when the
 /// next takes over and drops a retired key from the JWKS once every token it signed has expired. State lives in
 /// the database so every hub instance signs with the same keys; each instance caches it for
-/// <see cref="EmbeddedIssuerOptions.KeyCacheRefreshInterval"/>.
+/// <see cref="EmbeddedIssuerOptions.KeyCacheRefreshInterval"/>. Private keys are stored encrypted with ASP.NET
+/// Core Data Protection (key ring in the same database, shared by every instance). Every change to the keys is
+/// made under the <see cref="IdentityLeases.SigningKeys"/> lease, so two instances never create, retire or purge
+/// keys at the same time. OpenIddict signs with <see cref="SigningKeySet.Signing"/> and publishes
+/// <see cref="SigningKeySet.Published"/> (see <c>Issuer/SigningKeyHandlers.cs</c>).
 /// </summary>
 internal sealed class SigningKeyManager(
     IDbContextFactory<HlmHubDbContext> dbContextFactory,
+    IdentityLeases leases,
+    IDataProtectionProvider dataProtection,
     IOptions<AuthOptions> options,
     TimeProvider timeProvider,
     ILogger<SigningKeyManager> logger) : ISigningKeyRotation
 {
+    /// <summary>The Data Protection purpose of signing keys: a payload protected for another purpose never decrypts here.</summary>
+    internal const string ProtectionPurpose = "HlmHub.Identity.SigningKeys.v1";
+
+    /// <summary>How long an instance waits for another one to finish changing the keys.</summary>
+    private static readonly TimeSpan LeaseWait = TimeSpan.FromSeconds(10);
+
+    private readonly IDataProtector _protector = dataProtection.CreateProtector(ProtectionPurpose);
+
     private readonly SemaphoreSlim _refreshLock = new(1, 1);
     private volatile SigningKeySet? _current;
 
@@ -107,6 +123,35 @@ internal sealed class SigningKeyManager(
         }
     }
 
+    /// <inheritdoc />
+    public async Task<bool> RevokeAsync(string keyId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        await _refreshLock.WaitAsync(cancellationToken);
+        try
+        {
+            bool removed;
+            await using (var lease = await leases.AcquireAsync(IdentityLeases.SigningKeys, LeaseWait, cancellationToken)
+                ?? throw new InvalidOperationException("Another hub instance holds the signing-keys lease; retry."))
+            {
+                await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+                removed = await db.SigningKeys.Where(k => k.KeyId == keyId).ExecuteDeleteAsync(cancellationToken) > 0;
+            }
+            if (removed)
+            {
+                IdentityLog.SigningKeyRevoked(logger, keyId);
+                _loaded.Remove(keyId);
+            }
+            // Reloaded at once: when the revoked key was signing, a new one signs from now on.
+            await RefreshLockedAsync(rotateNow: false, cancellationToken);
+            return removed;
+        }
+        finally
+        {
+            _refreshLock.Release();
+        }
+    }
+
     private bool IsFresh(SigningKeySet set, DateTimeOffset now) =>
         now - set.LoadedAt < Embedded.KeyCacheRefreshInterval
         && (set.Signing.RetiresAt is null || set.Signing.RetiresAt > now);
@@ -114,13 +159,61 @@ internal sealed class SigningKeyManager(
     private async Task<SigningKeySet> RefreshLockedAsync(bool rotateNow, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
-        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
-        var keys = await db.SigningKeys.ToListAsync(cancellationToken);
+        List<SigningKey> keys;
+        await using (var db = await dbContextFactory.CreateDbContextAsync(cancellationToken))
+        {
+            keys = await db.SigningKeys.AsNoTracking().ToListAsync(cancellationToken);
+        }
+        if (rotateNow || NeedsChange(keys, now))
+        {
+            // Changes are made by one instance at a time, on keys read again under the lease: the other instance
+            // may have made them already.
+            await using var lease = await leases.AcquireAsync(IdentityLeases.SigningKeys, LeaseWait, cancellationToken);
+            if (lease is not null)
+            {
+                now = timeProvider.GetUtcNow();
+                keys = await ChangeKeysAsync(rotateNow, now, cancellationToken);
+            }
+            else if (SelectSigningKey(keys, now) is null)
+            {
+                throw new InvalidOperationException("No signing key is usable and another hub instance holds the signing-keys lease.");
+            }
+        }
 
-        // Private keys have no use once their tokens have all expired: delete them.
-        var expired = keys.Where(k => k.ExpiresAt is { } expiresAt && expiresAt <= now).ToList();
-        db.SigningKeys.RemoveRange(expired);
-        keys.RemoveAll(expired.Contains);
+        var active = SelectSigningKey(keys, now)!;
+        var published = keys
+            .Where(k => k.CreatedAt <= now && (k.ExpiresAt is null || k.ExpiresAt > now))
+            .OrderBy(k => k.ActivatesAt)
+            .ThenBy(k => k.KeyId, StringComparer.Ordinal)
+            .Select(k => _loaded.TryGetValue(k.KeyId, out var loaded) ? loaded with { RetiresAt = k.RetiresAt } : Load(k))
+            .ToList();
+        _loaded = published.ToDictionary(k => k.KeyId, StringComparer.Ordinal);
+        var signing = published.Single(k => k.KeyId == active.KeyId);
+        var set = new SigningKeySet(now, signing, published);
+        _current = set;
+        return set;
+    }
+
+    /// <summary>Whether the keys as read need a change: a purge, a first key, or the next key to announce.</summary>
+    private bool NeedsChange(List<SigningKey> keys, DateTimeOffset now)
+    {
+        if (keys.Any(k => k.ExpiresAt is { } expiresAt && expiresAt <= now))
+        {
+            return true;
+        }
+        var active = SelectSigningKey(keys, now);
+        return active is null
+            || (!keys.Any(k => k.ActivatesAt > now) && now >= active.ActivatesAt + Embedded.KeyRotationInterval - Embedded.KeyAnnouncementLead);
+    }
+
+    /// <summary>Applies the due changes under the lease and returns the keys as they now stand.</summary>
+    private async Task<List<SigningKey>> ChangeKeysAsync(bool rotateNow, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        // Private keys have no use once their tokens have all expired. A set-based delete: it never fails
+        // because another writer removed a row first.
+        await db.SigningKeys.Where(k => k.ExpiresAt != null && k.ExpiresAt <= now).ExecuteDeleteAsync(cancellationToken);
+        var keys = await db.SigningKeys.ToListAsync(cancellationToken);
 
         var active = SelectSigningKey(keys, now);
         if (rotateNow && active is not null)
@@ -144,18 +237,7 @@ internal sealed class SigningKeyManager(
             Retire(active, activatesAt);
         }
         await db.SaveChangesAsync(cancellationToken);
-
-        var published = keys
-            .Where(k => k.CreatedAt <= now)
-            .OrderBy(k => k.ActivatesAt)
-            .ThenBy(k => k.KeyId, StringComparer.Ordinal)
-            .Select(k => _loaded.TryGetValue(k.KeyId, out var loaded) ? loaded with { RetiresAt = k.RetiresAt } : Load(k))
-            .ToList();
-        _loaded = published.ToDictionary(k => k.KeyId, StringComparer.Ordinal);
-        var signing = published.Single(k => k.KeyId == active.KeyId);
-        var set = new SigningKeySet(now, signing, published);
-        _current = set;
-        return set;
+        return keys;
     }
 
     private static SigningKey? SelectSigningKey(List<SigningKey> keys, DateTimeOffset now) =>
@@ -179,7 +261,7 @@ internal sealed class SigningKeyManager(
         {
             KeyId = keyId,
             Algorithm = algorithm,
-            PrivateKey = ecdsa.ExportPkcs8PrivateKey(),
+            ProtectedPrivateKey = _protector.Protect(ecdsa.ExportPkcs8PrivateKey()),
             PublicJwk = PublicJwkJson(ecdsa, keyId, algorithm),
             CreatedAt = now,
             ActivatesAt = activatesAt,
@@ -188,10 +270,18 @@ internal sealed class SigningKeyManager(
         return key;
     }
 
-    private static LoadedSigningKey Load(SigningKey key)
+    private LoadedSigningKey Load(SigningKey key)
     {
         var privateEcdsa = ECDsa.Create();
-        privateEcdsa.ImportPkcs8PrivateKey(key.PrivateKey, out _);
+        var pkcs8 = _protector.Unprotect(key.ProtectedPrivateKey);
+        try
+        {
+            privateEcdsa.ImportPkcs8PrivateKey(pkcs8, out _);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(pkcs8);
+        }
         var privateKey = new ECDsaSecurityKey(privateEcdsa) { KeyId = key.KeyId };
         var publicKey = new ECDsaSecurityKey(ECDsa.Create(privateEcdsa.ExportParameters(includePrivateParameters: false))) { KeyId = key.KeyId };
         return new LoadedSigningKey(

@@ -18,8 +18,10 @@ internal sealed class IssuerSchemes
         if (!options.UsesEmbeddedAuthority)
         {
             // The configured authority replaces the embedded issuer, administrators included.
+            // The issuer is expected exactly as configured, trailing slash included (OpenIddict's issuers, a second
+            // hub's among them, end with one); only the discovery URL is built without it.
             var authority = options.Authority.TrimEnd('/');
-            external.Add(new ExternalIssuer(HubAuthentication.AuthorityScheme, authority, authority, options.Audience, CallerKind.Any));
+            external.Add(new ExternalIssuer(HubAuthentication.AuthorityScheme, options.Authority.Trim(), authority, options.Audience, CallerKind.Any));
         }
 
         var index = 0;
@@ -35,7 +37,7 @@ internal sealed class IssuerSchemes
                 .Aggregate(CallerKind.None, (all, kind) => all | kind);
             external.Add(new ExternalIssuer(
                 HubAuthentication.TrustedIssuerScheme(index++),
-                string.IsNullOrWhiteSpace(trusted.Issuer) ? authority : trusted.Issuer,
+                string.IsNullOrWhiteSpace(trusted.Issuer) ? trusted.Authority.Trim() : trusted.Issuer,
                 authority,
                 trusted.Audience ?? options.Audience,
                 kinds));

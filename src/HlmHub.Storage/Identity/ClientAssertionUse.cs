@@ -9,6 +9,9 @@ public sealed class ClientAssertionUse
     /// <summary>Maximum length of <see cref="Jti"/>.</summary>
     public const int JtiMaxLength = 200;
 
+    /// <summary>Maximum length of <see cref="ClientId"/> (the client registry accepts no longer id).</summary>
+    public const int ClientIdMaxLength = 100;
+
     /// <summary>The client that presented the assertion.</summary>
     public required string ClientId { get; set; }
 

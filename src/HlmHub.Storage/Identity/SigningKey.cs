@@ -1,9 +1,11 @@
 namespace HlmHub.Storage.Identity;
 
 /// <summary>
-/// A key the embedded token endpoint signs access tokens with. Its life: announced in the JWKS from
+/// A key the embedded authorization server signs access tokens with. Its life: announced in the JWKS from
 /// <see cref="CreatedAt"/>, used to sign from <see cref="ActivatesAt"/> until <see cref="RetiresAt"/>, and
-/// removed from the JWKS after <see cref="ExpiresAt"/> (once every token it signed has expired).
+/// removed from the JWKS after <see cref="ExpiresAt"/> (once every token it signed has expired). The private
+/// key is stored only encrypted with ASP.NET Core Data Protection, whose key ring is in the same database
+/// (<see cref="HlmHubDbContext.DataProtectionKeys"/>).
 /// </summary>
 public sealed class SigningKey
 {
@@ -16,8 +18,8 @@ public sealed class SigningKey
     /// <summary>The JWS algorithm, e.g. <c>ES256</c>.</summary>
     public required string Algorithm { get; set; }
 
-    /// <summary>The private key, PKCS#8 encoded.</summary>
-    public required byte[] PrivateKey { get; set; }
+    /// <summary>The private key, PKCS#8 encoded then protected with Data Protection (never in clear).</summary>
+    public required byte[] ProtectedPrivateKey { get; set; }
 
     /// <summary>The public key as a JSON Web Key.</summary>
     public required string PublicJwk { get; set; }

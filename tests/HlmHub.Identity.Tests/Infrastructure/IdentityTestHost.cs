@@ -19,14 +19,6 @@ using Microsoft.Extensions.Logging;
 
 namespace HlmHub.Identity.Tests.Infrastructure;
 
-/// <summary>A token response, or the RFC 6749 error the endpoint answered with.</summary>
-internal sealed record TokenResult(HttpStatusCode Status, JsonElement Body, HttpResponseHeaders Headers)
-{
-    public string AccessToken => Body.GetProperty("access_token").GetString()!;
-
-    public string? Error => Body.TryGetProperty("error", out var error) ? error.GetString() : null;
-}
-
 /// <summary>
 /// The hub's identity stack on real Kestrel at 127.0.0.1:0 (HTTP/2 cleartext) with a real SQLite file in a
 /// fresh data directory: token endpoint, discovery, JWKS, and the secured test service on grpc-dotnet behind
@@ -44,7 +36,7 @@ internal sealed class IdentityTestHost : IAsyncDisposable
         _app = app;
         _logs = logs;
         Address = address;
-        Issuer = issuerAddress.GetLeftPart(UriPartial.Authority);
+        Issuer = issuerAddress.GetLeftPart(UriPartial.Authority) + "/";
         DataDirectory = dataDirectory;
         Clock = clock;
         Channel = GrpcChannel.ForAddress(address);
@@ -54,10 +46,10 @@ internal sealed class IdentityTestHost : IAsyncDisposable
     /// <summary>The HTTP/2 address gRPC calls go to.</summary>
     public Uri Address { get; }
 
-    /// <summary>The issuer URL: the server's first (HTTP/1.1) address, without a trailing slash.</summary>
+    /// <summary>The issuer URL: the server's first (HTTP/1.1) address, with OpenIddict's trailing slash.</summary>
     public string Issuer { get; }
 
-    public string TokenEndpoint => Issuer + IdentityEndpointPaths.Token;
+    public string TokenEndpoint => Issuer + IdentityEndpointPaths.Token.TrimStart('/');
 
     public string DataDirectory { get; }
 

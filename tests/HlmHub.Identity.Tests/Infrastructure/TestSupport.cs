@@ -7,7 +7,7 @@ namespace HlmHub.Identity.Tests.Infrastructure;
 internal static class TestTimeouts
 {
     /// <summary>Generous on a shared 2-core machine; calls normally finish in milliseconds.</summary>
-    public static readonly TimeSpan Default = TimeSpan.FromSeconds(20);
+    public static readonly TimeSpan Default = TimeSpan.FromSeconds(60);
 
     public static Task<T> DefaultTimeout<T>(this Task<T> task) => task.WaitAsync(Default);
 

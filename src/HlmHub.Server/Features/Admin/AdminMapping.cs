@@ -1,6 +1,7 @@
 using System.Globalization;
 using Google.Protobuf.WellKnownTypes;
 using HlmHub.Domain;
+using HlmHub.Identity;
 using HlmHub.Storage.Identity;
 using V1 = HlmHub.Contracts.V1;
 
@@ -303,7 +304,7 @@ internal static class AdminMapping
         };
     }
 
-    public static V1.OAuthClient ToProto(OAuthClient client)
+    public static V1.OAuthClient ToProto(ClientDescription client)
     {
         var message = new V1.OAuthClient
         {
@@ -313,11 +314,11 @@ internal static class AdminMapping
             PartnerId = OrEmpty(client.PartnerId),
             LandlordId = OrEmpty(client.LandlordId),
             ClubId = OrEmpty(client.ClubId),
-            UsesPublicKey = client.PublicJwk is not null,
+            UsesPublicKey = client.UsesPublicKey,
             CreatedAt = ToProto(client.CreatedAt),
             DisabledAt = ToProto(client.DisabledAt),
         };
-        message.Scopes.AddRange(client.AllowedScopes.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        message.Scopes.AddRange(client.AllowedScopes);
         return message;
     }
 }

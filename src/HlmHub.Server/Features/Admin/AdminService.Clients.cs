@@ -47,7 +47,8 @@ internal sealed partial class AdminService
         }
 
         var registered = await clientRegistry.RegisterAsync(registration, cancellationToken);
-        var client = await db.OAuthClients.AsNoTracking().SingleAsync(existing => existing.ClientId == registered.ClientId, cancellationToken);
+        var client = await clientRegistry.FindAsync(registered.ClientId, cancellationToken)
+            ?? throw new InvalidOperationException("A client just registered cannot be found.");
         return new V1.RegisteredClient { Client = AdminMapping.ToProto(client), ClientSecret = registered.ClientSecret ?? "" };
     }
 
@@ -55,8 +56,7 @@ internal sealed partial class AdminService
     public override async Task<V1.ListClientsResponse> ListClients(V1.ListClientsRequest request, ServerCallContext context)
     {
         var page = AdminPaging.Read(request.PageSize, request.PageToken);
-        await using var db = await dbContextFactory.CreateDbContextAsync(context.CancellationToken);
-        var clients = await db.OAuthClients.AsNoTracking().OrderBy(client => client.ClientId).Page(page).ToListAsync(context.CancellationToken);
+        var clients = await clientRegistry.ListAsync(page.Offset, page.FetchCount, context.CancellationToken);
         var response = new V1.ListClientsResponse { NextPageToken = AdminPaging.NextToken(page, clients.Count) };
         response.Clients.AddRange(clients.Take(page.Size).Select(AdminMapping.ToProto));
         return response;
@@ -74,8 +74,8 @@ internal sealed partial class AdminService
         }
 
         await clientRegistry.DisableAsync(request.ClientId, cancellationToken);
-        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
-        OAuthClient client = await db.OAuthClients.AsNoTracking().SingleAsync(existing => existing.ClientId == request.ClientId, cancellationToken);
+        var client = await clientRegistry.FindAsync(request.ClientId, cancellationToken)
+            ?? throw new InvalidOperationException("A client just disabled cannot be found.");
         AdminLog.Changed(logger, caller.ClientId, "client", client.ClientId, "disabled");
         return AdminMapping.ToProto(client);
     }

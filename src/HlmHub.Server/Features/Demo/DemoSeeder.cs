@@ -191,11 +191,13 @@ internal sealed partial class DemoSeeder
         var file = await ReadCredentialsAsync(path, cancellationToken);
         var known = file?.Clients.ToDictionary(client => client.ClientId, StringComparer.Ordinal) ?? [];
 
-        List<string> existingIds;
-        await using (var db = await _dbContextFactory.CreateDbContextAsync(cancellationToken))
+        var existingIds = new List<string>();
+        foreach (var (_, demo) in DemoClients)
         {
-            var ids = DemoClients.Select(demo => demo.Registration.ClientId!).ToList();
-            existingIds = await db.OAuthClients.Where(client => ids.Contains(client.ClientId)).Select(client => client.ClientId).ToListAsync(cancellationToken);
+            if (await _clientRegistry.FindAsync(demo.ClientId!, cancellationToken) is not null)
+            {
+                existingIds.Add(demo.ClientId!);
+            }
         }
 
         var entries = new List<DemoClientCredentials>();
