@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Authentication;
 using System.Globalization;
 using System.Threading.RateLimiting;
 using HlmHub.Identity;
@@ -60,6 +61,9 @@ internal static class HubHosting
             options.AddHlmHubCallerInterceptor();
         });
         builder.Services.AddSingleton<ErrorMappingInterceptor>();
+        // Before AddAuthentication (Identity), whose TryAdd then keeps this one: OpenIddict stays off gRPC requests.
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddSingleton<IAuthenticationSchemeProvider, HubAuthenticationSchemeProvider>();
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck<DatabaseHealthCheck>(DatabaseHealthCheck.Name);
 
@@ -90,8 +94,10 @@ internal static class HubHosting
         app.UseRouting();
         app.Use((context, next) =>
         {
-            if (context.GetEndpoint()?.Metadata.GetMetadata<ServedOnMetadata>() is { } servedOn
-                && !endpoints.Serves(servedOn.Kind, context.Connection.LocalPort))
+            var endpoint = context.GetEndpoint();
+            if ((endpoint?.Metadata.GetMetadata<ServedOnMetadata>() is { } servedOn && !endpoints.Serves(servedOn.Kind, context.Connection.LocalPort))
+                // Nothing routed on the gRPC-only port (an HTTP path such as discovery): not found there, whoever asks.
+                || (endpoint is null && !endpoints.Serves(HubEndpointKind.Http, context.Connection.LocalPort)))
             {
                 context.SetEndpoint(null);
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
