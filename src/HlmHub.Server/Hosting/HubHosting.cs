@@ -96,8 +96,10 @@ internal static class HubHosting
         {
             var endpoint = context.GetEndpoint();
             if ((endpoint?.Metadata.GetMetadata<ServedOnMetadata>() is { } servedOn && !endpoints.Serves(servedOn.Kind, context.Connection.LocalPort))
-                // Nothing routed on the gRPC-only port (an HTTP path such as discovery): not found there, whoever asks.
-                || (endpoint is null && !endpoints.Serves(HubEndpointKind.Http, context.Connection.LocalPort)))
+                // A plain HTTP request (not gRPC) that nothing routes on the gRPC-only port, such as discovery: not
+                // found there, whoever asks. gRPC requests keep their gRPC answers.
+                || (endpoint is null && !endpoints.Serves(HubEndpointKind.Http, context.Connection.LocalPort)
+                    && context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) != true))
             {
                 context.SetEndpoint(null);
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
