@@ -72,7 +72,7 @@ internal sealed class IdentityTestHost : IAsyncDisposable
     {
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "hlmhub-identity-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDirectory);
-        var logs = new TestLoggerProvider();
+        var logs = new TestLoggerProvider(LogLevel.Debug);
         var clock = new AdjustableTimeProvider();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>

@@ -81,7 +81,7 @@ internal sealed class IssuerTestHost : IAsyncDisposable
     {
         dataDirectory ??= NewDataDirectory();
         Directory.CreateDirectory(dataDirectory);
-        var logs = new TestLoggerProvider();
+        var logs = new TestLoggerProvider(LogLevel.Debug);
         var clock = new AdjustableTimeProvider();
         var builder = WebApplication.CreateSlimBuilder();
         var configuration = new Dictionary<string, string?> { ["Storage:DataDirectory"] = dataDirectory };
