@@ -40,9 +40,13 @@ trap postgres_stop EXIT
 results_dir="$root_dir/artifacts/test-results"
 mkdir -p "$results_dir"
 set +e
+# Build everything first: some tests start the real HlmHub.Server process (two hubs on one PostgreSQL), which no
+# test project references, so `dotnet test` alone would not have built it yet on a fresh clone.
+dotnet build HlmHub.sln -c Release -nologo -v q 2>&1 | tee "$results_dir/build.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "tests: the build failed"; exit 1; }
 # One test project at a time (-m:1): each suite runs real servers and peers, and two cores shared by
 # six suites at once turned timing into noise.
-dotnet test HlmHub.sln -c Release -m:1 --logger "console;verbosity=normal" --results-directory "$results_dir" "$@" 2>&1 | tee "$results_dir/console.log"
+dotnet test HlmHub.sln -c Release --no-build -m:1 --logger "console;verbosity=normal" --results-directory "$results_dir" "$@" 2>&1 | tee "$results_dir/console.log"
 status=${PIPESTATUS[0]}
 set -e
 # awk alone (not grep | awk): with pipefail, a grep that finds no "Failed:" line would end the script.
