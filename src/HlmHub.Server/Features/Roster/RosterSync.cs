@@ -37,12 +37,12 @@ internal sealed class RosterSync(
             if (existing.LandlordId != landlordId)
             {
                 // Another landlord's session is not this caller's business, not even its existence.
-                throw new DomainException(DomainErrorKind.NotFound, "session_id", $"no roster session {sessionId} for this landlord");
+                throw UnknownSession(sessionId);
             }
 
             if (existing.Status == RosterSessionStatus.Completed)
             {
-                throw new DomainException(DomainErrorKind.FailedPrecondition, "session_id", $"session {sessionId} is completed: a completed session cannot be applied twice");
+                throw CompletedSession(sessionId);
             }
 
             if (existing.UpdatedAt < idleSince)
@@ -81,7 +81,7 @@ internal sealed class RosterSync(
         var session = await db.RosterSessions.AsNoTracking().SingleOrDefaultAsync(item => item.Id == sessionId, cancellationToken);
         return session is not null && session.LandlordId == landlordId
             ? session
-            : throw new DomainException(DomainErrorKind.NotFound, "session_id", $"no roster session {sessionId} for this landlord");
+            : throw UnknownSession(sessionId);
     }
 
     /// <summary>
@@ -293,6 +293,13 @@ internal sealed class RosterSync(
         return changed;
     }
 
+    // Another landlord's session is answered as unknown: its existence is not this caller's business.
+    private static DomainException UnknownSession(Guid sessionId) =>
+        new(DomainErrorKind.NotFound, "session_id", $"no roster session {sessionId} for this landlord");
+
+    private static DomainException CompletedSession(Guid sessionId) =>
+        new(DomainErrorKind.FailedPrecondition, "session_id", $"session {sessionId} is completed: a completed session cannot be applied twice");
+
     private static RosterItemResult Rejected(RosterChange change, RosterRejection rejection, string message) =>
         new(change.Sequence, change.LandlordReference, RosterItemOutcome.Rejected, rejection, message);
 
@@ -301,12 +308,12 @@ internal sealed class RosterSync(
         var session = await db.RosterSessions.SingleOrDefaultAsync(item => item.Id == sessionId, cancellationToken);
         if (session is null || session.LandlordId != landlordId)
         {
-            throw new DomainException(DomainErrorKind.NotFound, "session_id", $"no roster session {sessionId} for this landlord");
+            throw UnknownSession(sessionId);
         }
 
         if (session.Status != RosterSessionStatus.Open)
         {
-            throw new DomainException(DomainErrorKind.FailedPrecondition, "session_id", $"session {sessionId} is completed: a completed session cannot be applied twice");
+            throw CompletedSession(sessionId);
         }
 
         return session;
