@@ -1,4 +1,5 @@
 using HlmHub.Domain;
+using HlmHub.Domain.Ledger;
 using HlmHub.Domain.Rules;
 
 namespace HlmHub.Domain.Tests;
@@ -87,6 +88,52 @@ public sealed class RedemptionRuleTests
         Assert.Equal(RejectionReason.NotYourOffer, recorded.RejectionReason);
         Assert.Null(recorded.OfferId);
         Assert.Null(recorded.ClubId);
+    }
+
+    [Fact]
+    public void AcceptedRedemption_IsBookedAsBalancedMemoEntriesPlusTheClubsShareWhenCoFunded()
+    {
+        var terms = _version.Terms with { ClubFundedBasisPoints = 4_000 };
+        var decision = RedemptionRules.Decide(Request(), Facts());
+        var redemption = Redemption.Record(Guid.NewGuid(), Request(), Facts(), decision, Period.Of(Samples.Now), Samples.Now);
+
+        var transaction = RedemptionBooking.Transaction(Guid.NewGuid(), redemption, terms, Samples.Now)!;
+
+        Assert.Equal(IdempotencyKeys.Redemption(redemption.Id), transaction.IdempotencyKey);
+        Assert.Equal(TransactionKind.Redemption, transaction.Kind);
+        var club = _offer.ClubId;
+        var partner = _offer.PartnerId;
+        Assert.Equal(
+            [
+                (LedgerAccount.IdFor(club, AccountKind.DiscountsGranted, partner), EntrySide.Debit, 250L),
+                (LedgerAccount.IdFor(club, AccountKind.TenantSavings), EntrySide.Credit, 250L),
+                (LedgerAccount.IdFor(club, AccountKind.SubsidyExpense), EntrySide.Debit, 100L),
+                (LedgerAccount.IdFor(club, AccountKind.SubsidyPayable, partner), EntrySide.Credit, 100L),
+            ],
+            transaction.Entries.Select(entry => (entry.AccountId, entry.Side, entry.Amount.Cents)));
+        Assert.All(transaction.Entries, entry => Assert.Contains(RedemptionBooking.Accounts(club, partner), account => account.Id == entry.AccountId));
+    }
+
+    [Fact]
+    public void AcceptedRedemptionWithoutClubShare_PostsOnlyTheMemoPair_AndAZeroDiscountPostsNothing()
+    {
+        var decision = RedemptionRules.Decide(Request(), Facts());
+        var redemption = Redemption.Record(Guid.NewGuid(), Request(), Facts(), decision, Period.Of(Samples.Now), Samples.Now);
+        Assert.Equal(2, RedemptionBooking.Postings(redemption, _version.Terms).Count);
+
+        var free = Request() with { PurchaseAmount = Money.Zero, ClaimedDiscount = Money.Zero };
+        var freeRedemption = Redemption.Record(Guid.NewGuid(), free, Facts(), RedemptionRules.Decide(free, Facts()), Period.Of(Samples.Now), Samples.Now);
+        Assert.Equal(RedemptionOutcome.Accepted, freeRedemption.Outcome);
+        Assert.Null(RedemptionBooking.Transaction(Guid.NewGuid(), freeRedemption, _version.Terms, Samples.Now));
+    }
+
+    [Fact]
+    public void RejectedRedemption_IsNotBooked()
+    {
+        var request = Request() with { ClaimedDiscount = new Money(1) };
+        var rejected = Redemption.Record(Guid.NewGuid(), request, Facts(), RedemptionRules.Decide(request, Facts()), Period.Of(Samples.Now), Samples.Now);
+
+        Assert.Throws<DomainException>(() => RedemptionBooking.Postings(rejected, _version.Terms));
     }
 
     private static RejectionReason? Reason(RedemptionRequest request, RedemptionFacts facts) =>
