@@ -95,10 +95,15 @@ public readonly record struct Period : IComparable<Period>
     /// <summary>"yyyy-MM".</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Year:0000}-{Month:00}");
 
-    private static DateTimeOffset StartOfMonthUtc(int year, int month)
+    /// <summary>The first instant of a calendar day in Paris, in UTC.</summary>
+    public static DateTimeOffset StartOfDayUtc(DateOnly day) => StartOfDayUtc(day.Year, day.Month, day.Day);
+
+    private static DateTimeOffset StartOfMonthUtc(int year, int month) => StartOfDayUtc(year, month, 1);
+
+    private static DateTimeOffset StartOfDayUtc(int year, int month, int day)
     {
         // Midnight never falls in Paris's DST gap (changes happen at 02:00/03:00), but stay correct if the rules change.
-        var local = new DateTime(year, month, 1, 0, 0, 0, DateTimeKind.Unspecified);
+        var local = new DateTime(year, month, day, 0, 0, 0, DateTimeKind.Unspecified);
         while (Paris.IsInvalidTime(local))
         {
             local = local.AddMinutes(30);
