@@ -201,4 +201,25 @@ public abstract class RedemptionServiceTests(HubFixture fixture)
         Assert.Equal(StatusCode.PermissionDenied, wrongScope.StatusCode);
         Assert.Equal(0, (await world.LedgerCheckAsync()).AcceptedRedemptions);
     }
+
+    [Fact]
+    public async Task JsonOverHttp1_RedeemsWithABearerTokenUnderTheSameRules_AndRefusesWithoutOne()
+    {
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        var member = await world.AddMemberAsync();
+        var body = $$"""{"eventId":"json-{{Guid.NewGuid():N}}","offerId":"{{world.OfferId}}","memberToken":"{{member}}","occurredAt":"{{TimeProvider.System.GetUtcNow():yyyy-MM-ddTHH:mm:ss.fffZ}}","purchaseCents":"5000","discountCents":"500"}""";
+        using var http = new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version11, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+
+        using var anonymous = await http.PostAsync(new Uri(Hub.HttpAddress, "/v1/redemptions"), new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Hub.HttpAddress, "/v1/redemptions")) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new("Bearer", await world.TokenAsync(ClientKind.Partner, world.PartnerId, "hlmhub.redemptions"));
+        using var answered = await http.SendAsync(request);
+        var json = System.Text.Json.JsonDocument.Parse(await answered.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.OK, answered.StatusCode);
+        Assert.Equal("REDEMPTION_OUTCOME_ACCEPTED", json.GetProperty("outcome").GetString());
+        Assert.Equal("500", json.GetProperty("computedDiscountCents").ToString());
+        Assert.Equal(1, (await world.LedgerCheckAsync()).AcceptedRedemptions);
+    }
 }

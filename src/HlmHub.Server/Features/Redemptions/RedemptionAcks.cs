@@ -1,5 +1,6 @@
 using System.Globalization;
 using HlmHub.Domain;
+using HlmHub.Observability;
 using V1 = HlmHub.Contracts.V1;
 
 namespace HlmHub.Server.Features.Redemptions;
@@ -49,6 +50,23 @@ internal static class RedemptionAcks
         Message = message,
     };
 
+    /// <summary>Counts an answer on the hub's meter (redemptions by outcome, reason and kind).</summary>
+    public static void Count(HubMetrics metrics, V1.RedemptionEvent received, V1.RedemptionAck ack)
+    {
+        var kind = received.CancelsEventId.Length > 0 ? RedemptionKind.Cancellation : RedemptionKind.Redemption;
+        var outcome = ack.Outcome switch
+        {
+            V1.RedemptionOutcome.Accepted => RedemptionOutcome.Accepted,
+            V1.RedemptionOutcome.Duplicate => RedemptionOutcome.Duplicate,
+            _ => RedemptionOutcome.Rejected,
+        };
+        // An idempotency conflict has no domain reason: it is counted as a rejection without one.
+        RejectionReason? reason = ack.Outcome == V1.RedemptionOutcome.Rejected && ack.Reason != V1.RedemptionReason.IdempotencyConflict
+            ? FromProto(ack.Reason)
+            : null;
+        metrics.RecordRedemption(outcome, reason, kind);
+    }
+
     public static V1.RedemptionReason ToProto(RejectionReason reason) => reason switch
     {
         RejectionReason.UnknownMember => V1.RedemptionReason.UnknownMember,
@@ -62,6 +80,21 @@ internal static class RedemptionAcks
         RejectionReason.NotEligible => V1.RedemptionReason.NotEligible,
         RejectionReason.Malformed => V1.RedemptionReason.Malformed,
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, "Unknown rejection reason."),
+    };
+
+    private static RejectionReason? FromProto(V1.RedemptionReason reason) => reason switch
+    {
+        V1.RedemptionReason.UnknownMember => RejectionReason.UnknownMember,
+        V1.RedemptionReason.NotAMember => RejectionReason.NotAMember,
+        V1.RedemptionReason.OfferNotActive => RejectionReason.OfferNotActive,
+        V1.RedemptionReason.ContractSuspended => RejectionReason.ContractSuspended,
+        V1.RedemptionReason.CapExceeded => RejectionReason.CapExceeded,
+        V1.RedemptionReason.DiscountMismatch => RejectionReason.DiscountMismatch,
+        V1.RedemptionReason.NotYourOffer => RejectionReason.NotYourOffer,
+        V1.RedemptionReason.OutsideWindow => RejectionReason.OutsideWindow,
+        V1.RedemptionReason.NotEligible => RejectionReason.NotEligible,
+        V1.RedemptionReason.Malformed => RejectionReason.Malformed,
+        _ => null,
     };
 
     private static V1.RedemptionAck FromRecord(Redemption recorded, string eventId)

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Grpc.Core;
+using HlmHub.Observability;
 using HlmHub.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -26,10 +27,16 @@ internal sealed partial class RedemptionPipeline : BackgroundService
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<RedemptionPipeline> _logger;
     private readonly Channel<Pending> _queue;
+    private readonly HubMetrics _metrics;
 
     public RedemptionPipeline(
-        IDbContextFactory<HlmHubDbContext> dbContextFactory, IOptions<RedemptionOptions> options, TimeProvider timeProvider, ILogger<RedemptionPipeline> logger)
+        IDbContextFactory<HlmHubDbContext> dbContextFactory,
+        IOptions<RedemptionOptions> options,
+        TimeProvider timeProvider,
+        HubMetrics metrics,
+        ILogger<RedemptionPipeline> logger)
     {
+        _metrics = metrics;
         _dbContextFactory = dbContextFactory;
         _limits = options.Value;
         _timeProvider = timeProvider;
@@ -114,6 +121,7 @@ internal sealed partial class RedemptionPipeline : BackgroundService
                 for (var index = 0; index < batch.Count; index++)
                 {
                     batch[index].Acknowledgement.TrySetResult(acks[index]);
+                    RedemptionAcks.Count(_metrics, batch[index].Submission.Event, acks[index]);
                 }
 
                 return;
