@@ -22,9 +22,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# --- npm packages for the Node client (@grpc/grpc-js, @grpc/proto-loader; versions locked in package-lock.json).
+# --- npm packages for the Node clients, the interop peer and examples/node (@grpc/grpc-js, @grpc/proto-loader; versions locked
+# in each package-lock.json).
 if [ -f tests/interop/node/package.json ]; then
     (cd tests/interop/node && npm ci --no-audit --no-fund --loglevel=error)
+    (cd examples/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 # --- Local .NET tools (dotnet-ef, pinned in .config/dotnet-tools.json): tools/add-migration.sh uses it.

@@ -18,8 +18,11 @@ internal static class Peers
         RequireFile("/usr/lib/python3/dist-packages/google/protobuf/__init__.py", "Debian package python3-protobuf");
     }
 
-    /// <summary>node on PATH and the locked @grpc/grpc-js and @grpc/proto-loader from npm ci.</summary>
-    public static string RequireNode()
+    /// <summary>node on PATH and the locked @grpc/grpc-js and @grpc/proto-loader from npm ci in tests/interop/node.</summary>
+    public static string RequireNode() => RequireNode(RepositoryPaths.NodeDirectory);
+
+    /// <summary>node on PATH and the locked @grpc/grpc-js and @grpc/proto-loader from npm ci in <paramref name="packageDirectory"/>.</summary>
+    public static string RequireNode(string packageDirectory)
     {
         var node = FindOnPath("node");
         if (node is null)
@@ -28,10 +31,10 @@ internal static class Peers
         }
         foreach (var package in new[] { "@grpc/grpc-js", "@grpc/proto-loader" })
         {
-            var directory = Path.Combine(RepositoryPaths.NodeDirectory, "node_modules", package);
+            var directory = Path.Combine(packageDirectory, "node_modules", package);
             if (!Directory.Exists(directory))
             {
-                Assert.Fail($"npm package {package} is missing from {RepositoryPaths.NodeDirectory}/node_modules: run `npm ci` there (tools/test.sh does).");
+                Assert.Fail($"npm package {package} is missing from {packageDirectory}/node_modules: run `npm ci` there (tools/test.sh does).");
             }
         }
         return node;

@@ -16,6 +16,11 @@ internal static class RepositoryPaths
 
     public static string NodeDirectory => Path.Combine(Root, "tests", "interop", "node");
 
+    /// <summary>The examples a newcomer runs (examples/README.md).</summary>
+    public static string Examples => Path.Combine(Root, "examples");
+
+    public static string ExamplesNodeDirectory => Path.Combine(Examples, "node");
+
     public static string NodeClient => Path.Combine(NodeDirectory, "admin_client.js");
 
     private static string FindRoot()
