@@ -49,6 +49,7 @@ internal static class HubFeatures
         endpoints.MapGrpcService<RosterService>();
         endpoints.MapGrpcService<FederationService>();
         endpoints.MapGrpcService<EligibilityService>();
+        endpoints.MapGrpcService<DemoService>();
         return endpoints;
     }
 }
