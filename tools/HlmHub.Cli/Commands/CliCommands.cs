@@ -15,8 +15,12 @@ internal static class CliCommands
             root.Options.Add(option);
         }
 
-        root.Subcommands.Add(ClientsCommands.Create(context));
+        root.Subcommands.Add(ReconcileCommand.Create(context));
+        root.Subcommands.Add(ReportCommands.Create(context));
+        root.Subcommands.Add(LedgerCommands.Create(context));
         root.Subcommands.Add(PaymentsCommands.Create(context));
+        root.Subcommands.Add(MonthCommands.Create(context));
+        root.Subcommands.Add(ClientsCommands.Create(context));
         root.Subcommands.Add(DemoCommands.Create(context));
         return root;
     }
