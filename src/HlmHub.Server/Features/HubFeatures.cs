@@ -4,6 +4,8 @@ using HlmHub.Server.Features.Demo;
 using HlmHub.Server.Features.Eligibility;
 using HlmHub.Server.Features.Federation;
 using HlmHub.Server.Features.Roster;
+using HlmHub.Server.Features.Statements;
+using HlmHub.Reconciliation;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace HlmHub.Server.Features;
@@ -36,6 +38,13 @@ internal static class HubFeatures
             .ValidateOnStart();
         services.TryAddSingleton<WatchStreamLimiter>();
 
+        // Statements and reconciliation (Features/Statements, src/HlmHub.Reconciliation; docs/reconciliation.md).
+        services.AddOptions<StatementOptions>()
+            .Bind(configuration.GetSection(StatementOptions.SectionName))
+            .Validate(options => options.MaxEventIds > 0 && options.MaxLines > 0, "Statements limits must be positive.")
+            .ValidateOnStart();
+        services.AddHlmHubReconciliation();
+
         // Demo: the seeder is always available (for the CLI); --seed-demo runs it once the hub has started.
         services.TryAddSingleton<DemoSeeder>();
         if (configuration.GetValue<bool>(DemoCommandLine.SeedOnStartKey))
@@ -49,6 +58,7 @@ internal static class HubFeatures
     public static IEndpointRouteBuilder MapHubFeatures(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGrpcService<AdminService>();
+        endpoints.MapGrpcService<StatementService>();
         endpoints.MapGrpcService<RosterService>();
         endpoints.MapGrpcService<FederationService>();
         endpoints.MapGrpcService<EligibilityService>();
