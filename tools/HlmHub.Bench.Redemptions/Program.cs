@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Net.Client;
+using HlmHub.Bench;
 using HlmHub.Bench.Redemptions;
 using HlmHub.Contracts.V1;
 using HlmHub.Storage;
