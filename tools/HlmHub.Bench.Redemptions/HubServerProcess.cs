@@ -238,11 +238,28 @@ internal sealed class HubServerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>The bootstrap hub administrator's credentials (bootstrap-admin.json in the data directory).</summary>
-    public (string ClientId, string Secret) BootstrapAdmin()
+    /// <summary>
+    /// The bootstrap hub administrator's credentials (bootstrap-admin.json in the data directory). The hub writes the
+    /// file once it has started, so after /healthz answers: this waits for it (up to <paramref name="timeout"/>).
+    /// </summary>
+    public async Task<(string ClientId, string Secret)> BootstrapAdminAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(DataDirectory, "bootstrap-admin.json")));
-        return (json.RootElement.GetProperty("client_id").GetString()!, json.RootElement.GetProperty("client_secret").GetString()!);
+        var path = Path.Combine(DataDirectory, "bootstrap-admin.json");
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var json = JsonDocument.Parse(await File.ReadAllTextAsync(path, cancellationToken));
+                return (json.RootElement.GetProperty("client_id").GetString()!, json.RootElement.GetProperty("client_secret").GetString()!);
+            }
+            catch (Exception error) when (error is FileNotFoundException or JsonException or KeyNotFoundException && clock.Elapsed < timeout)
+            {
+                // Not written yet, or being written.
+            }
+
+            await Task.Delay(50, cancellationToken);
+        }
     }
 
     /// <summary>An access token from the hub's token endpoint (client_secret_basic over HTTP/1.1).</summary>

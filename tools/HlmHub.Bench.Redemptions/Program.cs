@@ -41,7 +41,7 @@ if (options.Hub)
     await using var hub = HubServerProcess.Start(settings, database.DataDirectory);
     await hub.WaitReadyAsync(TimeSpan.FromSeconds(120), cancellationToken);
     using var channel = GrpcChannel.ForAddress(hub.GrpcAddress);
-    var (adminId, adminSecret) = hub.BootstrapAdmin();
+    var (adminId, adminSecret) = await hub.BootstrapAdminAsync(TimeSpan.FromSeconds(60), cancellationToken);
     var adminToken = await hub.GetTokenAsync(adminId, adminSecret, "hlmhub.admin", cancellationToken);
     var world = await PartnerWorld.CreateAsync(channel, hub.GetTokenAsync, adminToken, options.Households, PartnerWorld.TenPercentUncapped(), cancellationToken);
     var partnerToken = await hub.GetTokenAsync(world.PartnerClientId, world.PartnerClientSecret, PartnerWorld.RedemptionScope, cancellationToken);
