@@ -6,6 +6,7 @@ using System.Text;
 using HlmHub.Domain;
 using HlmHub.Domain.Ledger;
 using HlmHub.Domain.Reconciliation;
+using HlmHub.Observability;
 using HlmHub.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -24,7 +25,8 @@ public sealed partial class ReconciliationEngine(
     IDbContextFactory<HlmHubDbContext> dbContextFactory,
     IOptions<ReconciliationOptions> options,
     TimeProvider timeProvider,
-    ILogger<ReconciliationEngine> logger)
+    ILogger<ReconciliationEngine> logger,
+    HubMetrics? metrics = null)
 {
     /// <summary>The phases of a run, in order (the progress names them).</summary>
     public static readonly IReadOnlyList<string> Phases = ["redemptions", "statements", "duplicates", "ledger", "fees", "subsidies"];
@@ -39,6 +41,27 @@ public sealed partial class ReconciliationEngine(
     public async Task<ReconciliationReport> RunAsync(ReconciliationRequest request, IProgress<ReconciliationProgress>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var startTimestamp = timeProvider.GetTimestamp();
+        try
+        {
+            var report = await RunCoreAsync(request, progress, cancellationToken);
+            metrics?.RecordReconciliationRun(succeeded: true, report.Duration);
+            foreach (var (kind, count) in report.DiscrepancyCounts)
+            {
+                metrics?.RecordDiscrepancies(kind, count);
+            }
+
+            return report;
+        }
+        catch (Exception exception) when (exception is not DomainException)
+        {
+            metrics?.RecordReconciliationRun(succeeded: false, timeProvider.GetElapsedTime(startTimestamp));
+            throw;
+        }
+    }
+
+    private async Task<ReconciliationReport> RunCoreAsync(ReconciliationRequest request, IProgress<ReconciliationProgress>? progress, CancellationToken cancellationToken)
+    {
         if (string.IsNullOrWhiteSpace(request.ClubId))
         {
             throw new DomainException(DomainErrorKind.InvalidArgument, "club_id", "is required");

@@ -1,14 +1,12 @@
-using System.Data.Common;
 using System.Diagnostics;
 using System.Globalization;
+using HlmHub.Bench;
 using HlmHub.Domain;
 using HlmHub.Domain.Roster;
 using HlmHub.Observability;
 using HlmHub.Server.Features.Roster;
 using HlmHub.Storage;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 // Usage: dotnet run -c Release --project tools/HlmHub.Bench.Roster -- sqlite|postgres [households] [delta]
 // PostgreSQL: the server named by HLMHUB_TEST_POSTGRES (tools/bench/roster.sh starts one); a database is created and dropped.
@@ -169,74 +167,5 @@ internal sealed class PeakMemory
         _stop.Cancel();
         _sampler.Wait();
         return (_managed, _workingSet);
-    }
-}
-
-/// <summary>A fresh database for the run: a SQLite file in a temporary directory, or a new PostgreSQL database.</summary>
-internal sealed class BenchDatabase : IAsyncDisposable
-{
-    private readonly string? _server;
-
-    private BenchDatabase(StorageProvider provider, string dataDirectory, string connectionString, string? server, string? name)
-    {
-        Provider = provider;
-        DataDirectory = dataDirectory;
-        ConnectionString = connectionString;
-        _server = server;
-        Name = name;
-    }
-
-    public StorageProvider Provider { get; }
-
-    public string DataDirectory { get; }
-
-    public string ConnectionString { get; }
-
-    public string? Name { get; }
-
-    public static async Task<BenchDatabase> CreateAsync(StorageProvider provider)
-    {
-        var directory = Directory.CreateTempSubdirectory("hlmhub-bench-roster-").FullName;
-        if (provider == StorageProvider.Sqlite)
-        {
-            return new BenchDatabase(provider, directory, $"Data Source={Path.Combine(directory, StorageOptions.DefaultSqliteFileName)}", null, null);
-        }
-
-        var server = Environment.GetEnvironmentVariable("HLMHUB_TEST_POSTGRES") ?? throw new InvalidOperationException("HLMHUB_TEST_POSTGRES is not set (tools/bench/roster.sh sets it).");
-        var name = "hlmhub_bench_" + Guid.NewGuid().ToString("N");
-        await using (var admin = new NpgsqlConnection(server))
-        {
-            await admin.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", admin);
-            await create.ExecuteNonQueryAsync();
-        }
-
-        return new BenchDatabase(provider, directory, new NpgsqlConnectionStringBuilder(server) { Database = name }.ConnectionString, server, name);
-    }
-
-    public DbConnection OpenConnection() => Provider == StorageProvider.Sqlite
-        ? new SqliteConnection(ConnectionString)
-        : new NpgsqlConnection(ConnectionString);
-
-    /// <summary>A Guid as each provider stores it (EF Core: upper-case text on SQLite, uuid on PostgreSQL).</summary>
-    public string GuidLiteral(Guid id) => Provider == StorageProvider.Sqlite ? $"'{id.ToString().ToUpperInvariant()}'" : $"'{id}'::uuid";
-
-    public string Bool(bool value) => Provider == StorageProvider.Sqlite ? (value ? "1" : "0") : (value ? "true" : "false");
-
-    public static string Siren(int seed) => seed == 1 ? "732829320" : "552100554";
-
-    public async ValueTask DisposeAsync()
-    {
-        SqliteConnection.ClearAllPools();
-        if (_server is not null)
-        {
-            NpgsqlConnection.ClearAllPools();
-            await using var admin = new NpgsqlConnection(_server);
-            await admin.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)", admin);
-            await drop.ExecuteNonQueryAsync();
-        }
-
-        Directory.Delete(DataDirectory, recursive: true);
     }
 }

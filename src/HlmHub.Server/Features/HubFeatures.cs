@@ -5,6 +5,8 @@ using HlmHub.Server.Features.Eligibility;
 using HlmHub.Server.Features.Federation;
 using HlmHub.Server.Features.Redemptions;
 using HlmHub.Server.Features.Roster;
+using HlmHub.Server.Features.Statements;
+using HlmHub.Reconciliation;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -38,6 +40,13 @@ internal static class HubFeatures
             .ValidateOnStart();
         services.TryAddSingleton<WatchStreamLimiter>();
 
+        // Statements and reconciliation (Features/Statements, src/HlmHub.Reconciliation; docs/reconciliation.md).
+        services.AddOptions<StatementOptions>()
+            .Bind(configuration.GetSection(StatementOptions.SectionName))
+            .Validate(options => options.MaxEventIds > 0 && options.MaxLines > 0, "Statements limits must be positive.")
+            .ValidateOnStart();
+        services.AddHlmHubReconciliation();
+
         // Redemptions: partners' streams and single events, decided and committed in batches (Features/Redemptions).
         services.AddOptions<RedemptionOptions>()
             .Bind(configuration.GetSection(RedemptionOptions.SectionName))
@@ -59,6 +68,7 @@ internal static class HubFeatures
     public static IEndpointRouteBuilder MapHubFeatures(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGrpcService<AdminService>();
+        endpoints.MapGrpcService<StatementService>();
         endpoints.MapGrpcService<RosterService>();
         endpoints.MapGrpcService<FederationService>();
         endpoints.MapGrpcService<EligibilityService>();

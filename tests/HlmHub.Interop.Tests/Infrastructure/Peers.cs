@@ -37,6 +37,17 @@ internal static class Peers
         return node;
     }
 
+    /// <summary>curl on PATH (Debian package curl), for JSON over HTTP/1.1.</summary>
+    public static string RequireCurl()
+    {
+        var curl = FindOnPath("curl");
+        if (curl is null)
+        {
+            Assert.Fail("curl is not on PATH: install Debian package curl.");
+        }
+        return curl;
+    }
+
     private static void RequireFile(string path, string installHint)
     {
         if (!File.Exists(path))

@@ -14,6 +14,34 @@ internal static class RepositoryPaths
 
     public static string PythonRosterClient => Path.Combine(Root, "tests", "interop", "python", "roster_client.py");
 
+    public static string PythonRedemptionClient => Path.Combine(Root, "tests", "interop", "python", "redemption_client.py");
+
+    public static string NodeRedemptionClient => Path.Combine(NodeDirectory, "redemption_client.js");
+
+    /// <summary>
+    /// google/api/annotations.proto and http.proto (redemption.proto's HTTP rule), from the Google.Api.CommonProtos
+    /// package the contracts build with, in the NuGet package folder; the version is the one the build restored.
+    /// </summary>
+    public static string GoogleApiProtos
+    {
+        get
+        {
+            var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+                ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+            var version = typeof(Google.Api.HttpRule).Assembly
+                .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().Single().InformationalVersion.Split('+')[0];
+            var root = Path.Combine(packages, "google.api.commonprotos");
+            var protos = Path.Combine(root, version, "content", "protos");
+            if (!File.Exists(Path.Combine(protos, "google", "api", "annotations.proto")))
+            {
+                Assert.Fail($"google/api/annotations.proto not found under {root}: restore the solution (the Google.Api.CommonProtos package) first.");
+            }
+
+            return protos;
+        }
+    }
+
     public static string NodeDirectory => Path.Combine(Root, "tests", "interop", "node");
 
     public static string NodeClient => Path.Combine(NodeDirectory, "admin_client.js");

@@ -17,6 +17,7 @@ namespace HlmHub.Server.Features.Admin;
 internal sealed partial class AdminService(
     IDbContextFactory<HlmHubDbContext> dbContextFactory,
     IClientRegistry clientRegistry,
+    HlmHub.Reconciliation.ReconciliationEngine reconciliation,
     TimeProvider timeProvider,
     ILogger<AdminService> logger) : V1.AdminService.AdminServiceBase
 {

@@ -1,0 +1,239 @@
+using Grpc.Core;
+using HlmHub.Contracts.V1;
+using HlmHub.Server.Tests.Infrastructure;
+
+namespace HlmHub.Server.Tests;
+
+public sealed class ReconciliationRpcSqliteTests(SqliteHubFixture fixture) : ReconciliationRpcTests(fixture), IClassFixture<SqliteHubFixture>;
+
+public sealed class ReconciliationRpcPostgresTests(PostgresHubFixture fixture) : ReconciliationRpcTests(fixture), IClassFixture<PostgresHubFixture>;
+
+/// <summary>
+/// The Admin API's reconciliation, ledger, month-closing and report rpcs and the partners' StatementService, over real
+/// gRPC against the real hub. Each test builds its own club: a bakery under contract since 1 January 2026 whose
+/// yearly fee was never accrued, so October 2026 reconciles with one discrepancy until the fee is booked.
+/// </summary>
+public abstract class ReconciliationRpcTests(HubFixture fixture)
+{
+    private const string October = "2026-10";
+
+    private HubHost Hub => fixture.Hub;
+
+    private AdminClient Admin => fixture.HubAdmin;
+
+    [Fact]
+    public async Task RunReconciliation_streams_progress_then_the_report_which_is_recorded_and_listed()
+    {
+        var world = await NewClubAsync();
+        var call = world.ClubAdminClient.RunReconciliation(new RunReconciliationRequest { ClubId = world.ClubId, Period = October }, world.ClubAdminOptions());
+        var updates = new List<RunReconciliationUpdate>();
+        await foreach (var update in call.ResponseStream.ReadAllAsync())
+        {
+            updates.Add(update);
+        }
+
+        Assert.True(updates.Count >= 2);
+        Assert.All(updates[..^1], update => Assert.Equal(RunReconciliationUpdate.UpdateOneofCase.Progress, update.UpdateCase));
+        Assert.Contains(updates, update => update.Progress?.Phase == "fees");
+        var report = updates[^1].Report;
+        Assert.NotNull(report);
+        Assert.NotEmpty(report.RunId);
+        Assert.Equal(1, report.DiscrepancyTotal);
+        var discrepancy = Assert.Single(report.Discrepancies);
+        Assert.Equal((DiscrepancyKind.FeeNotAccrued, world.ContractId, 10_000L), (discrepancy.Kind, discrepancy.ContractId, discrepancy.ExpectedCents));
+
+        var fetched = await world.ClubAdmin.CallAsync((client, options) => client.GetReconciliationReportAsync(new GetReconciliationReportRequest { ClubId = world.ClubId, Period = October }, options));
+        Assert.Equal(report.RunId, fetched.RunId);
+        Assert.Equal(report.InputsFingerprint, fetched.InputsFingerprint);
+        var listed = await world.ClubAdmin.CallAsync((client, options) => client.ListDiscrepanciesAsync(
+            new ListDiscrepanciesRequest { ClubId = world.ClubId, Period = October, Kind = DiscrepancyKind.FeeNotAccrued }, options));
+        Assert.Equal(report.RunId, listed.RunId);
+        Assert.Equal(discrepancy, Assert.Single(listed.Discrepancies));
+        var none = await world.ClubAdmin.CallAsync((client, options) => client.ListDiscrepanciesAsync(
+            new ListDiscrepanciesRequest { ClubId = world.ClubId, Period = October, Kind = DiscrepancyKind.Duplicate }, options));
+        Assert.Empty(none.Discrepancies);
+    }
+
+    [Fact]
+    public async Task A_dry_run_records_nothing()
+    {
+        var world = await NewClubAsync();
+        var call = world.ClubAdminClient.RunReconciliation(new RunReconciliationRequest { ClubId = world.ClubId, Period = October, DryRun = true }, world.ClubAdminOptions());
+        var last = (await call.ResponseStream.ReadAllAsync().ToListAsync())[^1];
+
+        Assert.Empty(last.Report.RunId);
+        var status = await world.ClubAdmin.FailsAsync((client, options) => client.GetReconciliationReportAsync(new GetReconciliationReportRequest { ClubId = world.ClubId, Period = October }, options));
+        Assert.Equal(StatusCode.NotFound, status.StatusCode);
+    }
+
+    [Fact]
+    public async Task Another_clubs_administrator_is_denied_every_reconciliation_rpc()
+    {
+        var world = await NewClubAsync();
+        var stranger = await NewClubAsync();
+        var club = world.ClubId;
+
+        var call = stranger.ClubAdminClient.RunReconciliation(new RunReconciliationRequest { ClubId = club, Period = October }, stranger.ClubAdminOptions());
+        var streamed = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.ReadAllAsync().ToListAsync().AsTask());
+        Status[] statuses =
+        [
+            streamed.Status,
+            await stranger.ClubAdmin.FailsAsync((client, options) => client.GetReconciliationReportAsync(new GetReconciliationReportRequest { ClubId = club, Period = October }, options)),
+            await stranger.ClubAdmin.FailsAsync((client, options) => client.ListDiscrepanciesAsync(new ListDiscrepanciesRequest { ClubId = club, Period = October }, options)),
+            await stranger.ClubAdmin.FailsAsync((client, options) => client.GetBalancesAsync(new GetBalancesRequest { ClubId = club }, options)),
+            await stranger.ClubAdmin.FailsAsync((client, options) => client.ListLedgerEntriesAsync(new ListLedgerEntriesRequest { ClubId = club }, options)),
+            await stranger.ClubAdmin.FailsAsync((client, options) => client.ClosePeriodAsync(new ClosePeriodRequest { ClubId = club, Period = October }, options)),
+            await stranger.ClubAdmin.FailsAsync((client, options) => client.GetFeeReportAsync(new GetFeeReportRequest { ClubId = club, Period = October }, options)),
+            await stranger.ClubAdmin.FailsAsync((client, options) => client.GetSavingsReportAsync(new GetSavingsReportRequest { ClubId = club, FromPeriod = October }, options)),
+        ];
+
+        Assert.All(statuses, status => Assert.Equal(StatusCode.PermissionDenied, status.StatusCode));
+    }
+
+    [Fact]
+    public async Task Balances_entries_and_the_fee_report_show_a_recorded_payment()
+    {
+        var world = await NewClubAsync();
+        await Admin.CallAsync((client, options) => client.RecordFeePaymentAsync(new RecordFeePaymentRequest
+        {
+            ContractId = world.ContractId,
+            PaymentReference = "VIR-2026-10",
+            AmountCents = 4_000,
+            PaidAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(new DateTimeOffset(2026, 10, 5, 10, 0, 0, TimeSpan.Zero)),
+        }, options));
+
+        var balances = await world.ClubAdmin.CallAsync((client, options) => client.GetBalancesAsync(new GetBalancesRequest { ClubId = world.ClubId, Period = October }, options));
+        var entries = await world.ClubAdmin.CallAsync((client, options) => client.ListLedgerEntriesAsync(new ListLedgerEntriesRequest { ClubId = world.ClubId, Period = October, PageSize = 1 }, options));
+        var fees = await world.ClubAdmin.CallAsync((client, options) => client.GetFeeReportAsync(new GetFeeReportRequest { ClubId = world.ClubId, Period = October }, options));
+        var savings = await world.ClubAdmin.CallAsync((client, options) => client.GetSavingsReportAsync(new GetSavingsReportRequest { ClubId = world.ClubId, FromPeriod = "2026-01", ToPeriod = October }, options));
+
+        Assert.Contains(balances.Balances, balance => balance.Kind == LedgerAccountKind.Bank && balance.BalanceCents == 4_000);
+        Assert.Contains(balances.Balances, balance => balance.Kind == LedgerAccountKind.FeesReceivable && balance.BalanceCents == -4_000 && balance.PartnerId == world.PartnerId);
+        Assert.Single(entries.Entries);
+        Assert.NotEmpty(entries.NextPageToken);
+        var fee = Assert.Single(fees.Lines);
+        Assert.Equal((world.ContractId, 0L, 4_000L, -4_000L), (fee.ContractId, fee.AccruedCents, fee.PaidCents, fee.OutstandingCents));
+        Assert.Equal(0, savings.Total.Households);
+    }
+
+    [Fact]
+    public async Task ClosePeriod_needs_a_current_run_and_accepted_discrepancies_then_freezes_statements()
+    {
+        var world = await NewClubAsync();
+        var unreconciled = await world.ClubAdmin.FailsAsync((client, options) => client.ClosePeriodAsync(new ClosePeriodRequest { ClubId = world.ClubId, Period = October }, options));
+        await world.ClubAdmin.CallAsync((client, options) => client.GetFeeReportAsync(new GetFeeReportRequest { ClubId = world.ClubId, Period = October }, options));
+        var run = (await world.ClubAdminClient.RunReconciliation(new RunReconciliationRequest { ClubId = world.ClubId, Period = October }, world.ClubAdminOptions())
+            .ResponseStream.ReadAllAsync().ToListAsync())[^1].Report;
+        var withDiscrepancies = await world.ClubAdmin.FailsAsync((client, options) => client.ClosePeriodAsync(new ClosePeriodRequest { ClubId = world.ClubId, Period = October }, options));
+        await world.Partner.CallAsync((client, options) => client.SubmitStatementAsync(world.Statement(), options));
+        var changed = await world.ClubAdmin.FailsAsync((client, options) => client.ClosePeriodAsync(
+            new ClosePeriodRequest { ClubId = world.ClubId, Period = October, AcceptDiscrepancies = true }, options));
+        var rerun = (await world.ClubAdminClient.RunReconciliation(new RunReconciliationRequest { ClubId = world.ClubId, Period = October }, world.ClubAdminOptions())
+            .ResponseStream.ReadAllAsync().ToListAsync())[^1].Report;
+
+        var closed = await world.ClubAdmin.CallAsync((client, options) => client.ClosePeriodAsync(
+            new ClosePeriodRequest { ClubId = world.ClubId, Period = October, AcceptDiscrepancies = true }, options));
+        var again = await world.ClubAdmin.CallAsync((client, options) => client.ClosePeriodAsync(new ClosePeriodRequest { ClubId = world.ClubId, Period = October }, options));
+        var lateStatement = await world.Partner.FailsAsync((client, options) => client.SubmitStatementAsync(world.Statement(), options));
+
+        Assert.Equal(StatusCode.FailedPrecondition, unreconciled.StatusCode);
+        Assert.Equal(StatusCode.FailedPrecondition, withDiscrepancies.StatusCode);
+        Assert.Contains("accept_discrepancies", withDiscrepancies.Detail, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.FailedPrecondition, changed.StatusCode);
+        Assert.Contains("changed since", changed.Detail, StringComparison.Ordinal);
+        Assert.NotEqual(run.InputsFingerprint, rerun.InputsFingerprint);
+        Assert.Equal((false, rerun.RunId), (closed.AlreadyClosed, closed.RunId));
+        Assert.True(again.AlreadyClosed);
+        Assert.Equal(StatusCode.FailedPrecondition, lateStatement.StatusCode);
+    }
+
+    [Fact]
+    public async Task SubmitStatement_keeps_each_revision_and_refuses_offers_that_are_not_the_partners()
+    {
+        var world = await NewClubAsync();
+        var other = await NewClubAsync();
+
+        var first = await world.Partner.CallAsync((client, options) => client.SubmitStatementAsync(world.Statement(), options));
+        var second = await world.Partner.CallAsync((client, options) => client.SubmitStatementAsync(world.Statement(), options));
+        var foreignOffer = world.Statement();
+        foreignOffer.Lines[0].OfferId = other.OfferId;
+        var notMine = await world.Partner.FailsAsync((client, options) => client.SubmitStatementAsync(foreignOffer, options));
+        var foreignClub = await world.Partner.FailsAsync((client, options) => client.SubmitStatementAsync(new SubmitStatementRequest { ClubId = other.ClubId, Period = October }, options));
+        var future = await world.Partner.FailsAsync((client, options) => client.SubmitStatementAsync(new SubmitStatementRequest { ClubId = world.ClubId, Period = "2999-01" }, options));
+        var malformed = await world.Partner.FailsAsync((client, options) => client.SubmitStatementAsync(new SubmitStatementRequest { ClubId = world.ClubId, Period = "October" }, options));
+
+        Assert.Equal((1, 2), (first.Revision, second.Revision));
+        Assert.Equal((1, 2), (second.Lines, second.EventIds));
+        Assert.Equal(StatusCode.PermissionDenied, notMine.StatusCode);
+        Assert.Equal(StatusCode.PermissionDenied, foreignClub.StatusCode);
+        Assert.Equal(StatusCode.FailedPrecondition, future.StatusCode);
+        Assert.Equal(StatusCode.InvalidArgument, malformed.StatusCode);
+        var report = (await world.ClubAdminClient.RunReconciliation(new RunReconciliationRequest { ClubId = world.ClubId, Period = October, DryRun = true }, world.ClubAdminOptions())
+            .ResponseStream.ReadAllAsync().ToListAsync())[^1].Report;
+        Assert.Equal(1, report.Statements);
+        Assert.Contains(report.Discrepancies, item => item.Kind == DiscrepancyKind.AmountMismatch && item.ActualCents == 300);
+        Assert.Contains(report.Discrepancies, item => item.Kind == DiscrepancyKind.MissingAtHub && item.PartnerEventId == "ev-2");
+    }
+
+    private async Task<ClubWorld> NewClubAsync()
+    {
+        var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
+        var club = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
+        var contract = await Admin.CreateContractAsync(SampleData.Contract(club.Id, bakery.Id));
+        var offer = await Admin.CreateOfferAsync(new CreateOfferRequest
+        {
+            Id = SampleData.Slug("offer"),
+            ContractId = contract.Id,
+            Title = "10 % off bread",
+            Terms = SampleData.TenPercentCappedAt(500),
+        });
+        var clubAdmin = await Admin.CallAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest
+        {
+            Kind = ClientKind.Admin,
+            DisplayName = "Club admin",
+            ClubId = club.Id,
+            Scopes = { "hlmhub.admin" },
+        }, options));
+        var partner = await Admin.CallAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest
+        {
+            Kind = ClientKind.Partner,
+            DisplayName = "Bakery",
+            PartnerId = bakery.Id,
+            Scopes = { "hlmhub.statements" },
+        }, options));
+        var adminToken = await Hub.GetTokenAsync(clubAdmin.Client.ClientId, clubAdmin.ClientSecret);
+        var partnerToken = await Hub.GetTokenAsync(partner.Client.ClientId, partner.ClientSecret);
+        return new ClubWorld(
+            club.Id,
+            bakery.Id,
+            contract.Id,
+            offer.Id,
+            Hub.Admin(adminToken),
+            new AdminService.AdminServiceClient(Hub.Channel),
+            adminToken,
+            new ServiceClient<StatementService.StatementServiceClient>(new StatementService.StatementServiceClient(Hub.Channel), partnerToken));
+    }
+
+    private sealed record ClubWorld(
+        string ClubId,
+        string PartnerId,
+        string ContractId,
+        string OfferId,
+        AdminClient ClubAdmin,
+        AdminService.AdminServiceClient ClubAdminClient,
+        string ClubAdminToken,
+        ServiceClient<StatementService.StatementServiceClient> Partner)
+    {
+        public CallOptions ClubAdminOptions() =>
+            new(new Metadata { { "authorization", "Bearer " + ClubAdminToken } }, deadline: TimeProvider.System.GetUtcNow().UtcDateTime.Add(TestTimeouts.Default));
+
+        public SubmitStatementRequest Statement() => new()
+        {
+            ClubId = ClubId,
+            Period = October,
+            Lines = { new StatementLine { OfferId = OfferId, RedemptionCount = 1, PurchaseTotalCents = 3_000, DiscountTotalCents = 300 } },
+            EventIds = { "ev-1", "ev-2" },
+        };
+    }
+}
