@@ -79,6 +79,9 @@ public sealed class HlmHubDbContext(DbContextOptions<HlmHubDbContext> options) :
     /// <summary>Ledger entries (append-only).</summary>
     public DbSet<LedgerEntry> LedgerEntries => Set<LedgerEntry>();
 
+    /// <summary>Partner fees found overdue by the daily check (once per contract and due date).</summary>
+    public DbSet<HlmHub.Domain.Ledger.OverdueFee> OverdueFees => Set<HlmHub.Domain.Ledger.OverdueFee>();
+
     /// <inheritdoc />
     public override int SaveChanges(bool acceptAllChangesOnSuccess)
     {

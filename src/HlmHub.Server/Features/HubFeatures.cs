@@ -3,6 +3,7 @@ using HlmHub.Server.Features.Demo;
 using HlmHub.Server.Features.Eligibility;
 using HlmHub.Server.Features.Federation;
 using HlmHub.Server.Features.Roster;
+using HlmHub.Server.Features.Scheduling;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace HlmHub.Server.Features;
@@ -32,6 +33,9 @@ internal static class HubFeatures
                 && options.MaxWatchStreamsPerPartner > 0, "Eligibility limits must be positive (WatchSettleDelay may be zero).")
             .ValidateOnStart();
         services.TryAddSingleton<WatchStreamLimiter>();
+
+        // Scheduling: Quartz on the hub's database and the hub's jobs (Features/Scheduling, Features/Fees).
+        services.AddHubScheduling(configuration);
 
         // Demo: the seeder is always available (for the CLI); --seed-demo runs it once the hub has started.
         services.TryAddSingleton<DemoSeeder>();
