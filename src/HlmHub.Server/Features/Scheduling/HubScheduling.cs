@@ -2,6 +2,8 @@ using HlmHub.Domain;
 using HlmHub.Server.Features.Fees;
 using HlmHub.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Quartz;
 
 namespace HlmHub.Server.Features.Scheduling;
@@ -108,8 +110,10 @@ internal static class HubScheduling
         });
         services.AddQuartzHostedService(hosted =>
         {
-            // Jobs start once the hub has started (migrations applied, identity bootstrapped).
-            hosted.AwaitApplicationStarted = true;
+            // Started as a hosted service, after the migration and identity services registered before it, and
+            // before the hub reports itself started: from then on the "scheduler" health check (which the gRPC and
+            // HTTP health endpoints include) is healthy, with no window where a started hub reads unhealthy.
+            hosted.AwaitApplicationStarted = false;
             hosted.WaitForJobsToComplete = true;
         });
         services.AddHealthChecks().AddQuartz(check =>
@@ -117,6 +121,7 @@ internal static class HubScheduling
             check.Name = HealthCheckName;
             check.Tags.Add("ready");
         });
+        services.AddSingleton<IPostConfigureOptions<HealthCheckServiceOptions>, SchedulerHealthCheck.Wrapping>();
         return services;
     }
 
