@@ -3,6 +3,7 @@ using HlmHub.Identity.Authorization;
 using HlmHub.Identity.Internal;
 using HlmHub.Identity.Issuer;
 using HlmHub.Identity.ResourceServer;
+using HlmHub.Observability;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -29,6 +30,7 @@ public static class IdentityServiceCollectionExtensions
             .Validate(Validate, "Invalid Auth configuration: Audience, TokenLifetime, ClockSkew, EmbeddedIssuer durations and limits must be set and positive, and KeyAnnouncementLead shorter than KeyRotationInterval.")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
+        services.AddHubMetrics();
         services.TryAddSingleton<EmbeddedIssuerUrl>();
         services.TryAddSingleton<IEmbeddedIssuerAddress>(provider => provider.GetRequiredService<EmbeddedIssuerUrl>());
         services.TryAddSingleton<SigningKeyManager>();

@@ -1,5 +1,6 @@
 using HlmHub.Domain;
 using HlmHub.Domain.Roster;
+using HlmHub.Observability;
 using HlmHub.Server.Features.Roster;
 using HlmHub.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -36,6 +37,7 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
         var services = new ServiceCollection().AddHlmHubStorage(configuration).AddSingleton(TimeProvider.System).AddLogging();
         services.AddOptions<RosterOptions>().Bind(configuration.GetSection(RosterOptions.SectionName));
         services.AddSingleton<RosterSync>();
+        services.AddHubMetrics();
         _services = services.BuildServiceProvider();
         await _services.GetRequiredService<IDatabaseMigrator>().MigrateAsync(cancellationToken);
         _world = await World.CreateAsync(_services.GetRequiredService<IDbContextFactory<HlmHubDbContext>>(), cancellationToken);

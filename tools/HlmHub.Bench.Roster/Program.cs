@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using HlmHub.Domain;
 using HlmHub.Domain.Roster;
+using HlmHub.Observability;
 using HlmHub.Server.Features.Roster;
 using HlmHub.Storage;
 using Microsoft.Data.Sqlite;
@@ -28,6 +29,7 @@ var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Diction
 var services = new ServiceCollection().AddHlmHubStorage(configuration).AddSingleton(TimeProvider.System).AddLogging();
 services.AddOptions<RosterOptions>().Bind(configuration.GetSection(RosterOptions.SectionName));
 services.AddSingleton<RosterSync>();
+services.AddHubMetrics();
 await using var provider_ = services.BuildServiceProvider();
 await provider_.GetRequiredService<IDatabaseMigrator>().MigrateAsync(CancellationToken.None);
 var factory = provider_.GetRequiredService<IDbContextFactory<HlmHubDbContext>>();

@@ -87,6 +87,7 @@ internal static class IssuerRegistration
                 server.AddEventHandler(TokenRequestSizeHandler.Descriptor);
                 server.AddEventHandler(FailedAuthenticationGate.Descriptor);
                 server.AddEventHandler(FailedAuthenticationRecorder.Descriptor);
+                server.AddEventHandler(TokenRequestMetrics.Descriptor);
                 server.AddEventHandler(Rfc7523AssertionParameters.Descriptor);
                 server.AddEventHandler(Rfc7523AssertionType.Descriptor);
                 server.AddEventHandler(ClientAssertionReplayGuard.Descriptor);

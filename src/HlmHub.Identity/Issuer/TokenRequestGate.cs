@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using HlmHub.Identity.Internal;
+using HlmHub.Observability;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -166,6 +168,8 @@ internal static class TokenErrors
 {
     public static async Task WriteAsync(HttpContext context, int status, string error, string description, TimeSpan? retryAfter)
     {
+        // OpenIddict never sees these answers, so TokenRequestMetrics does not either; the form is unread (grant type unknown).
+        context.RequestServices.GetService<HubMetrics>()?.RecordTokenRequest(grantType: null, clientKind: null, error);
         context.Response.StatusCode = status;
         context.Response.Headers.CacheControl = "no-store";
         context.Response.Headers.Pragma = "no-cache";

@@ -113,6 +113,7 @@ internal sealed class ClientCredentialsSignIn(IOpenIddictApplicationManager appl
         if (kind is { } bound)
         {
             identity.SetClaim(HubClaims.Kind, ClientApplications.KindName(bound));
+            context.Transaction.Properties[TokenRequestMetrics.ClientKindProperty] = bound;
             // Only the id that goes with the kind, whatever else the properties hold.
             var (claim, property) = bound switch
             {

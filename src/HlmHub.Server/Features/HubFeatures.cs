@@ -1,3 +1,4 @@
+using HlmHub.Observability;
 using HlmHub.Server.Features.Admin;
 using HlmHub.Server.Features.Demo;
 using HlmHub.Server.Features.Eligibility;
@@ -17,6 +18,8 @@ internal static class HubFeatures
     public static IServiceCollection AddHubFeatures(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        // The hub's own meters (HlmHub.Observability), recorded by roster, eligibility, redemptions and reconciliation.
+        services.AddHubMetrics();
 
         // Roster: landlords' roster sessions (Features/Roster), with their named limits.
         services.AddOptions<RosterOptions>()

@@ -5,6 +5,7 @@ using Grpc.Core;
 using HlmHub.Domain;
 using HlmHub.Domain.Rules;
 using HlmHub.Identity;
+using HlmHub.Observability;
 using HlmHub.Server.Features.Admin;
 using HlmHub.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -23,6 +24,7 @@ internal sealed class EligibilityService(
     IDbContextFactory<HlmHubDbContext> dbContextFactory,
     IOptions<EligibilityOptions> options,
     WatchStreamLimiter streamLimiter,
+    HubMetrics metrics,
     TimeProvider timeProvider) : V1.EligibilityService.EligibilityServiceBase
 {
     /// <summary>The scope every rpc of the service requires.</summary>
@@ -43,6 +45,7 @@ internal sealed class EligibilityService(
             || string.IsNullOrWhiteSpace(request.OfferId) || request.OfferId.Length > Domain.Limits.SlugMaxLength)
         {
             response.Reason = V1.EligibilityReason.Malformed;
+            metrics.RecordEligibilityCheck(RejectionReason.Malformed);
             return response;
         }
 
@@ -67,6 +70,7 @@ internal sealed class EligibilityService(
 
         var facts = new RedemptionFacts(offer, version, contract, household, isClubMember, PeriodUsage.None);
         var reason = RedemptionRules.CheckAccess(partnerId, now, facts);
+        metrics.RecordEligibilityCheck(reason);
         response.Eligible = reason is null;
         response.Reason = ToProto(reason);
         if (version is not null)

@@ -1,5 +1,6 @@
 using HlmHub.Domain;
 using HlmHub.Domain.Ledger;
+using HlmHub.Observability;
 using HlmHub.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -18,6 +19,7 @@ internal sealed record OverdueFeeResult(DateOnly Today, int ContractsRead, int R
 internal sealed class OverdueFeeService(
     IDbContextFactory<HlmHubDbContext> dbContextFactory,
     IOptions<FeeOptions> options,
+    HubMetrics metrics,
     TimeProvider timeProvider,
     ILogger<OverdueFeeService> logger)
 {
@@ -64,6 +66,7 @@ internal sealed class OverdueFeeService(
             }
         }
 
+        metrics.RecordOverdueFees(recorded);
         FeeLog.OverdueCheckFinished(logger, today, recorded, alreadyRecorded, contractsRead);
         return new OverdueFeeResult(today, contractsRead, recorded, alreadyRecorded);
     }

@@ -1,5 +1,6 @@
 using HlmHub.Domain;
 using HlmHub.Domain.Roster;
+using HlmHub.Observability;
 using HlmHub.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -17,6 +18,7 @@ internal sealed class RosterSync(
     IDbContextFactory<HlmHubDbContext> dbContextFactory,
     MemberTokenGenerator memberTokens,
     IOptions<RosterOptions> options,
+    HubMetrics metrics,
     TimeProvider timeProvider)
 {
     private RosterOptions Limits => options.Value;
@@ -129,6 +131,12 @@ internal sealed class RosterSync(
 
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        // Counted once committed: what the landlord is told was applied. One Add per kind, never one per household.
+        foreach (var group in results.GroupBy(result => (result.Outcome, result.Rejection)))
+        {
+            metrics.RecordRosterChanges(group.Key.Outcome, group.Key.Rejection, group.Count());
+        }
+
         return results;
     }
 
@@ -160,6 +168,7 @@ internal sealed class RosterSync(
         session.Complete(left, now);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        metrics.RecordHouseholdsLeft(left);
         return session;
     }
 

@@ -1,4 +1,5 @@
 using HlmHub.Domain;
+using HlmHub.Observability;
 using HlmHub.Server.Features.Fees;
 using HlmHub.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -27,6 +28,8 @@ internal static class HubScheduling
             .Validate(options => options.PaymentTermDays is >= 0 and <= 366 && options.ContractBatchSize is > 0 and <= 10_000,
                 "Fees:PaymentTermDays must be 0 to 366 and Fees:ContractBatchSize 1 to 10000.")
             .ValidateOnStart();
+        // The overdue check counts what it finds on the hub's meter (idempotent: AddHubFeatures registers it too).
+        services.AddHubMetrics();
         services.TryAddSingleton<FeeAccrualService>();
         services.TryAddSingleton<OverdueFeeService>();
         services.TryAddSingleton<OAuthStorePruning>();
