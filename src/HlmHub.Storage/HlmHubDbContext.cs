@@ -82,6 +82,12 @@ public sealed class HlmHubDbContext(DbContextOptions<HlmHubDbContext> options) :
     /// <summary>Partner fees found overdue by the daily check (once per contract and due date).</summary>
     public DbSet<HlmHub.Domain.Ledger.OverdueFee> OverdueFees => Set<HlmHub.Domain.Ledger.OverdueFee>();
 
+    /// <summary>Recorded reconciliation runs (dry runs are not recorded).</summary>
+    public DbSet<HlmHub.Domain.Reconciliation.ReconciliationRun> ReconciliationRuns => Set<HlmHub.Domain.Reconciliation.ReconciliationRun>();
+
+    /// <summary>The discrepancies of recorded reconciliation runs.</summary>
+    public DbSet<HlmHub.Domain.Reconciliation.ReconciliationDiscrepancy> ReconciliationDiscrepancies => Set<HlmHub.Domain.Reconciliation.ReconciliationDiscrepancy>();
+
     /// <inheritdoc />
     public override int SaveChanges(bool acceptAllChangesOnSuccess)
     {
@@ -106,6 +112,7 @@ public sealed class HlmHubDbContext(DbContextOptions<HlmHubDbContext> options) :
         configurationBuilder.Properties<Money>().HaveConversion<MoneyConverter>();
         // Lets query functions take money (see StorageFunctions).
         configurationBuilder.DefaultTypeMapping<Money>().HasConversion<MoneyConverter>();
+        configurationBuilder.DefaultTypeMapping<Period>().HasConversion<PeriodConverter>();
         configurationBuilder.Properties<Period>().HaveConversion<PeriodConverter>();
         configurationBuilder.Properties<Enum>().HaveConversion<string>().HaveMaxLength(ColumnLengths.EnumName);
     }
