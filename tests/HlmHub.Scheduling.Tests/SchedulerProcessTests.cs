@@ -39,6 +39,32 @@ public sealed class SchedulerProcessTests
     }
 
     [Fact]
+    public async Task MonthlyReconciliationFiredThroughQuartz_RecordsLastMonthsRunAsTheScheduler_AndASecondFiringRecordsNoOther()
+    {
+        await using var database = await EmptyDatabase.CreateAsync(StorageProvider.Sqlite, TestTimeouts.Token());
+        var world = new FeeWorld(contracts: 2, start: ContractStart);
+        var settings = await PrepareAsync(database, world);
+        await using var node = HubNode.Start("solo", settings);
+        await node.WaitStartedAsync();
+        const string Job = MonthlyReconciliationJob.JobName;
+
+        await QuartzClient.TriggerAsync(database, Job);
+        await node.WaitForAsync(output => node.Runs(Job).Finished == 1, "to finish the reconciliation");
+        await QuartzClient.TriggerAsync(database, Job);
+        await node.WaitForAsync(output => node.Runs(Job).Finished == 2, "to finish the second reconciliation");
+
+        Assert.Contains("1 club(s) reconciled", node.Output, StringComparison.Ordinal);
+        Assert.Contains("0 club(s) reconciled (0 discrepancies), 1 already reconciled", node.Output, StringComparison.Ordinal);
+        await using var access = await JobServices.OverAsync(database, TimeProvider.System.GetUtcNow());
+        var lastMonth = Period.Of(TimeProvider.System.GetUtcNow()).Previous();
+        await using var db = await access.Db.CreateDbContextAsync();
+        var runs = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.ToListAsync(
+            db.ReconciliationRuns.Where(run => run.ClubId == world.ClubId));
+        var recorded = Assert.Single(runs);
+        Assert.Equal((lastMonth, MonthlyReconciliationJob.StartedBy), (recorded.Period, recorded.StartedBy));
+    }
+
+    [Fact]
     public async Task JobKilledMidRun_RunsAgainWhenItsNodeRestarts_AndCompletes()
     {
         await using var database = await EmptyDatabase.CreateAsync(StorageProvider.Postgres, TestTimeouts.Token());

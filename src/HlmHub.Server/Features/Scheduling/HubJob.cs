@@ -11,6 +11,9 @@ internal abstract class HubJob(ILogger logger, TimeProvider timeProvider) : IJob
 {
     public const string Group = "hlmhub";
 
+    /// <summary>The hub's clock.</summary>
+    protected TimeProvider Clock => timeProvider;
+
     /// <summary>The job's name in the store (and its trigger's).</summary>
     protected abstract string Name { get; }
 

@@ -1,5 +1,6 @@
 using HlmHub.Domain;
 using HlmHub.Observability;
+using HlmHub.Reconciliation;
 using HlmHub.Server.Features.Fees;
 using HlmHub.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -33,6 +34,8 @@ internal static class HubScheduling
         services.TryAddSingleton<FeeAccrualService>();
         services.TryAddSingleton<OverdueFeeService>();
         services.TryAddSingleton<OAuthStorePruning>();
+        // The monthly job's engine (idempotent: the Admin API registers it too).
+        services.AddHlmHubReconciliation();
 
         var section = configuration.GetSection(SchedulingOptions.SectionName);
         services.AddOptions<SchedulingOptions>().Bind(section)
@@ -110,6 +113,7 @@ internal static class HubScheduling
             AddJob<FeeAccrualJob>(quartz, FeeAccrualJob.JobName, options.FeeAccrualCron, paris);
             AddJob<OverdueFeesJob>(quartz, OverdueFeesJob.JobName, options.OverdueFeesCron, paris);
             AddJob<OAuthPruningJob>(quartz, OAuthPruningJob.JobName, options.PruningCron, paris);
+            AddJob<MonthlyReconciliationJob>(quartz, MonthlyReconciliationJob.JobName, options.ReconciliationCron, paris);
         });
         services.AddQuartzHostedService(hosted =>
         {

@@ -1,4 +1,8 @@
+using HlmHub.Domain;
+using HlmHub.Reconciliation;
 using HlmHub.Server.Features.Fees;
+using HlmHub.Storage;
+using Microsoft.EntityFrameworkCore;
 using Quartz;
 
 namespace HlmHub.Server.Features.Scheduling;
@@ -45,5 +49,52 @@ internal sealed class OAuthPruningJob(OAuthStorePruning pruning, ILogger<OAuthPr
     {
         var result = await pruning.PruneAsync(cancellationToken);
         return $"{result.Tokens} token(s), {result.Authorizations} authorization(s), {result.Assertions} client assertion(s) pruned";
+    }
+}
+
+/// <summary>
+/// Monthly: reconciles the previous month (in Paris) for every club with the reconciliation engine, as the
+/// <c>scheduler</c>. A club whose month already has a recorded run (by an administrator, or by an earlier or
+/// interrupted-then-recovered run of this job) is skipped, so a second run changes nothing.
+/// </summary>
+[DisallowConcurrentExecution]
+internal sealed class MonthlyReconciliationJob(
+    ReconciliationEngine engine,
+    IDbContextFactory<HlmHubDbContext> dbContextFactory,
+    ILogger<MonthlyReconciliationJob> logger,
+    TimeProvider timeProvider) : HubJob(logger, timeProvider)
+{
+    public const string JobName = "monthly-reconciliation";
+
+    /// <summary>Who the recorded runs name as having started them.</summary>
+    public const string StartedBy = "scheduler";
+
+    protected override string Name => JobName;
+
+    protected override async Task<string> RunAsync(CancellationToken cancellationToken)
+    {
+        var period = Period.Of(Clock.GetUtcNow()).Previous();
+        List<string> clubs;
+        await using (var db = await dbContextFactory.CreateDbContextAsync(cancellationToken))
+        {
+            clubs = await db.Clubs.AsNoTracking().OrderBy(club => club.Id).Select(club => club.Id).ToListAsync(cancellationToken);
+        }
+
+        int reconciled = 0, skipped = 0;
+        long discrepancies = 0;
+        foreach (var club in clubs)
+        {
+            if (await engine.FindLatestRunAsync(club, period, cancellationToken) is not null)
+            {
+                skipped++;
+                continue;
+            }
+
+            var report = await engine.RunAsync(new ReconciliationRequest(club, period, DryRun: false, StartedBy), progress: null, cancellationToken);
+            reconciled++;
+            discrepancies += report.DiscrepancyTotal;
+        }
+
+        return $"{period}: {reconciled} club(s) reconciled ({discrepancies} discrepancies), {skipped} already reconciled";
     }
 }
