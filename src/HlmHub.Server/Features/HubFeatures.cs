@@ -3,9 +3,11 @@ using HlmHub.Server.Features.Admin;
 using HlmHub.Server.Features.Demo;
 using HlmHub.Server.Features.Eligibility;
 using HlmHub.Server.Features.Federation;
+using HlmHub.Server.Features.Redemptions;
 using HlmHub.Server.Features.Roster;
 using HlmHub.Server.Features.Scheduling;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace HlmHub.Server.Features;
 
@@ -37,6 +39,14 @@ internal static class HubFeatures
             .ValidateOnStart();
         services.TryAddSingleton<WatchStreamLimiter>();
 
+        // Redemptions: partners' streams and single events, decided and committed in batches (Features/Redemptions).
+        services.AddOptions<RedemptionOptions>()
+            .Bind(configuration.GetSection(RedemptionOptions.SectionName))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedemptionOptions>, RedemptionOptionsValidation>());
+        services.TryAddSingleton<RedemptionPipeline>();
+        services.AddHostedService(provider => provider.GetRequiredService<RedemptionPipeline>());
+
         // Scheduling: Quartz on the hub's database and the hub's jobs (Features/Scheduling, Features/Fees).
         services.AddHubScheduling(configuration);
 
@@ -56,6 +66,8 @@ internal static class HubFeatures
         endpoints.MapGrpcService<RosterService>();
         endpoints.MapGrpcService<FederationService>();
         endpoints.MapGrpcService<EligibilityService>();
+        endpoints.MapGrpcService<DemoService>();
+        endpoints.MapGrpcService<RedemptionService>();
         return endpoints;
     }
 }

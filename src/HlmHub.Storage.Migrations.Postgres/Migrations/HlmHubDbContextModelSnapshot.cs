@@ -357,41 +357,6 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                         });
                 });
 
-            modelBuilder.Entity("HlmHub.Domain.Ledger.OverdueFee", b =>
-                {
-                    b.Property<string>("ContractId")
-                        .HasMaxLength(100)
-                        .HasColumnType("character varying(100)");
-
-                    b.Property<DateOnly>("DueDate")
-                        .HasColumnType("date");
-
-                    b.Property<string>("ClubId")
-                        .IsRequired()
-                        .HasMaxLength(100)
-                        .HasColumnType("character varying(100)");
-
-                    b.Property<long>("DetectedAt")
-                        .HasColumnType("bigint");
-
-                    b.Property<long>("Outstanding")
-                        .HasColumnType("bigint");
-
-                    b.Property<string>("PartnerId")
-                        .IsRequired()
-                        .HasMaxLength(100)
-                        .HasColumnType("character varying(100)");
-
-                    b.Property<DateOnly>("PayBy")
-                        .HasColumnType("date");
-
-                    b.HasKey("ContractId", "DueDate");
-
-                    b.HasIndex("ClubId");
-
-                    b.ToTable("OverdueFees");
-                });
-
             modelBuilder.Entity("HlmHub.Domain.Membership", b =>
                 {
                     b.Property<string>("ClubId")
@@ -801,6 +766,35 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                     b.HasIndex("HouseholdId", "OfferId", "Period");
 
                     b.ToTable("Redemptions");
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.RedemptionUsage", b =>
+                {
+                    b.Property<Guid>("HouseholdId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("OfferId")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<int>("Period")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("DiscountTotal")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("RedemptionCount")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("bigint");
+
+                    b.HasKey("HouseholdId", "OfferId", "Period");
+
+                    b.HasIndex("OfferId");
+
+                    b.ToTable("RedemptionUsages", (string)null);
                 });
 
             modelBuilder.Entity("HlmHub.Domain.Roster.RosterSession", b =>
@@ -1326,15 +1320,6 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                         .OnDelete(DeleteBehavior.Restrict);
                 });
 
-            modelBuilder.Entity("HlmHub.Domain.Ledger.OverdueFee", b =>
-                {
-                    b.HasOne("HlmHub.Domain.Contract", null)
-                        .WithMany()
-                        .HasForeignKey("ContractId")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
-                });
-
             modelBuilder.Entity("HlmHub.Domain.Membership", b =>
                 {
                     b.HasOne("HlmHub.Domain.Club", null)
@@ -1422,6 +1407,21 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                         .WithMany()
                         .HasForeignKey("OfferId", "OfferVersion")
                         .OnDelete(DeleteBehavior.Restrict);
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.RedemptionUsage", b =>
+                {
+                    b.HasOne("HlmHub.Domain.Household", null)
+                        .WithMany()
+                        .HasForeignKey("HouseholdId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.HasOne("HlmHub.Domain.Offer", null)
+                        .WithMany()
+                        .HasForeignKey("OfferId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("HlmHub.Domain.Roster.RosterSession", b =>

@@ -363,41 +363,6 @@ namespace HlmHub.Storage.Migrations.SqlServer.Migrations
                     b.HasAnnotation("SqlServer:UseSqlOutputClause", false);
                 });
 
-            modelBuilder.Entity("HlmHub.Domain.Ledger.OverdueFee", b =>
-                {
-                    b.Property<string>("ContractId")
-                        .HasMaxLength(100)
-                        .HasColumnType("nvarchar(100)");
-
-                    b.Property<DateOnly>("DueDate")
-                        .HasColumnType("date");
-
-                    b.Property<string>("ClubId")
-                        .IsRequired()
-                        .HasMaxLength(100)
-                        .HasColumnType("nvarchar(100)");
-
-                    b.Property<long>("DetectedAt")
-                        .HasColumnType("bigint");
-
-                    b.Property<long>("Outstanding")
-                        .HasColumnType("bigint");
-
-                    b.Property<string>("PartnerId")
-                        .IsRequired()
-                        .HasMaxLength(100)
-                        .HasColumnType("nvarchar(100)");
-
-                    b.Property<DateOnly>("PayBy")
-                        .HasColumnType("date");
-
-                    b.HasKey("ContractId", "DueDate");
-
-                    b.HasIndex("ClubId");
-
-                    b.ToTable("OverdueFees");
-                });
-
             modelBuilder.Entity("HlmHub.Domain.Membership", b =>
                 {
                     b.Property<string>("ClubId")
@@ -813,6 +778,35 @@ namespace HlmHub.Storage.Migrations.SqlServer.Migrations
                     b.HasIndex("HouseholdId", "OfferId", "Period");
 
                     b.ToTable("Redemptions");
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.RedemptionUsage", b =>
+                {
+                    b.Property<Guid>("HouseholdId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("OfferId")
+                        .HasMaxLength(100)
+                        .HasColumnType("nvarchar(100)");
+
+                    b.Property<int>("Period")
+                        .HasColumnType("int");
+
+                    b.Property<long>("DiscountTotal")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("RedemptionCount")
+                        .HasColumnType("int");
+
+                    b.Property<long>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("bigint");
+
+                    b.HasKey("HouseholdId", "OfferId", "Period");
+
+                    b.HasIndex("OfferId");
+
+                    b.ToTable("RedemptionUsages", (string)null);
                 });
 
             modelBuilder.Entity("HlmHub.Domain.Roster.RosterSession", b =>
@@ -1342,15 +1336,6 @@ namespace HlmHub.Storage.Migrations.SqlServer.Migrations
                         .OnDelete(DeleteBehavior.Restrict);
                 });
 
-            modelBuilder.Entity("HlmHub.Domain.Ledger.OverdueFee", b =>
-                {
-                    b.HasOne("HlmHub.Domain.Contract", null)
-                        .WithMany()
-                        .HasForeignKey("ContractId")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
-                });
-
             modelBuilder.Entity("HlmHub.Domain.Membership", b =>
                 {
                     b.HasOne("HlmHub.Domain.Club", null)
@@ -1438,6 +1423,21 @@ namespace HlmHub.Storage.Migrations.SqlServer.Migrations
                         .WithMany()
                         .HasForeignKey("OfferId", "OfferVersion")
                         .OnDelete(DeleteBehavior.Restrict);
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.RedemptionUsage", b =>
+                {
+                    b.HasOne("HlmHub.Domain.Household", null)
+                        .WithMany()
+                        .HasForeignKey("HouseholdId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.HasOne("HlmHub.Domain.Offer", null)
+                        .WithMany()
+                        .HasForeignKey("OfferId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("HlmHub.Domain.Roster.RosterSession", b =>

@@ -352,41 +352,6 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                         });
                 });
 
-            modelBuilder.Entity("HlmHub.Domain.Ledger.OverdueFee", b =>
-                {
-                    b.Property<string>("ContractId")
-                        .HasMaxLength(100)
-                        .HasColumnType("TEXT");
-
-                    b.Property<DateOnly>("DueDate")
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("ClubId")
-                        .IsRequired()
-                        .HasMaxLength(100)
-                        .HasColumnType("TEXT");
-
-                    b.Property<long>("DetectedAt")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<long>("Outstanding")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("PartnerId")
-                        .IsRequired()
-                        .HasMaxLength(100)
-                        .HasColumnType("TEXT");
-
-                    b.Property<DateOnly>("PayBy")
-                        .HasColumnType("TEXT");
-
-                    b.HasKey("ContractId", "DueDate");
-
-                    b.HasIndex("ClubId");
-
-                    b.ToTable("OverdueFees");
-                });
-
             modelBuilder.Entity("HlmHub.Domain.Membership", b =>
                 {
                     b.Property<string>("ClubId")
@@ -796,6 +761,35 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                     b.HasIndex("HouseholdId", "OfferId", "Period");
 
                     b.ToTable("Redemptions");
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.RedemptionUsage", b =>
+                {
+                    b.Property<Guid>("HouseholdId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("OfferId")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Period")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("DiscountTotal")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("RedemptionCount")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("HouseholdId", "OfferId", "Period");
+
+                    b.HasIndex("OfferId");
+
+                    b.ToTable("RedemptionUsages", (string)null);
                 });
 
             modelBuilder.Entity("HlmHub.Domain.Roster.RosterSession", b =>
@@ -1319,15 +1313,6 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                         .OnDelete(DeleteBehavior.Restrict);
                 });
 
-            modelBuilder.Entity("HlmHub.Domain.Ledger.OverdueFee", b =>
-                {
-                    b.HasOne("HlmHub.Domain.Contract", null)
-                        .WithMany()
-                        .HasForeignKey("ContractId")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
-                });
-
             modelBuilder.Entity("HlmHub.Domain.Membership", b =>
                 {
                     b.HasOne("HlmHub.Domain.Club", null)
@@ -1415,6 +1400,21 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                         .WithMany()
                         .HasForeignKey("OfferId", "OfferVersion")
                         .OnDelete(DeleteBehavior.Restrict);
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.RedemptionUsage", b =>
+                {
+                    b.HasOne("HlmHub.Domain.Household", null)
+                        .WithMany()
+                        .HasForeignKey("HouseholdId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.HasOne("HlmHub.Domain.Offer", null)
+                        .WithMany()
+                        .HasForeignKey("OfferId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("HlmHub.Domain.Roster.RosterSession", b =>

@@ -15,10 +15,11 @@ internal sealed class HubProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
 
-    private HubProcess(Process process, int httpPort)
+    private HubProcess(Process process, int httpPort, int grpcPort)
     {
         _process = process;
         HttpPort = httpPort;
+        GrpcPort = grpcPort;
         process.OutputDataReceived += (_, line) => Record(line.Data);
         process.ErrorDataReceived += (_, line) => Record(line.Data);
         process.BeginOutputReadLine();
@@ -26,6 +27,9 @@ internal sealed class HubProcess : IAsyncDisposable
     }
 
     public int HttpPort { get; }
+
+    /// <summary>The gRPC endpoint's port (cleartext HTTP/2 on 127.0.0.1).</summary>
+    public int GrpcPort { get; }
 
     public string Issuer => $"http://127.0.0.1:{HttpPort}/";
 
@@ -87,7 +91,7 @@ internal sealed class HubProcess : IAsyncDisposable
             start.ArgumentList.Add($"--{key}={value}");
         }
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        return new HubProcess(Process.Start(start)!, httpPort);
+        return new HubProcess(Process.Start(start)!, httpPort, grpcPort);
     }
 
     /// <summary>Waits until the host says it has started (hosted services, the bootstrap included, have run).</summary>

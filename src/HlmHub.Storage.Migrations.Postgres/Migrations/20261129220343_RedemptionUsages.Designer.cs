@@ -12,8 +12,8 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace HlmHub.Storage.Migrations.Postgres.Migrations
 {
     [DbContext(typeof(HlmHubDbContext))]
-    [Migration("20261129225907_OverdueFees")]
-    partial class OverdueFees
+    [Migration("20261129220343_RedemptionUsages")]
+    partial class RedemptionUsages
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -360,41 +360,6 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                         });
                 });
 
-            modelBuilder.Entity("HlmHub.Domain.Ledger.OverdueFee", b =>
-                {
-                    b.Property<string>("ContractId")
-                        .HasMaxLength(100)
-                        .HasColumnType("character varying(100)");
-
-                    b.Property<DateOnly>("DueDate")
-                        .HasColumnType("date");
-
-                    b.Property<string>("ClubId")
-                        .IsRequired()
-                        .HasMaxLength(100)
-                        .HasColumnType("character varying(100)");
-
-                    b.Property<long>("DetectedAt")
-                        .HasColumnType("bigint");
-
-                    b.Property<long>("Outstanding")
-                        .HasColumnType("bigint");
-
-                    b.Property<string>("PartnerId")
-                        .IsRequired()
-                        .HasMaxLength(100)
-                        .HasColumnType("character varying(100)");
-
-                    b.Property<DateOnly>("PayBy")
-                        .HasColumnType("date");
-
-                    b.HasKey("ContractId", "DueDate");
-
-                    b.HasIndex("ClubId");
-
-                    b.ToTable("OverdueFees");
-                });
-
             modelBuilder.Entity("HlmHub.Domain.Membership", b =>
                 {
                     b.Property<string>("ClubId")
@@ -591,131 +556,6 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                         });
                 });
 
-            modelBuilder.Entity("HlmHub.Domain.Reconciliation.ReconciliationDiscrepancy", b =>
-                {
-                    b.Property<Guid>("RunId")
-                        .HasColumnType("uuid");
-
-                    b.Property<int>("Sequence")
-                        .HasColumnType("integer");
-
-                    b.Property<string>("AccountId")
-                        .HasMaxLength(250)
-                        .HasColumnType("character varying(250)");
-
-                    b.Property<long>("ActualCents")
-                        .HasColumnType("bigint");
-
-                    b.Property<long>("ActualCount")
-                        .HasColumnType("bigint");
-
-                    b.Property<string>("ContractId")
-                        .HasMaxLength(100)
-                        .HasColumnType("character varying(100)");
-
-                    b.Property<string>("Detail")
-                        .IsRequired()
-                        .HasMaxLength(500)
-                        .HasColumnType("character varying(500)");
-
-                    b.Property<long>("ExpectedCents")
-                        .HasColumnType("bigint");
-
-                    b.Property<long>("ExpectedCount")
-                        .HasColumnType("bigint");
-
-                    b.Property<string>("Kind")
-                        .IsRequired()
-                        .HasMaxLength(32)
-                        .HasColumnType("character varying(32)");
-
-                    b.Property<string>("OfferId")
-                        .HasMaxLength(100)
-                        .HasColumnType("character varying(100)");
-
-                    b.Property<string>("PartnerEventId")
-                        .HasMaxLength(100)
-                        .HasColumnType("character varying(100)");
-
-                    b.Property<string>("PartnerId")
-                        .HasMaxLength(100)
-                        .HasColumnType("character varying(100)");
-
-                    b.HasKey("RunId", "Sequence");
-
-                    b.HasIndex("RunId", "Kind", "Sequence");
-
-                    b.ToTable("ReconciliationDiscrepancies");
-                });
-
-            modelBuilder.Entity("HlmHub.Domain.Reconciliation.ReconciliationRun", b =>
-                {
-                    b.Property<Guid>("Id")
-                        .HasColumnType("uuid");
-
-                    b.Property<long>("Cancellations")
-                        .HasColumnType("bigint");
-
-                    b.Property<string>("ClubId")
-                        .IsRequired()
-                        .HasMaxLength(100)
-                        .HasColumnType("character varying(100)");
-
-                    b.Property<string>("CountsByKind")
-                        .IsRequired()
-                        .HasMaxLength(500)
-                        .HasColumnType("character varying(500)");
-
-                    b.Property<long>("DiscountTotal")
-                        .HasColumnType("bigint");
-
-                    b.Property<long>("DiscrepanciesRecorded")
-                        .HasColumnType("bigint");
-
-                    b.Property<long>("DiscrepancyTotal")
-                        .HasColumnType("bigint");
-
-                    b.Property<long>("DurationMilliseconds")
-                        .HasColumnType("bigint");
-
-                    b.Property<string>("InputsFingerprint")
-                        .IsRequired()
-                        .HasMaxLength(128)
-                        .HasColumnType("character varying(128)");
-
-                    b.Property<long>("LedgerTransactions")
-                        .HasColumnType("bigint");
-
-                    b.Property<int>("Period")
-                        .HasColumnType("integer");
-
-                    b.Property<bool>("PeriodClosed")
-                        .HasColumnType("boolean");
-
-                    b.Property<long>("PurchaseTotal")
-                        .HasColumnType("bigint");
-
-                    b.Property<long>("Redemptions")
-                        .HasColumnType("bigint");
-
-                    b.Property<long>("StartedAt")
-                        .HasColumnType("bigint");
-
-                    b.Property<string>("StartedBy")
-                        .IsRequired()
-                        .HasMaxLength(200)
-                        .HasColumnType("character varying(200)");
-
-                    b.Property<long>("Statements")
-                        .HasColumnType("bigint");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("ClubId", "Period", "StartedAt");
-
-                    b.ToTable("ReconciliationRuns");
-                });
-
             modelBuilder.Entity("HlmHub.Domain.Redemption", b =>
                 {
                     b.Property<Guid>("Id")
@@ -804,6 +644,35 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                     b.HasIndex("HouseholdId", "OfferId", "Period");
 
                     b.ToTable("Redemptions");
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.RedemptionUsage", b =>
+                {
+                    b.Property<Guid>("HouseholdId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("OfferId")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<int>("Period")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("DiscountTotal")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("RedemptionCount")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("bigint");
+
+                    b.HasKey("HouseholdId", "OfferId", "Period");
+
+                    b.HasIndex("OfferId");
+
+                    b.ToTable("RedemptionUsages", (string)null);
                 });
 
             modelBuilder.Entity("HlmHub.Domain.Roster.RosterSession", b =>
@@ -1329,15 +1198,6 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                         .OnDelete(DeleteBehavior.Restrict);
                 });
 
-            modelBuilder.Entity("HlmHub.Domain.Ledger.OverdueFee", b =>
-                {
-                    b.HasOne("HlmHub.Domain.Contract", null)
-                        .WithMany()
-                        .HasForeignKey("ContractId")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
-                });
-
             modelBuilder.Entity("HlmHub.Domain.Membership", b =>
                 {
                     b.HasOne("HlmHub.Domain.Club", null)
@@ -1380,24 +1240,6 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                         .IsRequired();
                 });
 
-            modelBuilder.Entity("HlmHub.Domain.Reconciliation.ReconciliationDiscrepancy", b =>
-                {
-                    b.HasOne("HlmHub.Domain.Reconciliation.ReconciliationRun", null)
-                        .WithMany()
-                        .HasForeignKey("RunId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
-                });
-
-            modelBuilder.Entity("HlmHub.Domain.Reconciliation.ReconciliationRun", b =>
-                {
-                    b.HasOne("HlmHub.Domain.Club", null)
-                        .WithMany()
-                        .HasForeignKey("ClubId")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
-                });
-
             modelBuilder.Entity("HlmHub.Domain.Redemption", b =>
                 {
                     b.HasOne("HlmHub.Domain.Redemption", null)
@@ -1425,6 +1267,21 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                         .WithMany()
                         .HasForeignKey("OfferId", "OfferVersion")
                         .OnDelete(DeleteBehavior.Restrict);
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.RedemptionUsage", b =>
+                {
+                    b.HasOne("HlmHub.Domain.Household", null)
+                        .WithMany()
+                        .HasForeignKey("HouseholdId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.HasOne("HlmHub.Domain.Offer", null)
+                        .WithMany()
+                        .HasForeignKey("OfferId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("HlmHub.Domain.Roster.RosterSession", b =>

@@ -11,8 +11,8 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace HlmHub.Storage.Migrations.Sqlite.Migrations
 {
     [DbContext(typeof(HlmHubDbContext))]
-    [Migration("20261129225844_OverdueFees")]
-    partial class OverdueFees
+    [Migration("20261129220326_RedemptionUsages")]
+    partial class RedemptionUsages
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -355,41 +355,6 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                         });
                 });
 
-            modelBuilder.Entity("HlmHub.Domain.Ledger.OverdueFee", b =>
-                {
-                    b.Property<string>("ContractId")
-                        .HasMaxLength(100)
-                        .HasColumnType("TEXT");
-
-                    b.Property<DateOnly>("DueDate")
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("ClubId")
-                        .IsRequired()
-                        .HasMaxLength(100)
-                        .HasColumnType("TEXT");
-
-                    b.Property<long>("DetectedAt")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<long>("Outstanding")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("PartnerId")
-                        .IsRequired()
-                        .HasMaxLength(100)
-                        .HasColumnType("TEXT");
-
-                    b.Property<DateOnly>("PayBy")
-                        .HasColumnType("TEXT");
-
-                    b.HasKey("ContractId", "DueDate");
-
-                    b.HasIndex("ClubId");
-
-                    b.ToTable("OverdueFees");
-                });
-
             modelBuilder.Entity("HlmHub.Domain.Membership", b =>
                 {
                     b.Property<string>("ClubId")
@@ -586,131 +551,6 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                         });
                 });
 
-            modelBuilder.Entity("HlmHub.Domain.Reconciliation.ReconciliationDiscrepancy", b =>
-                {
-                    b.Property<Guid>("RunId")
-                        .HasColumnType("TEXT");
-
-                    b.Property<int>("Sequence")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("AccountId")
-                        .HasMaxLength(250)
-                        .HasColumnType("TEXT");
-
-                    b.Property<long>("ActualCents")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<long>("ActualCount")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("ContractId")
-                        .HasMaxLength(100)
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("Detail")
-                        .IsRequired()
-                        .HasMaxLength(500)
-                        .HasColumnType("TEXT");
-
-                    b.Property<long>("ExpectedCents")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<long>("ExpectedCount")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("Kind")
-                        .IsRequired()
-                        .HasMaxLength(32)
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("OfferId")
-                        .HasMaxLength(100)
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("PartnerEventId")
-                        .HasMaxLength(100)
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("PartnerId")
-                        .HasMaxLength(100)
-                        .HasColumnType("TEXT");
-
-                    b.HasKey("RunId", "Sequence");
-
-                    b.HasIndex("RunId", "Kind", "Sequence");
-
-                    b.ToTable("ReconciliationDiscrepancies");
-                });
-
-            modelBuilder.Entity("HlmHub.Domain.Reconciliation.ReconciliationRun", b =>
-                {
-                    b.Property<Guid>("Id")
-                        .HasColumnType("TEXT");
-
-                    b.Property<long>("Cancellations")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("ClubId")
-                        .IsRequired()
-                        .HasMaxLength(100)
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("CountsByKind")
-                        .IsRequired()
-                        .HasMaxLength(500)
-                        .HasColumnType("TEXT");
-
-                    b.Property<long>("DiscountTotal")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<long>("DiscrepanciesRecorded")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<long>("DiscrepancyTotal")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<long>("DurationMilliseconds")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("InputsFingerprint")
-                        .IsRequired()
-                        .HasMaxLength(128)
-                        .HasColumnType("TEXT");
-
-                    b.Property<long>("LedgerTransactions")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<int>("Period")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<bool>("PeriodClosed")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<long>("PurchaseTotal")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<long>("Redemptions")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<long>("StartedAt")
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("StartedBy")
-                        .IsRequired()
-                        .HasMaxLength(200)
-                        .HasColumnType("TEXT");
-
-                    b.Property<long>("Statements")
-                        .HasColumnType("INTEGER");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("ClubId", "Period", "StartedAt");
-
-                    b.ToTable("ReconciliationRuns");
-                });
-
             modelBuilder.Entity("HlmHub.Domain.Redemption", b =>
                 {
                     b.Property<Guid>("Id")
@@ -799,6 +639,35 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                     b.HasIndex("HouseholdId", "OfferId", "Period");
 
                     b.ToTable("Redemptions");
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.RedemptionUsage", b =>
+                {
+                    b.Property<Guid>("HouseholdId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("OfferId")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Period")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("DiscountTotal")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("RedemptionCount")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("HouseholdId", "OfferId", "Period");
+
+                    b.HasIndex("OfferId");
+
+                    b.ToTable("RedemptionUsages", (string)null);
                 });
 
             modelBuilder.Entity("HlmHub.Domain.Roster.RosterSession", b =>
@@ -1322,15 +1191,6 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                         .OnDelete(DeleteBehavior.Restrict);
                 });
 
-            modelBuilder.Entity("HlmHub.Domain.Ledger.OverdueFee", b =>
-                {
-                    b.HasOne("HlmHub.Domain.Contract", null)
-                        .WithMany()
-                        .HasForeignKey("ContractId")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
-                });
-
             modelBuilder.Entity("HlmHub.Domain.Membership", b =>
                 {
                     b.HasOne("HlmHub.Domain.Club", null)
@@ -1373,24 +1233,6 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                         .IsRequired();
                 });
 
-            modelBuilder.Entity("HlmHub.Domain.Reconciliation.ReconciliationDiscrepancy", b =>
-                {
-                    b.HasOne("HlmHub.Domain.Reconciliation.ReconciliationRun", null)
-                        .WithMany()
-                        .HasForeignKey("RunId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
-                });
-
-            modelBuilder.Entity("HlmHub.Domain.Reconciliation.ReconciliationRun", b =>
-                {
-                    b.HasOne("HlmHub.Domain.Club", null)
-                        .WithMany()
-                        .HasForeignKey("ClubId")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired();
-                });
-
             modelBuilder.Entity("HlmHub.Domain.Redemption", b =>
                 {
                     b.HasOne("HlmHub.Domain.Redemption", null)
@@ -1418,6 +1260,21 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                         .WithMany()
                         .HasForeignKey("OfferId", "OfferVersion")
                         .OnDelete(DeleteBehavior.Restrict);
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.RedemptionUsage", b =>
+                {
+                    b.HasOne("HlmHub.Domain.Household", null)
+                        .WithMany()
+                        .HasForeignKey("HouseholdId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.HasOne("HlmHub.Domain.Offer", null)
+                        .WithMany()
+                        .HasForeignKey("OfferId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("HlmHub.Domain.Roster.RosterSession", b =>
