@@ -5,6 +5,7 @@ using HlmHub.Server.Features.Eligibility;
 using HlmHub.Server.Features.Federation;
 using HlmHub.Server.Features.Redemptions;
 using HlmHub.Server.Features.Roster;
+using HlmHub.Server.Features.Scheduling;
 using HlmHub.Server.Features.Statements;
 using HlmHub.Reconciliation;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -54,6 +55,9 @@ internal static class HubFeatures
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedemptionOptions>, RedemptionOptionsValidation>());
         services.TryAddSingleton<RedemptionPipeline>();
         services.AddHostedService(provider => provider.GetRequiredService<RedemptionPipeline>());
+
+        // Scheduling: Quartz on the hub's database and the hub's jobs (Features/Scheduling, Features/Fees).
+        services.AddHubScheduling(configuration);
 
         // Demo: the seeder is always available (for the CLI); --seed-demo runs it once the hub has started.
         services.TryAddSingleton<DemoSeeder>();
