@@ -79,6 +79,12 @@ public sealed class HlmHubDbContext(DbContextOptions<HlmHubDbContext> options) :
     /// <summary>Ledger entries (append-only).</summary>
     public DbSet<LedgerEntry> LedgerEntries => Set<LedgerEntry>();
 
+    /// <summary>Recorded reconciliation runs (dry runs are not recorded).</summary>
+    public DbSet<HlmHub.Domain.Reconciliation.ReconciliationRun> ReconciliationRuns => Set<HlmHub.Domain.Reconciliation.ReconciliationRun>();
+
+    /// <summary>The discrepancies of recorded reconciliation runs.</summary>
+    public DbSet<HlmHub.Domain.Reconciliation.ReconciliationDiscrepancy> ReconciliationDiscrepancies => Set<HlmHub.Domain.Reconciliation.ReconciliationDiscrepancy>();
+
     /// <inheritdoc />
     public override int SaveChanges(bool acceptAllChangesOnSuccess)
     {
@@ -103,6 +109,7 @@ public sealed class HlmHubDbContext(DbContextOptions<HlmHubDbContext> options) :
         configurationBuilder.Properties<Money>().HaveConversion<MoneyConverter>();
         // Lets query functions take money (see StorageFunctions).
         configurationBuilder.DefaultTypeMapping<Money>().HasConversion<MoneyConverter>();
+        configurationBuilder.DefaultTypeMapping<Period>().HasConversion<PeriodConverter>();
         configurationBuilder.Properties<Period>().HaveConversion<PeriodConverter>();
         configurationBuilder.Properties<Enum>().HaveConversion<string>().HaveMaxLength(ColumnLengths.EnumName);
     }

@@ -13,4 +13,10 @@ public static class StorageFunctions
 
     /// <summary>The amount in cents, or null (in a query: the stored column itself).</summary>
     public static long? Cents(HlmHub.Domain.Money? amount) => amount?.Cents;
+
+    /// <summary>
+    /// The period's sortable key <c>yyyymm</c> (in a query: the stored column itself), so months compare in SQL, e.g.
+    /// <c>transactions.Where(t => StorageFunctions.PeriodKey(t.Period) &lt;= period.Key)</c>.
+    /// </summary>
+    public static int PeriodKey(HlmHub.Domain.Period period) => period.Key;
 }

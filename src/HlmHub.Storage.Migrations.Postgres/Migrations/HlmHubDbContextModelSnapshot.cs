@@ -553,6 +553,131 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                         });
                 });
 
+            modelBuilder.Entity("HlmHub.Domain.Reconciliation.ReconciliationDiscrepancy", b =>
+                {
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("Sequence")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("AccountId")
+                        .HasMaxLength(250)
+                        .HasColumnType("character varying(250)");
+
+                    b.Property<long>("ActualCents")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("ActualCount")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("ContractId")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("Detail")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)");
+
+                    b.Property<long>("ExpectedCents")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("ExpectedCount")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<string>("OfferId")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("PartnerEventId")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("PartnerId")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.HasKey("RunId", "Sequence");
+
+                    b.HasIndex("RunId", "Kind", "Sequence");
+
+                    b.ToTable("ReconciliationDiscrepancies");
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.Reconciliation.ReconciliationRun", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid");
+
+                    b.Property<long>("Cancellations")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("ClubId")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("CountsByKind")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)");
+
+                    b.Property<long>("DiscountTotal")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("DiscrepanciesRecorded")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("DiscrepancyTotal")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("DurationMilliseconds")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("InputsFingerprint")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)");
+
+                    b.Property<long>("LedgerTransactions")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("Period")
+                        .HasColumnType("integer");
+
+                    b.Property<bool>("PeriodClosed")
+                        .HasColumnType("boolean");
+
+                    b.Property<long>("PurchaseTotal")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Redemptions")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("StartedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("StartedBy")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<long>("Statements")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ClubId", "Period", "StartedAt");
+
+                    b.ToTable("ReconciliationRuns");
+                });
+
             modelBuilder.Entity("HlmHub.Domain.Redemption", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1200,6 +1325,24 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                 });
 
             modelBuilder.Entity("HlmHub.Domain.PeriodClosure", b =>
+                {
+                    b.HasOne("HlmHub.Domain.Club", null)
+                        .WithMany()
+                        .HasForeignKey("ClubId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.Reconciliation.ReconciliationDiscrepancy", b =>
+                {
+                    b.HasOne("HlmHub.Domain.Reconciliation.ReconciliationRun", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.Reconciliation.ReconciliationRun", b =>
                 {
                     b.HasOne("HlmHub.Domain.Club", null)
                         .WithMany()

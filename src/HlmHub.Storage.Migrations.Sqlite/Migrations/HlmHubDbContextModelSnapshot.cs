@@ -548,6 +548,131 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                         });
                 });
 
+            modelBuilder.Entity("HlmHub.Domain.Reconciliation.ReconciliationDiscrepancy", b =>
+                {
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Sequence")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("AccountId")
+                        .HasMaxLength(250)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ActualCents")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ActualCount")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ContractId")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Detail")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ExpectedCents")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ExpectedCount")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("OfferId")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PartnerEventId")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PartnerId")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("RunId", "Sequence");
+
+                    b.HasIndex("RunId", "Kind", "Sequence");
+
+                    b.ToTable("ReconciliationDiscrepancies");
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.Reconciliation.ReconciliationRun", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Cancellations")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ClubId")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("CountsByKind")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("DiscountTotal")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("DiscrepanciesRecorded")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("DiscrepancyTotal")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("DurationMilliseconds")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("InputsFingerprint")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("LedgerTransactions")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Period")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("PeriodClosed")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("PurchaseTotal")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Redemptions")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("StartedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("StartedBy")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Statements")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ClubId", "Period", "StartedAt");
+
+                    b.ToTable("ReconciliationRuns");
+                });
+
             modelBuilder.Entity("HlmHub.Domain.Redemption", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1193,6 +1318,24 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                 });
 
             modelBuilder.Entity("HlmHub.Domain.PeriodClosure", b =>
+                {
+                    b.HasOne("HlmHub.Domain.Club", null)
+                        .WithMany()
+                        .HasForeignKey("ClubId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.Reconciliation.ReconciliationDiscrepancy", b =>
+                {
+                    b.HasOne("HlmHub.Domain.Reconciliation.ReconciliationRun", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.Reconciliation.ReconciliationRun", b =>
                 {
                     b.HasOne("HlmHub.Domain.Club", null)
                         .WithMany()

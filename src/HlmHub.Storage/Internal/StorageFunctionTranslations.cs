@@ -16,5 +16,10 @@ internal static class StorageFunctionTranslations
             modelBuilder.HasDbFunction(method).HasTranslation(arguments =>
                 new SqlUnaryExpression(ExpressionType.Convert, arguments[0], method.ReturnType, null));
         }
+
+        var periodKey = typeof(StorageFunctions).GetMethod(nameof(StorageFunctions.PeriodKey), [typeof(Period)])!;
+        // The column already holds yyyymm.
+        modelBuilder.HasDbFunction(periodKey).HasTranslation(arguments =>
+            new SqlUnaryExpression(ExpressionType.Convert, arguments[0], periodKey.ReturnType, null));
     }
 }

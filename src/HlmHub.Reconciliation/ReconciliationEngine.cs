@@ -1,0 +1,391 @@
+using System.Data;
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using HlmHub.Domain;
+using HlmHub.Domain.Ledger;
+using HlmHub.Domain.Reconciliation;
+using HlmHub.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace HlmHub.Reconciliation;
+
+/// <summary>
+/// Reconciles a club's month (docs/reconciliation.md): the redemptions the hub accepted, the partners' latest
+/// statements and the ledger. Every total is aggregated in SQL (GROUP BY, SUM); the only long lists (events missing on
+/// one side, duplicates, redemptions without their posting) are streamed and counted, and at most
+/// <see cref="ReconciliationOptions.MaxDiscrepanciesRecorded"/> discrepancies are kept. The month is read in one
+/// snapshot (a read transaction), so the same inputs give the same report.
+/// </summary>
+public sealed partial class ReconciliationEngine(
+    IDbContextFactory<HlmHubDbContext> dbContextFactory,
+    IOptions<ReconciliationOptions> options,
+    TimeProvider timeProvider,
+    ILogger<ReconciliationEngine> logger)
+{
+    /// <summary>The phases of a run, in order (the progress names them).</summary>
+    public static readonly IReadOnlyList<string> Phases = ["redemptions", "statements", "duplicates", "ledger", "fees", "subsidies"];
+
+    private const string RedemptionKeyPrefix = "redemption:";
+    private const string FeeAccrualKeyPrefix = "fee-accrual:";
+    private const string FeePaymentKeyPrefix = "fee-payment:";
+
+    private readonly ReconciliationOptions _options = options.Value;
+
+    /// <summary>Runs a reconciliation; records it unless <see cref="ReconciliationRequest.DryRun"/>.</summary>
+    public async Task<ReconciliationReport> RunAsync(ReconciliationRequest request, IProgress<ReconciliationProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (string.IsNullOrWhiteSpace(request.ClubId))
+        {
+            throw new DomainException(DomainErrorKind.InvalidArgument, "club_id", "is required");
+        }
+
+        if (string.IsNullOrWhiteSpace(request.StartedBy))
+        {
+            throw new DomainException(DomainErrorKind.InvalidArgument, "started_by", "is required");
+        }
+
+        var startedAt = timeProvider.GetUtcNow();
+        var startTimestamp = timeProvider.GetTimestamp();
+        var state = new RunState(request, _options, progress);
+        await using (var db = await dbContextFactory.CreateDbContextAsync(cancellationToken))
+        {
+            db.ChangeTracker.QueryTrackingBehavior = QueryTrackingBehavior.NoTracking;
+            // One snapshot for the whole month; SQL Server's repeatable read would lock every row read, so there the
+            // run reads committed data (docs/reconciliation.md).
+            await using var snapshot = db.Database.IsSqlServer()
+                ? null
+                : await db.Database.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+            if (!await db.Clubs.AnyAsync(club => club.Id == request.ClubId, cancellationToken))
+            {
+                throw new DomainException(DomainErrorKind.NotFound, "club_id", $"club '{request.ClubId}' does not exist");
+            }
+
+            state.PeriodClosed = await db.PeriodClosures.AnyAsync(
+                closure => closure.ClubId == request.ClubId && closure.Period == request.Period, cancellationToken);
+            state.Fingerprint.Append(CultureInfo.InvariantCulture, $"club={request.ClubId};period={request.Period};closed={state.PeriodClosed};");
+
+            var hub = await ReadHubTotalsAsync(db, state, cancellationToken);
+            await ReconcileStatementsAsync(db, state, hub, cancellationToken);
+            await FindDuplicatesAsync(db, state, cancellationToken);
+            await ReconcileLedgerAsync(db, state, hub, cancellationToken);
+            await ReconcileFeesAsync(db, state, cancellationToken);
+            await FindUnsettledSubsidiesAsync(db, state, cancellationToken);
+        }
+
+        var duration = timeProvider.GetElapsedTime(startTimestamp);
+        var fingerprint = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(state.Fingerprint.ToString())));
+        var ordered = state.Found.OrderBy(item => item, FoundDiscrepancyOrder.Instance).ToList();
+        Guid? runId = null;
+        if (!request.DryRun)
+        {
+            runId = Guid.CreateVersion7(startedAt);
+            await RecordAsync(runId.Value, request, startedAt, duration, state, fingerprint, ordered, cancellationToken);
+        }
+
+        LogFinished(logger, request.ClubId, request.Period.ToString(), request.DryRun, state.Total, (long)duration.TotalMilliseconds);
+        return new ReconciliationReport(
+            runId,
+            request.ClubId,
+            request.Period,
+            request.DryRun,
+            request.StartedBy,
+            startedAt,
+            duration,
+            state.PeriodClosed,
+            fingerprint,
+            state.Redemptions,
+            state.Cancellations,
+            state.DiscountTotal,
+            state.PurchaseTotal,
+            state.Statements,
+            state.LedgerTransactions,
+            state.Counts.Where(pair => pair.Value > 0).ToDictionary(),
+            state.Total,
+            ordered.Take(_options.MaxDiscrepanciesInReport).ToList(),
+            state.Total > Math.Min(ordered.Count, _options.MaxDiscrepanciesInReport));
+    }
+
+    // ---- Phase 1: what the hub accepted, per partner, offer and kind (one GROUP BY over the month).
+
+    private async Task<List<HubGroup>> ReadHubTotalsAsync(HlmHubDbContext db, RunState state, CancellationToken cancellationToken)
+    {
+        state.Report(1, 0, 0);
+        var groups = await Accepted(db, state.Request)
+            .GroupBy(redemption => new { redemption.PartnerId, redemption.OfferId, redemption.Kind })
+            .Select(group => new HubGroup(
+                group.Key.PartnerId,
+                group.Key.OfferId ?? "",
+                group.Key.Kind,
+                group.LongCount(),
+                group.Sum(redemption => StorageFunctions.Cents(redemption.PurchaseAmount)),
+                group.Sum(redemption => StorageFunctions.Cents(redemption.ComputedDiscount)),
+                group.LongCount(redemption => StorageFunctions.Cents(redemption.ComputedDiscount) > 0)))
+            .ToListAsync(cancellationToken);
+        groups = [.. groups.OrderBy(group => group.PartnerId, StringComparer.Ordinal).ThenBy(group => group.OfferId, StringComparer.Ordinal).ThenBy(group => group.Kind)];
+        foreach (var group in groups)
+        {
+            var sign = group.Kind == RedemptionKind.Redemption ? 1 : -1;
+            if (group.Kind == RedemptionKind.Redemption)
+            {
+                state.Redemptions += group.Count;
+            }
+            else
+            {
+                state.Cancellations += group.Count;
+            }
+
+            state.DiscountTotal += new Money(sign * group.Discount);
+            state.PurchaseTotal += new Money(sign * group.Purchase);
+            state.Fingerprint.Append(CultureInfo.InvariantCulture, $"hub={group.PartnerId}/{group.OfferId}/{group.Kind}/{group.Count}/{group.Purchase}/{group.Discount}/{group.Booked};");
+        }
+
+        var rows = state.Redemptions + state.Cancellations;
+        state.Report(1, rows, rows);
+        return groups;
+    }
+
+    private static IQueryable<Redemption> Accepted(HlmHubDbContext db, ReconciliationRequest request) =>
+        db.Redemptions.Where(redemption => redemption.ClubId == request.ClubId && redemption.Period == request.Period
+            && redemption.Outcome == RedemptionOutcome.Accepted);
+
+    // ---- Phase 2: the partners' latest statements, per offer, then event by event where the partner listed events.
+
+    private async Task ReconcileStatementsAsync(HlmHubDbContext db, RunState state, List<HubGroup> hub, CancellationToken cancellationToken)
+    {
+        var request = state.Request;
+        var latest = await db.Statements
+            .Where(statement => statement.ClubId == request.ClubId && statement.Period == request.Period)
+            .Where(statement => !db.Statements.Any(newer => newer.ClubId == statement.ClubId && newer.Period == statement.Period
+                && newer.PartnerId == statement.PartnerId && newer.Revision > statement.Revision))
+            .Select(statement => new LatestStatement(statement.Id, statement.PartnerId, statement.Revision, statement.Events.Count()))
+            .ToListAsync(cancellationToken);
+        latest = [.. latest.OrderBy(statement => statement.PartnerId, StringComparer.Ordinal)];
+        state.Statements = latest.Count;
+        state.Report(2, 0, latest.Count);
+        var statementIds = latest.Select(statement => statement.Id).ToList();
+        var lines = await db.Set<StatementLine>()
+            .Where(line => statementIds.Contains(line.StatementId))
+            .Select(line => new
+            {
+                line.StatementId,
+                line.OfferId,
+                line.RedemptionCount,
+                Purchase = StorageFunctions.Cents(line.PurchaseTotal),
+                Discount = StorageFunctions.Cents(line.DiscountTotal),
+            })
+            .ToListAsync(cancellationToken);
+        foreach (var statement in latest)
+        {
+            state.Fingerprint.Append(CultureInfo.InvariantCulture, $"statement={statement.PartnerId}/{statement.Id:N}/{statement.Revision}/{statement.EventCount};");
+        }
+
+        var hubNet = hub
+            .GroupBy(group => (group.PartnerId, group.OfferId))
+            .ToDictionary(
+                offer => offer.Key,
+                offer => offer.Aggregate(
+                    new Totals(0, 0, 0),
+                    (sum, group) => group.Kind == RedemptionKind.Redemption
+                        ? new Totals(sum.Count + group.Count, sum.Purchase + group.Purchase, sum.Discount + group.Discount)
+                        : new Totals(sum.Count - group.Count, sum.Purchase - group.Purchase, sum.Discount - group.Discount)));
+        var statementByPartner = latest.ToDictionary(statement => statement.PartnerId, StringComparer.Ordinal);
+        var partners = hubNet.Keys.Select(key => key.PartnerId).Concat(latest.Select(statement => statement.PartnerId))
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+        var done = 0;
+        foreach (var partnerId in partners)
+        {
+            statementByPartner.TryGetValue(partnerId, out var statement);
+            var partnerLines = statement is null
+                ? []
+                : lines.Where(line => line.StatementId == statement.Id)
+                    .ToDictionary(line => line.OfferId, line => new Totals(line.RedemptionCount, line.Purchase, line.Discount), StringComparer.Ordinal);
+            var offers = hubNet.Keys.Where(key => key.PartnerId == partnerId).Select(key => key.OfferId)
+                .Concat(partnerLines.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+            foreach (var offerId in offers)
+            {
+                var expected = hubNet.GetValueOrDefault((partnerId, offerId), new Totals(0, 0, 0));
+                if (!partnerLines.TryGetValue(offerId, out var actual))
+                {
+                    if (expected != new Totals(0, 0, 0))
+                    {
+                        state.Add(new FoundDiscrepancy(
+                            DiscrepancyKind.MissingAtPartner, partnerId, offerId, null, null, null, expected.Discount, 0, expected.Count, 0,
+                            statement is null
+                                ? $"no statement from {partnerId} for {request.Period}; the hub counts {expected.Count} redemption(s) of {offerId}, {Euros(expected.Discount)} of discounts"
+                                : $"statement revision {statement.Revision} has no line for {offerId}; the hub counts {expected.Count} redemption(s), {Euros(expected.Discount)} of discounts"));
+                    }
+
+                    continue;
+                }
+
+                if (actual != expected)
+                {
+                    state.Add(new FoundDiscrepancy(
+                        DiscrepancyKind.AmountMismatch, partnerId, offerId, null, null, null, expected.Discount, actual.Discount, expected.Count, actual.Count,
+                        $"{offerId}: the hub counts {expected.Count} redemption(s), {Euros(expected.Purchase)} of purchases, {Euros(expected.Discount)} of discounts; "
+                        + $"the statement {actual.Count}, {Euros(actual.Purchase)}, {Euros(actual.Discount)}"));
+                }
+            }
+
+            if (statement is { EventCount: > 0 })
+            {
+                await ReconcileEventsAsync(db, state, statement, cancellationToken);
+            }
+
+            state.Report(2, ++done, latest.Count);
+        }
+    }
+
+    private async Task ReconcileEventsAsync(HlmHubDbContext db, RunState state, LatestStatement statement, CancellationToken cancellationToken)
+    {
+        var statementId = statement.Id;
+        var partnerId = statement.PartnerId;
+        var events = db.Set<StatementEvent>();
+        var missingAtPartner = Accepted(db, state.Request)
+            .Where(redemption => redemption.PartnerId == partnerId
+                && !events.Any(item => item.StatementId == statementId && item.PartnerEventId == redemption.PartnerEventId))
+            .OrderBy(redemption => redemption.PartnerEventId)
+            .Select(redemption => new { redemption.PartnerEventId, redemption.OfferId, redemption.Kind, Discount = StorageFunctions.Cents(redemption.ComputedDiscount) })
+            .AsAsyncEnumerable();
+        await foreach (var item in missingAtPartner.WithCancellation(cancellationToken))
+        {
+            state.Add(new FoundDiscrepancy(
+                DiscrepancyKind.MissingAtPartner, partnerId, item.OfferId, null, item.PartnerEventId, null, item.Discount, 0, 1, 0,
+                $"the hub accepted {(item.Kind == RedemptionKind.Cancellation ? "cancellation" : "redemption")} {item.PartnerEventId} of {item.OfferId} ({Euros(item.Discount)}); statement revision {statement.Revision} does not list it"));
+        }
+
+        var accepted = Accepted(db, state.Request);
+        var missingAtHub = events
+            .Where(item => item.StatementId == statementId
+                && !accepted.Any(redemption => redemption.PartnerId == partnerId && redemption.PartnerEventId == item.PartnerEventId))
+            .OrderBy(item => item.PartnerEventId)
+            .Select(item => item.PartnerEventId)
+            .AsAsyncEnumerable();
+        await foreach (var eventId in missingAtHub.WithCancellation(cancellationToken))
+        {
+            state.Add(new FoundDiscrepancy(
+                DiscrepancyKind.MissingAtHub, partnerId, null, null, eventId, null, 0, 0, 0, 1,
+                $"statement revision {statement.Revision} lists {eventId}; the hub accepted no such event of {partnerId} in {state.Request.Period}"));
+        }
+    }
+
+    // ---- Phase 3: the same purchase accepted under several event ids (GROUP BY ... HAVING COUNT(*) > 1).
+
+    private static async Task FindDuplicatesAsync(HlmHubDbContext db, RunState state, CancellationToken cancellationToken)
+    {
+        state.Report(3, 0, state.Redemptions);
+        var redemptions = db.Redemptions;
+        var duplicates = Accepted(db, state.Request)
+            .Where(redemption => redemption.Kind == RedemptionKind.Redemption
+                && !redemptions.Any(cancellation => cancellation.CancelsRedemptionId == redemption.Id && cancellation.Outcome == RedemptionOutcome.Accepted))
+            .GroupBy(redemption => new { redemption.PartnerId, redemption.OfferId, redemption.MemberToken, redemption.OccurredAt, redemption.PurchaseAmount })
+            .Where(group => group.Count() > 1)
+            .Select(group => new
+            {
+                group.Key.PartnerId,
+                group.Key.OfferId,
+                group.Key.MemberToken,
+                group.Key.OccurredAt,
+                Purchase = StorageFunctions.Cents(group.Key.PurchaseAmount),
+                Count = group.LongCount(),
+                Discount = group.Sum(redemption => StorageFunctions.Cents(redemption.ComputedDiscount)),
+                FirstEvent = group.Min(redemption => redemption.PartnerEventId),
+                LastEvent = group.Max(redemption => redemption.PartnerEventId),
+            })
+            .OrderBy(group => group.PartnerId).ThenBy(group => group.FirstEvent)
+            .AsAsyncEnumerable();
+        await foreach (var group in duplicates.WithCancellation(cancellationToken))
+        {
+            var single = group.Discount / group.Count;
+            state.Add(new FoundDiscrepancy(
+                DiscrepancyKind.Duplicate, group.PartnerId, group.OfferId, null, group.FirstEvent, null, single, group.Discount, 1, group.Count,
+                $"{group.Count} events ({group.FirstEvent} ... {group.LastEvent}) for the same purchase of {Euros(group.Purchase)} by member {group.MemberToken} at {group.OccurredAt:yyyy-MM-ddTHH:mm:ssZ}"));
+        }
+
+        state.Report(3, state.Redemptions, state.Redemptions);
+    }
+
+    private static string Euros(long cents) => new Money(cents).ToString();
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Reconciliation of {ClubId} {Period} (dry run: {DryRun}) found {Discrepancies} discrepancies in {DurationMs} ms")]
+    private static partial void LogFinished(ILogger logger, string clubId, string period, bool dryRun, long discrepancies, long durationMs);
+
+    private sealed record HubGroup(string PartnerId, string OfferId, RedemptionKind Kind, long Count, long Purchase, long Discount, long Booked);
+
+    private sealed record LatestStatement(Guid Id, string PartnerId, int Revision, int EventCount);
+
+    private readonly record struct Totals(long Count, long Purchase, long Discount);
+
+    /// <summary>What a run gathers: counts, the discrepancies kept, the fingerprint of what it read.</summary>
+    private sealed class RunState(ReconciliationRequest request, ReconciliationOptions options, IProgress<ReconciliationProgress>? progress)
+    {
+        public ReconciliationRequest Request { get; } = request;
+
+        public bool PeriodClosed { get; set; }
+
+        public long Redemptions { get; set; }
+
+        public long Cancellations { get; set; }
+
+        public Money DiscountTotal { get; set; }
+
+        public Money PurchaseTotal { get; set; }
+
+        public long Statements { get; set; }
+
+        public long LedgerTransactions { get; set; }
+
+        public StringBuilder Fingerprint { get; } = new();
+
+        public List<FoundDiscrepancy> Found { get; } = [];
+
+        public Dictionary<DiscrepancyKind, long> Counts { get; } = [];
+
+        public long Total { get; private set; }
+
+        public void Add(FoundDiscrepancy discrepancy)
+        {
+            Total++;
+            Counts[discrepancy.Kind] = Counts.GetValueOrDefault(discrepancy.Kind) + 1;
+            if (Found.Count < options.MaxDiscrepanciesRecorded)
+            {
+                Found.Add(discrepancy);
+            }
+        }
+
+        public void Report(int phaseNumber, long done, long total) =>
+            progress?.Report(new ReconciliationProgress(Phases[phaseNumber - 1], phaseNumber, Phases.Count, done, total));
+    }
+
+    /// <summary>The stable order of a run's discrepancies: kind, partner, offer, contract, account, event, detail (ordinal).</summary>
+    private sealed class FoundDiscrepancyOrder : IComparer<FoundDiscrepancy>
+    {
+        public static readonly FoundDiscrepancyOrder Instance = new();
+
+        public int Compare(FoundDiscrepancy? x, FoundDiscrepancy? y)
+        {
+            if (ReferenceEquals(x, y))
+            {
+                return 0;
+            }
+
+            if (x is null || y is null)
+            {
+                return x is null ? -1 : 1;
+            }
+
+            var result = x.Kind.CompareTo(y.Kind);
+            result = result != 0 ? result : string.CompareOrdinal(x.PartnerId, y.PartnerId);
+            result = result != 0 ? result : string.CompareOrdinal(x.OfferId, y.OfferId);
+            result = result != 0 ? result : string.CompareOrdinal(x.ContractId, y.ContractId);
+            result = result != 0 ? result : string.CompareOrdinal(x.AccountId, y.AccountId);
+            result = result != 0 ? result : string.CompareOrdinal(x.PartnerEventId, y.PartnerEventId);
+            return result != 0 ? result : string.CompareOrdinal(x.Detail, y.Detail);
+        }
+    }
+}

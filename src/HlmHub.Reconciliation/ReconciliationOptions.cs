@@ -1,0 +1,27 @@
+namespace HlmHub.Reconciliation;
+
+/// <summary>The engine's named limits (configuration section <c>Reconciliation</c>), validated at start-up.</summary>
+public sealed class ReconciliationOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string SectionName = "Reconciliation";
+
+    /// <summary>
+    /// Discrepancies a run keeps (recorded, and held while it runs): 100,000 by default. Beyond it the counts stay
+    /// exact and the report says it was truncated, so a month gone badly wrong cannot fill the memory or the database.
+    /// </summary>
+    public int MaxDiscrepanciesRecorded { get; set; } = 100_000;
+
+    /// <summary>Discrepancies carried inside a report (the rest are paged with ListDiscrepancies): 100 by default.</summary>
+    public int MaxDiscrepanciesInReport { get; set; } = 100;
+
+    /// <summary>Rows read or written per round trip where the engine pages through a month: 5,000 by default.</summary>
+    public int BatchSize { get; set; } = 5_000;
+
+    /// <summary>Days a partner has to pay a fee once due: <see cref="HlmHub.Domain.Ledger.FeeBooking.DefaultPaymentTermDays"/> by default.</summary>
+    public int FeePaymentTermDays { get; set; } = HlmHub.Domain.Ledger.FeeBooking.DefaultPaymentTermDays;
+
+    internal bool IsValid() =>
+        MaxDiscrepanciesRecorded > 0 && MaxDiscrepanciesInReport > 0 && MaxDiscrepanciesInReport <= MaxDiscrepanciesRecorded
+        && BatchSize is > 0 and <= 100_000 && FeePaymentTermDays is >= 0 and <= 366;
+}
