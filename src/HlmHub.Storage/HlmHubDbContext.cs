@@ -64,6 +64,9 @@ public sealed class HlmHubDbContext(DbContextOptions<HlmHubDbContext> options) :
     /// <summary>Redemptions and cancellations, accepted or rejected.</summary>
     public DbSet<Redemption> Redemptions => Set<Redemption>();
 
+    /// <summary>What each household used of each capped offer per month (the cap counters, version-checked).</summary>
+    public DbSet<RedemptionUsage> RedemptionUsages => Set<RedemptionUsage>();
+
     /// <summary>Partners' monthly statements (with their lines and event ids).</summary>
     public DbSet<Statement> Statements => Set<Statement>();
 

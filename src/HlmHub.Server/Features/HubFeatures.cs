@@ -3,9 +3,11 @@ using HlmHub.Server.Features.Admin;
 using HlmHub.Server.Features.Demo;
 using HlmHub.Server.Features.Eligibility;
 using HlmHub.Server.Features.Federation;
+using HlmHub.Server.Features.Redemptions;
 using HlmHub.Server.Features.Roster;
 using HlmHub.Server.Hosting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace HlmHub.Server.Features;
 
@@ -45,6 +47,14 @@ internal static class HubFeatures
             .ValidateOnStart();
         services.TryAddSingleton<WatchStreamLimiter>();
 
+        // Redemptions: partners' streams and single events, decided and committed in batches (Features/Redemptions).
+        services.AddOptions<RedemptionOptions>()
+            .Bind(configuration.GetSection(RedemptionOptions.SectionName))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedemptionOptions>, RedemptionOptionsValidation>());
+        services.TryAddSingleton<RedemptionPipeline>();
+        services.AddHostedService(provider => provider.GetRequiredService<RedemptionPipeline>());
+
         // Demo: the seeder is always available (for the CLI); --seed-demo runs it once the hub has started.
         services.TryAddSingleton<DemoSeeder>();
         if (configuration.GetValue<bool>(DemoCommandLine.SeedOnStartKey))
@@ -61,6 +71,7 @@ internal static class HubFeatures
         endpoints.MapGrpcService<RosterService>();
         endpoints.MapGrpcService<FederationService>();
         endpoints.MapGrpcService<EligibilityService>();
+        endpoints.MapGrpcService<RedemptionService>();
         return endpoints;
     }
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using HlmHub.Identity;
 using HlmHub.Identity.Authorization;
+using Microsoft.AspNetCore.Grpc.JsonTranscoding;
 using Microsoft.AspNetCore.RateLimiting;
 using HlmHub.Server.Hosting.Telemetry;
 
@@ -62,7 +63,8 @@ internal static class HubHosting
             // Outermost first: statuses are mapped around everything, the caller is attached around the handler.
             options.Interceptors.Add<ErrorMappingInterceptor>();
             options.AddHlmHubCallerInterceptor();
-        });
+        }).AddJsonTranscoding(); // the rpcs with an HTTP rule (google.api.http) as JSON on the Http endpoint
+
         builder.Services.AddSingleton<ErrorMappingInterceptor>();
         // Before AddAuthentication (Identity), whose TryAdd then keeps this one: OpenIddict stays off gRPC requests.
         builder.Services.AddHttpContextAccessor();
@@ -108,7 +110,7 @@ internal static class HubHosting
         app.Use((context, next) =>
         {
             var endpoint = context.GetEndpoint();
-            if ((endpoint?.Metadata.GetMetadata<ServedOnMetadata>() is { } servedOn && !endpoints.Serves(servedOn.Kind, context.Connection.LocalPort))
+            if ((ServedOn(endpoint) is { } servedOn && !endpoints.Serves(servedOn, context.Connection.LocalPort))
                 // A plain HTTP request (not gRPC) that nothing routes on the gRPC-only port, such as discovery: not
                 // found there, whoever asks. gRPC requests keep their gRPC answers.
                 || (endpoint is null && !endpoints.Serves(HubEndpointKind.Http, context.Connection.LocalPort)
@@ -126,6 +128,14 @@ internal static class HubHosting
         app.UseAuthorization();
         return app;
     }
+
+    /// <summary>
+    /// The endpoint a route is served on. A JSON-transcoded rpc is mapped with its service (in the gRPC group) but is
+    /// plain HTTP/1.1 JSON: it is served on the Http endpoint, where ordinary HTTP clients are.
+    /// </summary>
+    private static HubEndpointKind? ServedOn(Endpoint? endpoint) =>
+        endpoint?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>() is not null ? HubEndpointKind.Http
+        : endpoint?.Metadata.GetMetadata<ServedOnMetadata>()?.Kind;
 
     /// <summary>
     /// Maps the standard services and the HTTP endpoints, lets <paramref name="mapFeatures"/> map the hub's

@@ -177,6 +177,21 @@ internal sealed class RedemptionConfiguration : IEntityTypeConfiguration<Redempt
     }
 }
 
+internal sealed class RedemptionUsageConfiguration : IEntityTypeConfiguration<RedemptionUsage>
+{
+    public void Configure(EntityTypeBuilder<RedemptionUsage> builder)
+    {
+        builder.ToTable("RedemptionUsages");
+        builder.HasKey(usage => new { usage.HouseholdId, usage.OfferId, usage.Period });
+        builder.Property(usage => usage.OfferId).HasMaxLength(Limits.SlugMaxLength);
+        // Checked on every write: a hub instance that read an older count decides its batch again (DESIGN.md §2 caps).
+        builder.Property(usage => usage.Version).IsConcurrencyToken();
+        builder.Ignore(usage => usage.AsPeriodUsage);
+        builder.HasOne<Household>().WithMany().HasForeignKey(usage => usage.HouseholdId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasOne<Offer>().WithMany().HasForeignKey(usage => usage.OfferId).OnDelete(DeleteBehavior.Restrict);
+    }
+}
+
 internal sealed class StatementConfiguration : IEntityTypeConfiguration<Statement>
 {
     public void Configure(EntityTypeBuilder<Statement> builder)

@@ -161,7 +161,10 @@ internal sealed class HubHost : IAsyncDisposable
         _http.Dispose();
         _host.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
         await _run.WaitAsync(TestTimeouts.Startup);
-        var unexpected = _logs.Records.Where(record => record.Level >= LogLevel.Error).ToList();
+        // The health check reports the database unhealthy while start-up migrations run (by design); on a loaded
+        // machine the health publisher can ask before they finish. Any other error fails the test.
+        var unexpected = _logs.Records.Where(record => record.Level >= LogLevel.Error
+            && !(record.Category.EndsWith("DefaultHealthCheckService", StringComparison.Ordinal) && record.Message.Contains("not applied yet", StringComparison.Ordinal))).ToList();
         Assert.True(unexpected.Count == 0, "The hub logged errors:\n" + string.Join("\n", unexpected));
     }
 

@@ -1,0 +1,91 @@
+using System.Threading.Channels;
+using Grpc.Core;
+using HlmHub.Identity;
+using Microsoft.Extensions.Options;
+using V1 = HlmHub.Contracts.V1;
+
+namespace HlmHub.Server.Features.Redemptions;
+
+/// <summary>
+/// <c>hlmhub.v1.RedemptionService</c> (protos/hlmhub/v1/redemption.proto): partners stream redemptions, or send one at
+/// a time. This class only moves events between the wire and <see cref="RedemptionPipeline"/>, which decides and
+/// commits them in batches; acknowledgements go back in the order the events came.
+/// </summary>
+internal sealed class RedemptionService(RedemptionPipeline pipeline, IOptions<RedemptionOptions> options) : V1.RedemptionService.RedemptionServiceBase
+{
+    /// <summary>The scope every rpc of the service requires.</summary>
+    public const string Scope = "hlmhub.redemptions";
+
+    [RpcPolicy(Scope, CallerKind.Partner, Ownership.OwnPartner)]
+    public override async Task StreamRedemptions(
+        IAsyncStreamReader<V1.RedemptionEvent> requestStream, IServerStreamWriter<V1.RedemptionAck> responseStream, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        var partnerId = CallerPartner(context);
+        // The in-flight window: acknowledgements to come, in arrival order. When it is full the reader waits, stops
+        // reading the stream, and HTTP/2 flow control holds the partner back.
+        var inFlight = Channel.CreateBounded<Task<V1.RedemptionAck>>(new BoundedChannelOptions(options.Value.MaxInFlightPerStream)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        // A failed acknowledgement (UNAVAILABLE) ends the call: reading stops, and the status goes to the partner.
+        using var callEnded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var writer = WriteAcknowledgementsAsync(inFlight.Reader, responseStream, callEnded, cancellationToken);
+        try
+        {
+            await foreach (var message in requestStream.ReadAllAsync(callEnded.Token))
+            {
+                await inFlight.Writer.WriteAsync(await pipeline.EnqueueAsync(partnerId, message, callEnded.Token), callEnded.Token);
+            }
+        }
+        catch (OperationCanceledException) when (writer.IsFaulted)
+        {
+            // The writer's failure is the call's status, awaited below.
+        }
+        finally
+        {
+            inFlight.Writer.TryComplete();
+        }
+
+        await writer;
+    }
+
+    [RpcPolicy(Scope, CallerKind.Partner, Ownership.OwnPartner)]
+    public override async Task<V1.RedemptionAck> Redeem(V1.RedemptionEvent request, ServerCallContext context)
+    {
+        var partnerId = CallerPartner(context);
+        var acknowledgement = await pipeline.EnqueueAsync(partnerId, request, context.CancellationToken);
+        return await acknowledgement;
+    }
+
+    private static async Task WriteAcknowledgementsAsync(
+        ChannelReader<Task<V1.RedemptionAck>> acknowledgements,
+        IServerStreamWriter<V1.RedemptionAck> responseStream,
+        CancellationTokenSource callEnded,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var acknowledgement in acknowledgements.ReadAllAsync(cancellationToken))
+            {
+                await responseStream.WriteAsync(await acknowledgement, cancellationToken);
+            }
+        }
+        catch
+        {
+            await callEnded.CancelAsync();
+            throw;
+        }
+    }
+
+    // The partner is the caller's own, by its token (never a request field).
+    private static string CallerPartner(ServerCallContext context)
+    {
+        var caller = context.GetCaller();
+        var partnerId = caller.PartnerId ?? "";
+        caller.EnsureOwns(OwnerKind.Partner, partnerId);
+        return partnerId;
+    }
+}

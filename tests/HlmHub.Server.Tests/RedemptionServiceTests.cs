@@ -1,0 +1,225 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using HlmHub.Contracts.V1;
+using HlmHub.Server.Tests.Infrastructure;
+using Domain = HlmHub.Domain;
+using Ledger = HlmHub.Domain.Ledger;
+
+namespace HlmHub.Server.Tests;
+
+public sealed class RedemptionServiceSqliteTests(SqliteHubFixture fixture) : RedemptionServiceTests(fixture), IClassFixture<SqliteHubFixture>;
+
+public sealed class RedemptionServicePostgresTests(PostgresHubFixture fixture) : RedemptionServiceTests(fixture), IClassFixture<PostgresHubFixture>;
+
+/// <summary>
+/// Partners' redemptions through real partner clients with real tokens over real HTTP/2. After each test the
+/// database is checked: every accepted redemption is booked exactly once and the ledger balances.
+/// </summary>
+public abstract class RedemptionServiceTests(HubFixture fixture)
+{
+    private HubHost Hub => fixture.Hub;
+
+    [Fact]
+    public async Task Stream_AcknowledgesEachEventInOrder_WithTheComputedDiscount_AndBooksItOnce()
+    {
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        var members = new[] { await world.AddMemberAsync(), await world.AddMemberAsync(), await world.AddMemberAsync() };
+        var events = members.Select((member, index) => world.Event(member, purchaseCents: 1_000 * (index + 1), discountCents: 100 * (index + 1))).ToList();
+
+        var acks = await world.StreamAsync(events);
+
+        Assert.Equal(events.Select(item => item.EventId), acks.Select(ack => ack.EventId));
+        Assert.All(acks, ack => Assert.Equal(RedemptionOutcome.Accepted, ack.Outcome));
+        Assert.Equal([100L, 200L, 300L], acks.Select(ack => ack.ComputedDiscountCents));
+        Assert.All(acks, ack => Assert.Equal(Domain.Period.Of(TimeProvider.System.GetUtcNow()).ToString(), ack.Period));
+        var booked = await world.LedgerCheckAsync();
+        Assert.Equal(3, booked.AcceptedRedemptions);
+        Assert.Equal(-600L, await world.BalanceAsync(Ledger.AccountKind.TenantSavings)); // credited: tenants saved 6 EUR
+    }
+
+    [Fact]
+    public async Task Resend_GetsTheFirstAnswerAsDuplicate_AndADifferentPayloadIsAConflict_NothingBookedTwice()
+    {
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        var member = await world.AddMemberAsync();
+        var accepted = world.Event(member, 2_000, 200);
+        var rejected = world.Event(member, 2_000, 999);
+
+        var first = await world.StreamAsync([accepted, rejected]);
+        var again = await world.StreamAsync([accepted, rejected, accepted.Clone()]);
+        var conflicting = accepted.Clone();
+        conflicting.PurchaseCents = 3_000;
+        conflicting.DiscountCents = 300;
+        var conflict = await world.RedeemAsync(conflicting);
+
+        Assert.Equal([RedemptionOutcome.Accepted, RedemptionOutcome.Rejected], first.Select(ack => ack.Outcome));
+        Assert.All(again, ack => Assert.Equal(RedemptionOutcome.Duplicate, ack.Outcome));
+        Assert.Equal([RedemptionOutcome.Accepted, RedemptionOutcome.Rejected, RedemptionOutcome.Accepted], again.Select(ack => ack.FirstOutcome));
+        Assert.Equal(first[0].RedemptionId, again[0].RedemptionId);
+        Assert.Equal(first[0].RedemptionId, again[2].RedemptionId);
+        Assert.Equal((RedemptionReason.DiscountMismatch, 200L), (again[1].Reason, again[1].ComputedDiscountCents));
+        Assert.Equal((RedemptionOutcome.Rejected, RedemptionReason.IdempotencyConflict), (conflict.Outcome, conflict.Reason));
+        Assert.Contains("different payload", conflict.Message, StringComparison.Ordinal);
+        var booked = await world.LedgerCheckAsync();
+        Assert.Equal(1, booked.AcceptedRedemptions);
+        Assert.Equal(-200L, await world.BalanceAsync(Ledger.AccountKind.TenantSavings));
+    }
+
+    [Fact]
+    public async Task EachRefusal_ComesBackWithItsReasonAndASentence_AndTheStreamGoesOn()
+    {
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        var member = await world.AddMemberAsync();
+        var notJoined = await world.AddMemberAsync(joined: false);
+        var bigFlat = await world.AddMemberAsync(rooms: 6);
+        var otherPartner = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        var withdrawnOffer = await world.AddOfferAsync(terms => terms.ValidUntil = Timestamp.FromDateTimeOffset(TimeProvider.System.GetUtcNow().AddSeconds(1)));
+        var smallFlatsOnly = await world.AddOfferAsync(terms => terms.MaxRooms = 3);
+        var cappedOffer = await world.AddOfferAsync(terms => terms.CapCountPerPeriod = 1);
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        var now = TimeProvider.System.GetUtcNow();
+
+        var cases = new (RedemptionEvent Event, RedemptionReason Expected)[]
+        {
+            (world.Event("mt_unknown" + Guid.NewGuid().ToString("N"), 1_000, 100), RedemptionReason.UnknownMember),
+            (world.Event(notJoined, 1_000, 100), RedemptionReason.NotAMember),
+            (world.Event(member, 1_000, 100, offerId: otherPartner.OfferId), RedemptionReason.NotYourOffer),
+            (world.Event(member, 1_000, 100, offerId: "no-such-offer"), RedemptionReason.NotYourOffer),
+            (world.Event(member, 1_000, 100, offerId: withdrawnOffer, occurredAt: now), RedemptionReason.OutsideWindow),
+            (world.Event(bigFlat, 1_000, 100, offerId: smallFlatsOnly), RedemptionReason.NotEligible),
+            (world.Event(member, 1_000, 150), RedemptionReason.DiscountMismatch),
+            (world.Event(member, -5, 0), RedemptionReason.Malformed),
+            (world.Event(member, 1_000, 100, occurredAt: now.AddHours(1)), RedemptionReason.Malformed),
+            (world.Event(member, 1_000, 100, offerId: cappedOffer), RedemptionReason.Unspecified),
+            (world.Event(member, 1_000, 100, offerId: cappedOffer), RedemptionReason.CapExceeded),
+            (world.Event(member, 1_000, 100), RedemptionReason.Unspecified),
+        };
+
+        var acks = await world.StreamAsync(cases.Select(item => item.Event).ToList());
+
+        Assert.Equal(cases.Select(item => item.Expected), acks.Select(ack => ack.Reason));
+        Assert.All(acks.Where(ack => ack.Reason != RedemptionReason.Unspecified), ack =>
+        {
+            Assert.Equal(RedemptionOutcome.Rejected, ack.Outcome);
+            Assert.False(string.IsNullOrWhiteSpace(ack.Message));
+        });
+        Assert.Contains("future", acks[8].Message, StringComparison.Ordinal);
+        Assert.Equal(100L, acks[6].ComputedDiscountCents);
+        Assert.Equal(2, (await world.LedgerCheckAsync()).AcceptedRedemptions);
+
+        await world.SuspendContractAsync();
+        var suspended = await world.RedeemAsync(world.Event(member, 1_000, 100));
+        Assert.Equal(RedemptionReason.ContractSuspended, suspended.Reason);
+    }
+
+    [Fact]
+    public async Task Cancellation_ReversesTheBookingAndFreesTheCap_CancellingTwiceIsADuplicate()
+    {
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        var member = await world.AddMemberAsync();
+        var capped = await world.AddOfferAsync(terms => terms.CapCountPerPeriod = 1);
+        var redemption = world.Event(member, 4_000, 400, offerId: capped);
+
+        var accepted = await world.RedeemAsync(redemption);
+        var overCap = await world.RedeemAsync(world.Event(member, 1_000, 100, offerId: capped));
+        var cancelled = await world.RedeemAsync(RedemptionWorld.Cancellation(redemption.EventId));
+        var cancelledAgain = await world.RedeemAsync(RedemptionWorld.Cancellation(redemption.EventId));
+        var afterCancel = await world.RedeemAsync(world.Event(member, 1_000, 100, offerId: capped));
+        var nothingToCancel = await world.RedeemAsync(RedemptionWorld.Cancellation("never-sent"));
+
+        Assert.Equal(RedemptionOutcome.Accepted, accepted.Outcome);
+        Assert.Equal(RedemptionReason.CapExceeded, overCap.Reason);
+        Assert.Equal((RedemptionOutcome.Accepted, 400L), (cancelled.Outcome, cancelled.ComputedDiscountCents));
+        Assert.Equal((RedemptionOutcome.Duplicate, cancelled.RedemptionId), (cancelledAgain.Outcome, cancelledAgain.RedemptionId));
+        Assert.Equal(RedemptionOutcome.Accepted, afterCancel.Outcome);
+        Assert.Equal((RedemptionOutcome.Rejected, RedemptionReason.Malformed), (nothingToCancel.Outcome, nothingToCancel.Reason));
+        Assert.Equal(-100L, await world.BalanceAsync(Ledger.AccountKind.TenantSavings)); // 4 EUR saved, reversed; then 1 EUR
+        await world.LedgerCheckAsync();
+    }
+
+    [Fact]
+    public async Task CoFundedOffer_BooksTheClubsShareAsSubsidyPayable()
+    {
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        var member = await world.AddMemberAsync();
+        var coFunded = await world.AddOfferAsync(terms => terms.ClubFundedBasisPoints = 5_000);
+
+        var ack = await world.RedeemAsync(world.Event(member, 3_000, 300, offerId: coFunded));
+
+        Assert.Equal(RedemptionOutcome.Accepted, ack.Outcome);
+        Assert.Equal(-150L, await world.BalanceAsync(Ledger.AccountKind.SubsidyPayable, world.PartnerId));
+        Assert.Equal(150L, await world.BalanceAsync(Ledger.AccountKind.SubsidyExpense));
+        await world.LedgerCheckAsync();
+    }
+
+    [Fact]
+    public async Task RedemptionInAClosedMonth_IsBookedAsAnAdjustmentInTheNextOpenMonth()
+    {
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        var member = await world.AddMemberAsync();
+        var now = TimeProvider.System.GetUtcNow();
+        var lastMonth = Domain.Period.Of(now).Previous();
+        await world.ClosePeriodAsync(lastMonth);
+
+        var ack = await world.RedeemAsync(world.Event(member, 1_000, 100, occurredAt: lastMonth.EndUtc.AddDays(-1)));
+
+        Assert.Equal(RedemptionOutcome.Accepted, ack.Outcome);
+        Assert.True(ack.Adjustment);
+        Assert.Equal(lastMonth.Next().ToString(), ack.Period);
+        Assert.Contains("closed", ack.Message, StringComparison.Ordinal);
+        await world.LedgerCheckAsync();
+    }
+
+    [Fact]
+    public async Task CapOfOne_TwoConcurrentStreamsForOneHousehold_AcceptExactlyOne()
+    {
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        var capped = await world.AddOfferAsync(terms => terms.CapCountPerPeriod = 1);
+        var members = new List<string>();
+        for (var index = 0; index < 20; index++)
+        {
+            members.Add(await world.AddMemberAsync());
+        }
+
+        var streams = Enumerable.Range(0, 2).Select(_ => world.StreamAsync(members.Select(member => world.Event(member, 1_000, 100, offerId: capped)).ToList()));
+        var acks = (await Task.WhenAll(streams)).SelectMany(list => list).ToList();
+
+        Assert.Equal(members.Count, acks.Count(ack => ack.Outcome == RedemptionOutcome.Accepted));
+        Assert.Equal(members.Count, acks.Count(ack => ack.Reason == RedemptionReason.CapExceeded));
+        await world.LedgerCheckAsync();
+    }
+
+    [Fact]
+    public async Task LandlordToken_IsRefused_AndPartnerWithoutTheScopeToo()
+    {
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+
+        var landlord = await world.FailsAsync(await world.TokenAsync(ClientKind.Landlord, world.LandlordId, "hlmhub.roster"));
+        var wrongScope = await world.FailsAsync(await world.TokenAsync(ClientKind.Partner, world.PartnerId, "hlmhub.offers.read"));
+
+        Assert.Equal(StatusCode.PermissionDenied, landlord.StatusCode);
+        Assert.Equal(StatusCode.PermissionDenied, wrongScope.StatusCode);
+        Assert.Equal(0, (await world.LedgerCheckAsync()).AcceptedRedemptions);
+    }
+
+    [Fact]
+    public async Task JsonOverHttp1_RedeemsWithABearerTokenUnderTheSameRules_AndRefusesWithoutOne()
+    {
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        var member = await world.AddMemberAsync();
+        var body = $$"""{"eventId":"json-{{Guid.NewGuid():N}}","offerId":"{{world.OfferId}}","memberToken":"{{member}}","occurredAt":"{{TimeProvider.System.GetUtcNow():yyyy-MM-ddTHH:mm:ss.fffZ}}","purchaseCents":"5000","discountCents":"500"}""";
+        using var http = new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version11, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+
+        using var anonymous = await http.PostAsync(new Uri(Hub.HttpAddress, "/v1/redemptions"), new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Hub.HttpAddress, "/v1/redemptions")) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new("Bearer", await world.TokenAsync(ClientKind.Partner, world.PartnerId, "hlmhub.redemptions"));
+        using var answered = await http.SendAsync(request);
+        var json = System.Text.Json.JsonDocument.Parse(await answered.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.OK, answered.StatusCode);
+        Assert.Equal("REDEMPTION_OUTCOME_ACCEPTED", json.GetProperty("outcome").GetString());
+        Assert.Equal("500", json.GetProperty("computedDiscountCents").ToString());
+        Assert.Equal(1, (await world.LedgerCheckAsync()).AcceptedRedemptions);
+    }
+}
