@@ -83,6 +83,13 @@ public interface IClientRegistry
     /// <exception cref="ClientRegistryException">No such client.</exception>
     Task DisableAsync(string clientId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Gives a secret client a new generated secret and returns it (only this once); the old secret stops working at
+    /// once. Tokens already issued stay valid until they expire.
+    /// </summary>
+    /// <exception cref="ClientRegistryException">No such client, or it is disabled, or it authenticates with a public key.</exception>
+    Task<string> RotateSecretAsync(string clientId, CancellationToken cancellationToken);
+
     /// <summary>The client with that id, or null.</summary>
     Task<ClientDescription?> FindAsync(string clientId, CancellationToken cancellationToken);
 

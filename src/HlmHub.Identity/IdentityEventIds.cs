@@ -35,4 +35,7 @@ public static class IdentityEventIds
 
     /// <summary>A signing key was revoked (deleted before its time, e.g. after a leak).</summary>
     public const int SigningKeyRevoked = 3011;
+
+    /// <summary>A client's secret was replaced by a new one (the old one stopped working).</summary>
+    public const int ClientSecretRotated = 3012;
 }

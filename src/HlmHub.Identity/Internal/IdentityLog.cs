@@ -45,6 +45,10 @@ internal static partial class IdentityLog
         Message = "Disabled client {ClientId}")]
     public static partial void ClientDisabled(ILogger logger, string clientId);
 
+    [LoggerMessage(EventId = IdentityEventIds.ClientSecretRotated, EventName = "ClientSecretRotated", Level = LogLevel.Information,
+        Message = "Rotated the secret of client {ClientId}")]
+    public static partial void ClientSecretRotated(ILogger logger, string clientId);
+
     [LoggerMessage(EventId = IdentityEventIds.IssuerMetadataUnavailable, EventName = "IssuerMetadataUnavailable", Level = LogLevel.Warning,
         Message = "Could not read the discovery document or JWKS of {Authority}: {Reason}")]
     public static partial void IssuerMetadataUnavailable(ILogger logger, string authority, string reason);

@@ -119,6 +119,32 @@ internal sealed class OpenIddictClientRegistry(
         IdentityLog.ClientDisabled(logger, clientId);
     }
 
+    public async Task<string> RotateSecretAsync(string clientId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        await using var scope = scopeFactory.CreateAsyncScope();
+        var manager = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
+        var application = await manager.FindByClientIdAsync(clientId, cancellationToken)
+            ?? throw new ClientRegistryException(ClientRegistryError.NotFound, $"Client '{clientId}' does not exist.");
+        var descriptor = new OpenIddictApplicationDescriptor();
+        await manager.PopulateAsync(descriptor, application, cancellationToken);
+        if (descriptor.Properties.ContainsKey(ClientApplications.DisabledAtProperty))
+        {
+            // A disabled client stays disabled: a new secret would suggest it works again.
+            throw new ClientRegistryException(ClientRegistryError.Invalid, $"Client '{clientId}' is disabled: register a new client instead.");
+        }
+        if (descriptor.JsonWebKeySet is { Keys.Count: > 0 })
+        {
+            throw new ClientRegistryException(ClientRegistryError.Invalid, $"Client '{clientId}' authenticates with a public key (private_key_jwt), not a secret: register a new key as a new client.");
+        }
+
+        var secret = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(SecretBytes));
+        // OpenIddict hashes the new secret (PBKDF2) exactly as at registration and replaces the old hash.
+        await manager.UpdateAsync(application, secret, cancellationToken);
+        IdentityLog.ClientSecretRotated(logger, clientId);
+        return secret;
+    }
+
     public async Task<ClientDescription?> FindAsync(string clientId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(clientId);

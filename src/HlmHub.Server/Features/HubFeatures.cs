@@ -71,6 +71,7 @@ internal static class HubFeatures
         endpoints.MapGrpcService<RosterService>();
         endpoints.MapGrpcService<FederationService>();
         endpoints.MapGrpcService<EligibilityService>();
+        endpoints.MapGrpcService<DemoService>();
         endpoints.MapGrpcService<RedemptionService>();
         return endpoints;
     }

@@ -79,4 +79,26 @@ internal sealed partial class AdminService
         AdminLog.Changed(logger, caller.ClientId, "client", client.ClientId, "disabled");
         return AdminMapping.ToProto(client);
     }
+
+    [RpcPolicy(Scope, CallerKind.HubAdmin, Ownership.None)]
+    public override async Task<V1.RegisteredClient> RotateClientSecret(V1.RotateClientSecretRequest request, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        var caller = context.GetCaller();
+        var existing = await clientRegistry.FindAsync(request.ClientId, cancellationToken)
+            ?? throw NotFound($"client_id: client '{request.ClientId}' does not exist");
+        if (existing.DisabledAt is not null)
+        {
+            throw new HlmHub.Domain.DomainException(HlmHub.Domain.DomainErrorKind.FailedPrecondition, "client_id", "a disabled client gets no new secret: register a new client");
+        }
+
+        if (existing.UsesPublicKey)
+        {
+            throw new HlmHub.Domain.DomainException(HlmHub.Domain.DomainErrorKind.FailedPrecondition, "client_id", "the client authenticates with a public key (private_key_jwt), not a secret");
+        }
+
+        var secret = await clientRegistry.RotateSecretAsync(request.ClientId, cancellationToken);
+        AdminLog.Changed(logger, caller.ClientId, "client", existing.ClientId, "secret rotated");
+        return new V1.RegisteredClient { Client = AdminMapping.ToProto(existing), ClientSecret = secret };
+    }
 }

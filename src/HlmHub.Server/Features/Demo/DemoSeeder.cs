@@ -13,7 +13,16 @@ namespace HlmHub.Server.Features.Demo;
 /// <param name="RecordsAdded">Landlords, clubs, agreements, partners, contracts, offers, households and memberships added (0 on a second run).</param>
 /// <param name="ClientsRegistered">Demo OAuth clients registered (0 on a second run).</param>
 /// <param name="CredentialsPath">The full path of <c>demo-clients.json</c>.</param>
-internal sealed record DemoSeedResult(int RecordsAdded, int ClientsRegistered, string CredentialsPath);
+/// <param name="Credentials">The demo clients' credentials as <c>demo-clients.json</c> now holds them.</param>
+/// <param name="LostClientIds">Demo clients that exist but whose secret is in no file any more (the hub only has its hash).</param>
+/// <param name="TokenEndpoint">The token endpoint written next to the credentials, when known.</param>
+internal sealed record DemoSeedResult(
+    int RecordsAdded,
+    int ClientsRegistered,
+    string CredentialsPath,
+    IReadOnlyList<DemoClientCredentials> Credentials,
+    IReadOnlyList<string> LostClientIds,
+    string? TokenEndpoint);
 
 /// <summary>
 /// Seeds a realistic demo (see <see cref="DemoData"/>) so a newcomer sees real data on first run, and writes the
@@ -76,9 +85,9 @@ internal sealed partial class DemoSeeder
     public async Task<DemoSeedResult> SeedAsync(string? tokenEndpoint, CancellationToken cancellationToken)
     {
         var recordsAdded = await SeedDataAsync(cancellationToken);
-        var (clientsRegistered, path) = await SeedClientsAsync(tokenEndpoint, cancellationToken);
-        LogSeeded(_logger, recordsAdded, clientsRegistered, path);
-        return new DemoSeedResult(recordsAdded, clientsRegistered, path);
+        var clients = await SeedClientsAsync(tokenEndpoint, cancellationToken);
+        LogSeeded(_logger, recordsAdded, clients.Registered, clients.Path);
+        return new DemoSeedResult(recordsAdded, clients.Registered, clients.Path, clients.Entries, clients.Lost, clients.TokenEndpoint);
     }
 
     private async Task<int> SeedDataAsync(CancellationToken cancellationToken)
@@ -184,7 +193,7 @@ internal sealed partial class DemoSeeder
         }
     }
 
-    private async Task<(int Registered, string Path)> SeedClientsAsync(string? tokenEndpoint, CancellationToken cancellationToken)
+    private async Task<(int Registered, string Path, List<DemoClientCredentials> Entries, List<string> Lost, string? TokenEndpoint)> SeedClientsAsync(string? tokenEndpoint, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(_storageOptions.DataDirectory);
         var path = Path.GetFullPath(Path.Combine(_storageOptions.DataDirectory, CredentialsFileName));
@@ -201,6 +210,7 @@ internal sealed partial class DemoSeeder
         }
 
         var entries = new List<DemoClientCredentials>();
+        var lost = new List<string>();
         var registered = 0;
         foreach (var (role, registration) in DemoClients)
         {
@@ -215,6 +225,7 @@ internal sealed partial class DemoSeeder
                 {
                     // The secret was shown once, in a file since deleted: the hub only has its hash.
                     LogCredentialsLost(_logger, clientId, path);
+                    lost.Add(clientId);
                 }
 
                 continue;
@@ -227,13 +238,14 @@ internal sealed partial class DemoSeeder
                 registration.PartnerId, registration.LandlordId, registration.ClubId));
         }
 
+        var writtenTokenEndpoint = tokenEndpoint ?? file?.TokenEndpoint;
         if (registered > 0 || file is null)
         {
-            var content = new DemoCredentialsFile(tokenEndpoint ?? file?.TokenEndpoint, entries);
+            var content = new DemoCredentialsFile(writtenTokenEndpoint, entries);
             await WriteOwnerOnlyAsync(path, JsonSerializer.SerializeToUtf8Bytes(content, JsonOptions), cancellationToken);
         }
 
-        return (registered, path);
+        return (registered, path, entries, lost, writtenTokenEndpoint);
     }
 
     private static async Task<DemoCredentialsFile?> ReadCredentialsAsync(string path, CancellationToken cancellationToken)

@@ -1,0 +1,173 @@
+using HlmHub.Cli.Tests.Infrastructure;
+
+namespace HlmHub.Cli.Tests;
+
+/// <summary>
+/// How <c>hlmhub</c> connects and fails: exit codes 2, 3 and 4 with one line on standard error and no stack trace,
+/// against a real hub process.
+/// </summary>
+public sealed class ConnectionAndErrorTests(HubFixture hub) : IClassFixture<HubFixture>
+{
+    [Fact]
+    public async Task AWrongSecret_Exits3_WithOneLineNamingTheClient()
+    {
+        var result = await hub.RunAsync(hub.As((hub.HubAdmin.ClientId, "not-the-secret")), "clients", "list");
+
+        Assert.True(result.ExitCode == 3, result.ToString());
+        var line = Assert.Single(result.ErrorLines);
+        Assert.Contains("invalid_client", line, StringComparison.Ordinal);
+        Assert.Contains(hub.HubAdmin.ClientId, line, StringComparison.Ordinal);
+        AssertNoTrace(result);
+        Assert.DoesNotContain("not-the-secret", result.Output + result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AClientWithoutTheAdminScope_Exits3_NamingTheScope()
+    {
+        var result = await hub.RunAsync(hub.As(hub.DemoClients["landlord"]), "clients", "list");
+
+        Assert.True(result.ExitCode == 3, result.ToString());
+        var line = Assert.Single(result.ErrorLines);
+        Assert.Contains("invalid_scope", line, StringComparison.Ordinal);
+        Assert.Contains("hlmhub.admin", line, StringComparison.Ordinal);
+        AssertNoTrace(result);
+    }
+
+    [Fact]
+    public async Task AClubAdministrator_ManagingClients_Exits3_PermissionDenied()
+    {
+        var result = await hub.RunAsync(hub.As(hub.DemoClients["club_admin"]), "clients", "list");
+
+        Assert.True(result.ExitCode == 3, result.ToString());
+        var line = Assert.Single(result.ErrorLines);
+        Assert.Contains("may not do this", line, StringComparison.Ordinal);
+        AssertNoTrace(result);
+    }
+
+    [Fact]
+    public async Task AnUnreachableHub_Exits4_WithOneLineNamingTheAddress()
+    {
+        var environment = hub.As(hub.HubAdmin);
+        var closed = HubFixture.ClosedPort();
+        environment["HLMHUB_URL"] = $"http://127.0.0.1:{closed}";
+
+        var result = await hub.RunAsync(environment, "clients", "list");
+
+        Assert.True(result.ExitCode == 4, result.ToString());
+        var line = Assert.Single(result.ErrorLines);
+        Assert.Contains($"127.0.0.1:{closed}", line, StringComparison.Ordinal);
+        Assert.Contains("HLMHUB_URL", line, StringComparison.Ordinal);
+        AssertNoTrace(result);
+    }
+
+    [Fact]
+    public async Task AnUnreachableTokenEndpoint_Exits4_WithOneLine()
+    {
+        var environment = hub.As(hub.HubAdmin);
+        var closed = HubFixture.ClosedPort();
+        environment["HLMHUB_AUTH_URL"] = $"http://127.0.0.1:{closed}";
+
+        var result = await hub.RunAsync(environment, "clients", "list");
+
+        Assert.True(result.ExitCode == 4, result.ToString());
+        var line = Assert.Single(result.ErrorLines);
+        Assert.Contains($"127.0.0.1:{closed}", line, StringComparison.Ordinal);
+        AssertNoTrace(result);
+    }
+
+    [Fact]
+    public async Task TheTokenEndpointNamedDirectly_IsUsedWithoutDiscovery()
+    {
+        var environment = hub.As(hub.HubAdmin);
+        environment["HLMHUB_AUTH_URL"] = $"{hub.HttpUrl}/connect/token";
+
+        var result = await hub.RunAsync(environment, "clients", "list", "--format", "csv");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains(hub.HubAdmin.ClientId, result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FlagsTakePrecedenceOverTheEnvironment()
+    {
+        var environment = hub.As((hub.HubAdmin.ClientId, "wrong-in-the-environment"));
+
+        var result = await hub.RunAsync(environment, "clients", "list", "--format", "csv", "--client-secret", hub.HubAdmin.Secret);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+    }
+
+    [Fact]
+    public async Task NoCredentials_Exits2_SayingWhatToSet()
+    {
+        var result = await hub.RunAsync(new Dictionary<string, string> { ["HLMHUB_URL"] = hub.GrpcUrl }, "clients", "list");
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        var line = Assert.Single(result.ErrorLines);
+        Assert.Contains("HLMHUB_CLIENT_ID", line, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("payments", "record", "--contract", "c")]                                      // a required option missing
+    [InlineData("payments", "record", "--contract", "c", "--reference", "r", "--amount", "1.234")] // three decimals
+    [InlineData("report", "fees", "--club", "c", "--month", "2026-13")]                          // no 13th month
+    [InlineData("clients", "lst")]                                                               // a typo
+    [InlineData("report")]                                                                       // no subcommand
+    public async Task UsageErrors_Exit2_WithOneLinePointingAtTheHelp(params string[] arguments)
+    {
+        var result = await hub.RunAsync(hub.As(hub.HubAdmin), arguments);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        var line = Assert.Single(result.ErrorLines);
+        Assert.Contains("--help", line, StringComparison.Ordinal);
+        Assert.Equal("", result.Output);
+    }
+
+    [Fact]
+    public async Task TheHubRefusingAnUnknownId_Exits5_WithItsReason()
+    {
+        var result = await hub.RunAsync(hub.As(hub.HubAdmin), "payments", "record", "--contract", "no-such-contract", "--reference", "r-1", "--amount", "10");
+
+        Assert.True(result.ExitCode == 5, result.ToString());
+        var line = Assert.Single(result.ErrorLines);
+        Assert.Contains("no-such-contract", line, StringComparison.Ordinal);
+        AssertNoTrace(result);
+    }
+
+    [Theory]
+    [InlineData]
+    [InlineData("reconcile")]
+    [InlineData("report")]
+    [InlineData("report", "fees")]
+    [InlineData("report", "savings")]
+    [InlineData("report", "discrepancies")]
+    [InlineData("ledger")]
+    [InlineData("ledger", "balances")]
+    [InlineData("ledger", "entries")]
+    [InlineData("payments")]
+    [InlineData("payments", "record")]
+    [InlineData("month")]
+    [InlineData("month", "close")]
+    [InlineData("clients")]
+    [InlineData("clients", "add")]
+    [InlineData("clients", "list")]
+    [InlineData("clients", "rotate-secret")]
+    [InlineData("clients", "disable")]
+    [InlineData("demo")]
+    [InlineData("demo", "seed")]
+    public async Task Help_WorksOnEveryCommand_WithoutAHub(params string[] command)
+    {
+        var result = await CliProcess.RunAsync(new Dictionary<string, string>(), hub.WorkDirectory, [.. command, "--help"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("Usage:", result.Output, StringComparison.Ordinal);
+        Assert.Contains("hlmhub " + string.Join(' ', command), result.Output, StringComparison.Ordinal);
+        Assert.Equal("", result.Error);
+    }
+
+    private static void AssertNoTrace(CliResult result)
+    {
+        Assert.DoesNotContain("   at ", result.Output + result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", result.Output + result.Error, StringComparison.Ordinal);
+    }
+}

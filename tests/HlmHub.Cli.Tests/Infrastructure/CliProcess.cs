@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace HlmHub.Cli.Tests.Infrastructure;
+
+/// <summary>How one run of <c>hlmhub</c> ended: its exit code and what it wrote to each stream.</summary>
+internal sealed record CliResult(string CommandLine, int ExitCode, string Output, string Error)
+{
+    /// <summary>The lines of standard error, without the empty ones.</summary>
+    public IReadOnlyList<string> ErrorLines => Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    public override string ToString() =>
+        $"{CommandLine}\nexit code {ExitCode}\n--- stdout ---\n{Output}\n--- stderr ---\n{Error}";
+}
+
+/// <summary>
+/// The real <c>hlmhub</c> executable (tools/HlmHub.Cli's build output, same configuration as this test assembly) as a
+/// child process: arguments and environment given, none of the test runner's HLMHUB_* variables inherited, standard
+/// output and error captured apart, killed if it outlives the time limit.
+/// </summary>
+internal static class CliProcess
+{
+    public static string Executable
+    {
+        get
+        {
+            // tests/HlmHub.Cli.Tests/bin/<Configuration>/<framework>/ -> tools/HlmHub.Cli/bin/<Configuration>/<framework>/hlmhub
+            var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+            var repository = testOutput.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
+            return Path.Combine(repository, "tools", "HlmHub.Cli", "bin", testOutput.Parent.Name, testOutput.Name, OperatingSystem.IsWindows() ? "hlmhub.exe" : "hlmhub");
+        }
+    }
+
+    public static async Task<CliResult> RunAsync(IReadOnlyDictionary<string, string> environment, string workingDirectory, params string[] arguments)
+    {
+        var executable = Executable;
+        Assert.True(File.Exists(executable), $"{executable} is missing: build tools/HlmHub.Cli (or this test project) first.");
+        var start = new ProcessStartInfo(executable)
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var name in start.Environment.Keys.Where(name => name.StartsWith("HLMHUB_", StringComparison.Ordinal)).ToList())
+        {
+            start.Environment.Remove(name);
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(TestTimeouts.Default);
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        var commandLine = "hlmhub " + string.Join(' ', arguments);
+        return new CliResult(commandLine, process.ExitCode, await output, await error);
+    }
+}
