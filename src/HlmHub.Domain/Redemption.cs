@@ -111,7 +111,9 @@ public static class RedemptionRules
         }
 
         // The contract's status as of the instant: an end date that has passed ends it even if nothing recorded so.
-        if (offer.WithdrawnAt is not null || facts.Contract is not { } contract || contract.StatusAt(instant) == ContractStatus.Ended)
+        // Before its first day in force, a contract offers nothing yet.
+        if (offer.WithdrawnAt is not null || facts.Contract is not { } contract || contract.StatusAt(instant) == ContractStatus.Ended
+            || Period.DayOf(instant) < contract.StartDate)
         {
             return RejectionReason.OfferNotActive;
         }

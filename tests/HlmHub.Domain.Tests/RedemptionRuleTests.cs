@@ -52,6 +52,15 @@ public sealed class RedemptionRuleTests
     }
 
     [Fact]
+    public void RedemptionBeforeTheContractsFirstDay_IsOfferNotActive()
+    {
+        var beforeStart = Period.StartOfDayUtc(_contract.StartDate).AddMinutes(-1);
+
+        Assert.Equal(RejectionReason.OfferNotActive, Reason(Request() with { OccurredAt = beforeStart }, Facts()));
+        Assert.NotEqual(RejectionReason.OfferNotActive, Reason(Request() with { OccurredAt = beforeStart.AddMinutes(2) }, Facts()));
+    }
+
+    [Fact]
     public void WithdrawnOffer_IsNotActive()
     {
         _offer.Withdraw(Samples.Now);

@@ -14,6 +14,9 @@ public abstract class HubFixture : IAsyncLifetime
     /// <summary>The bootstrap hub administrator (from bootstrap-admin.json).</summary>
     internal AdminClient HubAdmin => _hubAdmin ?? throw new InvalidOperationException("The hub has not started.");
 
+    /// <summary>The fixture's database, for a test that starts a second hub instance on it.</summary>
+    internal TestDatabase Database => _database ?? throw new InvalidOperationException("The hub has not started.");
+
     public async Task InitializeAsync()
     {
         _database = await TestDatabase.CreateAsync(Provider);

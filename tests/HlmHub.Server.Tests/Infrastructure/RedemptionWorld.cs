@@ -95,15 +95,15 @@ internal sealed class RedemptionWorld
         OccurredAt = Timestamp.FromDateTimeOffset(TimeProvider.System.GetUtcNow()),
     };
 
-    public RedemptionService.RedemptionServiceClient Client() => new(_hub.Channel);
+    public RedemptionService.RedemptionServiceClient Client(HubHost? hub = null) => new((hub ?? _hub).Channel);
 
     public CallOptions Options(string? token = null) =>
         new(new Metadata { { "authorization", "Bearer " + (token ?? _token) } }, deadline: TimeProvider.System.GetUtcNow().UtcDateTime.Add(TestTimeouts.Default));
 
-    /// <summary>Streams <paramref name="events"/> on one call, reading acknowledgements as they come; all of them.</summary>
-    public async Task<List<RedemptionAck>> StreamAsync(IReadOnlyList<RedemptionEvent> events)
+    /// <summary>Streams <paramref name="events"/> on one call (to <paramref name="hub"/>, else the world's hub), reading acknowledgements as they come; all of them.</summary>
+    public async Task<List<RedemptionAck>> StreamAsync(IReadOnlyList<RedemptionEvent> events, HubHost? hub = null)
     {
-        using var call = Client().StreamRedemptions(Options());
+        using var call = Client(hub).StreamRedemptions(Options());
         var reading = Task.Run(async () =>
         {
             var acks = new List<RedemptionAck>();
