@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
-using HlmHub.Identity.Tests.Infrastructure;
 using HlmHub.Storage;
 
 namespace HlmHub.Cli.Tests.Infrastructure;

@@ -34,7 +34,7 @@ internal static class HubScheduling
         services.TryAddSingleton<FeeAccrualService>();
         services.TryAddSingleton<OverdueFeeService>();
         services.TryAddSingleton<OAuthStorePruning>();
-        // The monthly job's engine (idempotent: the Admin API registers it too).
+        // The monthly job's engine, ReconciliationEngine, is registered by HubFeatures (AddHlmHubReconciliation).
 
         var section = configuration.GetSection(SchedulingOptions.SectionName);
         services.AddOptions<SchedulingOptions>().Bind(section)
