@@ -27,8 +27,8 @@ public static class IdentityServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<AuthOptions>()
             .Bind(configuration.GetSection(AuthOptions.SectionName))
-            .Validate(Validate, "Invalid Auth configuration: Audience, TokenLifetime, ClockSkew, EmbeddedIssuer durations and limits must be set and positive, and KeyAnnouncementLead shorter than KeyRotationInterval.")
             .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddHubMetrics();
         services.TryAddSingleton<EmbeddedIssuerUrl>();
@@ -72,24 +72,5 @@ public static class IdentityServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         return endpoints;
-    }
-
-    private static bool Validate(AuthOptions options)
-    {
-        var embedded = options.EmbeddedIssuer;
-        return !string.IsNullOrWhiteSpace(options.Audience)
-            && options.TokenLifetime > TimeSpan.Zero
-            && options.ClockSkew >= TimeSpan.Zero
-            && options.ValidatedTokenCacheMaxEntries >= 0
-            && embedded.KeyRotationInterval > TimeSpan.Zero
-            && embedded.KeyAnnouncementLead >= TimeSpan.Zero
-            && embedded.KeyAnnouncementLead < embedded.KeyRotationInterval
-            && embedded.KeyCacheRefreshInterval > TimeSpan.Zero
-            && embedded.ClientAssertionMaxLifetime > TimeSpan.Zero
-            && embedded.FailedAuthenticationWindow > TimeSpan.Zero
-            && embedded.MaxFailedAuthenticationsPerClient > 0
-            && embedded.MaxFailedAuthenticationsPerAddress > 0
-            && embedded.MaxTrackedFailureKeys >= 100
-            && embedded.MaxTokenRequestBytes > 0;
     }
 }

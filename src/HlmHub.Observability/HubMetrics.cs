@@ -67,6 +67,7 @@ public sealed class HubMetrics
     private readonly Histogram<double> reconciliationDuration;
     private readonly Counter<long> discrepancies;
     private readonly Counter<long> tokenRequests;
+    private readonly Counter<long> overdueFees;
 
     public HubMetrics(IMeterFactory meterFactory)
     {
@@ -86,6 +87,8 @@ public sealed class HubMetrics
             "hlmhub.reconciliation.discrepancies", "{discrepancy}", "Discrepancies found by reconciliation runs, by kind.");
         tokenRequests = meter.CreateCounter<long>(
             "hlmhub.token.requests", "{request}", "Token requests answered by the embedded issuer, by grant type, client kind and outcome (success, or failure with its OAuth error).");
+        overdueFees = meter.CreateCounter<long>(
+            "hlmhub.fees.overdue", "{fee}", "Partner fees newly found overdue by the daily check (each fee counted once).");
     }
 
     /// <summary>
@@ -204,5 +207,14 @@ public sealed class HubMetrics
         }
 
         tokenRequests.Add(1, tags);
+    }
+
+    /// <summary><paramref name="count"/> partner fees newly recorded as overdue by the scheduled check.</summary>
+    public void RecordOverdueFees(long count)
+    {
+        if (overdueFees.Enabled && count > 0)
+        {
+            overdueFees.Add(count);
+        }
     }
 }

@@ -82,6 +82,9 @@ public sealed class HlmHubDbContext(DbContextOptions<HlmHubDbContext> options) :
     /// <summary>Ledger entries (append-only).</summary>
     public DbSet<LedgerEntry> LedgerEntries => Set<LedgerEntry>();
 
+    /// <summary>Partner fees found overdue by the daily check (once per contract and due date).</summary>
+    public DbSet<HlmHub.Domain.Ledger.OverdueFee> OverdueFees => Set<HlmHub.Domain.Ledger.OverdueFee>();
+
     /// <summary>Recorded reconciliation runs (dry runs are not recorded).</summary>
     public DbSet<HlmHub.Domain.Reconciliation.ReconciliationRun> ReconciliationRuns => Set<HlmHub.Domain.Reconciliation.ReconciliationRun>();
 

@@ -35,7 +35,11 @@ public static class StorageServiceCollectionExtensions
         return services;
     }
 
-    internal static StorageOptions ReadOptions(IConfiguration configuration)
+    /// <summary>
+    /// The storage settings as <see cref="AddHlmHubStorage"/> resolves them (for components that open the same
+    /// database with a driver of their own, such as the Quartz job store); throws on an invalid setting.
+    /// </summary>
+    public static StorageOptions ReadOptions(IConfiguration configuration)
     {
         var providerText = configuration["Storage:Provider"];
         var provider = StorageProvider.Sqlite;

@@ -5,8 +5,10 @@ using HlmHub.Server.Features.Eligibility;
 using HlmHub.Server.Features.Federation;
 using HlmHub.Server.Features.Redemptions;
 using HlmHub.Server.Features.Roster;
+using HlmHub.Server.Features.Scheduling;
 using HlmHub.Server.Features.Statements;
 using HlmHub.Reconciliation;
+using HlmHub.Server.Hosting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -27,16 +29,24 @@ internal static class HubFeatures
         // Roster: landlords' roster sessions (Features/Roster), with their named limits.
         services.AddOptions<RosterOptions>()
             .Bind(configuration.GetSection(RosterOptions.SectionName))
-            .Validate(options => options.MaxItemsPerBatch > 0 && options.MaxItemsPerSession > 0 && options.MaxOpenSessionsPerLandlord > 0
-                && options.SessionIdleTimeout > TimeSpan.Zero && options.MaxProblemsReported >= 0 && options.MemberTokensPageSize > 0, "Roster limits must be positive.")
+            .ValidateSettings(RosterOptions.SectionName, static (check, options) => check
+                .Positive(nameof(options.MaxItemsPerBatch), options.MaxItemsPerBatch)
+                .Positive(nameof(options.MaxItemsPerSession), options.MaxItemsPerSession)
+                .Positive(nameof(options.MaxOpenSessionsPerLandlord), options.MaxOpenSessionsPerLandlord)
+                .Positive(nameof(options.SessionIdleTimeout), options.SessionIdleTimeout)
+                .NotNegative(nameof(options.MaxProblemsReported), options.MaxProblemsReported)
+                .Positive(nameof(options.MemberTokensPageSize), options.MemberTokensPageSize))
             .ValidateOnStart();
         services.TryAddSingleton<RosterSync>();
 
         // Eligibility: partners' checks and Watch streams (Features/Eligibility), with their named limits.
         services.AddOptions<EligibilityOptions>()
             .Bind(configuration.GetSection(EligibilityOptions.SectionName))
-            .Validate(options => options.WatchPageSize > 0 && options.WatchPollInterval > TimeSpan.Zero && options.WatchSettleDelay >= TimeSpan.Zero
-                && options.MaxWatchStreamsPerPartner > 0, "Eligibility limits must be positive (WatchSettleDelay may be zero).")
+            .ValidateSettings(EligibilityOptions.SectionName, static (check, options) => check
+                .Positive(nameof(options.WatchPageSize), options.WatchPageSize)
+                .Positive(nameof(options.WatchPollInterval), options.WatchPollInterval)
+                .NotNegative(nameof(options.WatchSettleDelay), options.WatchSettleDelay)
+                .Positive(nameof(options.MaxWatchStreamsPerPartner), options.MaxWatchStreamsPerPartner))
             .ValidateOnStart();
         services.TryAddSingleton<WatchStreamLimiter>();
 
@@ -54,6 +64,9 @@ internal static class HubFeatures
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedemptionOptions>, RedemptionOptionsValidation>());
         services.TryAddSingleton<RedemptionPipeline>();
         services.AddHostedService(provider => provider.GetRequiredService<RedemptionPipeline>());
+
+        // Scheduling: Quartz on the hub's database and the hub's jobs (Features/Scheduling, Features/Fees).
+        services.AddHubScheduling(configuration);
 
         // Demo: the seeder is always available (for the CLI); --seed-demo runs it once the hub has started.
         services.TryAddSingleton<DemoSeeder>();

@@ -58,14 +58,21 @@ internal sealed class HubHostOptions
     /// </summary>
     public int MaxAnonymousCallsPerAddress { get; set; } = 8;
 
-    public bool IsValid() =>
-        ShutdownDrainTimeout >= TimeSpan.Zero
-        && MaxStreamsPerConnection > 0
-        && MaxRequestHeadersTotalSizeBytes > 0
-        && MaxMessageSizeBytes > 0
-        && ResponseCompression is "" or "gzip"
-        && MaxConcurrentConnections > 0
-        && KeepAlivePingDelay > TimeSpan.Zero
-        && KeepAlivePingTimeout > TimeSpan.Zero
-        && MaxAnonymousCallsPerAddress > 0;
+    /// <summary>
+    /// <c>Hub:HealthCheckTimeout</c>: how long one health check (the database's, the scheduler's) may take before it
+    /// counts as unhealthy (default 5 s), so a hung database makes <c>/health/ready</c> answer 503, not hang.
+    /// </summary>
+    public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    public void Check(SettingChecks check) => check
+        .NotNegative(nameof(ShutdownDrainTimeout), ShutdownDrainTimeout)
+        .Positive(nameof(MaxStreamsPerConnection), MaxStreamsPerConnection)
+        .Positive(nameof(MaxRequestHeadersTotalSizeBytes), MaxRequestHeadersTotalSizeBytes)
+        .Positive(nameof(MaxMessageSizeBytes), MaxMessageSizeBytes)
+        .OneOf(nameof(ResponseCompression), ResponseCompression, "", "gzip")
+        .Positive(nameof(MaxConcurrentConnections), MaxConcurrentConnections)
+        .Positive(nameof(KeepAlivePingDelay), KeepAlivePingDelay)
+        .Positive(nameof(KeepAlivePingTimeout), KeepAlivePingTimeout)
+        .Positive(nameof(MaxAnonymousCallsPerAddress), MaxAnonymousCallsPerAddress)
+        .Positive(nameof(HealthCheckTimeout), HealthCheckTimeout);
 }

@@ -5,13 +5,14 @@ using HlmHub.Identity;
 using HlmHub.Identity.Authorization;
 using Microsoft.AspNetCore.Grpc.JsonTranscoding;
 using Microsoft.AspNetCore.RateLimiting;
+using HlmHub.Server.Hosting.Telemetry;
 
 namespace HlmHub.Server.Hosting;
 
 /// <summary>
 /// The hub's platform on ASP.NET Core and grpc-dotnet: the two Kestrel endpoints and their limits, gRPC with
-/// its limits and interceptors, reflection, health (grpc.health.v1 and <c>GET /healthz</c>, both on the database
-/// check), the bound on anonymous calls, and the middleware order. Features only map their services.
+/// its limits and interceptors, reflection, health (grpc.health.v1, <c>GET /healthz</c>, <c>/health/live</c> and
+/// <c>/health/ready</c>), telemetry, the bound on anonymous calls, and the middleware order. Features only map their services.
 /// </summary>
 internal static class HubHosting
 {
@@ -20,10 +21,12 @@ internal static class HubHosting
 
     public static WebApplicationBuilder AddHubHosting(this WebApplicationBuilder builder)
     {
+        // First: a bad setting found from here on ends the process with one line, not a stack trace.
+        ConfigurationErrors.ExitOnConfigurationError();
         var section = builder.Configuration.GetSection(HubHostOptions.SectionName);
         builder.Services.AddOptions<HubHostOptions>()
             .Bind(section)
-            .Validate(options => options.IsValid(), "Invalid Hub configuration: every limit must be positive, and Hub:ResponseCompression empty or gzip.")
+            .ValidateSettings(HubHostOptions.SectionName, static (check, options) => options.Check(check))
             .ValidateOnStart();
         // Kestrel and gRPC read their limits while the host is built, before options could be resolved.
         var limits = section.Get<HubHostOptions>() ?? new HubHostOptions();
@@ -67,7 +70,10 @@ internal static class HubHosting
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddSingleton<IAuthenticationSchemeProvider, HubAuthenticationSchemeProvider>();
         builder.Services.AddGrpcReflection();
-        builder.Services.AddGrpcHealthChecks().AddCheck<DatabaseHealthCheck>(DatabaseHealthCheck.Name);
+        builder.Services.AddGrpcHealthChecks()
+            .AddCheck<DatabaseHealthCheck>(DatabaseHealthCheck.Name, failureStatus: null, tags: [HealthEndpoints.ReadyTag], timeout: limits.HealthCheckTimeout);
+        // Traces, metrics (with the hub's own meter) and OTLP export when configured (Hosting/Telemetry).
+        builder.AddHubTelemetry();
 
         builder.Services.AddRateLimiter(options =>
         {
@@ -76,8 +82,15 @@ internal static class HubHosting
                 _ => new ConcurrencyLimiterOptions { PermitLimit = limits.MaxAnonymousCallsPerAddress, QueueLimit = 0 }));
             options.OnRejected = (context, _) =>
             {
-                // A Trailers-Only gRPC answer: RESOURCE_EXHAUSTED says "you hold too much", which clients do not retry blindly.
                 var response = context.HttpContext.Response;
+                if (context.HttpContext.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) != true)
+                {
+                    // The HTTP health endpoints: a plain 429.
+                    response.StatusCode = StatusCodes.Status429TooManyRequests;
+                    return ValueTask.CompletedTask;
+                }
+
+                // A Trailers-Only gRPC answer: RESOURCE_EXHAUSTED says "you hold too much", which clients do not retry blindly.
                 response.StatusCode = StatusCodes.Status200OK;
                 response.ContentType = "application/grpc";
                 response.Headers["grpc-status"] = ((int)Grpc.Core.StatusCode.ResourceExhausted).ToString(CultureInfo.InvariantCulture);
@@ -130,6 +143,9 @@ internal static class HubHosting
     /// </summary>
     public static WebApplication MapHubPlatform(this WebApplication app, Action<IEndpointRouteBuilder> mapFeatures)
     {
+        // Every ValidateOnStart check, now rather than inside the host's start, which would log the failure with its
+        // stack trace first: a bad setting ends here with the one line of ConfigurationErrors.
+        app.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
         var grpc = app.MapGroup("").WithMetadata(new ServedOnMetadata(HubEndpointKind.Grpc));
         grpc.MapGrpcHealthChecksService().AllowAnonymous().RequireRateLimiting(AnonymousCallsPolicy);
         grpc.MapGrpcReflectionService().AllowAnonymous().RequireRateLimiting(AnonymousCallsPolicy);
@@ -138,6 +154,7 @@ internal static class HubHosting
         var http = app.MapGroup("").WithMetadata(new ServedOnMetadata(HubEndpointKind.Http)).AllowAnonymous();
         http.MapHlmHubIdentityEndpoints();
         http.MapHealthChecks("/healthz");
+        http.MapHubHealthEndpoints();
 
         app.VerifyEveryRpcDeclaresItsPolicy();
         return app;

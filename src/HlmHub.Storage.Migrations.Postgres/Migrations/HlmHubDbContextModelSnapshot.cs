@@ -357,6 +357,41 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                         });
                 });
 
+            modelBuilder.Entity("HlmHub.Domain.Ledger.OverdueFee", b =>
+                {
+                    b.Property<string>("ContractId")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<DateOnly>("DueDate")
+                        .HasColumnType("date");
+
+                    b.Property<string>("ClubId")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<long>("DetectedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Outstanding")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("PartnerId")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<DateOnly>("PayBy")
+                        .HasColumnType("date");
+
+                    b.HasKey("ContractId", "DueDate");
+
+                    b.HasIndex("ClubId");
+
+                    b.ToTable("OverdueFees");
+                });
+
             modelBuilder.Entity("HlmHub.Domain.Membership", b =>
                 {
                     b.Property<string>("ClubId")
@@ -1318,6 +1353,15 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                         .WithMany()
                         .HasForeignKey("ReversesTransactionId")
                         .OnDelete(DeleteBehavior.Restrict);
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.Ledger.OverdueFee", b =>
+                {
+                    b.HasOne("HlmHub.Domain.Contract", null)
+                        .WithMany()
+                        .HasForeignKey("ContractId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("HlmHub.Domain.Membership", b =>

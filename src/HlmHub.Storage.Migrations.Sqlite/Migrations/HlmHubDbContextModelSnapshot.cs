@@ -352,6 +352,41 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                         });
                 });
 
+            modelBuilder.Entity("HlmHub.Domain.Ledger.OverdueFee", b =>
+                {
+                    b.Property<string>("ContractId")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateOnly>("DueDate")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ClubId")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("DetectedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Outstanding")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("PartnerId")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateOnly>("PayBy")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("ContractId", "DueDate");
+
+                    b.HasIndex("ClubId");
+
+                    b.ToTable("OverdueFees");
+                });
+
             modelBuilder.Entity("HlmHub.Domain.Membership", b =>
                 {
                     b.Property<string>("ClubId")
@@ -1311,6 +1346,15 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                         .WithMany()
                         .HasForeignKey("ReversesTransactionId")
                         .OnDelete(DeleteBehavior.Restrict);
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.Ledger.OverdueFee", b =>
+                {
+                    b.HasOne("HlmHub.Domain.Contract", null)
+                        .WithMany()
+                        .HasForeignKey("ContractId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("HlmHub.Domain.Membership", b =>

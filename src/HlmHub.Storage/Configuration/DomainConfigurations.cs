@@ -323,3 +323,17 @@ internal sealed class RosterSessionConfiguration : IEntityTypeConfiguration<HlmH
         builder.HasOne<Landlord>().WithMany().HasForeignKey(session => session.LandlordId).OnDelete(DeleteBehavior.Restrict);
     }
 }
+
+internal sealed class OverdueFeeConfiguration : IEntityTypeConfiguration<HlmHub.Domain.Ledger.OverdueFee>
+{
+    public void Configure(EntityTypeBuilder<HlmHub.Domain.Ledger.OverdueFee> builder)
+    {
+        // One row per fee: the overdue check records each late fee once, however often it runs.
+        builder.HasKey(fee => new { fee.ContractId, fee.DueDate });
+        builder.Property(fee => fee.ContractId).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(fee => fee.ClubId).HasMaxLength(Limits.SlugMaxLength);
+        builder.Property(fee => fee.PartnerId).HasMaxLength(Limits.SlugMaxLength);
+        builder.HasIndex(fee => fee.ClubId);
+        builder.HasOne<Contract>().WithMany().HasForeignKey(fee => fee.ContractId).OnDelete(DeleteBehavior.Restrict);
+    }
+}

@@ -20,6 +20,9 @@ internal sealed record CliResult(string CommandLine, int ExitCode, string Output
 /// </summary>
 internal static class CliProcess
 {
+    /// <summary>How long one run may take: above the CLI's own time-out that the tests set (HLMHUB_TIMEOUT).</summary>
+    private static readonly TimeSpan RunLimit = TimeSpan.FromMinutes(4);
+
     public static string Executable
     {
         get
@@ -62,7 +65,7 @@ internal static class CliProcess
         var error = process.StandardError.ReadToEndAsync();
         try
         {
-            await process.WaitForExitAsync().WaitAsync(TestTimeouts.Default);
+            await process.WaitForExitAsync().WaitAsync(RunLimit);
         }
         catch (TimeoutException)
         {

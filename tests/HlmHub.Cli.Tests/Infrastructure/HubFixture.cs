@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
-using HlmHub.Identity.Tests.Infrastructure;
 using HlmHub.Storage;
 
 namespace HlmHub.Cli.Tests.Infrastructure;
@@ -62,6 +61,8 @@ public sealed class HubFixture : IAsyncLifetime
         ["HLMHUB_AUTH_URL"] = HttpUrl,
         ["HLMHUB_CLIENT_ID"] = client.ClientId,
         ["HLMHUB_CLIENT_SECRET"] = client.Secret,
+        // A fresh hub's first answers come slowly on a loaded test machine: well above the CLI's 30 s default.
+        ["HLMHUB_TIMEOUT"] = "180",
     };
 
     internal Task<CliResult> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments) =>

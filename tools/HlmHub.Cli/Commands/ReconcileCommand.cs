@@ -45,6 +45,12 @@ internal static class ReconcileCommand
         {
             // The stream lasts as long as the run: no deadline, Ctrl+C cancels it.
             using var call = session.Admin.RunReconciliation(request, HubSession.StreamOptions(cancellationToken));
+            if (!context.Console.Profile.Capabilities.Interactive)
+            {
+                // Piped or logged: no live bar to redraw, one line per phase as it ends.
+                return await LogPhasesAsync(context, call, cancellationToken);
+            }
+
             await context.Console.Progress()
                 .AutoClear(false)
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
@@ -75,6 +81,39 @@ internal static class ReconcileCommand
         }
 
         return report ?? throw new CliException(ExitCodes.Refused, "the hub ended the reconciliation stream without a report: run it again");
+    }
+
+    private static async Task<V1.ReconciliationReport> LogPhasesAsync(
+        CliContext context, AsyncServerStreamingCall<V1.RunReconciliationUpdate> call, CancellationToken cancellationToken)
+    {
+        V1.ReconciliationProgress? last = null;
+        void Log(V1.ReconciliationProgress phase) =>
+            context.Output.WriteLine($"phase {phase.PhaseNumber}/{phase.PhaseCount} {phase.Phase}: {phase.Done:#,##0} of {phase.Total:#,##0} done");
+
+        await foreach (var update in call.ResponseStream.ReadAllAsync(cancellationToken))
+        {
+            if (update.UpdateCase == V1.RunReconciliationUpdate.UpdateOneofCase.Report)
+            {
+                if (last is not null)
+                {
+                    Log(last);
+                }
+
+                return update.Report;
+            }
+
+            if (update.UpdateCase == V1.RunReconciliationUpdate.UpdateOneofCase.Progress)
+            {
+                if (last is not null && last.Phase != update.Progress.Phase)
+                {
+                    Log(last);
+                }
+
+                last = update.Progress;
+            }
+        }
+
+        throw new CliException(ExitCodes.Refused, "the hub ended the reconciliation stream without a report: run it again");
     }
 
     private static void Show(ProgressContext progress, Dictionary<string, ProgressTask> phases, V1.ReconciliationProgress update)

@@ -45,13 +45,14 @@ internal sealed record HubSettings(Uri HubUrl, Uri AuthUrl, string ClientId, str
 
         var timeoutText = Setting(parse.GetValue(options.Timeout), TimeoutVariable);
         var timeout = DefaultTimeout;
-        if (timeoutText is not null && (!int.TryParse(timeoutText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) || seconds is < 1 or > 3600))
+        if (timeoutText is not null)
         {
-            throw new CliException(ExitCodes.Usage, $"--timeout ({TimeoutVariable}) is a number of seconds from 1 to 3600, not '{timeoutText}'");
-        }
-        else if (timeoutText is not null)
-        {
-            timeout = TimeSpan.FromSeconds(int.Parse(timeoutText, System.Globalization.CultureInfo.InvariantCulture));
+            if (!int.TryParse(timeoutText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) || seconds is < 1 or > 3600)
+            {
+                throw new CliException(ExitCodes.Usage, $"--timeout ({TimeoutVariable}) is a number of seconds from 1 to 3600, not '{timeoutText}'");
+            }
+
+            timeout = TimeSpan.FromSeconds(seconds);
         }
 
         return new HubSettings(ParseUrl(url, "--url", UrlVariable), ParseUrl(authUrl, "--auth-url", AuthUrlVariable), clientId, secret, keyFile, timeout);

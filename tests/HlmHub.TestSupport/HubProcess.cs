@@ -3,14 +3,15 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace HlmHub.Identity.Tests.Infrastructure;
+namespace HlmHub.TestSupport;
 
 /// <summary>
 /// The real hub (<c>src/HlmHub.Server</c>, built with the solution; not a project reference, which would copy the
-/// hub's appsettings.json, and its Kestrel endpoints, into every test host here) as a separate process, with its HTTP/1.1
-/// endpoint on a free loopback port. Its output is kept for assertions and failure messages; disposing it kills it.
+/// hub's appsettings.json, and its Kestrel endpoints, into every test host) as a separate process, as an operator
+/// runs it, with its two endpoints on free loopback ports. Its output is kept for assertions and failure messages;
+/// disposing it kills it.
 /// </summary>
-internal sealed class HubProcess : IAsyncDisposable
+public sealed class HubProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
@@ -26,21 +27,27 @@ internal sealed class HubProcess : IAsyncDisposable
         process.BeginErrorReadLine();
     }
 
+    /// <summary>The Http endpoint's port (HTTP/1.1: token endpoint, discovery, health).</summary>
     public int HttpPort { get; }
 
-    /// <summary>The gRPC endpoint's port (cleartext HTTP/2 on 127.0.0.1).</summary>
+    /// <summary>The Grpc endpoint's port (HTTP/2).</summary>
     public int GrpcPort { get; }
+
+    public Uri HttpAddress => new($"http://127.0.0.1:{HttpPort}/");
 
     public string Issuer => $"http://127.0.0.1:{HttpPort}/";
 
+    /// <summary>Standard output and standard error, interleaved as received.</summary>
     public string Output => string.Join('\n', _output);
 
-    /// <summary>The server's build output: same configuration as this test assembly.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The server's build output: same configuration as the running test assembly.</summary>
     public static string ServerAssembly
     {
         get
         {
-            // tests/HlmHub.Identity.Tests/bin/<Configuration>/net10.0/ -> src/HlmHub.Server/bin/<Configuration>/net10.0/
+            // tests/<project>/bin/<Configuration>/net10.0/ -> src/HlmHub.Server/bin/<Configuration>/net10.0/
             var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
             var framework = testOutput.Name;
             var configuration = testOutput.Parent!.Name;
@@ -52,18 +59,29 @@ internal sealed class HubProcess : IAsyncDisposable
     /// <summary>Runs the hub with <c>--migrate</c> and waits for it to exit.</summary>
     public static async Task MigrateAsync(IReadOnlyDictionary<string, string?> settings)
     {
-        await using var hub = Start(settings, ["--migrate"], httpPort: FreePort(), grpcPort: FreePort());
-        await hub._process.WaitForExitAsync().DefaultTimeout();
-        Assert.True(hub._process.ExitCode == 0, $"--migrate exited with {hub._process.ExitCode}:\n{hub.Output}");
+        await using var hub = Start(settings, ["--migrate"]);
+        var exitCode = await hub.WaitForExitAsync();
+        if (exitCode != 0)
+        {
+            throw new InvalidOperationException($"--migrate exited with {exitCode}:\n{hub.Output}");
+        }
     }
 
-    /// <summary>Starts the hub; it serves once <see cref="WaitStartedAsync"/> returns.</summary>
-    public static HubProcess Start(IReadOnlyDictionary<string, string?> settings) => Start(settings, [], FreePort(), FreePort());
-
-    private static HubProcess Start(IReadOnlyDictionary<string, string?> settings, IReadOnlyList<string> switches, int httpPort, int grpcPort)
+    /// <summary>
+    /// Starts the hub with <paramref name="settings"/> (as command-line arguments), <paramref name="switches"/> and
+    /// <paramref name="environment"/> variables; it serves once <see cref="WaitStartedAsync"/> returns.
+    /// </summary>
+    public static HubProcess Start(
+        IReadOnlyDictionary<string, string?> settings, IReadOnlyList<string>? switches = null, IReadOnlyDictionary<string, string>? environment = null)
     {
+        var httpPort = FreePort();
+        var grpcPort = FreePort();
         var assembly = ServerAssembly;
-        Assert.True(File.Exists(assembly), $"{assembly} is missing: build the solution (or src/HlmHub.Server) first.");
+        if (!File.Exists(assembly))
+        {
+            throw new InvalidOperationException($"{assembly} is missing: build the solution (or src/HlmHub.Server) first.");
+        }
+
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = Path.GetDirectoryName(assembly)!,
@@ -72,13 +90,14 @@ internal sealed class HubProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         start.ArgumentList.Add(assembly);
-        foreach (var @switch in switches)
+        foreach (var @switch in switches ?? [])
         {
             start.ArgumentList.Add(@switch);
         }
-        var all = new Dictionary<string, string?>(settings)
+
+        var all = new Dictionary<string, string?>
         {
-            // Two named endpoints, as the host will have them: HTTP/1.1 for OAuth, HTTP/2 for gRPC.
+            // Two named endpoints, as the host has them: HTTP/1.1 for OAuth and health, HTTP/2 for gRPC.
             ["Kestrel:Endpoints:Http:Url"] = $"http://127.0.0.1:{httpPort}",
             ["Kestrel:Endpoints:Http:Protocols"] = "Http1",
             ["Kestrel:Endpoints:Grpc:Url"] = $"http://127.0.0.1:{grpcPort}",
@@ -86,24 +105,50 @@ internal sealed class HubProcess : IAsyncDisposable
             ["Auth:Issuer"] = $"http://127.0.0.1:{httpPort}/",
             ["Logging:LogLevel:Default"] = "Information",
         };
+        foreach (var (key, value) in settings)
+        {
+            all[key] = value;
+        }
+
         foreach (var (key, value) in all)
         {
             start.ArgumentList.Add($"--{key}={value}");
         }
+
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         return new HubProcess(Process.Start(start)!, httpPort, grpcPort);
     }
 
     /// <summary>Waits until the host says it has started (hosted services, the bootstrap included, have run).</summary>
     public async Task WaitStartedAsync()
     {
-        var deadline = TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(60);
+        var deadline = TimeProvider.System.GetUtcNow() + TestTimeouts.Startup;
         while (!Output.Contains("Application started", StringComparison.Ordinal))
         {
-            Assert.False(_process.HasExited, $"The hub exited with {(_process.HasExited ? _process.ExitCode : 0)}:\n{Output}");
-            Assert.True(TimeProvider.System.GetUtcNow() < deadline, "The hub did not start within 60 s:\n" + Output);
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"The hub exited with {_process.ExitCode}:\n{Output}");
+            }
+
+            if (TimeProvider.System.GetUtcNow() > deadline)
+            {
+                throw new TimeoutException($"The hub did not start within {TestTimeouts.Startup}:\n{Output}");
+            }
+
             await Task.Delay(100);
         }
+    }
+
+    /// <summary>Waits for the process to exit by itself and returns its exit code (all output read).</summary>
+    public async Task<int> WaitForExitAsync()
+    {
+        await _process.WaitForExitAsync().WaitAsync(TestTimeouts.Startup);
+        return _process.ExitCode;
     }
 
     public async ValueTask DisposeAsync()
@@ -113,6 +158,7 @@ internal sealed class HubProcess : IAsyncDisposable
             _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync().DefaultTimeout();
         }
+
         _process.Dispose();
     }
 

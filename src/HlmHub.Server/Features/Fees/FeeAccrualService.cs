@@ -1,0 +1,153 @@
+using HlmHub.Domain;
+using HlmHub.Domain.Ledger;
+using HlmHub.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace HlmHub.Server.Features.Fees;
+
+/// <summary>What one accrual run did.</summary>
+internal sealed record FeeAccrualResult(DateOnly Today, int ContractsRead, int Booked, int AlreadyBooked);
+
+/// <summary>
+/// Books every partner fee that has fallen due (up to today in Paris) and is not booked yet, for every contract
+/// (<see cref="FeeBooking"/>). Idempotent: the ledger's unique idempotency key (one accrual per contract and
+/// anniversary month) makes a second run, or a concurrent one on another node, book nothing.
+/// </summary>
+internal sealed class FeeAccrualService(
+    IDbContextFactory<HlmHubDbContext> dbContextFactory,
+    IOptions<FeeOptions> options,
+    TimeProvider timeProvider,
+    ILogger<FeeAccrualService> logger)
+{
+    public async Task<FeeAccrualResult> AccrueAsync(CancellationToken cancellationToken)
+    {
+        var today = Period.DayOf(timeProvider.GetUtcNow());
+        var closedPeriodsByClub = new Dictionary<string, IReadOnlyCollection<Period>>(StringComparer.Ordinal);
+        int contractsRead = 0, booked = 0, alreadyBooked = 0;
+        string? after = null;
+        while (true)
+        {
+            var batch = await ReadContractsAsync(after, options.Value.ContractBatchSize, cancellationToken);
+            if (batch.Count == 0)
+            {
+                break;
+            }
+
+            contractsRead += batch.Count;
+            after = batch[^1].Id;
+            var due = batch
+                .SelectMany(contract => FeeBooking.DueDatesBetween(contract, contract.StartDate, today)
+                    .Select(dueDate => (Contract: contract, DueDate: dueDate, Key: FeeBooking.AccrualKey(contract, dueDate))))
+                .ToList();
+            var keys = due.Select(fee => fee.Key).ToList();
+            HashSet<string> bookedKeys;
+            await using (var db = await dbContextFactory.CreateDbContextAsync(cancellationToken))
+            {
+                bookedKeys = (await db.LedgerTransactions.AsNoTracking()
+                    .Where(transaction => keys.Contains(transaction.IdempotencyKey))
+                    .Select(transaction => transaction.IdempotencyKey)
+                    .ToListAsync(cancellationToken)).ToHashSet(StringComparer.Ordinal);
+            }
+
+            foreach (var fee in due)
+            {
+                if (bookedKeys.Contains(fee.Key))
+                {
+                    alreadyBooked++;
+                    continue;
+                }
+
+                if (!closedPeriodsByClub.TryGetValue(fee.Contract.ClubId, out var closed))
+                {
+                    closed = await ReadClosedPeriodsAsync(fee.Contract.ClubId, cancellationToken);
+                    closedPeriodsByClub[fee.Contract.ClubId] = closed;
+                }
+
+                if (await BookAsync(fee.Contract, fee.DueDate, closed, cancellationToken))
+                {
+                    booked++;
+                }
+                else
+                {
+                    alreadyBooked++;
+                }
+            }
+        }
+
+        FeeLog.AccrualFinished(logger, today, booked, alreadyBooked, contractsRead);
+        return new FeeAccrualResult(today, contractsRead, booked, alreadyBooked);
+    }
+
+    /// <summary>Books one fee; false when another run booked it first (the unique idempotency key refused ours).</summary>
+    private async Task<bool> BookAsync(Contract contract, DateOnly dueDate, IReadOnlyCollection<Period> closedPeriods, CancellationToken cancellationToken)
+    {
+        await EnsureAccountsAsync(contract, cancellationToken);
+        var now = timeProvider.GetUtcNow();
+        // A fee that fell due in a month the club has closed is booked in the next open month.
+        var bookingPeriod = PeriodRules.BookingPeriod(new Period(dueDate.Year, dueDate.Month), closedPeriods);
+        var transaction = FeeBooking.Accrual(Guid.CreateVersion7(now), contract, dueDate, bookingPeriod, now);
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        db.LedgerTransactions.Add(transaction);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException exception) when (StorageErrors.IsUniqueViolation(exception))
+        {
+            // Another node (or an overlapping recovery of this job) booked the same fee first: nothing to do.
+            return false;
+        }
+
+        FeeLog.FeeBooked(logger, contract.Id, dueDate, bookingPeriod.ToString(), contract.YearlyFee.ToString());
+        return true;
+    }
+
+    /// <summary>The partner's fee accounts are created on first use; a concurrent creation by another run is fine.</summary>
+    private async Task EnsureAccountsAsync(Contract contract, CancellationToken cancellationToken)
+    {
+        var needed = FeeBooking.Accounts(contract.ClubId, contract.PartnerId);
+        var ids = needed.Select(account => account.Id).ToList();
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        var existing = await db.LedgerAccounts.AsNoTracking()
+            .Where(account => ids.Contains(account.Id))
+            .Select(account => account.Id)
+            .ToListAsync(cancellationToken);
+        var missing = needed.Where(account => !existing.Contains(account.Id)).ToList();
+        if (missing.Count == 0)
+        {
+            return;
+        }
+
+        db.LedgerAccounts.AddRange(missing);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException exception) when (StorageErrors.IsUniqueViolation(exception))
+        {
+            // Created meanwhile by a concurrent run: the accounts exist, which is all that is needed.
+        }
+    }
+
+    private async Task<List<Contract>> ReadContractsAsync(string? after, int batchSize, CancellationToken cancellationToken)
+    {
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        var query = db.Contracts.AsNoTracking();
+        if (after is not null)
+        {
+            query = query.Where(contract => string.Compare(contract.Id, after) > 0);
+        }
+
+        return await query.OrderBy(contract => contract.Id).Take(batchSize).ToListAsync(cancellationToken);
+    }
+
+    private async Task<IReadOnlyCollection<Period>> ReadClosedPeriodsAsync(string clubId, CancellationToken cancellationToken)
+    {
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        return await db.PeriodClosures.AsNoTracking()
+            .Where(closure => closure.ClubId == clubId)
+            .Select(closure => closure.Period)
+            .ToListAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,42 @@
+using Quartz;
+
+namespace HlmHub.Server.Features.Scheduling;
+
+/// <summary>
+/// What every hub job shares: a stable key, and a log line when it starts and ends naming the node it ran on, so
+/// operators (and the cluster tests) can see that a firing ran once and where. The work itself lives in a feature
+/// service; a job is a thin shell around it.
+/// </summary>
+internal abstract class HubJob(ILogger logger, TimeProvider timeProvider) : IJob
+{
+    public const string Group = "hlmhub";
+
+    /// <summary>The hub's clock.</summary>
+    protected TimeProvider Clock => timeProvider;
+
+    /// <summary>The job's name in the store (and its trigger's).</summary>
+    protected abstract string Name { get; }
+
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var instanceId = context.Scheduler.SchedulerInstanceId;
+        SchedulingLog.JobStarted(logger, Name, instanceId, context.Recovering);
+        var started = timeProvider.GetTimestamp();
+        try
+        {
+            var summary = await RunAsync(cancellationToken);
+            SchedulingLog.JobFinished(logger, Name, instanceId, (long)timeProvider.GetElapsedTime(started).TotalMilliseconds, summary);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Logged here with the job's name; Quartz records the failure, and the next firing tries again
+            // (every job is idempotent, so nothing is lost by waiting for it).
+            SchedulingLog.JobFailed(logger, exception, Name, instanceId);
+            throw new JobExecutionException(exception);
+        }
+    }
+
+    /// <summary>Does the work; returns a one-line summary of what it did.</summary>
+    protected abstract Task<string> RunAsync(CancellationToken cancellationToken);
+}

@@ -1,0 +1,61 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+
+namespace HlmHub.Server.Hosting;
+
+/// <summary>
+/// A hub started with a bad setting stops with one line on standard error naming the setting and its rule, and exit
+/// code <see cref="ExitCode"/> (EX_CONFIG in sysexits.h), instead of a stack trace. Configuration errors are: a failed
+/// options validation (<see cref="SettingChecks"/>, at start-up), a value the configuration binder cannot convert,
+/// and the settings the storage and identity layers check while the host is built, whose messages start with the
+/// setting's name.
+/// </summary>
+internal static partial class ConfigurationErrors
+{
+    /// <summary>The exit code of a hub refusing its configuration.</summary>
+    public const int ExitCode = 78;
+
+    private static int _installed;
+
+    /// <summary>
+    /// Installs the handler, once per process. An unhandled exception that is a configuration error is reported and
+    /// ends the process; any other keeps the runtime's report (a bug deserves its stack trace).
+    /// </summary>
+    public static void ExitOnConfigurationError()
+    {
+        if (Interlocked.Exchange(ref _installed, 1) == 1)
+        {
+            return;
+        }
+
+        AppDomain.CurrentDomain.UnhandledException += (_, arguments) =>
+        {
+            if (arguments.ExceptionObject is Exception exception && Describe(exception) is { } line)
+            {
+                Console.Error.WriteLine(line);
+                Console.Error.Flush();
+                Environment.Exit(ExitCode);
+            }
+        };
+    }
+
+    /// <summary>The one line an operator reads for a configuration error, or null when <paramref name="exception"/> is not one.</summary>
+    public static string? Describe(Exception exception)
+    {
+        var cause = exception is AggregateException { InnerExceptions.Count: 1 } aggregate ? aggregate.InnerExceptions[0] : exception;
+        return cause switch
+        {
+            OptionsValidationException validation => Line(string.Join("; ", validation.Failures)),
+            InvalidOperationException binding when binding.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) => Line(binding.Message),
+            InvalidOperationException named when NamesASetting().IsMatch(named.Message) => Line(named.Message),
+            _ => null,
+        };
+    }
+
+    private static string Line(string message) =>
+        "hlmhub: invalid configuration: " + message.ReplaceLineEndings(" ") + " (docs/configuration.md lists every setting)";
+
+    // "Storage:Provider must be ...", "ConnectionStrings:HlmHub is required ...": the hub's own configuration messages.
+    [GeneratedRegex(@"^[A-Z][A-Za-z]*(:[A-Za-z0-9]+)+ ")]
+    private static partial Regex NamesASetting();
+}

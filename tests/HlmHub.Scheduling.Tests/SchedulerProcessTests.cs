@@ -1,0 +1,216 @@
+using HlmHub.Domain;
+using HlmHub.Domain.Ledger;
+using HlmHub.Scheduling.Tests.Infrastructure;
+using HlmHub.Server.Features.Scheduling;
+using HlmHub.Storage;
+
+namespace HlmHub.Scheduling.Tests;
+
+/// <summary>
+/// Real hub processes running Quartz on their own database: a job fired through Quartz runs and books its result; a
+/// node killed (SIGKILL) mid-job has the job run again and complete, on restart or, in a cluster, on the other node;
+/// a firing runs once across a cluster.
+/// </summary>
+public sealed class SchedulerProcessTests
+{
+    private const string FeeAccrual = FeeAccrualJob.JobName;
+
+    // Contracts starting on 10 January 2025: two fees each so far (10 January 2025 and 2026).
+    private static readonly DateOnly ContractStart = new(2025, 1, 10);
+
+    [Fact]
+    public async Task FeeAccrualFiredThroughQuartz_OnASqliteNode_BooksEveryFee_AndTheSchedulerIsHealthy()
+    {
+        await using var database = await EmptyDatabase.CreateAsync(StorageProvider.Sqlite, TestTimeouts.Token());
+        var world = new FeeWorld(contracts: 3, start: ContractStart);
+        var settings = await PrepareAsync(database, world);
+        await using var node = HubNode.Start("solo", settings);
+        await node.WaitStartedAsync();
+
+        await QuartzClient.TriggerAsync(database, FeeAccrual);
+        await node.WaitForAsync(output => node.Runs(FeeAccrual).Finished == 1, "to finish the fee accrual");
+
+        Assert.Equal((1, 0, 1), node.Runs(FeeAccrual));
+        Assert.Contains("6 fee(s) booked", node.Output, StringComparison.Ordinal);
+        Assert.Equal(await ExpectedAccrualsAsync(world), await AccrualsOfAsync(database));
+        using var http = new HttpClient();
+        var health = await http.GetStringAsync($"http://127.0.0.1:{node.HttpPort}/healthz").DefaultTimeout();
+        Assert.Equal("Healthy", health);
+    }
+
+    [Fact]
+    public async Task MonthlyReconciliationFiredThroughQuartz_RecordsLastMonthsRunAsTheScheduler_AndASecondFiringRecordsNoOther()
+    {
+        await using var database = await EmptyDatabase.CreateAsync(StorageProvider.Sqlite, TestTimeouts.Token());
+        var world = new FeeWorld(contracts: 2, start: ContractStart);
+        var settings = await PrepareAsync(database, world);
+        await using var node = HubNode.Start("solo", settings);
+        await node.WaitStartedAsync();
+        const string Job = MonthlyReconciliationJob.JobName;
+
+        await QuartzClient.TriggerAsync(database, Job);
+        await node.WaitForAsync(output => node.Runs(Job).Finished == 1, "to finish the reconciliation");
+        await QuartzClient.TriggerAsync(database, Job);
+        await node.WaitForAsync(output => node.Runs(Job).Finished == 2, "to finish the second reconciliation");
+
+        Assert.Contains("1 club(s) reconciled", node.Output, StringComparison.Ordinal);
+        Assert.Contains("0 club(s) reconciled (0 discrepancies), 1 already reconciled", node.Output, StringComparison.Ordinal);
+        await using var access = await JobServices.OverAsync(database, TimeProvider.System.GetUtcNow());
+        var lastMonth = Period.Of(TimeProvider.System.GetUtcNow()).Previous();
+        await using var db = await access.Db.CreateDbContextAsync();
+        var runs = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.ToListAsync(
+            db.ReconciliationRuns.Where(run => run.ClubId == world.ClubId));
+        var recorded = Assert.Single(runs);
+        Assert.Equal((lastMonth, MonthlyReconciliationJob.StartedBy), (recorded.Period, recorded.StartedBy));
+    }
+
+    [Fact]
+    public async Task JobKilledMidRun_RunsAgainWhenItsNodeRestarts_AndCompletes()
+    {
+        await using var database = await EmptyDatabase.CreateAsync(StorageProvider.Postgres, TestTimeouts.Token());
+        var world = new FeeWorld(contracts: 5, start: ContractStart);
+        var settings = await PrepareAsync(database, world, holdPartner: 2);
+        await using var node = HubNode.Start("node-a", settings);
+        await node.WaitStartedAsync();
+
+        await using (var hold = await PostgresHold.LockAccountAsync(database.ConnectionString, HeldAccount(world, 2)))
+        {
+            await QuartzClient.TriggerAsync(database, FeeAccrual);
+            await hold.WaitUntilSomeoneWaitsAsync();
+            var partial = (await AccrualsOfAsync(database)).Count;
+            Assert.InRange(partial, 1, 9);
+            await node.KillAsync();
+        }
+
+        Assert.Equal((1, 0, 0), node.Runs(FeeAccrual));
+        // The same node id again: its first check-in finds its own firing unfinished and recovers it.
+        await using var restarted = HubNode.Start("node-a", settings);
+        await restarted.WaitForAsync(output => restarted.Runs(FeeAccrual).Finished == 1, "to recover and finish the fee accrual", TestTimeouts.Startup);
+
+        Assert.Equal((1, 1, 1), restarted.Runs(FeeAccrual));
+        Assert.Equal(await ExpectedAccrualsAsync(world), await AccrualsOfAsync(database));
+    }
+
+    [Fact]
+    public async Task TwoClusteredNodes_RunAFiringOnce()
+    {
+        await using var database = await EmptyDatabase.CreateAsync(StorageProvider.Postgres, TestTimeouts.Token());
+        var world = new FeeWorld(contracts: 4, start: ContractStart);
+        var settings = await PrepareAsync(database, world);
+        await using var first = HubNode.Start("node-a", settings);
+        await using var second = HubNode.Start("node-b", settings);
+        await Task.WhenAll(first.WaitStartedAsync(), second.WaitStartedAsync());
+        await WaitForClusterAsync(database, "node-a", "node-b");
+
+        await QuartzClient.TriggerAsync(database, FeeAccrual);
+        await WaitAsync(() => first.Runs(FeeAccrual).Finished + second.Runs(FeeAccrual).Finished == 1, "a node to finish the fee accrual", first, second);
+        // Several check-in rounds later, still one run.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        Assert.Equal(1, first.Runs(FeeAccrual).Started + second.Runs(FeeAccrual).Started);
+        Assert.Equal(1, first.Runs(FeeAccrual).Finished + second.Runs(FeeAccrual).Finished);
+        Assert.Equal(await ExpectedAccrualsAsync(world), await AccrualsOfAsync(database));
+    }
+
+    [Fact]
+    public async Task ClusteredNodeKilledMidJob_TheOtherNodeFinishesIt_AsAnUndisturbedRunWould()
+    {
+        await using var database = await EmptyDatabase.CreateAsync(StorageProvider.Postgres, TestTimeouts.Token());
+        var world = new FeeWorld(contracts: 5, start: ContractStart);
+        var settings = await PrepareAsync(database, world, holdPartner: 2);
+        await using var first = HubNode.Start("node-a", settings);
+        await using var second = HubNode.Start("node-b", settings);
+        await Task.WhenAll(first.WaitStartedAsync(), second.WaitStartedAsync());
+        await WaitForClusterAsync(database, "node-a", "node-b");
+
+        HubNode runner, survivor;
+        await using (var hold = await PostgresHold.LockAccountAsync(database.ConnectionString, HeldAccount(world, 2)))
+        {
+            await QuartzClient.TriggerAsync(database, FeeAccrual);
+            await hold.WaitUntilSomeoneWaitsAsync();
+            (runner, survivor) = first.Runs(FeeAccrual).Started == 1 ? (first, second) : (second, first);
+            Assert.Equal((1, 0, 0), runner.Runs(FeeAccrual));
+            Assert.Equal((0, 0, 0), survivor.Runs(FeeAccrual));
+            Assert.InRange((await AccrualsOfAsync(database)).Count, 1, 9);
+            await runner.KillAsync();
+            await PostgresHold.BackdateCheckinAsync(database.ConnectionString, runner.Name);
+        }
+
+        await survivor.WaitForAsync(output => survivor.Runs(FeeAccrual).Finished == 1, "to recover and finish the fee accrual");
+
+        Assert.Equal((1, 1, 1), survivor.Runs(FeeAccrual));
+        Assert.Equal((1, 0, 0), runner.Runs(FeeAccrual));
+        Assert.Equal(await ExpectedAccrualsAsync(world), await AccrualsOfAsync(database));
+    }
+
+    /// <summary>
+    /// Migrates the database as an operator would (<c>--migrate</c>), adds the world (and the held partner's
+    /// receivable account, so a test can lock it), and returns the nodes' settings: a 1 s check-in and a 2 s
+    /// threshold (as Quartz's own cluster tests), and cron triggers that never fire during a test.
+    /// </summary>
+    private static async Task<Dictionary<string, string?>> PrepareAsync(EmptyDatabase database, FeeWorld world, int? holdPartner = null)
+    {
+        var settings = new Dictionary<string, string?>(database.Settings)
+        {
+            ["Scheduling:CheckinInterval"] = "00:00:01",
+            ["Scheduling:CheckinMisfireThreshold"] = "00:00:02",
+            ["Scheduling:FeeAccrualCron"] = Never,
+            ["Scheduling:OverdueFeesCron"] = Never,
+            ["Scheduling:PruningCron"] = Never,
+            ["Scheduling:ReconciliationCron"] = Never,
+        };
+        await HubNode.MigrateAsync(settings);
+        await using var access = await JobServices.OverAsync(database, TimeProvider.System.GetUtcNow());
+        await world.AddToAsync(access.Db);
+        if (holdPartner is { } index)
+        {
+            await using var db = await access.Db.CreateDbContextAsync();
+            db.LedgerAccounts.Add(LedgerAccount.Create(world.ClubId, AccountKind.FeesReceivable, world.Partners[index].Id));
+            await db.SaveChangesAsync();
+        }
+
+        return settings;
+    }
+
+    private const string Never = "0 0 3 1 1 ? 2098";
+
+    private static string HeldAccount(FeeWorld world, int partner) =>
+        LedgerAccount.IdFor(world.ClubId, AccountKind.FeesReceivable, world.Partners[partner].Id);
+
+    /// <summary>The ledger an undisturbed accrual books for <paramref name="world"/>: the service run once on a fresh database.</summary>
+    private static async Task<List<string>> ExpectedAccrualsAsync(FeeWorld world)
+    {
+        await using var reference = await JobServices.CreateAsync(StorageProvider.Sqlite, TimeProvider.System.GetUtcNow());
+        await world.AddToAsync(reference.Db);
+        await reference.Get<Server.Features.Fees.FeeAccrualService>().AccrueAsync(TestTimeouts.Token());
+        var accruals = await FeeWorld.AccrualsAsync(reference.Db);
+        Assert.Equal(world.Contracts.Count * 2, accruals.Count);
+        return accruals;
+    }
+
+    private static async Task<List<string>> AccrualsOfAsync(EmptyDatabase database)
+    {
+        await using var access = await JobServices.OverAsync(database, TimeProvider.System.GetUtcNow());
+        return await FeeWorld.AccrualsAsync(access.Db);
+    }
+
+    private static async Task WaitForClusterAsync(EmptyDatabase database, params string[] nodes)
+    {
+        var deadline = TimeProvider.System.GetUtcNow() + TestTimeouts.Default;
+        while (!nodes.All((await PostgresHold.ClusterNodesAsync(database.ConnectionString)).Contains))
+        {
+            Assert.True(TimeProvider.System.GetUtcNow() < deadline, "The nodes did not both check in to the cluster.");
+            await Task.Delay(200);
+        }
+    }
+
+    private static async Task WaitAsync(Func<bool> condition, string what, params HubNode[] nodes)
+    {
+        var deadline = TimeProvider.System.GetUtcNow() + TestTimeouts.Default;
+        while (!condition())
+        {
+            Assert.True(TimeProvider.System.GetUtcNow() < deadline, $"Timed out waiting for {what}:\n" + string.Join("\n----\n", nodes.Select(node => node.Output)));
+            await Task.Delay(100);
+        }
+    }
+}

@@ -1,0 +1,356 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Grpc.Core;
+using HlmHub.Contracts.V1;
+using HlmHub.Observability;
+using HlmHub.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Npgsql;
+
+namespace HlmHub.Server.Tests;
+
+/// <summary>
+/// What an operator sees of a running hub, against the real hub on SQLite: its own meter (read as
+/// <c>dotnet-counters</c> would, through the host's meter factory) and its HTTP health endpoints over plain HTTP/1.1.
+/// </summary>
+public sealed class ObservabilityTests(SqliteHubFixture fixture) : IClassFixture<SqliteHubFixture>
+{
+    private HubHost Hub => fixture.Hub;
+
+    private IMeterFactory Meters => Hub.Services.GetRequiredService<IMeterFactory>();
+
+    [Fact]
+    public async Task RosterSyncOverGrpc_CountsEachCommittedChangeByKind_AndTheHouseholdsAFullSnapshotMarksAsLeft()
+    {
+        var admin = fixture.HubAdmin;
+        var landlord = await admin.CreateLandlordAsync(SampleData.Landlord());
+        var registered = await admin.CallAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest
+        {
+            Kind = ClientKind.Landlord,
+            DisplayName = "Roster sync",
+            LandlordId = landlord.Id,
+            Scopes = { "hlmhub.roster" },
+        }, options));
+        var token = await Hub.GetTokenAsync(registered.Client.ClientId, registered.ClientSecret);
+        using var changes = new MetricCollector<long>(Meters, HubMetrics.MeterName, "hlmhub.roster.changes");
+
+        await SyncAsync(token, SessionKind.Delta, Household(1, "M-001"), Household(2, "M-002"), Household(3, "M-003", rooms: 9));
+        // The snapshot lists M-001 again unchanged and M-004 new: M-002 is marked as left.
+        await SyncAsync(token, SessionKind.FullSnapshot, Household(1, "M-001"), Household(2, "M-004"));
+
+        Assert.Equal(
+            new Dictionary<string, long> { ["created"] = 3, ["rejected:rooms_out_of_range"] = 1, ["unchanged"] = 1, ["left"] = 1 },
+            changes.GetMeasurementSnapshot()
+                .GroupBy(measurement => measurement.Tags[HubMetrics.RosterChangeKindTag] + (measurement.Tags.TryGetValue(HubMetrics.ReasonTag, out var reason) ? ":" + reason : ""))
+                .ToDictionary(group => group.Key, group => group.Sum(measurement => measurement.Value)));
+        Assert.Equal("{change}", changes.Instrument!.Unit);
+    }
+
+    [Fact]
+    public async Task TokenRequests_AreCountedByOutcomeAndClientKind_WithoutTheClientId()
+    {
+        var (clientId, secret) = Hub.BootstrapAdmin();
+        using var requests = new MetricCollector<long>(Meters, HubMetrics.MeterName, "hlmhub.token.requests");
+
+        await Hub.GetTokenAsync(clientId, secret);
+        using var refused = await Hub.RequestTokenAsync(clientId, secret + "x");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        var measurements = requests.GetMeasurementSnapshot();
+        Assert.Equal(2, measurements.Count);
+        Assert.Equal(("success", "admin", "client_credentials"), Tags(measurements[0]));
+        Assert.Equal(("failure", "unknown", "client_credentials"), Tags(measurements[1]));
+        Assert.Equal("invalid_client", measurements[1].Tags[HubMetrics.ErrorTypeTag]);
+        Assert.DoesNotContain(measurements.SelectMany(measurement => measurement.Tags.Values), value => Equals(value, clientId));
+
+        static (object?, object?, object?) Tags(CollectedMeasurement<long> measurement) =>
+            (measurement.Tags[HubMetrics.OutcomeTag], measurement.Tags[HubMetrics.ClientKindTag], measurement.Tags[HubMetrics.GrantTypeTag]);
+    }
+
+    [Fact]
+    public async Task EligibilityChecks_AreCountedByResultAndReason()
+    {
+        var partner = await fixture.HubAdmin.CreatePartnerAsync(SampleData.Plumber());
+        var registered = await fixture.HubAdmin.CallAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest
+        {
+            Kind = ClientKind.Partner,
+            DisplayName = "Checks",
+            PartnerId = partner.Id,
+            Scopes = { "hlmhub.offers.read" },
+        }, options));
+        var token = await Hub.GetTokenAsync(registered.Client.ClientId, registered.ClientSecret);
+        using var checks = new MetricCollector<long>(Meters, HubMetrics.MeterName, "hlmhub.eligibility.checks");
+        var eligibility = new EligibilityService.EligibilityServiceClient(Hub.Channel);
+        var headers = new Metadata { { "authorization", "Bearer " + token } };
+
+        var malformed = await eligibility.CheckAsync(new CheckEligibilityRequest { MemberToken = "", OfferId = "x" }, headers);
+        var unknownOffer = await eligibility.CheckAsync(new CheckEligibilityRequest { MemberToken = "mt_nobody", OfferId = "no-such-offer" }, headers);
+
+        Assert.Equal((false, false), (malformed.Eligible, unknownOffer.Eligible));
+        Assert.Equal(
+            [("not_eligible", "malformed"), ("not_eligible", "not_your_offer")],
+            checks.GetMeasurementSnapshot().Select(measurement => (measurement.Tags[HubMetrics.OutcomeTag], measurement.Tags[HubMetrics.ReasonTag])));
+    }
+
+    [Fact]
+    public async Task HttpHealthEndpoints_OverHttp11_ReportEachReadyCheckByName_AndNothingElse()
+    {
+        using var http = new HttpClient { BaseAddress = Hub.HttpAddress, DefaultRequestVersion = HttpVersion.Version11, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+
+        using var ready = await http.GetAsync("/health/ready").DefaultTimeout();
+        using var live = await http.GetAsync("/health/live").DefaultTimeout();
+        var body = await ready.Content.ReadAsStringAsync();
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (ready.StatusCode, live.StatusCode));
+        Assert.Equal(HttpVersion.Version11, ready.Version);
+        Assert.Equal("""{"status":"Healthy","checks":{"database":"Healthy"}}""", body);
+        Assert.Equal("no-store", ready.Headers.CacheControl?.ToString());
+        Assert.Equal("""{"status":"Healthy","checks":{}}""", await live.Content.ReadAsStringAsync());
+    }
+
+    private async Task SyncAsync(string token, SessionKind kind, params HouseholdChange[] items)
+    {
+        var roster = new RosterService.RosterServiceClient(Hub.Channel);
+        using var call = roster.SyncRoster(new Metadata { { "authorization", "Bearer " + token } });
+        await call.RequestStream.WriteAsync(new SyncRosterRequest { Start = new SessionStart { SessionId = Guid.NewGuid().ToString(), Kind = kind } });
+        var batch = new RosterBatch();
+        batch.Items.AddRange(items);
+        await call.RequestStream.WriteAsync(new SyncRosterRequest { Batch = batch });
+        await call.RequestStream.WriteAsync(new SyncRosterRequest { Complete = new SessionComplete() });
+        await call.RequestStream.CompleteAsync();
+        Assert.True((await call.ResponseAsync.DefaultTimeout()).Session.Completed);
+    }
+
+    private static HouseholdChange Household(long sequence, string reference, int rooms = 3) =>
+        new() { Sequence = sequence, Kind = ChangeKind.Upsert, LandlordReference = reference, Version = 1, Rooms = rooms };
+}
+
+/// <summary>
+/// The real HlmHub.Server process, as an operator runs it: OTLP export when configured, the trace id in its JSON
+/// logs, its readiness when the database goes away, and its refusal of a bad setting.
+/// </summary>
+public sealed class ObservabilityProcessTests
+{
+    [Theory]
+    [InlineData("Roster:MaxItemsPerBatch", "0", "Roster:MaxItemsPerBatch must be greater than 0 (it is 0)")]
+    [InlineData("Hub:ResponseCompression", "brotli", "Hub:ResponseCompression must be one of empty, 'gzip' (it is 'brotli')")]
+    [InlineData("Telemetry:OtlpEndpoint", "collector:4317", "Telemetry:OtlpEndpoint must be empty or an absolute http(s) URL")]
+    [InlineData("Auth:EmbeddedIssuer:KeyAnnouncementLead", "40.00:00:00", "Auth:EmbeddedIssuer:KeyAnnouncementLead must be shorter than Auth:EmbeddedIssuer:KeyRotationInterval")]
+    [InlineData("Hub:MaxMessageSizeBytes", "lots", "'Hub:MaxMessageSizeBytes'")]
+    [InlineData("Storage:Provider", "Oracle", "Storage:Provider must be 'Sqlite', 'Postgres' or 'SqlServer', not 'Oracle'")]
+    public async Task ABadSetting_StopsTheHubWithOneLineNamingItAndItsRule_AndExitCode78(string setting, string value, string expected)
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("hlmhub-config-").FullName;
+        try
+        {
+            await using var hub = HubProcess.Start(new Dictionary<string, string?> { ["Storage:DataDirectory"] = dataDirectory, [setting] = value });
+
+            var exitCode = await hub.WaitForExitAsync();
+
+            Assert.True(exitCode == 78, $"exit {exitCode}:\n{hub.Output}");
+            var line = Assert.Single(hub.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries), candidate => candidate.StartsWith("hlmhub: invalid configuration:", StringComparison.Ordinal));
+            Assert.Contains(expected, line, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", hub.Output, StringComparison.Ordinal);
+            Assert.False(File.Exists(Path.Combine(dataDirectory, "bootstrap-admin.json")), "the hub served");
+        }
+        finally
+        {
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task WithAnOtlpEndpointConfigured_TheHubPostsItsTracesAndMetricsToIt(bool standardVariables)
+    {
+        await using var collector = await OtlpCollector.StartAsync();
+        var dataDirectory = Directory.CreateTempSubdirectory("hlmhub-otlp-").FullName;
+        var environment = new Dictionary<string, string>
+        {
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+        };
+        var settings = new Dictionary<string, string?> { ["Storage:DataDirectory"] = dataDirectory };
+        if (standardVariables)
+        {
+            environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Address;
+            environment["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+        }
+        else
+        {
+            settings["Telemetry:OtlpEndpoint"] = collector.Address;
+            settings["Telemetry:OtlpProtocol"] = "http/protobuf";
+        }
+
+        try
+        {
+            await using var hub = HubProcess.Start(settings, environment: environment);
+            await hub.WaitStartedAsync();
+            using var http = new HttpClient { BaseAddress = hub.HttpAddress };
+            using var traced = await http.GetAsync("/health/ready").DefaultTimeout();
+
+            var received = await collector.WaitForAsync(["/v1/traces", "/v1/metrics"]);
+
+            Assert.True(received, $"the collector received {string.Join(", ", collector.Posts)}\n{hub.Output}");
+            Assert.All(collector.ContentTypes, contentType => Assert.Equal("application/x-protobuf", contentType));
+        }
+        finally
+        {
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task ALogLineWrittenDuringATracedRequest_CarriesItsTraceId_InTheJsonConsoleFormat()
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("hlmhub-logs-").FullName;
+        try
+        {
+            await using var hub = HubProcess.Start(new Dictionary<string, string?>
+            {
+                ["Storage:DataDirectory"] = dataDirectory,
+                ["Logging:Console:FormatterName"] = "json",
+                ["Logging:Console:FormatterOptions:IncludeScopes"] = "true",
+            });
+            await hub.WaitStartedAsync();
+            var traceId = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
+            using var http = new HttpClient { BaseAddress = hub.HttpAddress };
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/connect/token")
+            {
+                Content = new FormUrlEncodedContent([new("grant_type", "client_credentials")]),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("nobody:wrong")));
+            request.Headers.Add("traceparent", $"00-{traceId}-{Convert.ToHexStringLower(BitConverter.GetBytes(42L))}-01");
+
+            using var response = await http.SendAsync(request).DefaultTimeout();
+            var line = await WaitForLineAsync(hub, "failed client authentication");
+
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            using var json = JsonDocument.Parse(line);
+            var scopes = json.RootElement.GetProperty("Scopes").EnumerateArray();
+            Assert.Contains(scopes, scope => scope.ValueKind == JsonValueKind.Object && scope.TryGetProperty("TraceId", out var id) && id.GetString() == traceId);
+        }
+        finally
+        {
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task HealthReady_OverHttp11_IsHealthy_ThenUnhealthyWhenTheDatabaseIsGone()
+    {
+        await using var database = await EmptyDatabase.CreateAsync(Storage.StorageProvider.Postgres, TestTimeouts.Token());
+        await using var hub = HubProcess.Start(database.Settings);
+        await hub.WaitStartedAsync();
+        using var http = new HttpClient { BaseAddress = hub.HttpAddress, DefaultRequestVersion = HttpVersion.Version11, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+
+        using var before = await http.GetAsync("/health/ready").DefaultTimeout();
+        var beforeBody = await before.Content.ReadAsStringAsync();
+        await using (var admin = new NpgsqlConnection(TestDatabaseServers.Postgres))
+        {
+            await admin.OpenAsync();
+            await using var drop = new NpgsqlCommand($"DROP DATABASE \"{database.DatabaseName}\" WITH (FORCE)", admin);
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        using var after = await http.GetAsync("/health/ready").DefaultTimeout();
+        var afterBody = await after.Content.ReadAsStringAsync();
+        using var live = await http.GetAsync("/health/live").DefaultTimeout();
+
+        Assert.True(before.StatusCode == HttpStatusCode.OK, beforeBody + "\n" + hub.Output);
+        Assert.Equal("""{"status":"Healthy","checks":{"database":"Healthy"}}""", beforeBody);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, after.StatusCode);
+        Assert.Equal("""{"status":"Unhealthy","checks":{"database":"Unhealthy"}}""", afterBody);
+        // The process itself still answers: an orchestrator must not restart it for a database outage.
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+    }
+
+    private static async Task<string> WaitForLineAsync(HubProcess hub, string text)
+    {
+        var deadline = TimeProvider.System.GetUtcNow() + TestTimeouts.Default;
+        while (TimeProvider.System.GetUtcNow() < deadline)
+        {
+            if (hub.Output.Split('\n').FirstOrDefault(line => line.Contains(text, StringComparison.Ordinal)) is { } found)
+            {
+                return found;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"no log line contains '{text}':\n{hub.Output}");
+    }
+
+    /// <summary>A stand-in OTLP/HTTP collector: records the path and content type of every POST and answers 200.</summary>
+    private sealed class OtlpCollector : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+
+        private OtlpCollector(WebApplication app, string address)
+        {
+            _app = app;
+            Address = address;
+        }
+
+        public string Address { get; }
+
+        public ConcurrentQueue<string> Posts { get; } = new();
+
+        public ConcurrentQueue<string> ContentTypes { get; } = new();
+
+        public static async Task<OtlpCollector> StartAsync()
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            // Not the hub's appsettings.json (copied beside the tests), whose Kestrel endpoints are the hub's ports.
+            builder.Configuration.Sources.Clear();
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [WebHostDefaults.ServerUrlsKey] = "http://127.0.0.1:0" });
+            var app = builder.Build();
+            OtlpCollector? collector = null;
+            app.MapPost("/v1/{signal}", async (HttpContext context) =>
+            {
+                using var body = new MemoryStream();
+                await context.Request.Body.CopyToAsync(body);
+                collector!.Posts.Enqueue(context.Request.Path);
+                collector.ContentTypes.Enqueue(context.Request.ContentType ?? "");
+                return Results.Ok();
+            });
+            await app.StartAsync();
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+            collector = new OtlpCollector(app, address);
+            return collector;
+        }
+
+        public async Task<bool> WaitForAsync(IReadOnlyList<string> paths)
+        {
+            var deadline = TimeProvider.System.GetUtcNow() + TestTimeouts.Default;
+            while (TimeProvider.System.GetUtcNow() < deadline)
+            {
+                if (paths.All(path => Posts.Contains(path)))
+                {
+                    return true;
+                }
+
+                await Task.Delay(100);
+            }
+
+            return false;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+}
