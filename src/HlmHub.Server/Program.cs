@@ -28,6 +28,12 @@ var app = builder.Build();
 if (schemaCommand != SchemaCommand.None)
 {
     await MigrateCommand.RunAsync(schemaCommand, app.Services, Console.Out, app.Lifetime.ApplicationStopping);
+    if (schemaCommand == SchemaCommand.Migrate && Environment.ExitCode == 0)
+    {
+        // Quartz's own tables too (docs/scheduling.md), so the migrated database serves in the DBA's mode.
+        await HlmHub.Server.Features.Scheduling.HubScheduling.ProvisionSchemaAsync(app.Services, app.Lifetime.ApplicationStopping);
+    }
+
     return;
 }
 

@@ -17,6 +17,20 @@ namespace HlmHub.Server.Features.Scheduling;
 /// </summary>
 internal static class HubScheduling
 {
+    /// <summary>
+    /// Part of <c>--migrate</c>: creating the scheduler has Quartz provision its missing tables (as at start-up), so a
+    /// database migrated by the command then serves with <c>Storage:ApplyMigrationsAtStartup=false</c>. The
+    /// scheduler is created, never started: no job runs.
+    /// </summary>
+    public static async Task ProvisionSchemaAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        if (services.GetService<ISchedulerFactory>() is { } factory)
+        {
+            var scheduler = await factory.GetScheduler(cancellationToken);
+            await scheduler.Shutdown(waitForJobsToComplete: false, cancellationToken);
+        }
+    }
+
     /// <summary>The health check's name (tagged <c>ready</c>).</summary>
     public const string HealthCheckName = "scheduler";
 
