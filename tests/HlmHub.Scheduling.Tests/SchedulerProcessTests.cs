@@ -154,6 +154,8 @@ public sealed class SchedulerProcessTests
         {
             ["Scheduling:CheckinInterval"] = "00:00:01",
             ["Scheduling:CheckinMisfireThreshold"] = "00:00:02",
+            // The tests store one-off firings from another process; an idle node finds them within this.
+            ["Scheduling:IdleWaitTime"] = "00:00:01",
             ["Scheduling:FeeAccrualCron"] = Never,
             ["Scheduling:OverdueFeesCron"] = Never,
             ["Scheduling:PruningCron"] = Never,

@@ -81,6 +81,7 @@ internal static class HubScheduling
             {
                 scheduler.InstanceName = "HlmHub";
                 scheduler.DefaultTimeZone = paris;
+                scheduler.IdleWaitTime = options.IdleWaitTime;
                 if (!string.IsNullOrWhiteSpace(options.InstanceId))
                 {
                     scheduler.InstanceId = options.InstanceId.Trim();

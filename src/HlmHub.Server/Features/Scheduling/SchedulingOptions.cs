@@ -52,6 +52,12 @@ internal sealed class SchedulingOptions
     /// <summary>How late a trigger may fire before it counts as misfired and its misfire policy applies (default 1 minute).</summary>
     public TimeSpan MisfireThreshold { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How long an idle node waits before it looks at the job store again (default 30 s, Quartz's own default, at
+    /// least 1 s). A trigger stored by another process (a one-off firing, a changed schedule) waits at most this long.
+    /// </summary>
+    public TimeSpan IdleWaitTime { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Jobs run at once on this node (default 2; each job itself never runs twice at once).</summary>
     public int ThreadCount { get; set; } = 2;
 
@@ -76,6 +82,11 @@ internal sealed class SchedulingOptions
         if (CheckinInterval <= TimeSpan.Zero || CheckinMisfireThreshold <= TimeSpan.Zero || MisfireThreshold <= TimeSpan.Zero || PruneAfter <= TimeSpan.Zero)
         {
             return $"{SectionName}:CheckinInterval, CheckinMisfireThreshold, MisfireThreshold and PruneAfter must be positive.";
+        }
+
+        if (IdleWaitTime < TimeSpan.FromSeconds(1))
+        {
+            return $"{SectionName}:IdleWaitTime must be at least 1 second, not {IdleWaitTime}.";
         }
 
         if (ThreadCount is < 1 or > 16)
