@@ -26,8 +26,10 @@ function demoSecret(clientId) {
     + 'which writes demo-clients.json to src/HlmHub.Server/data/');
 }
 
-// A client-credentials token from the hub's token endpoint (HTTP/1.1, client_secret_basic).
+// HLMHUB_ACCESS_TOKEN if set (a token you got yourself, e.g. with curl), else a client-credentials token from the
+// hub's token endpoint (HTTP/1.1, client_secret_basic).
 async function accessToken(defaultClientId) {
+  if (process.env.HLMHUB_ACCESS_TOKEN) return process.env.HLMHUB_ACCESS_TOKEN;
   const clientId = process.env.HLMHUB_CLIENT_ID || defaultClientId;
   const secret = process.env.HLMHUB_CLIENT_SECRET || demoSecret(clientId);
   const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64');

@@ -40,7 +40,10 @@ def demo_credentials(client_id):
 
 
 def access_token(default_client_id):
-    """A client-credentials token from the hub's token endpoint (HTTP/1.1, client_secret_basic)."""
+    """HLMHUB_ACCESS_TOKEN if set (a token you got yourself, e.g. with curl), else a client-credentials token from
+    the hub's token endpoint (HTTP/1.1, client_secret_basic)."""
+    if os.environ.get("HLMHUB_ACCESS_TOKEN"):
+        return os.environ["HLMHUB_ACCESS_TOKEN"]
     client_id = os.environ.get("HLMHUB_CLIENT_ID", default_client_id)
     secret = os.environ.get("HLMHUB_CLIENT_SECRET") or demo_credentials(client_id)
     basic = base64.b64encode(f"{urllib.parse.quote(client_id)}:{urllib.parse.quote(secret)}".encode()).decode()
@@ -64,16 +67,15 @@ def access_token(default_client_id):
 def load_stubs(*names):
     """Generates the Python stubs of protos/hlmhub/v1/<name>.proto with protoc and its gRPC plugin, then imports them.
 
-    redemption.proto's HTTP annotations are for the hub's JSON endpoint only; the copy compiled here leaves them
-    out, so protoc needs no googleapis protos. The messages and the service are unchanged.
+    The HTTP annotations (redemption.proto, statement.proto) are for the hub's JSON endpoint only; the copy compiled
+    here leaves them out, so protoc needs no googleapis protos. The messages and the services are unchanged.
     """
     output = tempfile.mkdtemp(prefix="hlmhub-stubs-")
     source = pathlib.Path(output, "protos/hlmhub/v1")
     shutil.copytree(ROOT / "protos/hlmhub/v1", source)
-    redemption = source / "redemption.proto"
-    text = redemption.read_text()
-    text = text.replace('import "google/api/annotations.proto";', "")
-    redemption.write_text(re.sub(r"\)\s*\{\s*option \(google\.api\.http\)\s*=\s*\{[^}]*\};\s*\}", ");", text))
+    for proto in source.glob("*.proto"):
+        text = proto.read_text().replace('import "google/api/annotations.proto";', "")
+        proto.write_text(re.sub(r"\)\s*\{\s*option \(google\.api\.http\)\s*=\s*\{[^}]*\};\s*\}", ");", text))
     command = ["/usr/bin/protoc", f"-I{output}/protos", "-I/usr/include", f"--python_out={output}",
                "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin", f"--grpc_python_out={output}"]
     subprocess.run(command + [f"hlmhub/v1/{name}.proto" for name in ("admin", "federation") + names], check=True)

@@ -175,6 +175,39 @@ public abstract class ReconciliationRpcTests(HubFixture fixture)
         Assert.Contains(report.Discrepancies, item => item.Kind == DiscrepancyKind.MissingAtHub && item.PartnerEventId == "ev-2");
     }
 
+    [Fact]
+    public async Task SubmitStatement_as_json_over_http1_is_the_same_rpc_and_a_foreign_offer_is_403_with_the_reason()
+    {
+        var world = await NewClubAsync();
+        var other = await NewClubAsync();
+        using var http = new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version11, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+
+        var (status, json) = await PostStatementAsync(http, world, world.OfferId);
+        var (refusedStatus, refusal) = await PostStatementAsync(http, world, other.OfferId);
+        var next = await world.Partner.CallAsync((client, options) => client.SubmitStatementAsync(world.Statement(), options));
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, status);
+        Assert.Equal((1, 1, October), (json.GetProperty("revision").GetInt32(), json.GetProperty("lines").GetInt32(), json.GetProperty("period").GetString()));
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, refusedStatus);
+        Assert.Equal((int)StatusCode.PermissionDenied, refusal.GetProperty("code").GetInt32());
+        Assert.Contains(other.OfferId, refusal.GetProperty("message").GetString(), StringComparison.Ordinal);
+        // The JSON submission is the first revision of the month; the refused one recorded nothing.
+        Assert.Equal(2, next.Revision);
+    }
+
+    private async Task<(System.Net.HttpStatusCode Status, System.Text.Json.JsonElement Body)> PostStatementAsync(HttpClient http, ClubWorld world, string offerId)
+    {
+        var body = $$"""{"clubId":"{{world.ClubId}}","period":"{{October}}","lines":[{"offerId":"{{offerId}}","redemptionCount":1,"purchaseTotalCents":"3000","discountTotalCents":300}]}""";
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Hub.HttpAddress, "/v1/statements"))
+        {
+            Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new("Bearer", world.PartnerToken);
+        using var response = await http.SendAsync(request, TestTimeouts.Token());
+        var text = await response.Content.ReadAsStringAsync(TestTimeouts.Token());
+        return (response.StatusCode, System.Text.Json.JsonDocument.Parse(text).RootElement.Clone());
+    }
+
     private async Task<ClubWorld> NewClubAsync()
     {
         var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
@@ -212,7 +245,8 @@ public abstract class ReconciliationRpcTests(HubFixture fixture)
             Hub.Admin(adminToken),
             new AdminService.AdminServiceClient(Hub.Channel),
             adminToken,
-            new ServiceClient<StatementService.StatementServiceClient>(new StatementService.StatementServiceClient(Hub.Channel), partnerToken));
+            new ServiceClient<StatementService.StatementServiceClient>(new StatementService.StatementServiceClient(Hub.Channel), partnerToken),
+            partnerToken);
     }
 
     private sealed record ClubWorld(
@@ -223,7 +257,8 @@ public abstract class ReconciliationRpcTests(HubFixture fixture)
         AdminClient ClubAdmin,
         AdminService.AdminServiceClient ClubAdminClient,
         string ClubAdminToken,
-        ServiceClient<StatementService.StatementServiceClient> Partner)
+        ServiceClient<StatementService.StatementServiceClient> Partner,
+        string PartnerToken)
     {
         public CallOptions ClubAdminOptions() =>
             new(new Metadata { { "authorization", "Bearer " + ClubAdminToken } }, deadline: TimeProvider.System.GetUtcNow().UtcDateTime.Add(TestTimeouts.Default));

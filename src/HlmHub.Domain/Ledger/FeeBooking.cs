@@ -69,6 +69,30 @@ public static class FeeBooking
             ]);
     }
 
+    /// <summary>
+    /// A partner's payment of <paramref name="amount"/> on its contract, under the partner's own payment reference:
+    /// debit the club's bank, credit the partner's fees-receivable (keyed by <see cref="IdempotencyKeys.FeePayment"/>,
+    /// so a reference is booked once).
+    /// </summary>
+    public static LedgerTransaction Payment(
+        Guid transactionId, Contract contract, string reference, Money amount, DateTimeOffset paidAt, Period bookingPeriod, DateTimeOffset recordedAt)
+    {
+        ArgumentNullException.ThrowIfNull(contract);
+        return LedgerTransaction.Create(
+            transactionId,
+            IdempotencyKeys.FeePayment(contract.Id, reference),
+            contract.ClubId,
+            TransactionKind.FeePayment,
+            bookingPeriod,
+            $"Fee payment {reference} from {contract.PartnerId} on contract {contract.Id}",
+            paidAt,
+            recordedAt,
+            [
+                Posting.Debit(LedgerAccount.IdFor(contract.ClubId, AccountKind.Bank), amount),
+                Posting.Credit(LedgerAccount.IdFor(contract.ClubId, AccountKind.FeesReceivable, contract.PartnerId), amount),
+            ]);
+    }
+
     /// <summary>The last day to pay a fee that fell due on <paramref name="dueDate"/>.</summary>
     public static DateOnly PayBy(DateOnly dueDate, int paymentTermDays = DefaultPaymentTermDays) =>
         dueDate.AddDays(Require.InRange("paymentTermDays", paymentTermDays, 0, 366));

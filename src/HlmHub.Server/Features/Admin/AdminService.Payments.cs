@@ -52,19 +52,8 @@ internal sealed partial class AdminService
             .Select(closure => closure.Period)
             .ToListAsync(cancellationToken);
         var bookingPeriod = PeriodRules.BookingPeriod(Period.Of(paidAt), closedPeriods);
-        var bank = LedgerAccount.IdFor(contract.ClubId, AccountKind.Bank);
-        var receivable = LedgerAccount.IdFor(contract.ClubId, AccountKind.FeesReceivable, contract.PartnerId);
         await AddMissingAccountsAsync(db, contract, cancellationToken);
-        var transaction = LedgerTransaction.Create(
-            Guid.CreateVersion7(Now),
-            key,
-            contract.ClubId,
-            TransactionKind.FeePayment,
-            bookingPeriod,
-            $"Fee payment {reference} from {contract.PartnerId} on contract {contract.Id}",
-            paidAt,
-            Now,
-            [Posting.Debit(bank, amount), Posting.Credit(receivable, amount)]);
+        var transaction = FeeBooking.Payment(Guid.CreateVersion7(Now), contract, reference, amount, paidAt, bookingPeriod, Now);
         db.LedgerTransactions.Add(transaction);
         try
         {

@@ -1,7 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using HlmHub.Domain;
+using HlmHub.Domain.Ledger;
 using HlmHub.Identity;
+using HlmHub.Server.Features.Fees;
 using HlmHub.Storage;
 using HlmHub.Storage.Identity;
 using Microsoft.EntityFrameworkCore;
@@ -45,6 +47,7 @@ internal sealed partial class DemoSeeder
     private readonly IDbContextFactory<HlmHubDbContext> _dbContextFactory;
     private readonly IClientRegistry _clientRegistry;
     private readonly MemberTokenGenerator _memberTokens;
+    private readonly FeeAccrualService _feeAccrual;
     private readonly StorageOptions _storageOptions;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<DemoSeeder> _logger;
@@ -53,6 +56,7 @@ internal sealed partial class DemoSeeder
         IDbContextFactory<HlmHubDbContext> dbContextFactory,
         IClientRegistry clientRegistry,
         MemberTokenGenerator memberTokens,
+        FeeAccrualService feeAccrual,
         IOptions<StorageOptions> storageOptions,
         TimeProvider timeProvider,
         ILogger<DemoSeeder> logger)
@@ -60,6 +64,7 @@ internal sealed partial class DemoSeeder
         _dbContextFactory = dbContextFactory;
         _clientRegistry = clientRegistry;
         _memberTokens = memberTokens;
+        _feeAccrual = feeAccrual;
         _storageOptions = storageOptions.Value;
         _timeProvider = timeProvider;
         _logger = logger;
@@ -85,6 +90,10 @@ internal sealed partial class DemoSeeder
     public async Task<DemoSeedResult> SeedAsync(string? tokenEndpoint, CancellationToken cancellationToken)
     {
         var recordsAdded = await SeedDataAsync(cancellationToken);
+        // The demo's ledger as the daily fee job would have left it: the partners' fees due so far are booked, so a
+        // first reconciliation reports what the newcomer did, not a year of fees the job has not run for yet.
+        await _feeAccrual.AccrueAsync(DemoData.ClubId, cancellationToken);
+        await SeedFeePaymentsAsync(cancellationToken);
         var clients = await SeedClientsAsync(tokenEndpoint, cancellationToken);
         LogSeeded(_logger, recordsAdded, clients.Registered, clients.Path);
         return new DemoSeedResult(recordsAdded, clients.Registered, clients.Path, clients.Entries, clients.Lost, clients.TokenEndpoint);
@@ -157,6 +166,47 @@ internal sealed partial class DemoSeeder
         var added = db.ChangeTracker.Entries().Count(entry => entry.State == EntityState.Added);
         await db.SaveChangesAsync(cancellationToken);
         return added;
+    }
+
+    /// <summary>
+    /// The demo partners pay their fees on time: every fee past its payment term gets a payment ten days after it
+    /// fell due (reference <c>demo-yyyy-MM-dd</c>), so no demo fee is overdue. Fees still within their term stay owed.
+    /// </summary>
+    private async Task SeedFeePaymentsAsync(CancellationToken cancellationToken)
+    {
+        var now = _timeProvider.GetUtcNow();
+        var today = Period.DayOf(now);
+        await using var db = await _dbContextFactory.CreateDbContextAsync(cancellationToken);
+        var contracts = await db.Contracts.AsNoTracking().Where(contract => contract.ClubId == DemoData.ClubId).ToListAsync(cancellationToken);
+        var closed = await db.PeriodClosures.AsNoTracking()
+            .Where(closure => closure.ClubId == DemoData.ClubId)
+            .Select(closure => closure.Period)
+            .ToListAsync(cancellationToken);
+        var accountIds = await db.LedgerAccounts.Where(account => account.ClubId == DemoData.ClubId).Select(account => account.Id).ToListAsync(cancellationToken);
+        var known = accountIds.ToHashSet(StringComparer.Ordinal);
+        foreach (var contract in contracts)
+        {
+            foreach (var dueDate in FeeBooking.DueDatesBetween(contract, contract.StartDate, today).Where(due => FeeBooking.PayBy(due) < today))
+            {
+                var reference = $"demo-{dueDate:yyyy-MM-dd}";
+                var key = IdempotencyKeys.FeePayment(contract.Id, reference);
+                if (await db.LedgerTransactions.AnyAsync(transaction => transaction.IdempotencyKey == key, cancellationToken))
+                {
+                    continue;
+                }
+
+                foreach (var account in FeeBooking.Accounts(contract.ClubId, contract.PartnerId).Where(account => known.Add(account.Id)))
+                {
+                    db.LedgerAccounts.Add(account);
+                }
+
+                var paidAt = Period.StartOfDayUtc(dueDate.AddDays(10));
+                db.LedgerTransactions.Add(FeeBooking.Payment(
+                    Guid.CreateVersion7(now), contract, reference, contract.YearlyFee, paidAt, PeriodRules.BookingPeriod(Period.Of(paidAt), closed), now));
+            }
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
     }
 
     private async Task SeedHouseholdsAsync(HlmHubDbContext db, Club club, DateTimeOffset now, CancellationToken cancellationToken)

@@ -20,7 +20,11 @@ internal sealed class FeeAccrualService(
     TimeProvider timeProvider,
     ILogger<FeeAccrualService> logger)
 {
-    public async Task<FeeAccrualResult> AccrueAsync(CancellationToken cancellationToken)
+    /// <summary>Books what is due for every contract (the daily job).</summary>
+    public Task<FeeAccrualResult> AccrueAsync(CancellationToken cancellationToken) => AccrueAsync(clubId: null, cancellationToken);
+
+    /// <summary>Books what is due for <paramref name="clubId"/>'s contracts only (the demo seed), or every contract when null.</summary>
+    public async Task<FeeAccrualResult> AccrueAsync(string? clubId, CancellationToken cancellationToken)
     {
         var today = Period.DayOf(timeProvider.GetUtcNow());
         var closedPeriodsByClub = new Dictionary<string, IReadOnlyCollection<Period>>(StringComparer.Ordinal);
@@ -28,7 +32,7 @@ internal sealed class FeeAccrualService(
         string? after = null;
         while (true)
         {
-            var batch = await ReadContractsAsync(after, options.Value.ContractBatchSize, cancellationToken);
+            var batch = await ReadContractsAsync(clubId, after, options.Value.ContractBatchSize, cancellationToken);
             if (batch.Count == 0)
             {
                 break;
@@ -130,10 +134,15 @@ internal sealed class FeeAccrualService(
         }
     }
 
-    private async Task<List<Contract>> ReadContractsAsync(string? after, int batchSize, CancellationToken cancellationToken)
+    private async Task<List<Contract>> ReadContractsAsync(string? clubId, string? after, int batchSize, CancellationToken cancellationToken)
     {
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         var query = db.Contracts.AsNoTracking();
+        if (clubId is not null)
+        {
+            query = query.Where(contract => contract.ClubId == clubId);
+        }
+
         if (after is not null)
         {
             query = query.Where(contract => string.Compare(contract.Id, after) > 0);
