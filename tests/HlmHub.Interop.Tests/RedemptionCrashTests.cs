@@ -14,6 +14,9 @@ using Domain = HlmHub.Domain;
 
 namespace HlmHub.Interop.Tests;
 
+// Both variants in one collection, so they run one after the other: together (xunit runs classes in parallel) each
+// restart took up to 35 s on this 2-core machine and a PostgreSQL run overran its time budget at the last restart.
+[Collection(RedemptionCrashTests.CollectionName)]
 public sealed class RedemptionCrashSqliteTests(ITestOutputHelper output) : RedemptionCrashTests(output)
 {
     protected override StorageProvider Provider => StorageProvider.Sqlite;
@@ -24,6 +27,7 @@ public sealed class RedemptionCrashSqliteTests(ITestOutputHelper output) : Redem
 // with pg_stat_activity: none of the killed hub's backends left 20 ms after the SIGKILL), and the restarted hub's
 // timestamped log shows no wait (migration check, Quartz's recovery of its own failed instance, listening): a restart
 // takes 6 to 17 s on a machine loaded by parallel builds, all of it start-up work.
+[Collection(RedemptionCrashTests.CollectionName)]
 public sealed class RedemptionCrashPostgresTests(ITestOutputHelper output) : RedemptionCrashTests(output)
 {
     protected override StorageProvider Provider => StorageProvider.Postgres;
@@ -41,6 +45,9 @@ public sealed class RedemptionCrashPostgresTests(ITestOutputHelper output) : Red
 /// </summary>
 public abstract class RedemptionCrashTests(ITestOutputHelper output)
 {
+    /// <summary>The xunit collection of the crash tests: one at a time.</summary>
+    public const string CollectionName = "Redemption crash tests";
+
     /// <summary>SIGKILLs during a stream (the issue asks for at least 20).</summary>
     private const int Kills = 20;
 
@@ -54,8 +61,9 @@ public abstract class RedemptionCrashTests(ITestOutputHelper output)
     [Fact]
     public async Task HubKilledAtRandomPointsOfAStream_PartnerResendsWhatWasNotAcknowledged_EveryAckStoredOnce_NothingHalfWritten()
     {
-        // About a minute on a quiet machine (21 hub starts dominate); generous for a machine shared by several builds.
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+        // About a minute on a quiet machine, 4 to 6 on this loaded one (21 hub starts dominate, 6 to 35 s each under
+        // parallel builds): the budget leaves room for that, each start being bounded by TestTimeouts.Startup anyway.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(20));
         var cancellationToken = timeout.Token;
         await using var database = await EmptyDatabase.CreateAsync(Provider, cancellationToken);
         Directory.CreateDirectory(database.DataDirectory);
