@@ -30,12 +30,18 @@ internal sealed class HubEndpoints : IHttpEndpointAddress
     private bool _grpcIsHttps;
     private bool _httpIsHttps;
 
-    /// <summary>True when <c>Endpoints:Grpc:Url</c> and <c>Endpoints:Http:Url</c> name the same URL: one port for both.</summary>
+    /// <summary>
+    /// True when <c>Endpoints:Grpc:Url</c> and <c>Endpoints:Http:Url</c> name the same https URL with a fixed port: one
+    /// TLS port for both (ALPN). Not for cleartext, where one port cannot serve both protocols, nor for port 0, where
+    /// equal URLs mean two ports each chosen by the system (the tests' layout).
+    /// </summary>
     public static bool IsSinglePort(IConfiguration kestrel)
     {
         var grpc = kestrel[$"Endpoints:{GrpcName}:Url"]?.Trim().TrimEnd('/');
         var http = kestrel[$"Endpoints:{HttpName}:Url"]?.Trim().TrimEnd('/');
-        return !string.IsNullOrEmpty(grpc) && string.Equals(grpc, http, StringComparison.OrdinalIgnoreCase);
+        return string.Equals(grpc, http, StringComparison.OrdinalIgnoreCase)
+            && Uri.TryCreate(grpc?.Replace("://+", "://localhost", StringComparison.Ordinal).Replace("://*", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri)
+            && uri.Scheme == Uri.UriSchemeHttps && uri.Port != 0;
     }
 
     /// <summary>The Kestrel section without its Http endpoint (the single-port layout binds the Grpc endpoint only).</summary>
