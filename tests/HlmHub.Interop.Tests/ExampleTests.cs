@@ -127,6 +127,75 @@ public sealed class ExampleTests(DemoHubFixture fixture) : IClassFixture<DemoHub
     }
 
     [Fact]
+    public async Task FirstError_ExpiredToken_PythonPrintsOneLineSayingToGetANewOne()
+    {
+        Peers.RequirePython();
+        // A hub of its own whose tokens live one second, without clock tolerance: the demo hub's live 15 minutes.
+        var dataDirectory = Directory.CreateTempSubdirectory("hlmhub-expired-").FullName;
+        try
+        {
+            await using var hub = HubProcess.Start(new Dictionary<string, string?>
+            {
+                ["Storage:DataDirectory"] = dataDirectory,
+                ["Auth:TokenLifetime"] = "00:00:01",
+                ["Auth:ClockSkew"] = "00:00:00",
+            });
+            await hub.WaitStartedAsync();
+            var token = await BootstrapAdminTokenAsync(hub, dataDirectory);
+            var expiresAt = DateTimeOffset.FromUnixTimeSeconds(Claims(token).GetProperty("exp").GetInt64());
+            var wait = expiresAt - TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(1);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait);
+            }
+
+            var result = await RunPythonAsync("partner_redemptions.py", new()
+            {
+                ["HLMHUB_ACCESS_TOKEN"] = token,
+                ["HLMHUB_GRPC_ADDRESS"] = $"127.0.0.1:{hub.GrpcPort}",
+                ["HLMHUB_HTTP_URL"] = hub.HttpAddress.ToString().TrimEnd('/'),
+            });
+
+            Assert.True(TimeProvider.System.GetUtcNow() > expiresAt, "the token had not expired when the example ran");
+            Assert.True(result.ExitCode == 1, result.Describe());
+            var line = Assert.Single(Lines(result));
+            Assert.StartsWith("error: the hub refused the access token (expired, or from another hub): get a new one", line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+
+    private static async Task<string> BootstrapAdminTokenAsync(HubProcess hub, string dataDirectory)
+    {
+        using var admin = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(dataDirectory, "bootstrap-admin.json")));
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(hub.HttpAddress, "connect/token"))
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["grant_type"] = "client_credentials",
+                ["client_id"] = admin.RootElement.GetProperty("client_id").GetString()!,
+                ["client_secret"] = admin.RootElement.GetProperty("client_secret").GetString()!,
+            }),
+        };
+        using var response = await http.SendAsync(request, TestTimeouts.Token());
+        var body = await response.Content.ReadAsStringAsync(TestTimeouts.Token());
+        Assert.True(response.IsSuccessStatusCode, body);
+        using var json = System.Text.Json.JsonDocument.Parse(body);
+        return json.RootElement.GetProperty("access_token").GetString()!;
+    }
+
+    private static System.Text.Json.JsonElement Claims(string jwt)
+    {
+        var payload = jwt.Split('.')[1].Replace('-', '+').Replace('_', '/');
+        payload = payload.PadRight(payload.Length + ((4 - (payload.Length % 4)) % 4), '=');
+        return System.Text.Json.JsonDocument.Parse(Convert.FromBase64String(payload)).RootElement.Clone();
+    }
+
+    [Fact]
     public async Task FirstError_UnknownOffer_CurlPrintsTheRejectionAndEndsWithTheDemosOffer()
     {
         RequireCurl();
