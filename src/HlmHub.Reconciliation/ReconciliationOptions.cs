@@ -18,8 +18,15 @@ public sealed class ReconciliationOptions
     /// <summary>Rows read or written per round trip where the engine pages through a month: 5,000 by default.</summary>
     public int BatchSize { get; set; } = 5_000;
 
-    /// <summary>Days a partner has to pay a fee once due: <see cref="HlmHub.Domain.Ledger.FeeBooking.DefaultPaymentTermDays"/> by default.</summary>
-    public int FeePaymentTermDays { get; set; } = HlmHub.Domain.Ledger.FeeBooking.DefaultPaymentTermDays;
+    /// <summary>The setting both the fee jobs and reconciliation read for the payment term.</summary>
+    public const string PaymentTermSetting = "Fees:PaymentTermDays";
+
+    /// <summary>
+    /// Days a partner has to pay a fee once due: <see cref="HlmHub.Domain.Ledger.FeeBooking.DefaultPaymentTermDays"/>
+    /// by default. Read from <see cref="PaymentTermSetting"/>, the overdue-fees job's own setting, not from this
+    /// section: two settings for one term would let the job and the reconciliation disagree on what is overdue.
+    /// </summary>
+    public int FeePaymentTermDays { get; internal set; } = HlmHub.Domain.Ledger.FeeBooking.DefaultPaymentTermDays;
 
     internal bool IsValid() =>
         MaxDiscrepanciesRecorded > 0 && MaxDiscrepanciesInReport > 0 && MaxDiscrepanciesInReport <= MaxDiscrepanciesRecorded

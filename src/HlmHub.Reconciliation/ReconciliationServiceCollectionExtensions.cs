@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -15,10 +16,17 @@ public static class ReconciliationServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         services.AddOptions<ReconciliationOptions>()
             .BindConfiguration(ReconciliationOptions.SectionName)
+            .Configure<IConfiguration>((options, configuration) =>
+            {
+                if (configuration.GetValue<int?>(ReconciliationOptions.PaymentTermSetting) is { } days)
+                {
+                    options.FeePaymentTermDays = days;
+                }
+            })
             .Validate(
                 options => options.IsValid(),
                 "Reconciliation limits: MaxDiscrepanciesRecorded > 0, 0 < MaxDiscrepanciesInReport <= MaxDiscrepanciesRecorded, "
-                + "BatchSize 1-100000, FeePaymentTermDays 0-366.")
+                + "BatchSize 1-100000, Fees:PaymentTermDays 0-366.")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ReconciliationEngine>();
