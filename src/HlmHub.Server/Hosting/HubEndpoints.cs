@@ -30,6 +30,31 @@ internal sealed class HubEndpoints : IHttpEndpointAddress
     private bool _grpcIsHttps;
     private bool _httpIsHttps;
 
+    /// <summary>
+    /// True when <c>Endpoints:Grpc:Url</c> and <c>Endpoints:Http:Url</c> name the same https URL with a fixed port: one
+    /// TLS port for both (ALPN). Not for cleartext, where one port cannot serve both protocols, nor for port 0, where
+    /// equal URLs mean two ports each chosen by the system (the tests' layout).
+    /// </summary>
+    public static bool IsSinglePort(IConfiguration kestrel)
+    {
+        var grpc = kestrel[$"Endpoints:{GrpcName}:Url"]?.Trim().TrimEnd('/');
+        var http = kestrel[$"Endpoints:{HttpName}:Url"]?.Trim().TrimEnd('/');
+        return string.Equals(grpc, http, StringComparison.OrdinalIgnoreCase)
+            && Uri.TryCreate(grpc?.Replace("://+", "://localhost", StringComparison.Ordinal).Replace("://*", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri)
+            && uri.Scheme == Uri.UriSchemeHttps && uri.Port != 0;
+    }
+
+    /// <summary>The Kestrel section without its Http endpoint (the single-port layout binds the Grpc endpoint only).</summary>
+    public static IConfiguration WithoutHttpEndpoint(IConfiguration kestrel)
+    {
+        var prefix = $"Endpoints:{HttpName}";
+        return new ConfigurationBuilder()
+            .AddInMemoryCollection(kestrel.AsEnumerable(makePathsRelative: true)
+                .Where(setting => !setting.Key.Equals(prefix, StringComparison.OrdinalIgnoreCase)
+                    && !setting.Key.StartsWith(prefix + ":", StringComparison.OrdinalIgnoreCase)))
+            .Build();
+    }
+
     public void Capture(string name, ListenOptions listenOptions, string? url, bool isHttps)
     {
         if (name == GrpcName)

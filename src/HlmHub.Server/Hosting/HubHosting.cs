@@ -43,7 +43,21 @@ internal static class HubHosting
             kestrel.Limits.Http2.KeepAlivePingTimeout = limits.KeepAlivePingTimeout;
             // The standard endpoint configuration (Kestrel:Endpoints:Grpc and :Http, defaults in appsettings.json),
             // with each named endpoint captured to route requests and to know the issuer's URL.
-            kestrel.Configure(context.Configuration.GetSection("Kestrel"), reloadOnChange: false)
+            var kestrelSection = context.Configuration.GetSection("Kestrel");
+            if (HubEndpoints.IsSinglePort(kestrelSection))
+            {
+                // Both names on one URL (TLS, Http1AndHttp2: ALPN picks h2 or http/1.1): Kestrel would bind the port
+                // twice and fail, so it binds the Grpc endpoint alone, which then serves every route and is the issuer's.
+                kestrel.Configure(HubEndpoints.WithoutHttpEndpoint(kestrelSection), reloadOnChange: false)
+                    .Endpoint(HubEndpoints.GrpcName, endpoint =>
+                    {
+                        endpoints.Capture(HubEndpoints.GrpcName, endpoint.ListenOptions, endpoint.ConfigSection["Url"], endpoint.IsHttps);
+                        endpoints.Capture(HubEndpoints.HttpName, endpoint.ListenOptions, endpoint.ConfigSection["Url"], endpoint.IsHttps);
+                    });
+                return;
+            }
+
+            kestrel.Configure(kestrelSection, reloadOnChange: false)
                 .Endpoint(HubEndpoints.GrpcName, endpoint => endpoints.Capture(HubEndpoints.GrpcName, endpoint.ListenOptions, endpoint.ConfigSection["Url"], endpoint.IsHttps))
                 .Endpoint(HubEndpoints.HttpName, endpoint => endpoints.Capture(HubEndpoints.HttpName, endpoint.ListenOptions, endpoint.ConfigSection["Url"], endpoint.IsHttps));
         });
