@@ -131,7 +131,11 @@ public sealed class ExampleTests(DemoHubFixture fixture) : IClassFixture<DemoHub
     {
         RequireCurl();
 
-        var result = await RunAsync("/bin/bash", [RedeemScript], new() { ["MEMBER_TOKEN"] = DemoMemberToken(4), ["OFFER_ID"] = "no-such-offer" });
+        // The script prints the hub's answer on standard output, then its error line on standard error. A terminal
+        // shows them in that order; two redirected pipes read by two threads do not keep it, and this test once saw
+        // the answer's JSON (ending "firstOutcome":"REDEMPTION_OUTCOME_UNSPECIFIED", the default the JSON transcoding
+        // writes) as the last line. With standard error sent into standard output, one pipe keeps the order.
+        var result = await RunAsync("/bin/bash", ["-c", "exec /bin/bash \"$0\" 2>&1", RedeemScript], new() { ["MEMBER_TOKEN"] = DemoMemberToken(4), ["OFFER_ID"] = "no-such-offer" });
 
         Assert.True(result.ExitCode == 1, result.Describe());
         Assert.Contains("\"REDEMPTION_REASON_NOT_YOUR_OFFER\"", result.Output, StringComparison.Ordinal);
