@@ -15,6 +15,8 @@ public sealed class SchedulerProcessTests
 {
     private const string FeeAccrual = FeeAccrualJob.JobName;
 
+    private const string Reconciliation = MonthlyReconciliationJob.JobName;
+
     // Contracts starting on 10 January 2025: two fees each so far (10 January 2025 and 2026).
     private static readonly DateOnly ContractStart = new(2025, 1, 10);
 
@@ -97,18 +99,10 @@ public sealed class SchedulerProcessTests
         await using var database = await EmptyDatabase.CreateAsync(StorageProvider.Postgres, TestTimeouts.Token());
         var world = new FeeWorld(contracts: 4, start: ContractStart);
         var settings = await PrepareAsync(database, world);
-        await using var first = HubNode.Start("node-a", settings);
-        await using var second = HubNode.Start("node-b", settings);
-        await Task.WhenAll(first.WaitStartedAsync(), second.WaitStartedAsync());
-        await WaitForClusterAsync(database, "node-a", "node-b");
+        await using var cluster = await TwoNodes.StartAsync(database, settings);
 
-        await QuartzClient.TriggerAsync(database, FeeAccrual);
-        await WaitAsync(() => first.Runs(FeeAccrual).Finished + second.Runs(FeeAccrual).Finished == 1, "a node to finish the fee accrual", first, second);
-        // Several check-in rounds later, still one run.
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await cluster.FireAndExpectOneRunAsync(database, FeeAccrual);
 
-        Assert.Equal(1, first.Runs(FeeAccrual).Started + second.Runs(FeeAccrual).Started);
-        Assert.Equal(1, first.Runs(FeeAccrual).Finished + second.Runs(FeeAccrual).Finished);
         Assert.Equal(await ExpectedAccrualsAsync(world), await AccrualsOfAsync(database));
     }
 
@@ -118,10 +112,8 @@ public sealed class SchedulerProcessTests
         await using var database = await EmptyDatabase.CreateAsync(StorageProvider.Postgres, TestTimeouts.Token());
         var world = new FeeWorld(contracts: 5, start: ContractStart);
         var settings = await PrepareAsync(database, world, holdPartner: 2);
-        await using var first = HubNode.Start("node-a", settings);
-        await using var second = HubNode.Start("node-b", settings);
-        await Task.WhenAll(first.WaitStartedAsync(), second.WaitStartedAsync());
-        await WaitForClusterAsync(database, "node-a", "node-b");
+        await using var cluster = await TwoNodes.StartAsync(database, settings);
+        var (first, second) = (cluster.First, cluster.Second);
 
         HubNode runner, survivor;
         await using (var hold = await PostgresHold.LockAccountAsync(database.ConnectionString, HeldAccount(world, 2)))
@@ -143,12 +135,77 @@ public sealed class SchedulerProcessTests
         Assert.Equal(await ExpectedAccrualsAsync(world), await AccrualsOfAsync(database));
     }
 
+    [Fact]
+    public async Task TwoClusteredNodes_FireTheMonthlyReconciliationOnce_RecordingOneRunPerClub()
+    {
+        await using var database = await EmptyDatabase.CreateAsync(StorageProvider.Postgres, TestTimeouts.Token());
+        FeeWorld[] worlds = [new(contracts: 2, start: ContractStart), new(contracts: 2, start: ContractStart)];
+        var settings = await PrepareAsync(database, worlds);
+        await using var cluster = await TwoNodes.StartAsync(database, settings);
+
+        await cluster.FireAndExpectOneRunAsync(database, Reconciliation);
+
+        Assert.Contains("2 club(s) reconciled", cluster.First.Output + cluster.Second.Output, StringComparison.Ordinal);
+        Assert.Equal(ExpectedRuns(worlds), await RunsOfAsync(database));
+    }
+
+    [Fact]
+    public async Task ClusteredNodeKilledMidReconciliation_TheOtherNodeFinishesIt_WithOneRecordedRunPerClub()
+    {
+        await using var database = await EmptyDatabase.CreateAsync(StorageProvider.Postgres, TestTimeouts.Token());
+        FeeWorld[] worlds = [new(contracts: 2, start: ContractStart), new(contracts: 2, start: ContractStart)];
+        // The job reconciles the clubs in id order (random hex suffixes: ordinal and the database's order agree).
+        var clubs = worlds.Select(world => world.ClubId).Order(StringComparer.Ordinal).ToList();
+        var settings = await PrepareAsync(database, worlds);
+        await using var cluster = await TwoNodes.StartAsync(database, settings);
+        var (first, second) = (cluster.First, cluster.Second);
+
+        HubNode runner, survivor;
+        await using (var hold = await PostgresHold.LockClubAsync(database.ConnectionString, clubs[1]))
+        {
+            await QuartzClient.TriggerAsync(database, Reconciliation);
+            // The second club's run is computed and waits to record itself; the first club's is recorded.
+            await hold.WaitUntilSomeoneWaitsAsync("\"ReconciliationRuns\"");
+            (runner, survivor) = first.Runs(Reconciliation).Started == 1 ? (first, second) : (second, first);
+            // Killed at once: the waiting insert gives up after its command time-out (30 s), which would end the job.
+            await runner.KillAsync();
+            await PostgresHold.BackdateCheckinAsync(database.ConnectionString, runner.Name);
+            Assert.Equal((1, 0, 0), runner.Runs(Reconciliation));
+            Assert.Equal((0, 0, 0), survivor.Runs(Reconciliation));
+            Assert.Equal([clubs[0]], (await RunsOfAsync(database)).Select(run => run.ClubId));
+        }
+
+        await survivor.WaitForAsync(output => survivor.Runs(Reconciliation).Finished == 1, "to recover and finish the reconciliation");
+
+        Assert.Equal((1, 1, 1), survivor.Runs(Reconciliation));
+        Assert.Equal((1, 0, 0), runner.Runs(Reconciliation));
+        // The recovered firing skips the club already reconciled and records the other; the killed run left nothing.
+        Assert.Contains("1 club(s) reconciled", survivor.Output, StringComparison.Ordinal);
+        Assert.Contains("1 already reconciled", survivor.Output, StringComparison.Ordinal);
+        Assert.Equal(ExpectedRuns(worlds), await RunsOfAsync(database));
+    }
+
     /// <summary>
     /// Migrates the database as an operator would (<c>--migrate</c>), adds the world (and the held partner's
     /// receivable account, so a test can lock it), and returns the nodes' settings: a 1 s check-in and a 2 s
     /// threshold (as Quartz's own cluster tests), and cron triggers that never fire during a test.
     /// </summary>
     private static async Task<Dictionary<string, string?>> PrepareAsync(EmptyDatabase database, FeeWorld world, int? holdPartner = null)
+    {
+        var settings = await PrepareAsync(database, [world]);
+        if (holdPartner is { } index)
+        {
+            await using var access = await JobServices.OverAsync(database, TimeProvider.System.GetUtcNow());
+            await using var db = await access.Db.CreateDbContextAsync();
+            db.LedgerAccounts.Add(LedgerAccount.Create(world.ClubId, AccountKind.FeesReceivable, world.Partners[index].Id));
+            await db.SaveChangesAsync();
+        }
+
+        return settings;
+    }
+
+    /// <summary>The same, for several worlds (one club each) in one database.</summary>
+    private static async Task<Dictionary<string, string?>> PrepareAsync(EmptyDatabase database, IReadOnlyList<FeeWorld> worlds)
     {
         var settings = new Dictionary<string, string?>(database.Settings)
         {
@@ -163,12 +220,9 @@ public sealed class SchedulerProcessTests
         };
         await HubNode.MigrateAsync(settings);
         await using var access = await JobServices.OverAsync(database, TimeProvider.System.GetUtcNow());
-        await world.AddToAsync(access.Db);
-        if (holdPartner is { } index)
+        foreach (var world in worlds)
         {
-            await using var db = await access.Db.CreateDbContextAsync();
-            db.LedgerAccounts.Add(LedgerAccount.Create(world.ClubId, AccountKind.FeesReceivable, world.Partners[index].Id));
-            await db.SaveChangesAsync();
+            await world.AddToAsync(access.Db);
         }
 
         return settings;
@@ -190,10 +244,68 @@ public sealed class SchedulerProcessTests
         return accruals;
     }
 
+    /// <summary>What the monthly job records when each club is reconciled once: last month's run, started by the scheduler.</summary>
+    private static List<(string ClubId, Period Period, string StartedBy)> ExpectedRuns(IEnumerable<FeeWorld> worlds) =>
+        [.. worlds.Select(world => (world.ClubId, Period.Of(TimeProvider.System.GetUtcNow()).Previous(), MonthlyReconciliationJob.StartedBy))
+            .OrderBy(run => run.ClubId, StringComparer.Ordinal)];
+
+    private static async Task<List<(string ClubId, Period Period, string StartedBy)>> RunsOfAsync(EmptyDatabase database)
+    {
+        await using var access = await JobServices.OverAsync(database, TimeProvider.System.GetUtcNow());
+        await using var db = await access.Db.CreateDbContextAsync();
+        var runs = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.ToListAsync(db.ReconciliationRuns)
+            .DefaultTimeout();
+        return [.. runs.Select(run => (run.ClubId, run.Period, run.StartedBy)).OrderBy(run => run.ClubId, StringComparer.Ordinal)];
+    }
+
     private static async Task<List<string>> AccrualsOfAsync(EmptyDatabase database)
     {
         await using var access = await JobServices.OverAsync(database, TimeProvider.System.GetUtcNow());
         return await FeeWorld.AccrualsAsync(access.Db);
+    }
+
+    /// <summary>Two hub nodes clustered on one PostgreSQL database, both started and checked in; disposing kills both.</summary>
+    private sealed class TwoNodes : IAsyncDisposable
+    {
+        private TwoNodes(HubNode first, HubNode second) => (First, Second) = (first, second);
+
+        public HubNode First { get; }
+
+        public HubNode Second { get; }
+
+        public static async Task<TwoNodes> StartAsync(EmptyDatabase database, IReadOnlyDictionary<string, string?> settings)
+        {
+            var nodes = new TwoNodes(HubNode.Start("node-a", settings), HubNode.Start("node-b", settings));
+            try
+            {
+                await Task.WhenAll(nodes.First.WaitStartedAsync(), nodes.Second.WaitStartedAsync());
+                await WaitForClusterAsync(database, nodes.First.Name, nodes.Second.Name);
+                return nodes;
+            }
+            catch
+            {
+                await nodes.DisposeAsync();
+                throw;
+            }
+        }
+
+        /// <summary>Fires <paramref name="job"/> once through Quartz and asserts that one node, and only one, ran it.</summary>
+        public async Task FireAndExpectOneRunAsync(EmptyDatabase database, string job)
+        {
+            await QuartzClient.TriggerAsync(database, job);
+            await WaitAsync(() => First.Runs(job).Finished + Second.Runs(job).Finished == 1, $"a node to finish {job}", First, Second);
+            // Several check-in rounds later, still one run.
+            await Task.Delay(TimeSpan.FromSeconds(3));
+
+            Assert.Equal(1, First.Runs(job).Started + Second.Runs(job).Started);
+            Assert.Equal(1, First.Runs(job).Finished + Second.Runs(job).Finished);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await First.DisposeAsync();
+            await Second.DisposeAsync();
+        }
     }
 
     private static async Task WaitForClusterAsync(EmptyDatabase database, params string[] nodes)

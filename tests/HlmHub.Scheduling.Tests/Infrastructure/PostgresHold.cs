@@ -3,9 +3,9 @@ using Npgsql;
 namespace HlmHub.Scheduling.Tests.Infrastructure;
 
 /// <summary>
-/// Holds a job in place on PostgreSQL without touching the hub: a transaction of the test's locks one ledger account
-/// row (FOR UPDATE), so the job's first posting to that account waits on the foreign-key check while everything before
-/// it commits. Releasing (rollback) lets whoever is waiting go on.
+/// Holds a job in place on PostgreSQL without touching the hub: a transaction of the test's locks one row (FOR UPDATE),
+/// a ledger account or a club, so the job's first write that refers to it waits on the foreign-key check while
+/// everything before it commits. Releasing (rollback) lets whoever is waiting go on.
 /// </summary>
 internal sealed class PostgresHold : IAsyncDisposable
 {
@@ -18,31 +18,54 @@ internal sealed class PostgresHold : IAsyncDisposable
         _transaction = transaction;
     }
 
-    public static async Task<PostgresHold> LockAccountAsync(string connectionString, string accountId)
+    public static Task<PostgresHold> LockAccountAsync(string connectionString, string accountId) =>
+        LockRowAsync(connectionString, "LedgerAccounts", accountId);
+
+    /// <summary>
+    /// Locks a club's row: a reconciliation run of that club waits on the foreign-key check when it records itself
+    /// (ReconciliationRuns.ClubId), after its reads and after the runs of the clubs before it have committed.
+    /// </summary>
+    public static Task<PostgresHold> LockClubAsync(string connectionString, string clubId) =>
+        LockRowAsync(connectionString, "Clubs", clubId);
+
+    private static async Task<PostgresHold> LockRowAsync(string connectionString, string table, string id)
     {
         var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync().DefaultTimeout();
         var transaction = await connection.BeginTransactionAsync(TestTimeouts.Token());
-        await using var command = new NpgsqlCommand("SELECT \"Id\" FROM \"LedgerAccounts\" WHERE \"Id\" = @id FOR UPDATE", connection, transaction);
-        command.Parameters.AddWithValue("id", accountId);
-        Assert.Equal(accountId, await command.ExecuteScalarAsync().DefaultTimeout());
+        await using var command = new NpgsqlCommand($"SELECT \"Id\" FROM \"{table}\" WHERE \"Id\" = @id FOR UPDATE", connection, transaction);
+        command.Parameters.AddWithValue("id", id);
+        Assert.Equal(id, await command.ExecuteScalarAsync().DefaultTimeout());
         return new PostgresHold(connection, transaction);
     }
 
-    /// <summary>Waits until some session of this database is waiting on a lock (the held job).</summary>
-    public async Task WaitUntilSomeoneWaitsAsync()
+    /// <summary>
+    /// Waits until some session of this database is waiting on a lock (the held job), or, given
+    /// <paramref name="statementContaining"/>, a session running such a statement. Sessions waiting on Quartz's own
+    /// tables do not count: in a cluster the nodes wait on each other's row locks (qrtz_locks) for a moment.
+    /// </summary>
+    public async Task WaitUntilSomeoneWaitsAsync(string? statementContaining = null)
     {
         var deadline = TimeProvider.System.GetUtcNow() + TestTimeouts.Default;
         while (true)
         {
+            // PostgreSQL keeps one snapshot of pg_stat_activity for a whole transaction: drop it, or every poll
+            // sees the sessions as they were at the first one.
+            await using (var clear = new NpgsqlCommand("SELECT pg_stat_clear_snapshot()", _connection, _transaction))
+            {
+                await clear.ExecuteNonQueryAsync().DefaultTimeout();
+            }
+
             await using var command = new NpgsqlCommand(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", _connection, _transaction);
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                + " AND strpos(lower(query), 'qrtz_') = 0 AND (@statement = '' OR strpos(query, @statement) > 0)", _connection, _transaction);
+            command.Parameters.AddWithValue("statement", statementContaining ?? "");
             if ((long)(await command.ExecuteScalarAsync().DefaultTimeout())! > 0)
             {
                 return;
             }
 
-            Assert.True(TimeProvider.System.GetUtcNow() < deadline, "No session started waiting on the held account.");
+            Assert.True(TimeProvider.System.GetUtcNow() < deadline, "No session started waiting on the held row.");
             await Task.Delay(100);
         }
     }
