@@ -98,20 +98,19 @@ internal static class HubScheduling
                         break;
                     case StorageProvider.Postgres:
                         store.UsePostgres(storage.ConnectionString);
-                        store.UseClustering(cluster =>
-                        {
-                            cluster.CheckinInterval = options.CheckinInterval;
-                            cluster.CheckinMisfireThreshold = options.CheckinMisfireThreshold;
-                        });
                         break;
                     case StorageProvider.SqlServer:
                         store.UseSqlServer(storage.ConnectionString);
-                        store.UseClustering(cluster =>
-                        {
-                            cluster.CheckinInterval = options.CheckinInterval;
-                            cluster.CheckinMisfireThreshold = options.CheckinMisfireThreshold;
-                        });
                         break;
+                }
+
+                if (storage.Provider != StorageProvider.Sqlite)
+                {
+                    store.UseClustering(cluster =>
+                    {
+                        cluster.CheckinInterval = options.CheckinInterval;
+                        cluster.CheckinMisfireThreshold = options.CheckinMisfireThreshold;
+                    });
                 }
 
                 store.ConfigureStore(ado => ado.MisfireThreshold = options.MisfireThreshold);
