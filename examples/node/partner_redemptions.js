@@ -1,89 +1,93 @@
 'use strict';
-// A partner streams redemptions to HlmHub with @grpc/grpc-js, and resends what was not acknowledged after a broken
-// stream. The same steps as examples/python/partner_redemptions.py (see its comments and examples/README.md):
-// a token, the first redeemable offer (ListOffers), a few eligible members (the Watch snapshot), one redemption per
-// member over StreamRedemptions, the first stream broken after HLMHUB_BREAK_AFTER acknowledgements (default 2, 0:
-// never) and the unacknowledged tail resent; resent events the hub had committed come back DUPLICATE.
-//
+// A partner streams redemptions to HlmHub with @grpc/grpc-js and resends what was not acknowledged: one file, no
+// helpers. The same steps as examples/python/partner_redemptions.py: a token, the partner's first redeemable offer,
+// up to five eligible members (the Watch snapshot), one redemption each; the first stream breaks after
+// HLMHUB_BREAK_AFTER acknowledgements (default 2, 0: never) and the rest is resent. Settings: examples/README.md.
 // Run: cd examples/node && npm ci && node partner_redemptions.js. Exit code 0 when every event was accepted.
 const crypto = require('crypto');
+const fs = require('fs');
 const path = require('path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
-const { accessToken, explain, Failure, GRPC_ADDRESS } = require('./hub');
 
+const ROOT = path.resolve(__dirname, '../..');
+const START_HINT = 'start it with `dotnet run --project src/HlmHub.Server -- --seed-demo`';
+const GRPC_ADDRESS = process.env.HLMHUB_GRPC_ADDRESS || '127.0.0.1:5080';
+const HTTP_URL = (process.env.HLMHUB_HTTP_URL || 'http://127.0.0.1:5081').replace(/\/$/, '');
+const DEMO_CLIENTS = process.env.HLMHUB_DEMO_CLIENTS || path.join(ROOT, 'src/HlmHub.Server/data/demo-clients.json');
+const CLIENT_ID = process.env.HLMHUB_CLIENT_ID || 'demo-partner-bakery';
 const NEEDS = 'scope hlmhub.redemptions (and hlmhub.offers.read) from a partner client';
 const PURCHASE_CENTS = 1200;
 
-function loadServices() {
-  // redemption.proto imports google/api/annotations.proto (its JSON mapping): protobufjs ships that file.
-  const definition = protoLoader.loadSync(['hlmhub/v1/eligibility.proto', 'hlmhub/v1/redemption.proto'], {
-    includeDirs: [path.resolve(__dirname, '../../protos'), path.dirname(require.resolve('protobufjs/package.json'))],
-    keepCase: true, defaults: true, enums: String, longs: Number,
+// One line for the person running the example: what went wrong and what to do.
+class Failure extends Error {}
+
+// HLMHUB_ACCESS_TOKEN if set, else a client-credentials token from the hub (HTTP/1.1, client_secret_basic).
+async function accessToken() {
+  if (process.env.HLMHUB_ACCESS_TOKEN) return process.env.HLMHUB_ACCESS_TOKEN;
+  let secret = process.env.HLMHUB_CLIENT_SECRET;
+  if (!secret && fs.existsSync(DEMO_CLIENTS)) { // the demo's secrets, written by the seed
+    const { clients } = JSON.parse(fs.readFileSync(DEMO_CLIENTS, 'utf8'));
+    secret = clients.find((client) => client.client_id === CLIENT_ID)?.client_secret;
+  }
+  const basic = Buffer.from(`${encodeURIComponent(CLIENT_ID)}:${encodeURIComponent(secret ?? '')}`).toString('base64');
+  const response = await fetch(`${HTTP_URL}/connect/token`, {
+    method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials' }),
+    headers: { authorization: `Basic ${basic}` }, signal: AbortSignal.timeout(30000),
+  }).catch((error) => {
+    throw new Failure(`hub not reachable at ${HTTP_URL} (${error.cause?.code ?? error.message}): ${START_HINT}`);
   });
-  return grpc.loadPackageDefinition(definition).hlmhub.v1;
+  const body = await response.json().catch(() => ({}));
+  if (response.ok) return body.access_token;
+  if (body.error === 'invalid_client') {
+    throw new Failure(`wrong client id or secret for ${CLIENT_ID}: check HLMHUB_CLIENT_ID and HLMHUB_CLIENT_SECRET `
+      + `(the demo's are in ${DEMO_CLIENTS})`);
+  }
+  throw new Failure(`the token endpoint refused ${CLIENT_ID}: HTTP ${response.status}: ${JSON.stringify(body)}`);
 }
 
-// The discount the hub computes for a fixed or percentage offer: it rejects any other amount.
-function discount(terms, purchaseCents) {
-  if (terms.fixed_discount_cents != null) return terms.fixed_discount_cents;
-  const amount = Math.floor((purchaseCents * terms.percent_basis_points) / 10000);
-  return terms.percent_cap_cents != null ? Math.min(amount, terms.percent_cap_cents) : amount;
+// One line for a failed gRPC call: what to do, then what the hub said.
+function explain(error) {
+  const advice = {
+    [grpc.status.UNAVAILABLE]: `hub not reachable at ${GRPC_ADDRESS}: ${START_HINT}`,
+    [grpc.status.UNAUTHENTICATED]: 'the hub refused the access token (expired, or from another hub): get a new one',
+    [grpc.status.PERMISSION_DENIED]: `permission denied: this call needs ${NEEDS}; register such a client`,
+  };
+  return `${advice[error.code] ?? grpc.status[error.code]}; hub said: ${error.details}`;
 }
 
-function unary(client, method, request, metadata) {
-  return new Promise((resolve, reject) => client[method](request, metadata, { deadline: Date.now() + 30000 },
-    (error, response) => (error ? reject(new Failure(explain(error, NEEDS))) : resolve(response))));
-}
-
+// The first answers of the Watch snapshot: up to five eligible members.
 async function eligibleMembers(partner, metadata) {
-  if (process.env.HLMHUB_MEMBER_TOKENS) return process.env.HLMHUB_MEMBER_TOKENS.split(',').filter(Boolean);
   const members = [];
   const watch = partner.Watch({}, metadata);
-  try {
-    for await (const update of watch) {
-      members.push(...update.entries.filter((entry) => entry.eligible).map((entry) => entry.member_token));
-      if (members.length >= 5 || update.cursor) break;
-    }
-  } catch (error) {
-    throw new Failure(explain(error, NEEDS));
-  } finally {
-    watch.cancel();
+  for await (const update of watch) {
+    members.push(...update.entries.filter((entry) => entry.eligible).map((entry) => entry.member_token));
+    if (members.length >= 5 || update.cursor) break; // five are enough, or the snapshot is over
   }
+  watch.cancel();
   return members.slice(0, 5);
 }
 
-// One stream: sends every pending event, removes each from `pending` as its acknowledgement comes back.
+// One stream: sends every pending event and deletes each from `pending` as its acknowledgement comes back.
 function stream(service, metadata, pending, breakAfter, counts) {
   return new Promise((resolve, reject) => {
     const call = service.StreamRedemptions(metadata, { deadline: Date.now() + 60000 });
     let received = 0;
-    let broken = false;
     call.on('data', (ack) => {
-      if (broken) return;
+      if (breakAfter > 0 && received === breakAfter) return; // broken on purpose: what follows is as good as lost
       pending.delete(ack.event_id);
       received += 1;
-      const first = ack.first_outcome.replace('REDEMPTION_OUTCOME_', '');
-      let line = `ack ${ack.event_id} ${ack.outcome.replace('REDEMPTION_OUTCOME_', '')}`;
-      if (ack.outcome === 'REDEMPTION_OUTCOME_DUPLICATE') line += ` (first answer ${first})`;
-      line += ` discount=${ack.computed_discount_cents} period=${ack.period}`;
-      if (ack.reason !== 'REDEMPTION_REASON_UNSPECIFIED') line += ` reason=${ack.reason}: ${ack.message}`;
-      console.log(line);
-      if (ack.reason === 'REDEMPTION_REASON_NOT_YOUR_OFFER') {
-        console.log('hint: the offer is unknown or not yours: list yours with EligibilityService.ListOffers, or unset HLMHUB_OFFER');
-      }
-      if (ack.outcome === 'REDEMPTION_OUTCOME_ACCEPTED' || first === 'ACCEPTED') counts.accepted += 1;
+      const [outcome, first] = [ack.outcome, ack.first_outcome].map((o) => o.replace('REDEMPTION_OUTCOME_', ''));
+      const reason = ack.reason !== 'REDEMPTION_REASON_UNSPECIFIED' ? ` reason=${ack.reason}: ${ack.message}` : '';
+      console.log(`ack ${ack.event_id} ${outcome}${outcome === 'DUPLICATE' ? ` (first answer ${first})` : ''}`
+        + ` discount=${ack.computed_discount_cents} period=${ack.period}${reason}`);
+      if (outcome === 'ACCEPTED' || first === 'ACCEPTED') counts.accepted += 1;
       if (received === breakAfter && pending.size > 0) {
         console.log(`breaking the stream after ${received} acknowledgements (demo of a lost connection)`);
-        broken = true;
         call.cancel();
-        resolve();
       }
     });
-    call.on('error', (error) => {
-      if (error.code === grpc.status.CANCELLED) resolve();
-      else reject(error);
-    });
+    call.on('error', (error) => (error.code === grpc.status.CANCELLED ? resolve() : reject(error)));
     call.on('end', resolve);
     for (const event of pending.values()) call.write(event);
     call.end();
@@ -91,32 +95,33 @@ function stream(service, metadata, pending, breakAfter, counts) {
 }
 
 async function main() {
-  const v1 = loadServices();
+  const definition = protoLoader.loadSync(['hlmhub/v1/eligibility.proto', 'hlmhub/v1/redemption.proto'], {
+    // redemption.proto imports google/api/annotations.proto (its JSON mapping): protobufjs ships that file.
+    includeDirs: [path.join(ROOT, 'protos'), path.dirname(require.resolve('protobufjs/package.json'))],
+    keepCase: true, defaults: true, enums: String, longs: Number,
+  });
+  const v1 = grpc.loadPackageDefinition(definition).hlmhub.v1;
   const metadata = new grpc.Metadata();
-  metadata.add('authorization', `Bearer ${await accessToken('demo-partner-bakery')}`);
+  metadata.add('authorization', `Bearer ${await accessToken()}`);
   const partner = new v1.EligibilityService(GRPC_ADDRESS, grpc.credentials.createInsecure());
-  const { offers } = await unary(partner, 'ListOffers', {}, metadata);
-  const wanted = process.env.HLMHUB_OFFER;
-  const offer = offers.find((o) => (wanted ? o.offer_id === wanted : o.redeemable_now))
-    ?? (wanted ? { offer_id: wanted, title: 'as given', terms: { fixed_discount_cents: 0 } } : null);
-  if (!offer) throw new Failure('this partner has no redeemable offer: ask the club\'s administrator for a contract and an offer');
+  const { offers } = await new Promise((resolve, reject) => partner.ListOffers({}, metadata,
+    { deadline: Date.now() + 30000 }, (error, response) => (error ? reject(error) : resolve(response))));
+  const offer = offers.find((o) => o.redeemable_now);
+  if (!offer) throw new Failure('this partner has no redeemable offer: ask the club administrator for a contract');
   const members = await eligibleMembers(partner, metadata);
-  if (members.length === 0) throw new Failure('no eligible member to redeem for: set HLMHUB_MEMBER_TOKENS (comma-separated)');
+  if (members.length === 0) throw new Failure('no eligible member to redeem for: the club\'s roster has none yet');
   console.log(`offer ${offer.offer_id} (${offer.title}), ${members.length} members`);
+  // The discount the hub computes, and the only one it accepts: fixed, or a capped percentage.
+  const { fixed_discount_cents: fixed, percent_basis_points: points, percent_cap_cents: cap } = offer.terms;
+  const cents = fixed ?? Math.min(Math.floor((PURCHASE_CENTS * points) / 10000), cap ?? Infinity);
 
   const runId = process.env.HLMHUB_RUN_ID || crypto.randomBytes(6).toString('hex');
-  // A resent event must be the same event: same id, same payload, occurred_at included.
-  const occurredAt = process.env.HLMHUB_OCCURRED_AT ? new Date(process.env.HLMHUB_OCCURRED_AT) : new Date();
-  const pending = new Map(); // event_id -> event, in the order sent: what was not acknowledged yet
-  members.forEach((member, index) => {
-    const eventId = `bakery-${runId}-${index + 1}`;
-    pending.set(eventId, {
-      event_id: eventId, offer_id: offer.offer_id, member_token: member, purchase_cents: PURCHASE_CENTS,
-      discount_cents: discount(offer.terms, PURCHASE_CENTS),
-      occurred_at: { seconds: Math.floor(occurredAt / 1000), nanos: (occurredAt % 1000) * 1e6 },
-    });
-  });
-
+  // A resent event must be the same event, occurred_at included.
+  const at = process.env.HLMHUB_OCCURRED_AT ? new Date(process.env.HLMHUB_OCCURRED_AT) : new Date();
+  const pending = new Map(members.map((member, index) => [`bakery-${runId}-${index + 1}`, {
+    event_id: `bakery-${runId}-${index + 1}`, offer_id: offer.offer_id, member_token: member,
+    purchase_cents: PURCHASE_CENTS, discount_cents: cents, occurred_at: { seconds: Math.floor(at / 1000), nanos: 0 },
+  }])); // in the order sent: what was not acknowledged yet
   const service = new v1.RedemptionService(GRPC_ADDRESS, grpc.credentials.createInsecure());
   const breakAfter = Number(process.env.HLMHUB_BREAK_AFTER ?? '2');
   const counts = { accepted: 0 };
@@ -127,7 +132,7 @@ async function main() {
     try {
       await stream(service, metadata, pending, attempts === 1 ? breakAfter : 0, counts);
     } catch (error) {
-      if (error.code !== grpc.status.UNAVAILABLE || attempts >= 5) throw new Failure(explain(error, NEEDS));
+      if (error.code !== grpc.status.UNAVAILABLE || attempts >= 5) throw error;
       console.log(`stream broken (${error.details}): retrying in ${attempts} s`);
       await new Promise((resolve) => setTimeout(resolve, attempts * 1000));
     }
@@ -137,6 +142,7 @@ async function main() {
 }
 
 main().then((code) => process.exit(code), (error) => {
-  console.error(`error: ${error instanceof Failure ? error.message : error.stack}`);
+  const line = error instanceof Failure ? error.message : error.code !== undefined ? explain(error) : error.stack;
+  console.error(`error: ${line}`);
   process.exit(1);
 });
