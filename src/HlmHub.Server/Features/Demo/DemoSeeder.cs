@@ -184,26 +184,33 @@ internal sealed partial class DemoSeeder
             .ToListAsync(cancellationToken);
         var accountIds = await db.LedgerAccounts.Where(account => account.ClubId == DemoData.ClubId).Select(account => account.Id).ToListAsync(cancellationToken);
         var known = accountIds.ToHashSet(StringComparer.Ordinal);
-        foreach (var contract in contracts)
+        var due = contracts
+            .SelectMany(contract => FeeBooking.DueDatesBetween(contract, contract.StartDate, today)
+                .Where(dueDate => FeeBooking.PayBy(dueDate) < today)
+                .Select(dueDate => (Contract: contract, DueDate: dueDate, Reference: $"demo-{dueDate:yyyy-MM-dd}")))
+            .ToList();
+        // One query for every payment key: those already booked (a second seed) are left alone.
+        var keys = due.Select(item => IdempotencyKeys.FeePayment(item.Contract.Id, item.Reference)).ToList();
+        var booked = (await db.LedgerTransactions
+                .Where(transaction => keys.Contains(transaction.IdempotencyKey))
+                .Select(transaction => transaction.IdempotencyKey)
+                .ToListAsync(cancellationToken))
+            .ToHashSet(StringComparer.Ordinal);
+        foreach (var (contract, dueDate, reference) in due)
         {
-            foreach (var dueDate in FeeBooking.DueDatesBetween(contract, contract.StartDate, today).Where(due => FeeBooking.PayBy(due) < today))
+            if (booked.Contains(IdempotencyKeys.FeePayment(contract.Id, reference)))
             {
-                var reference = $"demo-{dueDate:yyyy-MM-dd}";
-                var key = IdempotencyKeys.FeePayment(contract.Id, reference);
-                if (await db.LedgerTransactions.AnyAsync(transaction => transaction.IdempotencyKey == key, cancellationToken))
-                {
-                    continue;
-                }
-
-                foreach (var account in FeeBooking.Accounts(contract.ClubId, contract.PartnerId).Where(account => known.Add(account.Id)))
-                {
-                    db.LedgerAccounts.Add(account);
-                }
-
-                var paidAt = Period.StartOfDayUtc(dueDate.AddDays(10));
-                db.LedgerTransactions.Add(FeeBooking.Payment(
-                    Guid.CreateVersion7(now), contract, reference, contract.YearlyFee, paidAt, PeriodRules.BookingPeriod(Period.Of(paidAt), closed), now));
+                continue;
             }
+
+            foreach (var account in FeeBooking.Accounts(contract.ClubId, contract.PartnerId).Where(account => known.Add(account.Id)))
+            {
+                db.LedgerAccounts.Add(account);
+            }
+
+            var paidAt = Period.StartOfDayUtc(dueDate.AddDays(10));
+            db.LedgerTransactions.Add(FeeBooking.Payment(
+                Guid.CreateVersion7(now), contract, reference, contract.YearlyFee, paidAt, PeriodRules.BookingPeriod(Period.Of(paidAt), closed), now));
         }
 
         await db.SaveChangesAsync(cancellationToken);
