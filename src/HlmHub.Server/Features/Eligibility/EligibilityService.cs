@@ -158,7 +158,7 @@ internal sealed class EligibilityService(
                 Version = row.version.Version,
                 Terms = AdminMapping.ToProto(row.version.Terms),
                 ContractStatus = AdminMapping.ToProto(status),
-                RedeemableNow = status == ContractStatus.Active && EligibilityRules.IsWithinWindow(row.version.Terms, now),
+                RedeemableNow = status == ContractStatus.Active && row.contract.HasStartedAt(now) && EligibilityRules.IsWithinWindow(row.version.Terms, now),
             });
         }
 
