@@ -185,6 +185,37 @@ public sealed class SchedulerProcessTests
         Assert.Equal(ExpectedRuns(worlds), await RunsOfAsync(database));
     }
 
+    [Fact]
+    public async Task MonthlyReconciliation_OneClubsRunFails_TheOtherClubIsStillReconciled_AndTheNextFiringReconcilesTheFailedOne()
+    {
+        await using var database = await EmptyDatabase.CreateAsync(StorageProvider.Postgres, TestTimeouts.Token());
+        FeeWorld[] worlds = [new(contracts: 1, start: ContractStart), new(contracts: 1, start: ContractStart)];
+        var clubs = worlds.Select(world => world.ClubId).Order(StringComparer.Ordinal).ToList();
+        var settings = await PrepareAsync(database, worlds);
+        await using var node = HubNode.Start("solo", settings);
+        await node.WaitStartedAsync();
+
+        // The first club's run waits to record itself on the held club row, and is cancelled there: it fails.
+        await using (var hold = await PostgresHold.LockClubAsync(database.ConnectionString, clubs[0]))
+        {
+            await QuartzClient.TriggerAsync(database, Reconciliation);
+            await hold.WaitUntilSomeoneWaitsAsync("\"ReconciliationRuns\"");
+            await hold.CancelWaitersAsync();
+            await node.WaitForAsync(output => output.Contains($"1 failed: {clubs[0]}", StringComparison.Ordinal), "to report the failed club");
+        }
+
+        Assert.Contains($"The monthly reconciliation of club {clubs[0]} for ", node.Output, StringComparison.Ordinal);
+        Assert.Matches(@"1 club\(s\) reconciled \(\d+ discrepancies\), 0 already reconciled, 1 failed: ", node.Output);
+        Assert.Equal((1, 0, 0), node.Runs(Reconciliation));
+        Assert.Equal([clubs[1]], (await RunsOfAsync(database)).Select(run => run.ClubId));
+
+        await QuartzClient.TriggerAsync(database, Reconciliation);
+        await node.WaitForAsync(output => node.Runs(Reconciliation).Finished == 1, "to finish the second firing");
+
+        Assert.Matches(@"1 club\(s\) reconciled \(\d+ discrepancies\), 1 already reconciled\.", node.Output);
+        Assert.Equal(ExpectedRuns(worlds), await RunsOfAsync(database));
+    }
+
     /// <summary>
     /// Migrates the database as an operator would (<c>--migrate</c>), adds the world (and the held partner's
     /// receivable account, so a test can lock it), and returns the nodes' settings: a 1 s check-in and a 2 s

@@ -123,21 +123,21 @@ async Task<List<(Guid Id, string Token)>> SeedClubAsync()
     await using var db = await contexts.CreateDbContextAsync();
     db.AddRange(landlord, club, bakery, contract, offer, version);
     db.AddRange(RedemptionBooking.Accounts(ClubId, PartnerId).Concat(FeeBooking.Accounts(ClubId, PartnerId)).DistinctBy(account => account.Id));
-    db.Add(FeeBooking.Accrual(Guid.NewGuid(), contract, contract.StartDate, new Period(2026, 1), created));
+    db.Add(FeeBooking.Accrual(Guid.CreateVersion7(created), contract, contract.StartDate, new Period(2026, 1), created));
     db.Add(LedgerTransaction.Create(
-        Guid.NewGuid(), IdempotencyKeys.FeePayment(contract.Id, "VIR-1"), ClubId, TransactionKind.FeePayment, new Period(2026, 1), "Fee", created, created,
+        Guid.CreateVersion7(created), IdempotencyKeys.FeePayment(contract.Id, "VIR-1"), ClubId, TransactionKind.FeePayment, new Period(2026, 1), "Fee", created, created,
         [Posting.Debit(LedgerAccount.IdFor(ClubId, AccountKind.Bank), contract.YearlyFee), Posting.Credit(LedgerAccount.IdFor(ClubId, AccountKind.FeesReceivable, PartnerId), contract.YearlyFee)]));
     var list = new List<(Guid, string)>(Households);
     for (var index = 0; index < Households; index++)
     {
-        var household = Household.Create(Guid.NewGuid(), landlord.Id, $"REF-{index:D6}", $"mt_{index:D6}", 1 + (index % 7), false, created);
+        var household = Household.Create(Guid.CreateVersion7(created), landlord.Id, $"REF-{index:D6}", $"mt_{index:D6}", 1 + (index % 7), false, created);
         db.Add(household);
         list.Add((household.Id, household.MemberToken));
     }
 
     // The partner's statement agrees: the month reconciles without a discrepancy, so the run does all of its work.
     var (purchases, discounts) = Enumerable.Range(0, count).Aggregate((0L, 0L), (sum, index) => (sum.Item1 + Purchase(index), sum.Item2 + (Purchase(index) / 10)));
-    db.Add(Statement.Submit(Guid.NewGuid(), PartnerId, ClubId, month, 1, [(OfferId, count, new Money(purchases), new Money(discounts))], [], created));
+    db.Add(Statement.Submit(Guid.CreateVersion7(created), PartnerId, ClubId, month, 1, [(OfferId, count, new Money(purchases), new Money(discounts))], [], created));
     await db.SaveChangesAsync();
     return list;
 }
@@ -162,10 +162,12 @@ async Task BulkInsertAsync(List<(Guid Id, string Token)> households)
             for (var index = chunk; index < end; index++)
             {
                 var separator = index == chunk ? "" : ",";
-                var id = Guid.NewGuid();
-                var transactionId = Guid.NewGuid();
                 var (householdId, token) = households[index % households.Count];
                 var occurred = start + (span * index / count);
+                // As the hub makes them (RedemptionBatch): version 7, from the time of receipt, so ids sort by time.
+                var received = DateTimeOffset.FromUnixTimeMilliseconds(occurred + 1000);
+                var id = Guid.CreateVersion7(received);
+                var transactionId = Guid.CreateVersion7(received);
                 var purchase = Purchase(index);
                 var discount = purchase / 10;
                 redemptions.Append(CultureInfo.InvariantCulture,

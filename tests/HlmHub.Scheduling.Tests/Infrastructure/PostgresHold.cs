@@ -70,6 +70,18 @@ internal sealed class PostgresHold : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Cancels the statements waiting on the held row (<c>pg_cancel_backend</c>): each fails at once with SQLSTATE
+    /// 57014, as a statement time-out or an administrator's cancel would, without waiting for either.
+    /// </summary>
+    public async Task CancelWaitersAsync()
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            + " AND strpos(lower(query), 'qrtz_') = 0", _connection, _transaction);
+        Assert.True((long)(await command.ExecuteScalarAsync().DefaultTimeout())! > 0, "No waiting statement to cancel.");
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_connection.State == System.Data.ConnectionState.Open)

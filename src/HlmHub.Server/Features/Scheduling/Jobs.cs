@@ -55,7 +55,9 @@ internal sealed class OAuthPruningJob(OAuthStorePruning pruning, ILogger<OAuthPr
 /// <summary>
 /// Monthly: reconciles the previous month (in Paris) for every club with the reconciliation engine, as the
 /// <c>scheduler</c>. A club whose month already has a recorded run (by an administrator, or by an earlier or
-/// interrupted-then-recovered run of this job) is skipped, so a second run changes nothing.
+/// interrupted-then-recovered run of this job) is skipped, so a second run changes nothing. One club's failure does
+/// not hold back the others: it is logged with the club's id, the job goes on, and fails at the end naming the clubs
+/// left unreconciled (an administrator reruns them with <c>hlmhub reconcile</c>, or the next firing does).
 /// </summary>
 [DisallowConcurrentExecution]
 internal sealed class MonthlyReconciliationJob(
@@ -82,19 +84,35 @@ internal sealed class MonthlyReconciliationJob(
 
         int reconciled = 0, skipped = 0;
         long discrepancies = 0;
+        var failed = new List<string>();
         foreach (var club in clubs)
         {
-            if (await engine.FindLatestRunAsync(club, period, cancellationToken) is not null)
+            try
             {
-                skipped++;
-                continue;
-            }
+                if (await engine.FindLatestRunAsync(club, period, cancellationToken) is not null)
+                {
+                    skipped++;
+                    continue;
+                }
 
-            var report = await engine.RunAsync(new ReconciliationRequest(club, period, DryRun: false, StartedBy), progress: null, cancellationToken);
-            reconciled++;
-            discrepancies += report.DiscrepancyTotal;
+                var report = await engine.RunAsync(new ReconciliationRequest(club, period, DryRun: false, StartedBy), progress: null, cancellationToken);
+                reconciled++;
+                discrepancies += report.DiscrepancyTotal;
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // A failed run records nothing (the engine writes its run in one transaction), so a rerun starts clean.
+                failed.Add(club);
+                SchedulingLog.ClubReconciliationFailed(logger, exception, club, period.ToString());
+            }
         }
 
-        return $"{period}: {reconciled} club(s) reconciled ({discrepancies} discrepancies), {skipped} already reconciled";
+        var summary = $"{period}: {reconciled} club(s) reconciled ({discrepancies} discrepancies), {skipped} already reconciled";
+        return failed.Count == 0
+            ? summary
+            : throw new ClubsNotReconciledException($"{summary}, {failed.Count} failed: {string.Join(", ", failed)}");
     }
 }
+
+/// <summary>The monthly reconciliation's failure: which clubs it could not reconcile (each logged with its cause).</summary>
+internal sealed class ClubsNotReconciledException(string message) : Exception(message);

@@ -14,4 +14,7 @@ internal static partial class SchedulingLog
 
     [LoggerMessage(EventId = 4354, Level = LogLevel.Information, Message = "Pruned the OAuth store: {Tokens} token(s), {Authorizations} authorization(s), {Assertions} used client assertion(s).")]
     public static partial void Pruned(ILogger logger, long tokens, long authorizations, int assertions);
+
+    [LoggerMessage(EventId = 4355, Level = LogLevel.Error, Message = "The monthly reconciliation of club {ClubId} for {Period} failed; the job goes on with the other clubs. Rerun it with `hlmhub reconcile --club <club> --month <month>`.")]
+    public static partial void ClubReconciliationFailed(ILogger logger, Exception exception, string clubId, string period);
 }
