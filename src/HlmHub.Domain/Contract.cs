@@ -129,6 +129,12 @@ public sealed class Contract
         Status != ContractStatus.Ended && EndDate is { } lastDay && Period.DayOf(instant) > lastDay ? ContractStatus.Ended : Status;
 
     /// <summary>
+    /// Whether the contract's first day in force (<see cref="StartDate"/>, a calendar day in Europe/Paris) has come
+    /// by <paramref name="instant"/>. Before it, the contract offers nothing yet, whatever its status says.
+    /// </summary>
+    public bool HasStartedAt(DateTimeOffset instant) => Period.DayOf(instant) >= StartDate;
+
+    /// <summary>
     /// Records that the last day in force has passed (status <see cref="ContractStatus.Ended"/>), so the
     /// one-building-company-per-trade index frees the trade. Returns whether anything changed.
     /// </summary>

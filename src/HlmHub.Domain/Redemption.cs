@@ -113,7 +113,7 @@ public static class RedemptionRules
         // The contract's status as of the instant: an end date that has passed ends it even if nothing recorded so.
         // Before its first day in force, a contract offers nothing yet.
         if (offer.WithdrawnAt is not null || facts.Contract is not { } contract || contract.StatusAt(instant) == ContractStatus.Ended
-            || Period.DayOf(instant) < contract.StartDate)
+            || !contract.HasStartedAt(instant))
         {
             return RejectionReason.OfferNotActive;
         }

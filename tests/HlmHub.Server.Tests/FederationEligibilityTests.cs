@@ -180,6 +180,53 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
     }
 
     [Fact]
+    public async Task CheckAndARedemption_AgreeOnANeighboursMember_BeforeAndAfterTheAgreementsNoticeRunsOut()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var agreementId = await world.FederateAsync();
+        var token = await world.AddHouseholdAsync(world.NeighbourId, joined: true);
+        var endsAt = TimeProvider.System.GetUtcNow().AddSeconds(3);
+        await Admin.CallAsync((client, options) => client.EndFederationAsync(
+            new EndFederationRequest { AgreementId = agreementId, EndsAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(endsAt) }, options));
+
+        var checkDuringNotice = await world.CheckAsync(token);
+        var redeemedDuringNotice = await world.RedeemAsync(token);
+        await Task.Delay(endsAt - TimeProvider.System.GetUtcNow() + TimeSpan.FromMilliseconds(200));
+        var checkAfter = await world.CheckAsync(token);
+        var redeemedAfter = await world.RedeemAsync(token);
+
+        Assert.True(checkDuringNotice.Eligible);
+        Assert.Equal(RedemptionOutcome.Accepted, redeemedDuringNotice.Outcome);
+        // The row still says Active: only the one rule's reading as of the instant (ClubEligibility) refuses, on both paths.
+        Assert.Equal(Domain.FederationStatus.Active, await world.StoredAgreementStatusAsync(agreementId));
+        Assert.Equal((false, EligibilityReason.NotAMember), (checkAfter.Eligible, checkAfter.Reason));
+        Assert.Equal((RedemptionOutcome.Rejected, RedemptionReason.NotAMember), (redeemedAfter.Outcome, redeemedAfter.Reason));
+    }
+
+    [Fact]
+    public async Task ContractStartingTomorrow_IsNeitherEligibleNorRedeemableToday()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var member = await world.AddHouseholdAsync(world.HostId, joined: true);
+        // The same partner and club: a second contract, in force from tomorrow (Paris), next to the one in force.
+        var contract = SampleData.Contract(world.ClubId, world.PartnerId);
+        contract.StartDate = Domain.Period.DayOf(TimeProvider.System.GetUtcNow()).AddDays(1).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var startsTomorrow = await Admin.CreateContractAsync(contract);
+        var offer = await Admin.CreateOfferAsync(new CreateOfferRequest { Id = SampleData.Slug("offer"), ContractId = startsTomorrow.Id, Title = "From tomorrow", Terms = SampleData.TenPercentCappedAt(500) });
+
+        var check = await world.CheckAsync(member, offer.Id);
+        var redeemed = await world.RedeemAsync(member, offer.Id);
+        var listed = await world.Partner.CallAsync((client, options) => client.ListOffersAsync(new ListPartnerOffersRequest(), options));
+        var inForce = await world.CheckAsync(member);
+
+        Assert.Equal((false, EligibilityReason.OfferNotActive), (check.Eligible, check.Reason));
+        Assert.Equal((RedemptionOutcome.Rejected, RedemptionReason.OfferNotActive), (redeemed.Outcome, redeemed.Reason));
+        Assert.False(Assert.Single(listed.Offers, listedOffer => listedOffer.OfferId == offer.Id).RedeemableNow);
+        Assert.True(Assert.Single(listed.Offers, listedOffer => listedOffer.OfferId == world.OfferId).RedeemableNow);
+        Assert.True(inForce.Eligible);
+    }
+
+    [Fact]
     public async Task ListOffers_ListsOnlyThePartnersOwn()
     {
         var world = await World.CreateAsync(Hub, Admin);
@@ -339,6 +386,7 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
     private sealed class World
     {
         private HubHost _hub = null!;
+        private string? _redemptionToken;
 
         public string HostId { get; private set; } = "";
 
@@ -349,6 +397,8 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
         public string ContractId { get; private set; } = "";
 
         public string OfferId { get; private set; } = "";
+
+        public string PartnerId { get; private set; } = "";
 
         public ServiceClient<FederationService.FederationServiceClient> Host { get; private set; } = null!;
 
@@ -366,7 +416,7 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
             var bakery = await admin.CreatePartnerAsync(SampleData.Bakery());
             var contract = await admin.CreateContractAsync(SampleData.Contract(club.Id, bakery.Id));
             var offer = await admin.CreateOfferAsync(new CreateOfferRequest { Id = SampleData.Slug("offer"), ContractId = contract.Id, Title = "10 % off bread", Terms = SampleData.TenPercentCappedAt(500) });
-            var world = new World { _hub = hub, Admin = admin, HostId = host.Id, NeighbourId = neighbour.Id, ClubId = club.Id, ContractId = contract.Id, OfferId = offer.Id };
+            var world = new World { _hub = hub, Admin = admin, HostId = host.Id, NeighbourId = neighbour.Id, ClubId = club.Id, ContractId = contract.Id, OfferId = offer.Id, PartnerId = bakery.Id };
             world.Host = new(new FederationService.FederationServiceClient(hub.Channel), await world.TokenAsync(ClientKind.Landlord, host.Id, "hlmhub.federation"));
             world.Neighbour = new(new FederationService.FederationServiceClient(hub.Channel), await world.TokenAsync(ClientKind.Landlord, neighbour.Id, "hlmhub.federation"));
             world.Partner = new(new EligibilityService.EligibilityServiceClient(hub.Channel), await world.TokenAsync(ClientKind.Partner, bakery.Id, "hlmhub.offers.read"));
@@ -383,6 +433,29 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
 
         public Task<CheckEligibilityResponse> CheckAsync(string memberToken, string? offerId = null) =>
             Partner.CallAsync((client, options) => client.CheckAsync(new CheckEligibilityRequest { MemberToken = memberToken, OfferId = offerId ?? OfferId }, options));
+
+        /// <summary>The partner redeems the offer (by default the world's) for the member now: 10 % of 10 EUR.</summary>
+        public async Task<RedemptionAck> RedeemAsync(string memberToken, string? offerId = null)
+        {
+            _redemptionToken ??= await TokenAsync(ClientKind.Partner, PartnerId, "hlmhub.redemptions");
+            var redemption = new RedemptionEvent
+            {
+                EventId = "evt-" + Guid.NewGuid().ToString("N"),
+                OfferId = offerId ?? OfferId,
+                MemberToken = memberToken,
+                OccurredAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(TimeProvider.System.GetUtcNow()),
+                PurchaseCents = 1_000,
+                DiscountCents = 100,
+            };
+            return await new ServiceClient<RedemptionService.RedemptionServiceClient>(new RedemptionService.RedemptionServiceClient(_hub.Channel), _redemptionToken)
+                .CallAsync((client, options) => client.RedeemAsync(redemption, options));
+        }
+
+        public async Task<Domain.FederationStatus> StoredAgreementStatusAsync(string agreementId)
+        {
+            await using var db = await DbAsync();
+            return (await db.FederationAgreements.AsNoTracking().SingleAsync(agreement => agreement.Id == Guid.Parse(agreementId))).Status;
+        }
 
         /// <summary>A household of <paramref name="landlordId"/>, written as a roster sync would; returns its member token.</summary>
         public async Task<string> AddHouseholdAsync(string landlordId, bool joined, bool active = true)

@@ -129,6 +129,26 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task OptInThroughAnAgreementWhoseNoticeRanOut_IsRejectedNamingTheEnd_WhileOneStillUnderNoticeIsAccepted()
+    {
+        var run = await RunAsync(
+            RosterSessionKind.Delta,
+            Upsert(1, "REF-1", clubs: [_world.NoticeRanOutClubId]),
+            Upsert(2, "REF-2", clubs: [_world.UnderNoticeClubId]),
+            Upsert(3, "REF-3", clubs: [_world.HostClubId, _world.NoticeRanOutClubId]));
+
+        Assert.Equal(
+            [RosterRejection.NoAgreementWithClub, RosterRejection.None, RosterRejection.NoAgreementWithClub],
+            run.Results.Select(result => result.Rejection));
+        Assert.Contains($"agreement with club '{_world.NoticeRanOutClubId}' ended at {_world.NoticeRanOutAt:O}", run.Results[0].Message, StringComparison.Ordinal);
+        Assert.Equal(["REF-2"], (await HouseholdsAsync()).Keys);
+        Assert.Equal([_world.UnderNoticeClubId], await ActiveClubsAsync("REF-2"));
+        // The case only a reading as of now catches: the stored row still says Active.
+        await using var db = await _services!.GetRequiredService<IDbContextFactory<HlmHubDbContext>>().CreateDbContextAsync();
+        Assert.Equal(FederationStatus.Active, (await db.FederationAgreements.SingleAsync(agreement => agreement.ClubId == _world.NoticeRanOutClubId)).Status);
+    }
+
+    [SkippableFact]
     public async Task BrokenStream_ResumesAfterTheLastCommittedSequence_AndACompletedSessionCannotBeAppliedTwice()
     {
         var cancellationToken = TestTimeouts.Token();
@@ -230,8 +250,14 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
             .Select(membership => membership.ClubId).ToListAsync();
     }
 
-    /// <summary>A landlord hosting one club and federated into a neighbour's, and a third club it has no agreement with.</summary>
-    private sealed record World(string LandlordId, string NeighbourId, string HostClubId, string FederatedClubId, string ForeignClubId)
+    /// <summary>
+    /// A landlord hosting one club and federated into a neighbour's, a third club it has no agreement with, and two
+    /// more neighbour's clubs whose agreements were ended with notice: one run out a week ago (the row still says
+    /// Active), one running for another month.
+    /// </summary>
+    private sealed record World(
+        string LandlordId, string NeighbourId, string HostClubId, string FederatedClubId, string ForeignClubId,
+        string NoticeRanOutClubId, DateTimeOffset NoticeRanOutAt, string UnderNoticeClubId)
     {
         public static async Task<World> CreateAsync(IDbContextFactory<HlmHubDbContext> factory, CancellationToken cancellationToken)
         {
@@ -241,12 +267,26 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
             var hostClub = Club.Create("club-a", "Club A", landlord.Id, ClubKind.TenantClub, null, now);
             var neighbourClub = Club.Create("club-b", "Club B", neighbour.Id, ClubKind.TenantClub, null, now);
             var foreignClub = Club.Create("club-c", "Club C", neighbour.Id, ClubKind.TenantClub, null, now);
-            var agreement = FederationAgreement.Propose(Guid.NewGuid(), neighbourClub, landlord.Id, neighbour.Id, now);
-            agreement.Accept(neighbourClub, landlord.Id, now);
+            var ranOutClub = Club.Create("club-d", "Club D", neighbour.Id, ClubKind.TenantClub, null, now);
+            var underNoticeClub = Club.Create("club-e", "Club E", neighbour.Id, ClubKind.TenantClub, null, now);
+            var agreement = Accepted(neighbourClub, landlord.Id, neighbour.Id, now);
+            // SampleWorld.Now is in the past: notice given then, ending an hour later, has run out by the test's clock.
+            var ranOut = Accepted(ranOutClub, landlord.Id, neighbour.Id, now);
+            var ranOutAt = now.AddHours(1);
+            ranOut.End(ranOutClub, neighbour.Id, ranOutAt, now);
+            var underNotice = Accepted(underNoticeClub, landlord.Id, neighbour.Id, now);
+            underNotice.End(underNoticeClub, neighbour.Id, TimeProvider.System.GetUtcNow().AddDays(30), now);
             await using var db = await factory.CreateDbContextAsync(cancellationToken);
-            db.AddRange(landlord, neighbour, hostClub, neighbourClub, foreignClub, agreement);
+            db.AddRange(landlord, neighbour, hostClub, neighbourClub, foreignClub, ranOutClub, underNoticeClub, agreement, ranOut, underNotice);
             await db.SaveChangesAsync(cancellationToken);
-            return new World(landlord.Id, neighbour.Id, hostClub.Id, neighbourClub.Id, foreignClub.Id);
+            return new World(landlord.Id, neighbour.Id, hostClub.Id, neighbourClub.Id, foreignClub.Id, ranOutClub.Id, ranOutAt, underNoticeClub.Id);
+        }
+
+        private static FederationAgreement Accepted(Club club, string landlordId, string hostId, DateTimeOffset now)
+        {
+            var agreement = FederationAgreement.Propose(Guid.NewGuid(), club, landlordId, hostId, now);
+            agreement.Accept(club, landlordId, now);
+            return agreement;
         }
     }
 }

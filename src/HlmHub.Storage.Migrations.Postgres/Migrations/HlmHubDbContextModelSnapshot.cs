@@ -199,6 +199,8 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                     b.HasIndex("MemberToken")
                         .IsUnique();
 
+                    b.HasIndex("UpdatedAt");
+
                     b.HasIndex("LandlordId", "LandlordReference")
                         .IsUnique();
 
@@ -410,6 +412,10 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                     b.HasKey("ClubId", "HouseholdId");
 
                     b.HasIndex("HouseholdId");
+
+                    b.HasIndex("ClubId", "JoinedAt");
+
+                    b.HasIndex("ClubId", "LeftAt");
 
                     b.ToTable("Memberships");
                 });

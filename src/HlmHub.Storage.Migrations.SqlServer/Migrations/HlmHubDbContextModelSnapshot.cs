@@ -200,6 +200,8 @@ namespace HlmHub.Storage.Migrations.SqlServer.Migrations
                     b.HasIndex("MemberToken")
                         .IsUnique();
 
+                    b.HasIndex("UpdatedAt");
+
                     b.HasIndex("LandlordId", "LandlordReference")
                         .IsUnique();
 
@@ -416,6 +418,10 @@ namespace HlmHub.Storage.Migrations.SqlServer.Migrations
                     b.HasKey("ClubId", "HouseholdId");
 
                     b.HasIndex("HouseholdId");
+
+                    b.HasIndex("ClubId", "JoinedAt");
+
+                    b.HasIndex("ClubId", "LeftAt");
 
                     b.ToTable("Memberships");
                 });

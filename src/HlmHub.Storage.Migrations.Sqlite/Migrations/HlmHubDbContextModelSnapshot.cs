@@ -194,6 +194,8 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                     b.HasIndex("MemberToken")
                         .IsUnique();
 
+                    b.HasIndex("UpdatedAt");
+
                     b.HasIndex("LandlordId", "LandlordReference")
                         .IsUnique();
 
@@ -405,6 +407,10 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                     b.HasKey("ClubId", "HouseholdId");
 
                     b.HasIndex("HouseholdId");
+
+                    b.HasIndex("ClubId", "JoinedAt");
+
+                    b.HasIndex("ClubId", "LeftAt");
 
                     b.ToTable("Memberships");
                 });

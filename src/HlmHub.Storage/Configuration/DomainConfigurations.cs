@@ -33,6 +33,8 @@ internal sealed class HouseholdConfiguration : IEntityTypeConfiguration<Househol
         builder.ToTable(table => table.HasCheckConstraint(CheckConstraintNames.HouseholdRoomsInRange, "\"Rooms\" BETWEEN 1 AND 7"));
         builder.HasIndex(household => new { household.LandlordId, household.LandlordReference }).IsUnique();
         builder.HasIndex(household => household.MemberToken).IsUnique();
+        // A Watch poll looks up the households changed in its window (WatchQueries.ChangedHouseholds).
+        builder.HasIndex(household => household.UpdatedAt);
         builder.HasOne<Landlord>().WithMany().HasForeignKey(household => household.LandlordId).OnDelete(DeleteBehavior.Restrict);
     }
 }
@@ -74,6 +76,11 @@ internal sealed class MembershipConfiguration : IEntityTypeConfiguration<Members
         builder.HasKey(membership => new { membership.ClubId, membership.HouseholdId });
         builder.Property(membership => membership.ClubId).HasMaxLength(Limits.SlugMaxLength);
         builder.HasIndex(membership => membership.HouseholdId);
+        // A Watch poll looks up the opt-ins into the partner's clubs made or dropped in its window
+        // (WatchQueries.ChangedHouseholds). The club comes first: with JoinedAt alone, SQLite prefers walking every
+        // membership of the club by the primary key to a range of all clubs' opt-ins.
+        builder.HasIndex(membership => new { membership.ClubId, membership.JoinedAt });
+        builder.HasIndex(membership => new { membership.ClubId, membership.LeftAt });
         builder.HasOne<Club>().WithMany().HasForeignKey(membership => membership.ClubId).OnDelete(DeleteBehavior.Restrict);
         builder.HasOne<Household>().WithMany().HasForeignKey(membership => membership.HouseholdId).OnDelete(DeleteBehavior.Restrict);
     }

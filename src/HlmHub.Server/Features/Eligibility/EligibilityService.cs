@@ -158,7 +158,7 @@ internal sealed class EligibilityService(
                 Version = row.version.Version,
                 Terms = AdminMapping.ToProto(row.version.Terms),
                 ContractStatus = AdminMapping.ToProto(status),
-                RedeemableNow = status == ContractStatus.Active && EligibilityRules.IsWithinWindow(row.version.Terms, now),
+                RedeemableNow = status == ContractStatus.Active && row.contract.HasStartedAt(now) && EligibilityRules.IsWithinWindow(row.version.Terms, now),
             });
         }
 
@@ -187,11 +187,12 @@ internal sealed class EligibilityService(
                 .Where(agreement => clubIds.Contains(agreement.ClubId) && agreement.Status != FederationStatus.Ended)
                 .ToListAsync(cancellationToken))
             .ToDictionary(agreement => (agreement.ClubId, agreement.LandlordId));
+        List<ClubLandlord> changedAgreements = window is { } range ? await WatchQueries.ChangedAgreements(db, clubIds, range).ToListAsync(cancellationToken) : [];
         string? after = null;
         var sentAny = false;
         while (true)
         {
-            var page = await ChangedHouseholdsAsync(db, clubIds, window, after, cancellationToken);
+            var page = await WatchQueries.ChangedHouseholds(db, clubIds, window, changedAgreements, after, Limits.WatchPageSize).ToListAsync(cancellationToken);
             if (page.Count == 0)
             {
                 break;
@@ -239,36 +240,6 @@ internal sealed class EligibilityService(
         {
             await responseStream.WriteAsync(new V1.EligibilityUpdate { Snapshot = snapshot, Cursor = WriteCursor(cursor) }, cancellationToken);
         }
-    }
-
-    /// <summary>
-    /// One keyset page of the households with a membership (current or past) in <paramref name="clubIds"/> that
-    /// changed inside the window: the household itself (status, via its version's timestamp), one of those
-    /// memberships (joined or left), or its landlord's agreement with one of those clubs (accepted, or its end
-    /// reached, including an end given with notice that only now falls inside the window).
-    /// </summary>
-    private async Task<List<Household>> ChangedHouseholdsAsync(
-        HlmHubDbContext db, List<string> clubIds, (DateTimeOffset From, DateTimeOffset To)? window, string? after, CancellationToken cancellationToken)
-    {
-        var households = db.Households.AsNoTracking()
-            .Where(household => db.Memberships.Any(membership => membership.HouseholdId == household.Id && clubIds.Contains(membership.ClubId)));
-        if (window is var (from, to))
-        {
-            households = households.Where(household =>
-                (household.UpdatedAt > from && household.UpdatedAt <= to)
-                || db.Memberships.Any(membership => membership.HouseholdId == household.Id && clubIds.Contains(membership.ClubId)
-                    && ((membership.JoinedAt > from && membership.JoinedAt <= to) || (membership.LeftAt > from && membership.LeftAt <= to)))
-                || db.FederationAgreements.Any(agreement => agreement.LandlordId == household.LandlordId && clubIds.Contains(agreement.ClubId)
-                    && db.Memberships.Any(membership => membership.HouseholdId == household.Id && membership.ClubId == agreement.ClubId)
-                    && ((agreement.AcceptedAt > from && agreement.AcceptedAt <= to) || (agreement.EndedAt > from && agreement.EndedAt <= to))));
-        }
-
-        if (after is not null)
-        {
-            households = households.Where(household => string.Compare(household.MemberToken, after) > 0);
-        }
-
-        return await households.OrderBy(household => household.MemberToken).Take(Limits.WatchPageSize).ToListAsync(cancellationToken);
     }
 
     /// <summary>The clubs the partner has a contract not ended with, each with its host landlord.</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using HlmHub.Domain;
 using HlmHub.Domain.Roster;
 using HlmHub.Observability;
@@ -241,7 +242,9 @@ internal sealed class RosterSync(
 
             if (club.HostLandlordId != context.LandlordId && !context.FederatedClubs.Contains(clubId))
             {
-                return Rejected(change, RosterRejection.NoAgreementWithClub, $"club_ids: the landlord has no active agreement with club '{clubId}'");
+                return Rejected(change, RosterRejection.NoAgreementWithClub, context.NoticeRanOut.TryGetValue(clubId, out var endedAt)
+                    ? $"club_ids: the landlord's agreement with club '{clubId}' ended at {endedAt.ToString("O", CultureInfo.InvariantCulture)} (its notice has run out)"
+                    : $"club_ids: the landlord has no active agreement with club '{clubId}'");
             }
         }
 
@@ -333,12 +336,19 @@ internal sealed class RosterSync(
     {
         private readonly Dictionary<Guid, List<Membership>> _memberships;
 
-        private BatchContext(string landlordId, Dictionary<string, Household> households, Dictionary<string, Club> clubs, HashSet<string> federatedClubs, Dictionary<Guid, List<Membership>> memberships)
+        private BatchContext(
+            string landlordId,
+            Dictionary<string, Household> households,
+            Dictionary<string, Club> clubs,
+            HashSet<string> federatedClubs,
+            Dictionary<string, DateTimeOffset> noticeRanOut,
+            Dictionary<Guid, List<Membership>> memberships)
         {
             LandlordId = landlordId;
             Households = households;
             Clubs = clubs;
             FederatedClubs = federatedClubs;
+            NoticeRanOut = noticeRanOut;
             _memberships = memberships;
         }
 
@@ -349,6 +359,12 @@ internal sealed class RosterSync(
         public Dictionary<string, Club> Clubs { get; }
 
         public HashSet<string> FederatedClubs { get; }
+
+        /// <summary>
+        /// The clubs whose agreement with the landlord still reads active but ended with notice that has run out,
+        /// with the instant it ended: named in the refusal, so the landlord knows why an opt-in accepted before is not now.
+        /// </summary>
+        public Dictionary<string, DateTimeOffset> NoticeRanOut { get; }
 
         public List<Membership> MembershipsOf(Guid householdId)
         {
@@ -377,12 +393,13 @@ internal sealed class RosterSync(
                 .ToDictionaryAsync(club => club.Id, StringComparer.Ordinal, cancellationToken);
             // An agreement ended with notice stays Active in the table until its end date: judge it as of now, as
             // eligibility does (FederationAgreement.IsActiveAt).
-            var federated = (await db.FederationAgreements.AsNoTracking()
-                    .Where(agreement => agreement.LandlordId == landlordId && agreement.Status == FederationStatus.Active && clubIds.Contains(agreement.ClubId))
-                    .ToListAsync(cancellationToken))
-                .Where(agreement => agreement.IsActiveAt(now))
-                .Select(agreement => agreement.ClubId);
-            return new BatchContext(landlordId, households, clubs, federated.ToHashSet(StringComparer.Ordinal), memberships);
+            var agreements = await db.FederationAgreements.AsNoTracking()
+                .Where(agreement => agreement.LandlordId == landlordId && agreement.Status == FederationStatus.Active && clubIds.Contains(agreement.ClubId))
+                .ToListAsync(cancellationToken);
+            var federated = agreements.Where(agreement => agreement.IsActiveAt(now)).Select(agreement => agreement.ClubId).ToHashSet(StringComparer.Ordinal);
+            var noticeRanOut = agreements.Where(agreement => !agreement.IsActiveAt(now) && agreement.EndedAt is not null)
+                .ToDictionary(agreement => agreement.ClubId, agreement => agreement.EndedAt!.Value, StringComparer.Ordinal);
+            return new BatchContext(landlordId, households, clubs, federated, noticeRanOut, memberships);
         }
     }
 }
