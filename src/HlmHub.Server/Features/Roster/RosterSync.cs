@@ -130,7 +130,12 @@ internal sealed class RosterSync(
             results.Add(result);
         }
 
+        // The session's progress (its concurrency token: a second stream resuming the same session fails here) and
+        // the changed households first; then the batch's new rows, as multi-row inserts (BulkInsert), households
+        // before the memberships that refer to them.
         await db.SaveChangesAsync(cancellationToken);
+        await db.InsertAllAsync(context.NewHouseholds, cancellationToken);
+        await db.InsertAllAsync(context.NewMemberships, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         // Counted once committed: what the landlord is told was applied. One Add per kind, never one per household.
         foreach (var group in results.GroupBy(result => (result.Outcome, result.Rejection)))
@@ -253,7 +258,7 @@ internal sealed class RosterSync(
         {
             household = Household.Create(Guid.CreateVersion7(Now), context.LandlordId, change.LandlordReference,
                 memberTokens.Compute(context.LandlordId, change.LandlordReference), change.Rooms, change.InQpv, Now, change.SourceVersion);
-            db.Households.Add(household);
+            context.NewHouseholds.Add(household);
             context.Households[change.LandlordReference] = household;
             outcome = RosterItemOutcome.Created;
         }
@@ -297,7 +302,7 @@ internal sealed class RosterSync(
         {
             var club = context.Clubs[clubId];
             var joined = Membership.Join(club, household, landlordFederated: club.HostLandlordId != context.LandlordId, Now);
-            db.Memberships.Add(joined);
+            context.NewMemberships.Add(joined);
             memberships.Add(joined);
             changed = true;
         }
@@ -355,6 +360,12 @@ internal sealed class RosterSync(
         public string LandlordId { get; }
 
         public Dictionary<string, Household> Households { get; }
+
+        /// <summary>Households created by this batch: inserted together after the loop, not tracked one by one.</summary>
+        public List<Household> NewHouseholds { get; } = [];
+
+        /// <summary>Memberships created by this batch (opt-ins of new and known households), inserted the same way.</summary>
+        public List<Membership> NewMemberships { get; } = [];
 
         public Dictionary<string, Club> Clubs { get; }
 

@@ -1,0 +1,139 @@
+using System.Data.Common;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage;
+
+namespace HlmHub.Storage;
+
+/// <summary>
+/// Inserts many new rows of one entity with multi-row <c>INSERT … VALUES (…), (…)</c> statements, in the context's
+/// current transaction. <c>SaveChanges</c> sends one <c>INSERT</c> per entity, which EF Core sorts and builds one by
+/// one and the database parses one by one: for a roster batch of 1,000 new households that was more time than the
+/// database's own work (docs/benchmarks.md, the roster profile). Columns, names, value conversions and parameter
+/// types all come from the EF Core model and the provider's type mappings, so a row is stored exactly as
+/// <c>SaveChanges</c> would store it. The entities are not tracked afterwards.
+/// </summary>
+public static class BulkInsert
+{
+    /// <summary>
+    /// Parameters per statement. Far below every server's limit (SQL Server 2,100, SQLite 32,766, PostgreSQL 65,535)
+    /// because Microsoft.Data.Sqlite matches each parameter to the statement by name, a cost that grows with the
+    /// square of their number: with 2,000 per statement, binding took five times SQLite's own work; with 256, a
+    /// 100,000-household sync went from 27 s to 16 s (docs/benchmarks.md).
+    /// </summary>
+    public const int MaxParametersPerStatement = 256;
+
+    /// <summary>Rows per statement: SQL Server's table value constructor takes at most 1,000.</summary>
+    public const int MaxRowsPerStatement = 1_000;
+
+    /// <summary>
+    /// Inserts <paramref name="rows"/> (new entities of a type the model maps to one table, every column set by the
+    /// application: no store-generated values, no shadow properties). A failure, such as a unique violation, is a
+    /// <see cref="DbUpdateException"/> as from <c>SaveChanges</c>, so callers and the error mapping treat both alike.
+    /// Needs an open transaction: the rows commit or roll back with the rest of the caller's work.
+    /// </summary>
+    public static async Task InsertAllAsync<T>(this DbContext db, IReadOnlyList<T> rows, CancellationToken cancellationToken)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        var transaction = db.Database.CurrentTransaction
+            ?? throw new InvalidOperationException("BulkInsert.InsertAllAsync runs inside the caller's transaction: begin one first.");
+        var table = Table<T>(db);
+        var connection = db.Database.GetDbConnection();
+        var rowsPerStatement = RowsPerStatement(table.Columns.Count);
+        for (var first = 0; first < rows.Count; first += rowsPerStatement)
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction.GetDbTransaction();
+            if (db.Database.GetCommandTimeout() is { } timeout)
+            {
+                command.CommandTimeout = timeout;
+            }
+
+            Fill(command, db, table, rows, first, Math.Min(rowsPerStatement, rows.Count - first));
+            try
+            {
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (DbException exception)
+            {
+                throw new DbUpdateException($"Inserting {rows.Count} {typeof(T).Name} row(s) into {table.Name} failed: {exception.Message}", exception);
+            }
+        }
+    }
+
+    /// <summary>How many rows of <paramref name="columns"/> columns one statement carries.</summary>
+    public static int RowsPerStatement(int columns) => Math.Clamp(MaxParametersPerStatement / Math.Max(1, columns), 1, MaxRowsPerStatement);
+
+    /// <summary>
+    /// Writes the statement for <paramref name="count"/> rows from <paramref name="first"/> into
+    /// <paramref name="command"/>: its text and one parameter per value. Public so that the SQL a provider gets can
+    /// be checked without its server (SQL Server here).
+    /// </summary>
+    public static void Fill<T>(DbCommand command, DbContext db, IReadOnlyList<T> rows, int first, int count)
+        where T : class =>
+        Fill(command, db, Table<T>(db), rows, first, count);
+
+    private static void Fill<T>(DbCommand command, DbContext db, MappedTable table, IReadOnlyList<T> rows, int first, int count)
+        where T : class
+    {
+        var sql = db.GetService<ISqlGenerationHelper>();
+        var text = new StringBuilder("INSERT INTO ")
+            .Append(sql.DelimitIdentifier(table.Name, table.Schema))
+            .Append(" (")
+            .AppendJoin(", ", table.Columns.Select(column => sql.DelimitIdentifier(column.Name)))
+            .Append(") VALUES ");
+        for (var row = 0; row < count; row++)
+        {
+            text.Append(row == 0 ? "(" : ", (");
+            for (var index = 0; index < table.Columns.Count; index++)
+            {
+                var column = table.Columns[index];
+                var name = $"p{(row * table.Columns.Count) + index}";
+                var value = column.Property.GetGetter().GetClrValue(rows[first + row]);
+                // The provider's mapping converts the value (enum names, cents, Unix milliseconds, SQLite's text
+                // GUIDs) and types the parameter, as SaveChanges does.
+                command.Parameters.Add(column.Mapping.CreateParameter(command, sql.GenerateParameterName(name), value, column.Property.IsNullable));
+                text.Append(index == 0 ? "" : ", ").Append(sql.GenerateParameterNamePlaceholder(name));
+            }
+
+            text.Append(')');
+        }
+
+        command.CommandText = text.ToString();
+    }
+
+    private static MappedTable Table<T>(DbContext db)
+    {
+        var entityType = db.Model.FindEntityType(typeof(T))
+            ?? throw new InvalidOperationException($"{typeof(T).Name} is not an entity of {db.GetType().Name}.");
+        var name = entityType.GetTableName()
+            ?? throw new InvalidOperationException($"{typeof(T).Name} is not mapped to a table.");
+        var store = StoreObjectIdentifier.Table(name, entityType.GetSchema());
+        var columns = new List<MappedColumn>();
+        foreach (var property in entityType.GetProperties())
+        {
+            if (property.IsShadowProperty() || property.ValueGenerated != ValueGenerated.Never)
+            {
+                throw new InvalidOperationException(
+                    $"{typeof(T).Name}.{property.Name} is a shadow or store-generated property: BulkInsert only writes values the application sets.");
+            }
+
+            columns.Add(new MappedColumn(property.GetColumnName(store)!, property, property.GetRelationalTypeMapping()));
+        }
+
+        return new MappedTable(name, entityType.GetSchema(), columns);
+    }
+
+    private sealed record MappedTable(string Name, string? Schema, IReadOnlyList<MappedColumn> Columns);
+
+    private sealed record MappedColumn(string Name, IProperty Property, RelationalTypeMapping Mapping);
+}
