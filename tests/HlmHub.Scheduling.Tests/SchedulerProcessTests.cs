@@ -249,7 +249,7 @@ public sealed class SchedulerProcessTests
             ["Scheduling:PruningCron"] = Never,
             ["Scheduling:ReconciliationCron"] = Never,
         };
-        await HubNode.MigrateAsync(settings);
+        await HubProcess.MigrateAsync(settings);
         await using var access = await JobServices.OverAsync(database, TimeProvider.System.GetUtcNow());
         foreach (var world in worlds)
         {

@@ -125,23 +125,38 @@ public sealed class HubProcess : IAsyncDisposable
     }
 
     /// <summary>Waits until the host says it has started (hosted services, the bootstrap included, have run).</summary>
-    public async Task WaitStartedAsync()
+    public Task WaitStartedAsync() =>
+        WaitForAsync(output => output.Contains("Application started", StringComparison.Ordinal), "for the hub to start", TestTimeouts.Startup);
+
+    /// <summary>
+    /// Waits until the output satisfies <paramref name="condition"/> (<paramref name="what"/> names it in the failure,
+    /// "for ..."); fails at once if the hub exits first, or after <paramref name="within"/> (default: <see cref="TestTimeouts.Default"/>).
+    /// </summary>
+    public async Task WaitForAsync(Func<string, bool> condition, string what, TimeSpan? within = null)
     {
-        var deadline = TimeProvider.System.GetUtcNow() + TestTimeouts.Startup;
-        while (!Output.Contains("Application started", StringComparison.Ordinal))
+        var limit = within ?? TestTimeouts.Default;
+        var deadline = TimeProvider.System.GetUtcNow() + limit;
+        while (!condition(Output))
         {
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"The hub exited with {_process.ExitCode}:\n{Output}");
+                throw new InvalidOperationException($"The hub exited with {_process.ExitCode} while waiting {what}:\n{Output}");
             }
 
             if (TimeProvider.System.GetUtcNow() > deadline)
             {
-                throw new TimeoutException($"The hub did not start within {TestTimeouts.Startup}:\n{Output}");
+                throw new TimeoutException($"Waited {limit} in vain {what}:\n{Output}");
             }
 
             await Task.Delay(100);
         }
+    }
+
+    /// <summary>SIGKILL (the whole process tree): the hub dies at once, mid-request or mid-job, without any shutdown.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync().DefaultTimeout();
     }
 
     /// <summary>Waits for the process to exit by itself and returns its exit code (all output read).</summary>
@@ -155,8 +170,7 @@ public sealed class HubProcess : IAsyncDisposable
     {
         if (!_process.HasExited)
         {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync().DefaultTimeout();
+            await KillAsync();
         }
 
         _process.Dispose();
