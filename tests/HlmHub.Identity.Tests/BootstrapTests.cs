@@ -40,16 +40,15 @@ public sealed class BootstrapTests
         await using (await IssuerTestHost.StartAsync(dataDirectory: dataDirectory))
         {
         }
-        var path = Path.Combine(dataDirectory, "bootstrap-admin.json");
-        using var first = JsonDocument.Parse(await File.ReadAllTextAsync(path));
+        var path = Path.Combine(dataDirectory, BootstrapAdmin.FileName);
+        var first = BootstrapAdmin.Read(dataDirectory);
         File.Delete(path);
 
         await using var host = await IssuerTestHost.StartAsync(dataDirectory: dataDirectory);
 
         Assert.False(File.Exists(path));
         Assert.DoesNotContain(host.Logs, r => r.EventId.Id == IdentityEventIds.BootstrapAdminCreated);
-        var token = await host.GetTokenAsync(new RegisteredClient(
-            first.RootElement.GetProperty("client_id").GetString()!, first.RootElement.GetProperty("client_secret").GetString()!));
+        var token = await host.GetTokenAsync(new RegisteredClient(first.ClientId, first.Secret));
         Assert.Equal("admin", new JsonWebToken(token).GetPayloadValue<string>("hlmhub_kind"));
         Assert.Single(await host.Registry.ListAsync(0, 10, CancellationToken.None));
     }

@@ -32,7 +32,7 @@ public sealed class SeveralInstancesTests
         await using var first = hosts[0];
         await using var second = hosts[1];
 
-        var bootstrapFiles = hosts.Count(host => File.Exists(Path.Combine(host.DataDirectory, "bootstrap-admin.json")));
+        var bootstrapFiles = hosts.Count(host => File.Exists(Path.Combine(host.DataDirectory, BootstrapAdmin.FileName)));
         Assert.Equal(1, bootstrapFiles);
         var clients = await first.Registry.ListAsync(0, 100, CancellationToken.None).DefaultTimeout();
         Assert.Single(clients, client => client.Kind == ClientKind.Admin && client.ClubId is null);
@@ -97,15 +97,13 @@ public sealed class SeveralInstancesTests
         await using var second = HubProcess.Start(new Dictionary<string, string?>(settings) { ["Storage:DataDirectory"] = directories[1] });
         await Task.WhenAll(first.WaitStartedAsync(), second.WaitStartedAsync());
 
-        var files = directories.Select(directory => Path.Combine(directory, "bootstrap-admin.json")).Where(File.Exists).ToList();
-        var file = Assert.Single(files);
+        var written = directories.Where(directory => File.Exists(Path.Combine(directory, BootstrapAdmin.FileName))).ToList();
+        var admin = BootstrapAdmin.Read(Assert.Single(written));
         Assert.Equal(1, await CountHubAdministratorsAsync(database.ConnectionString));
-        using var credentials = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(file));
-        var admin = (credentials.RootElement.GetProperty("client_id").GetString()!, credentials.RootElement.GetProperty("client_secret").GetString()!);
 
+        var fromFirst = await admin.GetTokenAsync(first.HttpAddress);
+        var fromSecond = await admin.GetTokenAsync(second.HttpAddress);
         using var http = new HttpClient();
-        var fromFirst = await RequestTokenAsync(http, first, admin);
-        var fromSecond = await RequestTokenAsync(http, second, admin);
         Assert.Equal(new JsonWebToken(fromFirst).Kid, new JsonWebToken(fromSecond).Kid);
         var secondKeys = new JsonWebKeySet(await http.GetStringAsync(second.Issuer + ".well-known/jwks").DefaultTimeout());
         var validation = await new JsonWebTokenHandler().ValidateTokenAsync(fromFirst, new TokenValidationParameters
@@ -117,21 +115,6 @@ public sealed class SeveralInstancesTests
         Assert.True(validation.IsValid, validation.Exception?.Message);
         Assert.DoesNotContain("fail:", first.Output + second.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("crit:", first.Output + second.Output, StringComparison.Ordinal);
-    }
-
-    private static async Task<string> RequestTokenAsync(HttpClient http, HubProcess hub, (string ClientId, string Secret) client)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, hub.Issuer + "connect/token")
-        {
-            Content = new FormUrlEncodedContent([new("grant_type", "client_credentials")]),
-        };
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic",
-            Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(client.ClientId + ":" + client.Secret)));
-        using var response = await http.SendAsync(request).DefaultTimeout();
-        var body = await response.Content.ReadAsStringAsync().DefaultTimeout();
-        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode} {body}\n{hub.Output}");
-        using var json = System.Text.Json.JsonDocument.Parse(body);
-        return json.RootElement.GetProperty("access_token").GetString()!;
     }
 
     private static async Task<long> CountHubAdministratorsAsync(string connectionString)

@@ -64,7 +64,7 @@ public sealed class TrustedIssuerTests
 
         Assert.False(token.IsSuccessStatusCode);
         Assert.False(discovery.IsSuccessStatusCode);
-        Assert.False(File.Exists(Path.Combine(hub.DataDirectory, "bootstrap-admin.json")));
+        Assert.False(File.Exists(Path.Combine(hub.DataDirectory, BootstrapAdmin.FileName)));
         Assert.Equal(issuer.Issuer, reply.Issuer);
     }
 

@@ -141,7 +141,7 @@ public sealed class ExampleTests(DemoHubFixture fixture) : IClassFixture<DemoHub
                 ["Auth:ClockSkew"] = "00:00:00",
             });
             await hub.WaitStartedAsync();
-            var token = await BootstrapAdminTokenAsync(hub, dataDirectory);
+            var token = await BootstrapAdmin.Read(dataDirectory).GetTokenAsync(hub.HttpAddress);
             var expiresAt = DateTimeOffset.FromUnixTimeSeconds(Claims(token).GetProperty("exp").GetInt64());
             var wait = expiresAt - TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(1);
             if (wait > TimeSpan.Zero)
@@ -166,26 +166,6 @@ public sealed class ExampleTests(DemoHubFixture fixture) : IClassFixture<DemoHub
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(dataDirectory, recursive: true);
         }
-    }
-
-    private static async Task<string> BootstrapAdminTokenAsync(HubProcess hub, string dataDirectory)
-    {
-        using var admin = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(dataDirectory, "bootstrap-admin.json")));
-        using var http = new HttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(hub.HttpAddress, "connect/token"))
-        {
-            Content = new FormUrlEncodedContent(new Dictionary<string, string>
-            {
-                ["grant_type"] = "client_credentials",
-                ["client_id"] = admin.RootElement.GetProperty("client_id").GetString()!,
-                ["client_secret"] = admin.RootElement.GetProperty("client_secret").GetString()!,
-            }),
-        };
-        using var response = await http.SendAsync(request, TestTimeouts.Token());
-        var body = await response.Content.ReadAsStringAsync(TestTimeouts.Token());
-        Assert.True(response.IsSuccessStatusCode, body);
-        using var json = System.Text.Json.JsonDocument.Parse(body);
-        return json.RootElement.GetProperty("access_token").GetString()!;
     }
 
     private static System.Text.Json.JsonElement Claims(string jwt)

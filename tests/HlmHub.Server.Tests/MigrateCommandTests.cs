@@ -26,7 +26,7 @@ public sealed class MigrateCommandTests : IDisposable
 
         Assert.True(run.ExitCode == 0, run.ToString());
         // Nothing was served: the first administrator is only created by a running hub.
-        Assert.False(File.Exists(Path.Combine(_dataDirectory, "bootstrap-admin.json")));
+        Assert.False(File.Exists(Path.Combine(_dataDirectory, BootstrapAdmin.FileName)));
         Assert.True(await CountMigrationsAsync() > 0, "no migration was recorded");
         Assert.Equal(1L, await ScalarAsync("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'LedgerEntries'"));
     }
@@ -59,7 +59,7 @@ public sealed class MigrateCommandTests : IDisposable
         Assert.Contains("pending migration", line, StringComparison.Ordinal);
         Assert.Contains("--migrations-script", line, StringComparison.Ordinal);
         Assert.Contains("--migrate", line, StringComparison.Ordinal);
-        Assert.False(File.Exists(Path.Combine(_dataDirectory, "bootstrap-admin.json")));
+        Assert.False(File.Exists(Path.Combine(_dataDirectory, BootstrapAdmin.FileName)));
         Assert.False(File.Exists(Path.Combine(_dataDirectory, "hlmhub.db")) && await CountTablesAsync() > 0, "the hub changed the schema");
     }
 
@@ -70,7 +70,7 @@ public sealed class MigrateCommandTests : IDisposable
 
         // A running hub writes the first administrator's credentials; then it is stopped.
         var served = await HubProcess.RunUntilAsync(
-            () => File.Exists(Path.Combine(_dataDirectory, "bootstrap-admin.json")),
+            () => File.Exists(Path.Combine(_dataDirectory, BootstrapAdmin.FileName)),
             [$"--Storage:DataDirectory={_dataDirectory}", "--Storage:ApplyMigrationsAtStartup=false", .. HubProcess.EphemeralPorts]);
 
         Assert.True(served.Reached, served.ToString());

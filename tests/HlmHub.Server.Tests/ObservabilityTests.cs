@@ -161,7 +161,7 @@ public sealed class ObservabilityProcessTests
             var line = Assert.Single(hub.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries), candidate => candidate.StartsWith("hlmhub: invalid configuration:", StringComparison.Ordinal));
             Assert.Contains(expected, line, StringComparison.Ordinal);
             Assert.DoesNotContain("   at ", hub.Output, StringComparison.Ordinal);
-            Assert.False(File.Exists(Path.Combine(dataDirectory, "bootstrap-admin.json")), "the hub served");
+            Assert.False(File.Exists(Path.Combine(dataDirectory, BootstrapAdmin.FileName)), "the hub served");
         }
         finally
         {

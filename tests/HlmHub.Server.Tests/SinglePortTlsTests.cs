@@ -54,7 +54,7 @@ public sealed class SinglePortTlsTests : IDisposable
 
         using var discovery = await http.GetAsync(new Uri(url + "/.well-known/openid-configuration"), TestTimeouts.Token());
         using var discoveryJson = JsonDocument.Parse(await discovery.Content.ReadAsStringAsync(TestTimeouts.Token()));
-        var (clientId, secret) = BootstrapAdmin(dataDirectory);
+        var (clientId, secret) = BootstrapAdmin.Read(dataDirectory);
         using var tokenRequest = new HttpRequestMessage(HttpMethod.Post, new Uri(url + "/connect/token"))
         {
             Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "hlmhub.admin" }),
@@ -85,12 +85,6 @@ public sealed class SinglePortTlsTests : IDisposable
         request.CertificateExtensions.Add(names.Build());
         var now = TimeProvider.System.GetUtcNow();
         return request.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
-    }
-
-    private static (string ClientId, string Secret) BootstrapAdmin(string dataDirectory)
-    {
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dataDirectory, "bootstrap-admin.json")));
-        return (json.RootElement.GetProperty("client_id").GetString()!, json.RootElement.GetProperty("client_secret").GetString()!);
     }
 
     private static int FreePort()

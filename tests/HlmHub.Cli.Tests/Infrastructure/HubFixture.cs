@@ -41,10 +41,8 @@ public sealed class HubFixture : IAsyncLifetime
         _database = await EmptyDatabase.CreateAsync(StorageProvider.Sqlite, TestTimeouts.Token());
         _hub = HubProcess.Start(_database.Settings);
         await _hub.WaitStartedAsync();
-        using (var bootstrap = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_database.DataDirectory, "bootstrap-admin.json"))))
-        {
-            HubAdmin = (bootstrap.RootElement.GetProperty("client_id").GetString()!, bootstrap.RootElement.GetProperty("client_secret").GetString()!);
-        }
+        var admin = BootstrapAdmin.Read(_database.DataDirectory);
+        HubAdmin = (admin.ClientId, admin.Secret);
 
         DemoSeed = await RunAsync(As(HubAdmin), "demo", "seed");
         Assert.True(DemoSeed.ExitCode == 0, DemoSeed.ToString());

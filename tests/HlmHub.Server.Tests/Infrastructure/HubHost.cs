@@ -112,12 +112,8 @@ internal sealed class HubHost : IAsyncDisposable
         return new HubHost(host, run, logs, endpoints.GrpcAddress!, new Uri(endpoints.Address!), database.DataDirectory);
     }
 
-    /// <summary>The bootstrap administrator's credentials, from <c>bootstrap-admin.json</c>.</summary>
-    public (string ClientId, string Secret) BootstrapAdmin()
-    {
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(DataDirectory, "bootstrap-admin.json")));
-        return (json.RootElement.GetProperty("client_id").GetString()!, json.RootElement.GetProperty("client_secret").GetString()!);
-    }
+    /// <summary>The bootstrap administrator's credentials, from this hub's data directory.</summary>
+    public BootstrapAdmin BootstrapAdmin() => global::HlmHub.TestSupport.BootstrapAdmin.Read(DataDirectory);
 
     /// <summary>POSTs a client-credentials token request (client_secret_basic) over HTTP/1.1.</summary>
     public async Task<HttpResponseMessage> RequestTokenAsync(string clientId, string secret, string? scope = null)
