@@ -25,9 +25,6 @@ public static class BulkInsert
     /// </summary>
     public const int MaxParametersPerStatement = 256;
 
-    /// <summary>Rows per statement: SQL Server's table value constructor takes at most 1,000.</summary>
-    public const int MaxRowsPerStatement = 1_000;
-
     /// <summary>
     /// Inserts <paramref name="rows"/> (new entities of a type the model maps to one table, every column set by the
     /// application: no store-generated values, no shadow properties). A failure, such as a unique violation, is a
@@ -70,8 +67,11 @@ public static class BulkInsert
         }
     }
 
-    /// <summary>How many rows of <paramref name="columns"/> columns one statement carries.</summary>
-    public static int RowsPerStatement(int columns) => Math.Clamp(MaxParametersPerStatement / Math.Max(1, columns), 1, MaxRowsPerStatement);
+    /// <summary>
+    /// How many rows of <paramref name="columns"/> columns one statement carries: at most 256, well under the 1,000
+    /// rows SQL Server's table value constructor takes.
+    /// </summary>
+    public static int RowsPerStatement(int columns) => Math.Max(1, MaxParametersPerStatement / Math.Max(1, columns));
 
     /// <summary>
     /// Writes the statement for <paramref name="count"/> rows from <paramref name="first"/> into
