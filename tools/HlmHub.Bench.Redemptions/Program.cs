@@ -129,13 +129,16 @@ await using (var database = await BenchDatabase.CreateAsync(options.Provider, ca
 {
     var reference = await StorageReference.CreateAsync(database, options.Households, cancellationToken);
     Console.WriteLine($"references: {database.Provider}, {await database.DurabilitySettingsAsync(cancellationToken)}");
-    var batched = await reference.RunAsync(options.Redemptions, options.Batch, cancellationToken);
+    var batched = await reference.RunAsync(options.Redemptions, options.Batch, options.StatementRows, cancellationToken);
+    var singleRow = await reference.RunAsync(options.Redemptions, options.Batch, 1, cancellationToken);
     var perRowCount = Math.Max(1_000, options.Redemptions / 10);
-    var perRow = await reference.RunAsync(perRowCount, 1, cancellationToken);
+    var perRow = await reference.RunAsync(perRowCount, 1, 1, cancellationToken);
     var ceiling = options.Redemptions / batched.TotalSeconds;
     var naive = perRowCount / perRow.TotalSeconds;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"bare loop, {options.Batch} redemptions per transaction (ceiling): {options.Redemptions:N0} in {batched.TotalSeconds:F2} s = {ceiling:N0}/s"));
+        $"bare loop, {options.Batch} redemptions per transaction, {options.StatementRows} per statement (ceiling): {options.Redemptions:N0} in {batched.TotalSeconds:F2} s = {ceiling:N0}/s"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"bare loop, {options.Batch} redemptions per transaction, one row per statement: {options.Redemptions:N0} in {singleRow.TotalSeconds:F2} s = {options.Redemptions / singleRow.TotalSeconds:N0}/s"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"bare loop, one transaction per redemption (naive): {perRowCount:N0} in {perRow.TotalSeconds:F2} s = {naive:N0}/s"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -148,14 +151,14 @@ return;
 static double Percentile(List<double> sorted, double quantile) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(quantile * sorted.Count) - 1)];
 
 /// <summary>The command line.</summary>
-internal sealed record BenchOptions(StorageProvider Provider, int Redemptions, int PacedRate, int PacedSeconds, long Long, int Window, int Batch, int Households, bool Hub)
+internal sealed record BenchOptions(StorageProvider Provider, int Redemptions, int PacedRate, int PacedSeconds, long Long, int Window, int Batch, int StatementRows, int Households, bool Hub)
 {
     public static BenchOptions Parse(string[] args)
     {
         var provider = args.Length > 0 && args[0] == "postgres" ? StorageProvider.Postgres : StorageProvider.Sqlite;
         var values = new Dictionary<string, long>
         {
-            ["--redemptions"] = 200_000, ["--paced-rate"] = 5_000, ["--paced-seconds"] = 10, ["--long"] = 0, ["--window"] = 1_000, ["--batch"] = 500, ["--households"] = 1_000, ["--hub"] = 1,
+            ["--redemptions"] = 200_000, ["--paced-rate"] = 5_000, ["--paced-seconds"] = 10, ["--long"] = 0, ["--window"] = 1_000, ["--batch"] = 500, ["--statement-rows"] = 14, ["--households"] = 1_000, ["--hub"] = 1,
         };
         for (var index = 1; index < args.Length; index += 2)
         {
@@ -168,7 +171,7 @@ internal sealed record BenchOptions(StorageProvider Provider, int Redemptions, i
         }
 
         return new BenchOptions(provider, (int)values["--redemptions"], (int)values["--paced-rate"], (int)values["--paced-seconds"], values["--long"],
-            (int)values["--window"], (int)values["--batch"], (int)values["--households"], values["--hub"] != 0);
+            (int)values["--window"], (int)values["--batch"], (int)values["--statement-rows"], (int)values["--households"], values["--hub"] != 0);
     }
 }
 

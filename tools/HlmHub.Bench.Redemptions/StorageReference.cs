@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Diagnostics;
+using System.Globalization;
 using HlmHub.Bench;
 using HlmHub.Domain;
 using HlmHub.Domain.Ledger;
@@ -12,10 +14,11 @@ namespace HlmHub.Bench.Redemptions;
 /// The storage references of the redemption benchmark, on a database of their own migrated by the hub's own migrator
 /// (same schema, triggers and ledger guards as the hub's): for each redemption, the rows an accepted, uncapped,
 /// not co-funded redemption writes — its Redemptions row, its LedgerTransactions row and two LedgerEntries rows (the
-/// guards add their seal and proof rows) — with prepared commands and no reads. Batched, <c>batchSize</c>
-/// redemptions per database transaction: the ceiling. One transaction per redemption: a naive integration.
-/// SQLite is opened as the hub opens it (the same connection string) with foreign keys on, as EF Core turns them on
-/// for the hub (the ledger's balance guard is a deferred foreign key).
+/// guards add their seal and proof rows) — with prepared statements and no reads. The ceiling: many redemptions per
+/// database transaction and the rows of several redemptions per statement (multi-row inserts, as the hub writes
+/// them). A naive integration: one transaction per redemption, one row per statement. SQLite is opened as the hub
+/// opens it (the same connection string) with foreign keys on, as EF Core turns them on for the hub (the ledger's
+/// balance guard is a deferred foreign key).
 /// </summary>
 internal sealed class StorageReference
 {
@@ -66,139 +69,150 @@ internal sealed class StorageReference
         return new StorageReference(database, club.Id, partner.Id, offer.Id, [.. rows.Select(row => (row.Id, row.MemberToken))]);
     }
 
-    /// <summary>Inserts <paramref name="redemptions"/> redemptions, <paramref name="perTransaction"/> per database transaction; returns the elapsed time.</summary>
-    public async Task<TimeSpan> RunAsync(int redemptions, int perTransaction, CancellationToken cancellationToken)
+    /// <summary>
+    /// Inserts <paramref name="redemptions"/> redemptions, <paramref name="perTransaction"/> per database transaction,
+    /// <paramref name="perStatement"/> per statement (each statement of a table carries the rows of that many
+    /// redemptions: 1 is one row per statement); returns the elapsed time.
+    /// </summary>
+    public async Task<TimeSpan> RunAsync(int redemptions, int perTransaction, int perStatement, CancellationToken cancellationToken)
     {
         await using var connection = _database.OpenReferenceConnection();
         await connection.OpenAsync(cancellationToken);
-        var commands = new[] { (InsertRedemptionSql, RedemptionParameters), (InsertTransactionSql, TransactionParameters), (InsertEntrySql, EntryParameters), (InsertEntrySql, EntryParameters) }
-            .Select(command => Prepare(connection, command.Item1, command.Item2))
-            .ToArray();
+        // SQLite, in process, has no round trip to save: each statement is prepared once (one per group size) and
+        // keeps its compiled program. A server database gets the statements of up to BatchRedemptions redemptions in
+        // one round trip (as EF Core batches a SaveChanges), the server preparing them once (Max Auto Prepare).
+        var prepared = new Dictionary<(int Table, int Rows), DbCommand>();
         var clock = Stopwatch.StartNew();
         for (var done = 0; done < redemptions;)
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             var end = Math.Min(redemptions, done + perTransaction);
-            if (connection.CanCreateBatch)
+            while (done < end)
             {
-                // A server database: the statements of up to BatchRedemptions redemptions go in one round trip (as EF
-                // Core batches a SaveChanges), the server preparing them once (Max Auto Prepare).
-                while (done < end)
+                var statements = new List<(int Table, int Rows, string Sql, object[] Values)>();
+                for (var stop = connection.CanCreateBatch ? Math.Min(end, done + BatchRedemptions) : end; done < stop;)
+                {
+                    var group = Math.Min(perStatement, stop - done);
+                    statements.AddRange(NextStatements(group));
+                    done += group;
+                }
+
+                if (connection.CanCreateBatch)
                 {
                     await using var batch = connection.CreateBatch();
                     batch.Transaction = transaction;
-                    for (var stop = Math.Min(end, done + BatchRedemptions); done < stop; done++)
+                    foreach (var statement in statements)
                     {
-                        foreach (var values in NextRows())
+                        var command = batch.CreateBatchCommand();
+                        command.CommandText = statement.Sql;
+                        for (var index = 0; index < statement.Values.Length; index++)
                         {
-                            var command = batch.CreateBatchCommand();
-                            command.CommandText = values.Sql;
-                            foreach (var (name, value) in values.Parameters)
-                            {
-                                var parameter = command.CreateParameter();
-                                parameter.ParameterName = name;
-                                parameter.Value = value;
-                                command.Parameters.Add(parameter);
-                            }
-
-                            batch.BatchCommands.Add(command);
+                            var parameter = command.CreateParameter();
+                            parameter.ParameterName = "@p" + index;
+                            parameter.Value = statement.Values[index];
+                            command.Parameters.Add(parameter);
                         }
+
+                        batch.BatchCommands.Add(command);
                     }
 
                     await batch.ExecuteNonQueryAsync(cancellationToken);
-                }
-            }
-            else
-            {
-                // SQLite, in process: no round trip to save; the commands keep their compiled statements.
-                foreach (var command in commands)
-                {
-                    command.Transaction = transaction;
+                    continue;
                 }
 
-                for (; done < end; done++)
+                foreach (var statement in statements)
                 {
-                    var rows = NextRows();
-                    for (var index = 0; index < rows.Length; index++)
+                    if (!prepared.TryGetValue((statement.Table, statement.Rows), out var command))
                     {
-                        for (var parameter = 0; parameter < rows[index].Parameters.Length; parameter++)
+                        command = connection.CreateCommand();
+                        command.CommandText = statement.Sql;
+                        for (var index = 0; index < statement.Values.Length; index++)
                         {
-                            commands[index].Parameters[parameter].Value = rows[index].Parameters[parameter].Value;
+                            var parameter = command.CreateParameter();
+                            parameter.ParameterName = "@p" + index;
+                            command.Parameters.Add(parameter);
                         }
 
-                        await commands[index].ExecuteNonQueryAsync(cancellationToken);
+                        prepared[(statement.Table, statement.Rows)] = command;
                     }
+
+                    command.Transaction = transaction;
+                    for (var index = 0; index < statement.Values.Length; index++)
+                    {
+                        command.Parameters[index].Value = statement.Values[index];
+                    }
+
+                    await command.ExecuteNonQueryAsync(cancellationToken);
                 }
             }
 
             await transaction.CommitAsync(cancellationToken);
         }
 
-        foreach (var command in commands)
+        var elapsed = clock.Elapsed;
+        foreach (var command in prepared.Values)
         {
             await command.DisposeAsync();
         }
 
-        return clock.Elapsed;
+        return elapsed;
     }
 
     private const int BatchRedemptions = 64;
 
-    private const string InsertRedemptionSql =
-        "INSERT INTO \"Redemptions\" (\"Id\", \"PartnerId\", \"PartnerEventId\", \"Kind\", \"ClubId\", \"OfferId\", \"OfferVersion\", \"MemberToken\", \"HouseholdId\", " +
-        "\"OccurredAt\", \"ReceivedAt\", \"Period\", \"PurchaseAmount\", \"ClaimedDiscount\", \"ComputedDiscount\", \"Outcome\", \"RejectionReason\", \"CancelsRedemptionId\") " +
-        "VALUES (@id, @partner, @event, 'Redemption', @club, @offer, 1, @token, @household, @occurred, @received, @period, @purchase, @claimed, @computed, 'Accepted', NULL, NULL)";
+    // Columns the statements set from parameters; the others are literals (the same for every row).
+    private const string RedemptionColumns = "\"Id\", \"PartnerId\", \"PartnerEventId\", \"Kind\", \"ClubId\", \"OfferId\", \"OfferVersion\", \"MemberToken\", \"HouseholdId\", " +
+        "\"OccurredAt\", \"ReceivedAt\", \"Period\", \"PurchaseAmount\", \"ClaimedDiscount\", \"ComputedDiscount\", \"Outcome\", \"RejectionReason\", \"CancelsRedemptionId\"";
 
-    private const string InsertTransactionSql =
-        "INSERT INTO \"LedgerTransactions\" (\"Id\", \"IdempotencyKey\", \"ClubId\", \"Kind\", \"Period\", \"Description\", \"OccurredAt\", \"RecordedAt\", \"ReversesTransactionId\") " +
-        "VALUES (@id, @key, @club, 'Redemption', @period, @description, @occurred, @recorded, NULL)";
+    private const string RedemptionRow = "({0}, {1}, {2}, 'Redemption', {3}, {4}, 1, {5}, {6}, {7}, {8}, {9}, {10}, {11}, {12}, 'Accepted', NULL, NULL)";
 
-    private const string InsertEntrySql =
-        "INSERT INTO \"LedgerEntries\" (\"TransactionId\", \"Line\", \"AccountId\", \"Side\", \"Amount\") VALUES (@transaction, @line, @account, @side, @amount)";
+    private const string TransactionColumns = "\"Id\", \"IdempotencyKey\", \"ClubId\", \"Kind\", \"Period\", \"Description\", \"OccurredAt\", \"RecordedAt\", \"ReversesTransactionId\"";
 
-    private static readonly string[] RedemptionParameters = ["@id", "@partner", "@event", "@club", "@offer", "@token", "@household", "@occurred", "@received", "@period", "@purchase", "@claimed", "@computed"];
+    private const string TransactionRow = "({0}, {1}, {2}, 'Redemption', {3}, {4}, {5}, {6}, NULL)";
 
-    private static readonly string[] TransactionParameters = ["@id", "@key", "@club", "@period", "@description", "@occurred", "@recorded"];
+    private const string EntryColumns = "\"TransactionId\", \"Line\", \"AccountId\", \"Side\", \"Amount\"";
 
-    private static readonly string[] EntryParameters = ["@transaction", "@line", "@account", "@side", "@amount"];
+    private const string EntryRow = "({0}, {1}, {2}, {3}, {4})";
 
-    /// <summary>The four rows of the next redemption, as (SQL, parameters) in the order they are inserted.</summary>
-    private (string Sql, (string Name, object Value)[] Parameters)[] NextRows()
+    /// <summary>
+    /// The rows of the next <paramref name="count"/> redemptions as three statements, in the order they are inserted:
+    /// their Redemptions rows, their LedgerTransactions rows, their LedgerEntries rows (two each).
+    /// </summary>
+    private (int Table, int Rows, string Sql, object[] Values)[] NextStatements(int count)
     {
-        var sequence = Interlocked.Increment(ref _sequence);
-        var (householdId, token) = _households[(int)(sequence % _households.Count)];
-        var now = TimeProvider.System.GetUtcNow();
-        var milliseconds = now.ToUnixTimeMilliseconds();
-        var period = Period.Of(now).Key;
-        var purchase = 1_000 + (sequence % 5_000);
-        var discount = purchase / 10;
-        var redemptionId = Guid.CreateVersion7();
-        var transactionId = _database.Id(Guid.CreateVersion7());
-        var eventId = "ref-" + sequence;
+        var redemptions = new List<object>();
+        var transactions = new List<object>();
+        var entries = new List<object>();
+        for (var index = 0; index < count; index++)
+        {
+            var sequence = Interlocked.Increment(ref _sequence);
+            var (householdId, token) = _households[(int)(sequence % _households.Count)];
+            var now = TimeProvider.System.GetUtcNow();
+            var milliseconds = now.ToUnixTimeMilliseconds();
+            var period = Period.Of(now).Key;
+            var purchase = 1_000 + (sequence % 5_000);
+            var discount = purchase / 10;
+            var redemptionId = Guid.CreateVersion7();
+            var transactionId = _database.Id(Guid.CreateVersion7());
+            var eventId = "ref-" + sequence;
+            redemptions.AddRange([_database.Id(redemptionId), _partnerId, eventId, _clubId, _offerId, token, _database.Id(householdId), milliseconds, milliseconds, period, purchase, discount, discount]);
+            transactions.AddRange([transactionId, IdempotencyKeys.Redemption(redemptionId), _clubId, period, $"Redemption {eventId} of {_offerId} by {_partnerId}", milliseconds, milliseconds]);
+            entries.AddRange([transactionId, 1, _debitAccount, "Debit", discount]);
+            entries.AddRange([transactionId, 2, _creditAccount, "Credit", discount]);
+        }
+
         return
         [
-            (InsertRedemptionSql, Named(RedemptionParameters, _database.Id(redemptionId), _partnerId, eventId, _clubId, _offerId, token, _database.Id(householdId), milliseconds, milliseconds, period, purchase, discount, discount)),
-            (InsertTransactionSql, Named(TransactionParameters, transactionId, IdempotencyKeys.Redemption(redemptionId), _clubId, period, $"Redemption {eventId} of {_offerId} by {_partnerId}", milliseconds, milliseconds)),
-            (InsertEntrySql, Named(EntryParameters, transactionId, 1, _debitAccount, "Debit", discount)),
-            (InsertEntrySql, Named(EntryParameters, transactionId, 2, _creditAccount, "Credit", discount)),
+            (0, count, Insert("Redemptions", RedemptionColumns, RedemptionRow, 13, count), [.. redemptions]),
+            (1, count, Insert("LedgerTransactions", TransactionColumns, TransactionRow, 7, count), [.. transactions]),
+            (2, count, Insert("LedgerEntries", EntryColumns, EntryRow, 5, 2 * count), [.. entries]),
         ];
     }
 
-    private static (string Name, object Value)[] Named(string[] names, params object[] values) =>
-        [.. names.Select((name, index) => (name, values[index]))];
+    /// <summary>INSERT INTO table (columns) VALUES (row), (row)… with positional parameters @p0, @p1…</summary>
+    private static string Insert(string table, string columns, string row, int parametersPerRow, int rows) =>
+        SqlTexts.GetOrAdd((table, rows), _ => $"INSERT INTO \"{table}\" ({columns}) VALUES " + string.Join(", ", Enumerable.Range(0, rows).Select(index =>
+            string.Format(CultureInfo.InvariantCulture, row, [.. Enumerable.Range(index * parametersPerRow, parametersPerRow).Select(parameter => (object)("@p" + parameter))]))));
 
-    private static DbCommand Prepare(DbConnection connection, string sql, string[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var name in parameters)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
-            parameter.Value = DBNull.Value;
-            command.Parameters.Add(parameter);
-        }
-
-        return command;
-    }
+    private static readonly ConcurrentDictionary<(string Table, int Rows), string> SqlTexts = new();
 }

@@ -54,11 +54,22 @@ internal static class LedgerWriteCheck
 
         foreach (var transaction in addedTransactions.Values)
         {
-            if (transaction.Entries.Count < 2 || !LedgerRules.IsBalanced(transaction.Entries.Select(entry => (entry.Side, entry.Amount))))
-            {
-                throw new LedgerIntegrityException(
-                    $"Transaction {transaction.Id} ({transaction.IdempotencyKey}) does not balance: debits must equal credits.");
-            }
+            VerifyBalanced(transaction);
+        }
+    }
+
+    /// <summary>A new transaction has at least two entries, all its own, and they balance.</summary>
+    public static void VerifyBalanced(LedgerTransaction transaction)
+    {
+        if (transaction.Entries.Count < 2 || !LedgerRules.IsBalanced(transaction.Entries.Select(entry => (entry.Side, entry.Amount))))
+        {
+            throw new LedgerIntegrityException(
+                $"Transaction {transaction.Id} ({transaction.IdempotencyKey}) does not balance: debits must equal credits.");
+        }
+
+        if (transaction.Entries.Any(entry => entry.TransactionId != transaction.Id))
+        {
+            throw new LedgerIntegrityException($"Transaction {transaction.Id} is saved with entries that are not its own.");
         }
     }
 

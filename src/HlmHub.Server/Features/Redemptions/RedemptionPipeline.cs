@@ -29,6 +29,11 @@ internal sealed partial class RedemptionPipeline : BackgroundService
     private readonly Channel<Pending> _queue;
     private readonly HubMetrics _metrics;
 
+    // The loop's own database connection, kept open from one batch to the next so that the batches' statements are
+    // compiled once (BulkInsert keeps them per connection); opened by a context of its own, so that EF Core sets it
+    // up as it sets up every connection, and dropped after a failure so the next batch opens a fresh one.
+    private HlmHubDbContext? _connectionOwner;
+
     public RedemptionPipeline(
         IDbContextFactory<HlmHubDbContext> dbContextFactory,
         IOptions<RedemptionOptions> options,
@@ -89,6 +94,8 @@ internal sealed partial class RedemptionPipeline : BackgroundService
 
             await CommitAsync(batch);
         }
+
+        await DropConnectionAsync();
     }
 
     /// <summary>Waits up to the linger time for the batch to fill.</summary>
@@ -145,6 +152,7 @@ internal sealed partial class RedemptionPipeline : BackgroundService
             catch (Exception exception)
             {
                 Log.BatchFailed(_logger, exception, batch.Count, attempt);
+                await DropConnectionAsync();
                 var status = new RpcException(new Status(StatusCode.Unavailable,
                     "the hub could not commit this redemption (database unavailable or too much contention); nothing was recorded: resend it"));
                 foreach (var pending in batch)
@@ -161,14 +169,44 @@ internal sealed partial class RedemptionPipeline : BackgroundService
     {
         // Not cancelled by a stream going away: what was handed over is committed and its answer kept for a resend.
         var cancellationToken = CancellationToken.None;
+        var connection = await ConnectionAsync(cancellationToken);
         await using var db = await _dbContextFactory.CreateDbContextAsync(cancellationToken);
+        db.Database.SetDbConnection(connection, contextOwnsConnection: false);
         db.ChangeTracker.AutoDetectChangesEnabled = false;
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var acks = await RedemptionBatch.DecideAsync(db, submissions, _limits, _timeProvider.GetUtcNow(), cancellationToken);
-        db.ChangeTracker.DetectChanges();
-        await db.SaveChangesAsync(cancellationToken);
+        var acks = await RedemptionBatch.DecideAndWriteAsync(db, submissions, _limits, _timeProvider.GetUtcNow(), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return acks;
+    }
+
+    private async Task<System.Data.Common.DbConnection> ConnectionAsync(CancellationToken cancellationToken)
+    {
+        if (_connectionOwner is null)
+        {
+            var owner = await _dbContextFactory.CreateDbContextAsync(cancellationToken);
+            try
+            {
+                await owner.Database.OpenConnectionAsync(cancellationToken);
+            }
+            catch
+            {
+                await owner.DisposeAsync();
+                throw;
+            }
+
+            _connectionOwner = owner;
+        }
+
+        return _connectionOwner.Database.GetDbConnection();
+    }
+
+    private async Task DropConnectionAsync()
+    {
+        if (_connectionOwner is { } owner)
+        {
+            _connectionOwner = null;
+            await owner.DisposeAsync();
+        }
     }
 
     private static bool IsRace(Exception exception) =>
