@@ -94,7 +94,7 @@ internal sealed class RedemptionBatch
             .ToList();
 
         // Earlier events: resends, and the redemptions cancellations refer to.
-        var known = await _db.Redemptions
+        var known = eventIds.Count == 0 ? [] : await _db.Redemptions.AsNoTracking()
             .Where(redemption => partnerIds.Contains(redemption.PartnerId) && eventIds.Contains(redemption.PartnerEventId))
             .ToListAsync(cancellationToken);
         foreach (var redemption in known)
@@ -103,8 +103,9 @@ internal sealed class RedemptionBatch
         }
 
         // Whether those redemptions are already cancelled, and which event a stored cancellation cancelled.
+        // (A query for nothing is skipped: most batches are new events only, and each query costs the loop time.)
         var knownIds = known.Select(redemption => redemption.Id).ToList();
-        foreach (var cancellation in await _db.Redemptions
+        foreach (var cancellation in knownIds.Count == 0 ? [] : await _db.Redemptions.AsNoTracking()
                      .Where(redemption => redemption.CancelsRedemptionId != null && knownIds.Contains(redemption.CancelsRedemptionId.Value))
                      .ToListAsync(cancellationToken))
         {
@@ -115,7 +116,7 @@ internal sealed class RedemptionBatch
             .Select(redemption => redemption.CancelsRedemptionId!.Value)
             .Where(id => !_eventIdOfRedemption.ContainsKey(id))
             .ToList();
-        foreach (var original in await _db.Redemptions.Where(redemption => cancelledIds.Contains(redemption.Id)).ToListAsync(cancellationToken))
+        foreach (var original in cancelledIds.Count == 0 ? [] : await _db.Redemptions.AsNoTracking().Where(redemption => cancelledIds.Contains(redemption.Id)).ToListAsync(cancellationToken))
         {
             Remember(original);
         }
@@ -126,7 +127,7 @@ internal sealed class RedemptionBatch
             .OfType<Redemption>()
             .ToList();
         var originalKeys = originals.Select(original => IdempotencyKeys.Redemption(original.Id)).ToList();
-        foreach (var transaction in await _db.LedgerTransactions.AsNoTracking().Include(transaction => transaction.Entries)
+        foreach (var transaction in originalKeys.Count == 0 ? [] : await _db.LedgerTransactions.AsNoTracking().Include(transaction => transaction.Entries)
                      .Where(transaction => originalKeys.Contains(transaction.IdempotencyKey))
                      .ToListAsync(cancellationToken))
         {
