@@ -33,48 +33,91 @@ public static class BulkInsert
     /// <see cref="DbUpdateException"/> as from <c>SaveChanges</c>, so callers and the error mapping treat both alike.
     /// Needs an open transaction: the rows commit or roll back with the rest of the caller's work.
     /// </summary>
-    public static async Task InsertAllAsync<T>(this DbContext db, IReadOnlyList<T> rows, CancellationToken cancellationToken)
+    public static Task InsertAllAsync<T>(this DbContext db, IReadOnlyList<T> rows, CancellationToken cancellationToken)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(db);
         ArgumentNullException.ThrowIfNull(rows);
-        if (rows.Count == 0)
+        return db.InsertStatementsAsync<T>([.. rows.Chunk(RowsPerStatement<T>(db))], cancellationToken);
+    }
+
+    /// <summary>
+    /// Inserts rows as <see cref="InsertAllAsync{T}"/> does, one statement per list of <paramref name="statements"/>
+    /// (each of at most <see cref="RowsPerStatement{T}(DbContext)"/> rows), in that order: for a caller that must
+    /// choose where statements end (<see cref="LedgerInserts"/>). A server database gets them all in one round trip
+    /// (an ADO.NET batch); SQLite, in process, runs each statement, compiled once per connection.
+    /// </summary>
+    public static async Task InsertStatementsAsync<T>(this DbContext db, IReadOnlyList<IReadOnlyList<T>> statements, CancellationToken cancellationToken)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(statements);
+        var table = Table<T>(db);
+        var rowsPerStatement = RowsPerStatement(table.Columns.Count);
+        if (statements.FirstOrDefault(rows => rows.Count > rowsPerStatement) is { } tooLong)
+        {
+            throw new ArgumentException($"A statement of {tooLong.Count} {typeof(T).Name} rows: at most {rowsPerStatement} fit in one.", nameof(statements));
+        }
+
+        var nonEmpty = statements.Where(rows => rows.Count > 0).ToList();
+        if (nonEmpty.Count == 0)
         {
             return;
         }
 
-        var transaction = db.Database.CurrentTransaction
-            ?? throw new InvalidOperationException("BulkInsert.InsertAllAsync runs inside the caller's transaction: begin one first.");
-        var table = Table<T>(db);
+        var transaction = (db.Database.CurrentTransaction
+            ?? throw new InvalidOperationException("BulkInsert runs inside the caller's transaction: begin one first.")).GetDbTransaction();
         var connection = db.Database.GetDbConnection();
-        var rowsPerStatement = RowsPerStatement(table.Columns.Count);
-        var statements = Statements.GetOrCreateValue(connection);
-        for (var first = 0; first < rows.Count; first += rowsPerStatement)
+        var timeout = db.Database.GetCommandTimeout();
+        try
         {
-            var count = Math.Min(rowsPerStatement, rows.Count - first);
-            if (!statements.TryGetValue((typeof(T), count), out var command))
+            if (connection.CanCreateBatch)
             {
-                command = connection.CreateCommand();
-                command.CommandText = Text(db, table, count);
-                statements.Add((typeof(T), count), command);
+                await using var batch = connection.CreateBatch();
+                await using var factory = connection.CreateCommand();
+                batch.Transaction = transaction;
+                if (timeout is { } seconds)
+                {
+                    batch.Timeout = seconds;
+                }
+
+                foreach (var rows in nonEmpty)
+                {
+                    var command = batch.CreateBatchCommand();
+                    command.CommandText = Text(db, table, rows.Count);
+                    AddParameters(factory, command.Parameters, db, table, rows, 0, rows.Count);
+                    batch.BatchCommands.Add(command);
+                }
+
+                await batch.ExecuteNonQueryAsync(cancellationToken);
+                return;
             }
 
-            command.Transaction = transaction.GetDbTransaction();
-            if (db.Database.GetCommandTimeout() is { } timeout)
+            var prepared = Statements.GetOrCreateValue(connection);
+            foreach (var rows in nonEmpty)
             {
-                command.CommandTimeout = timeout;
-            }
+                if (!prepared.TryGetValue((typeof(T), rows.Count), out var command))
+                {
+                    command = connection.CreateCommand();
+                    command.CommandText = Text(db, table, rows.Count);
+                    prepared.Add((typeof(T), rows.Count), command);
+                }
 
-            command.Parameters.Clear();
-            AddParameters(command, db, table, rows, first, count);
-            try
-            {
+                command.Transaction = transaction;
+                if (timeout is { } seconds)
+                {
+                    command.CommandTimeout = seconds;
+                }
+
+                command.Parameters.Clear();
+                AddParameters(command, command.Parameters, db, table, rows, 0, rows.Count);
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
-            catch (DbException exception)
-            {
-                throw new DbUpdateException($"Inserting {rows.Count} {typeof(T).Name} row(s) into {table.Name} failed: {exception.Message}", exception);
-            }
+        }
+        catch (DbException exception)
+        {
+            throw new DbUpdateException(
+                $"Inserting {nonEmpty.Sum(rows => rows.Count)} {typeof(T).Name} row(s) into {table.Name} failed: {exception.Message}", exception);
         }
     }
 
@@ -102,7 +145,7 @@ public static class BulkInsert
         where T : class
     {
         command.CommandText = Text(db, table, count);
-        AddParameters(command, db, table, rows, first, count);
+        AddParameters(command, command.Parameters, db, table, rows, first, count);
     }
 
     /// <summary>The statement's text for <paramref name="count"/> rows: parameters p0, p1… row after row.</summary>
@@ -128,7 +171,8 @@ public static class BulkInsert
         return text.ToString();
     }
 
-    private static void AddParameters<T>(DbCommand command, DbContext db, MappedTable table, IReadOnlyList<T> rows, int first, int count)
+    /// <summary>The parameters of <paramref name="count"/> rows, made by <paramref name="factory"/> (a command of the connection) and added to <paramref name="parameters"/>.</summary>
+    private static void AddParameters<T>(DbCommand factory, DbParameterCollection parameters, DbContext db, MappedTable table, IReadOnlyList<T> rows, int first, int count)
         where T : class
     {
         var sql = db.GetService<ISqlGenerationHelper>();
@@ -140,7 +184,7 @@ public static class BulkInsert
                 var value = column.Property.GetGetter().GetClrValue(rows[first + row]);
                 // The provider's mapping converts the value (enum names, cents, Unix milliseconds, SQLite's text
                 // GUIDs) and types the parameter, as SaveChanges does.
-                command.Parameters.Add(column.Mapping.CreateParameter(command, sql.GenerateParameterName(ParameterName(table, row, index)), value, column.Property.IsNullable));
+                parameters.Add(column.Mapping.CreateParameter(factory, sql.GenerateParameterName(ParameterName(table, row, index)), value, column.Property.IsNullable));
             }
         }
     }
@@ -149,9 +193,9 @@ public static class BulkInsert
         string.Create(CultureInfo.InvariantCulture, $"p{(row * table.Columns.Count) + column}");
 
     /// <summary>
-    /// The statements already made on each connection, by entity and row count. A connection kept open across many
-    /// inserts (the redemption group commit keeps one) reuses them, so SQLite compiles each statement once instead of
-    /// once per command: compiling was a sixth of the group commit's time (docs/benchmarks.md). A connection closed
+    /// The statements already made on each SQLite connection, by entity and row count. A connection kept open across
+    /// many inserts (the redemption group commit keeps one) reuses them, so SQLite compiles each statement once instead
+    /// of once per command: compiling was a sixth of the group commit's time (docs/benchmarks.md). A connection closed
     /// keeps the commands but not what the server compiled (Microsoft.Data.Sqlite finalizes its commands'
     /// statements on close); they go when the connection is collected. One connection is used by one caller at a
     /// time, as ADO.NET requires, so each list needs no lock.

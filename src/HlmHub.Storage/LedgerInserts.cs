@@ -29,10 +29,7 @@ public static class LedgerInserts
         }
 
         await db.InsertAllAsync(transactions, cancellationToken);
-        foreach (var statement in EntryStatements(transactions, BulkInsert.RowsPerStatement<LedgerEntry>(db)))
-        {
-            await db.InsertAllAsync(statement, cancellationToken);
-        }
+        await db.InsertStatementsAsync([.. EntryStatements(transactions, BulkInsert.RowsPerStatement<LedgerEntry>(db))], cancellationToken);
     }
 
     /// <summary>
