@@ -12,8 +12,9 @@ namespace HlmHub.Identity.ResourceServer;
 
 /// <summary>
 /// The resource server on ASP.NET Core authentication. One JwtBearer scheme per issuer (the embedded one, the
-/// configured <c>Auth:Authority</c>, each <c>Auth:TrustedIssuers:n</c>), and a policy scheme in front that picks
-/// the scheme from the token's <c>iss</c> (<see cref="TokenRouter"/>). JwtBearer does the checks: signature
+/// configured <c>Auth:Authority</c>, each <c>Auth:TrustedIssuers:n</c>), and a default scheme in front
+/// (<see cref="HubTokenHandler"/>) that answers a token validated before itself and hands any other to the scheme
+/// its <c>iss</c> names (<see cref="TokenRouter"/>). JwtBearer does the checks: signature
 /// with a published <c>kid</c> (an unknown one triggers a metadata refresh), the algorithm allow-list,
 /// <c>typ</c>, issuer, audience per issuer, lifetime with skew. What it leaves to us: routing by issuer, the
 /// per-issuer caller kinds, the cache of validated tokens, and reading the caller's binding claims.
@@ -25,10 +26,10 @@ public static class HubAuthentication
 
     internal const string EmbeddedScheme = "hlmhub-embedded";
     internal const string AuthorityScheme = "hlmhub-authority";
+    // What TokenRouter answers instead of a JwtBearer scheme: not schemes of their own (HubTokenHandler answers both).
     internal const string CachedScheme = "hlmhub-cached";
     internal const string RefusedScheme = "hlmhub-refused";
     internal const string FailureKey = "HlmHub.Identity.AuthenticationFailure";
-    internal const string CachedEntryKey = "HlmHub.Identity.CachedToken";
 
     /// <summary>How long a discovery or JWKS request to an external issuer may take.</summary>
     internal static readonly TimeSpan MetadataRequestTimeout = TimeSpan.FromSeconds(10);
@@ -51,10 +52,7 @@ public static class HubAuthentication
         services.AddSingleton<EmbeddedIssuerConfigurationManager>();
 
         var authentication = services.AddAuthentication(Scheme)
-            .AddPolicyScheme(Scheme, "HlmHub access tokens", options =>
-                options.ForwardDefaultSelector = context => context.RequestServices.GetRequiredService<TokenRouter>().SelectScheme(context))
-            .AddScheme<AuthenticationSchemeOptions, CachedTokenHandler>(CachedScheme, configureOptions: null)
-            .AddScheme<AuthenticationSchemeOptions, RefusedTokenHandler>(RefusedScheme, configureOptions: null);
+            .AddScheme<AuthenticationSchemeOptions, HubTokenHandler>(Scheme, "HlmHub access tokens", configureOptions: null);
 
         if (schemes.EmbeddedEnabled)
         {

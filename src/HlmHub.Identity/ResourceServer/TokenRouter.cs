@@ -6,8 +6,8 @@ using Microsoft.IdentityModel.JsonWebTokens;
 namespace HlmHub.Identity.ResourceServer;
 
 /// <summary>
-/// Chooses, for each request, which authentication scheme reads its bearer token (the policy scheme's
-/// <c>ForwardDefaultSelector</c>): a token validated before goes to the cache; a new one goes to the JwtBearer
+/// Chooses, for each request, who reads its bearer token (for <see cref="HubTokenHandler"/>): a token validated
+/// before is answered from the cache; a new one goes to the JwtBearer
 /// scheme of the issuer its <c>iss</c> names, read here without validation only to route it. Tokens that can
 /// never pass (missing, oversized, not a JWT, a forbidden algorithm, no <c>kid</c>, an issuer the hub does not
 /// trust) are refused here, before any key lookup or metadata fetch.
@@ -32,17 +32,23 @@ internal sealed class TokenRouter
         _embeddedIssuer = schemes.EmbeddedEnabled ? embeddedIssuer : null;
     }
 
-    public string SelectScheme(HttpContext context)
+    /// <summary>
+    /// The JwtBearer scheme to validate the request's token; or <see cref="HubAuthentication.CachedScheme"/> with the
+    /// cached entry of a token validated before; or <see cref="HubAuthentication.RefusedScheme"/> for no token (no
+    /// failure set) and a token refused here (the reason set on the request).
+    /// </summary>
+    public string SelectScheme(HttpContext context, out ValidatedTokenCache.Entry? cached)
     {
+        cached = null;
         var header = ReadBearerToken(context.Request);
         if (header.IsEmpty)
         {
             return HubAuthentication.RefusedScheme;
         }
 
-        if (_cache.TryGet(header, out var cached))
+        if (_cache.TryGet(header, out var entry))
         {
-            context.Items[HubAuthentication.CachedEntryKey] = cached;
+            cached = entry;
             return HubAuthentication.CachedScheme;
         }
 
