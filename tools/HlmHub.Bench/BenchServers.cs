@@ -5,7 +5,9 @@ using HlmHub.Identity;
 using HlmHub.Identity.Authorization;
 using HlmHub.Storage;
 using HlmHub.Storage.Identity;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
 
 namespace HlmHub.Bench;
 
@@ -58,6 +60,11 @@ internal static class BenchServers
                 ["Auth:TokenLifetime"] = "04:00:00",
             });
             builder.Services.AddHlmHubStorage(builder.Configuration);
+            // As the hub wires it (src/HlmHub.Server/Hosting/HubAuthenticationSchemeProvider.cs): OpenIddict's request
+            // handler stays off the gRPC port. Registered before AddHlmHubIdentity, whose TryAdd then keeps it.
+            builder.Services.AddHttpContextAccessor();
+            builder.Services.AddSingleton<IAuthenticationSchemeProvider>(services => new GrpcPortSchemeProvider(
+                services.GetRequiredService<IOptions<AuthenticationOptions>>(), services.GetRequiredService<IHttpContextAccessor>(), port));
             builder.Services.AddHlmHubIdentity(builder.Configuration);
         }
 
@@ -120,5 +127,15 @@ internal static class BenchServers
         {
             File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
+    }
+
+    /// <summary>No authentication request handler on the gRPC port, as in the hub (the token endpoint is on the other port).</summary>
+    private sealed class GrpcPortSchemeProvider(IOptions<AuthenticationOptions> options, IHttpContextAccessor accessor, int grpcPort)
+        : AuthenticationSchemeProvider(options)
+    {
+        public override Task<IEnumerable<AuthenticationScheme>> GetRequestHandlerSchemesAsync() =>
+            accessor.HttpContext?.Connection.LocalPort == grpcPort
+                ? Task.FromResult(Enumerable.Empty<AuthenticationScheme>())
+                : base.GetRequestHandlerSchemesAsync();
     }
 }
