@@ -124,6 +124,9 @@ internal sealed class HubServerProcess : IAsyncDisposable
             ["Kestrel:Endpoints:Http:Protocols"] = "Http1",
             ["Auth:Issuer"] = HttpAddress.ToString(),
             ["Storage:DataDirectory"] = DataDirectory,
+            // Longer than any run (the memory run over 10 million redemptions takes over half an hour): the load
+            // generator takes one token, as a partner reuses its token, and must not see it expire mid-run.
+            ["Auth:TokenLifetime"] = "04:00:00",
         };
         foreach (var (key, value) in all)
         {
