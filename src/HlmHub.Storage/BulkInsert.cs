@@ -1,11 +1,9 @@
 using System.Data.Common;
-using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
+using HlmHub.Storage.Internal;
 
 namespace HlmHub.Storage;
 
@@ -52,7 +50,7 @@ public static class BulkInsert
     {
         ArgumentNullException.ThrowIfNull(db);
         ArgumentNullException.ThrowIfNull(statements);
-        var table = Table<T>(db);
+        var table = BulkStatements.Table<T>(db);
         var rowsPerStatement = RowsPerStatement(table.Columns.Count);
         if (statements.FirstOrDefault(rows => rows.Count > rowsPerStatement) is { } tooLong)
         {
@@ -65,54 +63,9 @@ public static class BulkInsert
             return;
         }
 
-        var transaction = (db.Database.CurrentTransaction
-            ?? throw new InvalidOperationException("BulkInsert runs inside the caller's transaction: begin one first.")).GetDbTransaction();
-        var connection = db.Database.GetDbConnection();
-        var timeout = db.Database.GetCommandTimeout();
         try
         {
-            if (connection.CanCreateBatch)
-            {
-                await using var batch = connection.CreateBatch();
-                await using var factory = connection.CreateCommand();
-                batch.Transaction = transaction;
-                if (timeout is { } seconds)
-                {
-                    batch.Timeout = seconds;
-                }
-
-                foreach (var rows in nonEmpty)
-                {
-                    var command = batch.CreateBatchCommand();
-                    command.CommandText = Text(db, table, rows.Count);
-                    AddParameters(factory, command.Parameters, db, table, rows, 0, rows.Count);
-                    batch.BatchCommands.Add(command);
-                }
-
-                await batch.ExecuteNonQueryAsync(cancellationToken);
-                return;
-            }
-
-            var prepared = Statements.GetOrCreateValue(connection);
-            foreach (var rows in nonEmpty)
-            {
-                if (!prepared.TryGetValue((typeof(T), rows.Count), out var command))
-                {
-                    command = connection.CreateCommand();
-                    command.CommandText = Text(db, table, rows.Count);
-                    prepared.Add((typeof(T), rows.Count), command);
-                }
-
-                command.Transaction = transaction;
-                if (timeout is { } seconds)
-                {
-                    command.CommandTimeout = seconds;
-                }
-
-                command.Parameters.Clear();
-                AddParameters(command, command.Parameters, db, table, rows, 0, rows.Count);
-                await command.ExecuteNonQueryAsync(cancellationToken);
-            }
+            await BulkStatements.ExecuteAsync(db, "insert", table.Columns, count => Text(db, table, count), nonEmpty, cancellationToken);
         }
         catch (DbException exception)
         {
@@ -125,12 +78,12 @@ public static class BulkInsert
     /// How many rows of <paramref name="columns"/> columns one statement carries: at most 256, well under the 1,000
     /// rows SQL Server's table value constructor takes.
     /// </summary>
-    public static int RowsPerStatement(int columns) => Math.Max(1, MaxParametersPerStatement / Math.Max(1, columns));
+    public static int RowsPerStatement(int columns) => BulkStatements.RowsPerStatement(columns);
 
     /// <summary>How many rows of <typeparamref name="T"/> one statement carries: a list of at most this many is one statement.</summary>
     public static int RowsPerStatement<T>(DbContext db)
         where T : class =>
-        RowsPerStatement(Table<T>(db).Columns.Count);
+        RowsPerStatement(BulkStatements.Table<T>(db).Columns.Count);
 
     /// <summary>
     /// Writes the statement for <paramref name="count"/> rows from <paramref name="first"/> into
@@ -138,14 +91,12 @@ public static class BulkInsert
     /// be checked without its server (SQL Server here).
     /// </summary>
     public static void Fill<T>(DbCommand command, DbContext db, IReadOnlyList<T> rows, int first, int count)
-        where T : class =>
-        Fill(command, db, Table<T>(db), rows, first, count);
-
-    private static void Fill<T>(DbCommand command, DbContext db, MappedTable table, IReadOnlyList<T> rows, int first, int count)
         where T : class
     {
+        ArgumentNullException.ThrowIfNull(command);
+        var table = BulkStatements.Table<T>(db);
         command.CommandText = Text(db, table, count);
-        AddParameters(command, command.Parameters, db, table, rows, first, count);
+        BulkStatements.AddParameters(command, command.Parameters, db, table.Columns, rows, first, count);
     }
 
     /// <summary>The statement's text for <paramref name="count"/> rows: parameters p0, p1… row after row.</summary>
@@ -162,7 +113,7 @@ public static class BulkInsert
             text.Append(row == 0 ? "(" : ", (");
             for (var index = 0; index < table.Columns.Count; index++)
             {
-                text.Append(index == 0 ? "" : ", ").Append(sql.GenerateParameterNamePlaceholder(ParameterName(table, row, index)));
+                text.Append(index == 0 ? "" : ", ").Append(sql.GenerateParameterNamePlaceholder(BulkStatements.ParameterName(table.Columns.Count, row, index)));
             }
 
             text.Append(')');
@@ -170,61 +121,4 @@ public static class BulkInsert
 
         return text.ToString();
     }
-
-    /// <summary>The parameters of <paramref name="count"/> rows, made by <paramref name="factory"/> (a command of the connection) and added to <paramref name="parameters"/>.</summary>
-    private static void AddParameters<T>(DbCommand factory, DbParameterCollection parameters, DbContext db, MappedTable table, IReadOnlyList<T> rows, int first, int count)
-        where T : class
-    {
-        var sql = db.GetService<ISqlGenerationHelper>();
-        for (var row = 0; row < count; row++)
-        {
-            for (var index = 0; index < table.Columns.Count; index++)
-            {
-                var column = table.Columns[index];
-                var value = column.Property.GetGetter().GetClrValue(rows[first + row]);
-                // The provider's mapping converts the value (enum names, cents, Unix milliseconds, SQLite's text
-                // GUIDs) and types the parameter, as SaveChanges does.
-                parameters.Add(column.Mapping.CreateParameter(factory, sql.GenerateParameterName(ParameterName(table, row, index)), value, column.Property.IsNullable));
-            }
-        }
-    }
-
-    private static string ParameterName(MappedTable table, int row, int column) =>
-        string.Create(CultureInfo.InvariantCulture, $"p{(row * table.Columns.Count) + column}");
-
-    /// <summary>
-    /// The statements already made on each SQLite connection, by entity and row count. A connection kept open across
-    /// many inserts (the redemption group commit keeps one) reuses them, so SQLite compiles each statement once instead
-    /// of once per command: compiling was a sixth of the group commit's time (docs/benchmarks.md). A connection closed
-    /// keeps the commands but not what the server compiled (Microsoft.Data.Sqlite finalizes its commands'
-    /// statements on close); they go when the connection is collected. One connection is used by one caller at a
-    /// time, as ADO.NET requires, so each list needs no lock.
-    /// </summary>
-    private static readonly ConditionalWeakTable<DbConnection, Dictionary<(Type Entity, int Rows), DbCommand>> Statements = new();
-
-    private static MappedTable Table<T>(DbContext db)
-    {
-        var entityType = db.Model.FindEntityType(typeof(T))
-            ?? throw new InvalidOperationException($"{typeof(T).Name} is not an entity of {db.GetType().Name}.");
-        var name = entityType.GetTableName()
-            ?? throw new InvalidOperationException($"{typeof(T).Name} is not mapped to a table.");
-        var store = StoreObjectIdentifier.Table(name, entityType.GetSchema());
-        var columns = new List<MappedColumn>();
-        foreach (var property in entityType.GetProperties())
-        {
-            if (property.IsShadowProperty() || property.ValueGenerated != ValueGenerated.Never)
-            {
-                throw new InvalidOperationException(
-                    $"{typeof(T).Name}.{property.Name} is a shadow or store-generated property: BulkInsert only writes values the application sets.");
-            }
-
-            columns.Add(new MappedColumn(property.GetColumnName(store)!, property, property.GetRelationalTypeMapping()));
-        }
-
-        return new MappedTable(name, entityType.GetSchema(), columns);
-    }
-
-    private sealed record MappedTable(string Name, string? Schema, IReadOnlyList<MappedColumn> Columns);
-
-    private sealed record MappedColumn(string Name, IProperty Property, RelationalTypeMapping Mapping);
 }
