@@ -1,11 +1,21 @@
 namespace HlmHub.Identity;
 
 /// <summary>
-/// The base URL of the host's HTTP/1.1 endpoint (token endpoint, discovery, JWKS), which is the embedded
-/// issuer's default identifier when <c>Auth:Issuer</c> is not set. Registered by the host.
+/// The host's HTTP/1.1 endpoint (token endpoint, discovery, JWKS): its base URL is the embedded issuer's default
+/// identifier when <c>Auth:Issuer</c> is not set, and the embedded issuer answers on it alone. Registered by the host.
 /// </summary>
 public interface IHttpEndpointAddress
 {
-    /// <summary>The endpoint's base URL (e.g. <c>http://127.0.0.1:5081</c>), or null while the server is not listening.</summary>
+    /// <summary>
+    /// The endpoint's base URL (e.g. <c>http://127.0.0.1:5081</c>), or null while it is not known: the server is not
+    /// listening yet, or the host does not say (the issuer is then the server's first address).
+    /// </summary>
     string? Address { get; }
+
+    /// <summary>
+    /// False only when a request that arrived on <paramref name="localPort"/> cannot be for this endpoint: the host
+    /// serves gRPC alone on that port. True on the endpoint's own port, and whenever the host cannot tell its ports
+    /// apart (not listening yet, one TLS port serving both).
+    /// </summary>
+    bool ServesPort(int localPort);
 }

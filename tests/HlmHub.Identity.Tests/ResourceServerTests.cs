@@ -1,3 +1,4 @@
+using System.Net;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Health.V1;
@@ -8,6 +9,7 @@ using HlmHub.Storage.Identity;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace HlmHub.Identity.Tests;
 
@@ -170,6 +172,31 @@ public sealed class ResourceServerTests
         {
             Assert.False(await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.AnyAsync(db.Landlords, landlord => landlord.Id == "someone-else"));
         }
+    }
+
+    [Fact]
+    public async Task TokenPathOnTheGrpcPort_IsNotOpenIddicts_WhileTheHttpPortIssuesTokens()
+    {
+        // A route of the application's own on the token endpoint's path: it answers only where OpenIddict's request
+        // handler did not run first (on the gRPC port, OpenIddict would have answered 404 or a token error).
+        const string Application = "the application's own route";
+        await using var host = await IdentityTestHost.StartAsync(
+            map: app => app.MapPost(IdentityEndpointPaths.Token, () => Application).AllowAnonymous());
+        var client = await host.RegisterAsync(new ClientRegistration(ClientKind.Partner, "MAAF", ["hlmhub.test"], PartnerId: "maaf"));
+        using var h2c = new HttpClient
+        {
+            BaseAddress = host.Address,
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        using var form = new FormUrlEncodedContent([new("grant_type", "client_credentials")]);
+
+        var token = await host.GetTokenAsync(client);
+        using var onGrpcPort = await h2c.PostAsync(IdentityEndpointPaths.Token, form).DefaultTimeout();
+
+        Assert.Equal(host.Issuer, new JsonWebToken(token).Issuer);
+        Assert.Equal(HttpStatusCode.OK, onGrpcPort.StatusCode);
+        Assert.Equal(Application, await onGrpcPort.Content.ReadAsStringAsync().DefaultTimeout());
     }
 
     [Fact]

@@ -5,9 +5,7 @@ using HlmHub.Identity;
 using HlmHub.Identity.Authorization;
 using HlmHub.Storage;
 using HlmHub.Storage.Identity;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Options;
 
 namespace HlmHub.Bench;
 
@@ -60,11 +58,8 @@ internal static class BenchServers
                 ["Auth:TokenLifetime"] = "04:00:00",
             });
             builder.Services.AddHlmHubStorage(builder.Configuration);
-            // As the hub wires it (src/HlmHub.Server/Hosting/HubAuthenticationSchemeProvider.cs): OpenIddict's request
-            // handler stays off the gRPC port. Registered before AddHlmHubIdentity, whose TryAdd then keeps it.
-            builder.Services.AddHttpContextAccessor();
-            builder.Services.AddSingleton<IAuthenticationSchemeProvider>(services => new GrpcPortSchemeProvider(
-                services.GetRequiredService<IOptions<AuthenticationOptions>>(), services.GetRequiredService<IHttpContextAccessor>(), port));
+            // As the hub does: with its ports told apart, Identity keeps OpenIddict's request handler off the gRPC one.
+            builder.Services.AddSingleton<IHttpEndpointAddress>(new BenchHttpEndpoint(port));
             builder.Services.AddHlmHubIdentity(builder.Configuration);
         }
 
@@ -129,13 +124,14 @@ internal static class BenchServers
         }
     }
 
-    /// <summary>No authentication request handler on the gRPC port, as in the hub (the token endpoint is on the other port).</summary>
-    private sealed class GrpcPortSchemeProvider(IOptions<AuthenticationOptions> options, IHttpContextAccessor accessor, int grpcPort)
-        : AuthenticationSchemeProvider(options)
+    /// <summary>
+    /// The token endpoint's port, as far as Identity needs it: any port but the gRPC one. Its URL is left unnamed, so
+    /// the embedded issuer stays the server's first address.
+    /// </summary>
+    private sealed class BenchHttpEndpoint(int grpcPort) : IHttpEndpointAddress
     {
-        public override Task<IEnumerable<AuthenticationScheme>> GetRequestHandlerSchemesAsync() =>
-            accessor.HttpContext?.Connection.LocalPort == grpcPort
-                ? Task.FromResult(Enumerable.Empty<AuthenticationScheme>())
-                : base.GetRequestHandlerSchemesAsync();
+        public string? Address => null;
+
+        public bool ServesPort(int localPort) => localPort != grpcPort;
     }
 }

@@ -1,8 +1,10 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using HlmHub.Storage;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.IdentityModel.Tokens;
 
 namespace HlmHub.Identity.Issuer;
@@ -25,7 +27,7 @@ internal static class IssuerRegistration
     /// <summary>
     /// Registers Data Protection (key ring in the database, encrypted with a certificate when one is configured),
     /// OpenIddict's core (the application store the client registry writes to) and, when the embedded issuer is
-    /// enabled, its server.
+    /// enabled, its server and the scheme provider that keeps it off the gRPC port.
     /// </summary>
     public static void AddEmbeddedIssuer(IServiceCollection services, EmbeddedIssuerOptions options)
     {
@@ -97,5 +99,9 @@ internal static class IssuerRegistration
                 server.AddEventHandler(SigningCredentialsHandler.Descriptor);
                 server.AddEventHandler(JsonWebKeySetHandler.Descriptor);
             });
+        // The server is a request handler: it stays off the gRPC port (RequestHandlerSchemeProvider). Replace, not
+        // TryAdd: AddAuthentication (the resource server's, and UseAspNetCore's) has registered ASP.NET Core's own.
+        services.AddHttpContextAccessor();
+        services.Replace(ServiceDescriptor.Singleton<IAuthenticationSchemeProvider, RequestHandlerSchemeProvider>());
     }
 }

@@ -16,7 +16,7 @@ internal sealed record ServedOnMetadata(HubEndpointKind Kind);
 /// <summary>
 /// The named Kestrel endpoints <c>Kestrel:Endpoints:Grpc</c> and <c>Kestrel:Endpoints:Http</c>, captured while
 /// Kestrel loads its configuration: their bound ports route each request to its own services, and the Http
-/// endpoint's URL is the embedded issuer's.
+/// endpoint's URL is the embedded issuer's, which answers on that endpoint alone.
 /// </summary>
 internal sealed class HubEndpoints : IHttpEndpointAddress
 {
@@ -107,4 +107,7 @@ internal sealed class HubEndpoints : IHttpEndpointAddress
 
         return kind == HubEndpointKind.Grpc ? localPort != httpPort : localPort != grpcPort;
     }
+
+    /// <summary>Identity keeps the embedded issuer's request handler off the gRPC port with this.</summary>
+    public bool ServesPort(int localPort) => Serves(HubEndpointKind.Http, localPort);
 }

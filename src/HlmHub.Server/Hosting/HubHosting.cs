@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Authentication;
 using System.Globalization;
 using System.Threading.RateLimiting;
 using HlmHub.Identity;
@@ -80,9 +79,6 @@ internal static class HubHosting
         }).AddJsonTranscoding(); // the rpcs with an HTTP rule (google.api.http) as JSON on the Http endpoint
 
         builder.Services.AddSingleton<ErrorMappingInterceptor>();
-        // Before AddAuthentication (Identity), whose TryAdd then keeps this one: OpenIddict stays off gRPC requests.
-        builder.Services.AddHttpContextAccessor();
-        builder.Services.AddSingleton<IAuthenticationSchemeProvider, HubAuthenticationSchemeProvider>();
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks()
             .AddCheck<DatabaseHealthCheck>(DatabaseHealthCheck.Name, failureStatus: null, tags: [HealthEndpoints.ReadyTag], timeout: limits.HealthCheckTimeout);

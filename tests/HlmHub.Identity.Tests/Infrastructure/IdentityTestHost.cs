@@ -84,12 +84,23 @@ internal sealed class IdentityTestHost : IAsyncDisposable
             builder.Configuration.AddInMemoryCollection(settings);
         }
         // Cleartext Kestrel speaks either HTTP/1.1 or HTTP/2 on a port, not both: the first port (the issuer
-        // URL) serves HTTP/1.1 as metadata fetchers expect, the second HTTP/2 for gRPC.
+        // URL) serves HTTP/1.1 as metadata fetchers expect, the second HTTP/2 for gRPC. The host tells Identity which
+        // is which, as the hub does, so OpenIddict stays off the gRPC port.
+        var ports = new TwoPorts();
         builder.WebHost.UseKestrel(kestrel =>
         {
-            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http1);
-            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                ports.Http = listen;
+            });
+            kestrel.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                ports.Grpc = listen;
+            });
         });
+        builder.Services.AddSingleton<IHttpEndpointAddress>(ports);
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
         builder.Logging.AddProvider(logs);
@@ -223,6 +234,18 @@ internal sealed class IdentityTestHost : IAsyncDisposable
         {
             Assert.Fail("The server logged unexpected errors:\n" + string.Join("\n", unexpected));
         }
+    }
+
+    /// <summary>The host's two ports, known once Kestrel has bound them (it writes the chosen port back).</summary>
+    private sealed class TwoPorts : IHttpEndpointAddress
+    {
+        public ListenOptions? Http { get; set; }
+
+        public ListenOptions? Grpc { get; set; }
+
+        public string? Address => Http?.IPEndPoint is { Port: > 0 } bound ? $"http://127.0.0.1:{bound.Port}" : null;
+
+        public bool ServesPort(int localPort) => Grpc?.IPEndPoint is not { Port: > 0 } grpc || localPort != grpc.Port;
     }
 
     /// <summary>Removes a data directory created by <see cref="StartAsync"/>, best effort.</summary>
