@@ -26,9 +26,6 @@ public static class HubAuthentication
 
     internal const string EmbeddedScheme = "hlmhub-embedded";
     internal const string AuthorityScheme = "hlmhub-authority";
-    // What TokenRouter answers instead of a JwtBearer scheme: not schemes of their own (HubTokenHandler answers both).
-    internal const string CachedScheme = "hlmhub-cached";
-    internal const string RefusedScheme = "hlmhub-refused";
     internal const string FailureKey = "HlmHub.Identity.AuthenticationFailure";
 
     /// <summary>How long a discovery or JWKS request to an external issuer may take.</summary>
@@ -36,6 +33,8 @@ public static class HubAuthentication
 
     internal static string TrustedIssuerScheme(int index) => $"hlmhub-issuer-{index}";
 
+    // On the request, because GrpcAuthorizationResultHandler writes the status from the HttpContext alone: ASP.NET Core
+    // keeps a failed AuthenticateResult nowhere it could read it. Only these fixed reasons reach the status message.
     internal static void SetFailure(HttpContext context, string reason) => context.Items[FailureKey] = reason;
 
     /// <summary>Why the request's token was refused (never the token itself), or null when it was not.</summary>

@@ -17,13 +17,12 @@ internal sealed class HubTokenHandler(IOptionsMonitor<AuthenticationSchemeOption
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     protected override Task<AuthenticateResult> HandleAuthenticateAsync() =>
-        router.SelectScheme(Context, out var cached) switch
+        router.Route(Request) switch
         {
-            HubAuthentication.CachedScheme => Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(cached!.Principal, cached.Scheme))),
-            HubAuthentication.RefusedScheme => Task.FromResult(HubAuthentication.FailureOf(Context) is { } reason
-                ? AuthenticateResult.Fail(reason)
-                : AuthenticateResult.NoResult()),
-            var scheme => Context.AuthenticateAsync(scheme),
+            { Kind: TokenRouteKind.Cached, Cached: { } entry } => Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(entry.Principal, entry.Scheme))),
+            { Kind: TokenRouteKind.Issuer, IssuerScheme: { } scheme } => Context.AuthenticateAsync(scheme),
+            { Kind: TokenRouteKind.Refused, Refusal: { } reason } => Refuse(reason),
+            _ => Task.FromResult(AuthenticateResult.NoResult()),
         };
 
     // A challenge or a refusal goes to the issuer's scheme as the token would have (JwtBearer's WWW-Authenticate
@@ -34,6 +33,12 @@ internal sealed class HubTokenHandler(IOptionsMonitor<AuthenticationSchemeOption
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         IssuerScheme() is { } scheme ? Context.ForbidAsync(scheme, properties) : base.HandleForbiddenAsync(properties);
 
-    private string? IssuerScheme() =>
-        router.SelectScheme(Context, out _) is var scheme && scheme is not (HubAuthentication.CachedScheme or HubAuthentication.RefusedScheme) ? scheme : null;
+    private string? IssuerScheme() => router.Route(Request) is { Kind: TokenRouteKind.Issuer } route ? route.IssuerScheme : null;
+
+    // The reason also goes where the issuers' schemes leave theirs, for the status message and the audit.
+    private Task<AuthenticateResult> Refuse(string reason)
+    {
+        HubAuthentication.SetFailure(Context, reason);
+        return Task.FromResult(AuthenticateResult.Fail(reason));
+    }
 }

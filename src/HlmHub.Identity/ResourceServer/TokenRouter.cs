@@ -33,29 +33,26 @@ internal sealed class TokenRouter
     }
 
     /// <summary>
-    /// The JwtBearer scheme to validate the request's token; or <see cref="HubAuthentication.CachedScheme"/> with the
-    /// cached entry of a token validated before; or <see cref="HubAuthentication.RefusedScheme"/> for no token (no
-    /// failure set) and a token refused here (the reason set on the request).
+    /// Who reads the request's token: the cache for a token validated before, the JwtBearer scheme of its issuer for
+    /// a new one; or no one, for no token and for a token refused here (with the reason). Reads the request only.
     /// </summary>
-    public string SelectScheme(HttpContext context, out ValidatedTokenCache.Entry? cached)
+    public TokenRoute Route(HttpRequest request)
     {
-        cached = null;
-        var header = ReadBearerToken(context.Request);
+        var header = ReadBearerToken(request);
         if (header.IsEmpty)
         {
-            return HubAuthentication.RefusedScheme;
+            return TokenRoute.NoToken;
         }
 
         if (_cache.TryGet(header, out var entry))
         {
-            cached = entry;
-            return HubAuthentication.CachedScheme;
+            return TokenRoute.FromCache(entry);
         }
 
         var token = header.ToString();
         if (token.Length > MaxTokenLength)
         {
-            return Refuse(context, "the token is too large");
+            return TokenRoute.Refused("the token is too large");
         }
 
         JsonWebToken jwt;
@@ -65,33 +62,27 @@ internal sealed class TokenRouter
         }
         catch (ArgumentException)
         {
-            return Refuse(context, "the token is not a well-formed JWT");
+            return TokenRoute.Refused("the token is not a well-formed JWT");
         }
 
         // Checked before anything else so that "none" and HMAC tokens never reach key resolution.
         if (!_allowedAlgorithms.Contains(jwt.Alg))
         {
-            return Refuse(context, "the token's algorithm is not allowed");
+            return TokenRoute.Refused("the token's algorithm is not allowed");
         }
 
         if (string.IsNullOrEmpty(jwt.Kid))
         {
-            return Refuse(context, "the token names no signing key (kid)");
+            return TokenRoute.Refused("the token names no signing key (kid)");
         }
 
         var issuer = jwt.Issuer;
         if (_embeddedIssuer is not null && _embeddedIssuer.TryGetIssuer(out var embedded) && string.Equals(issuer, embedded, StringComparison.Ordinal))
         {
-            return HubAuthentication.EmbeddedScheme;
+            return TokenRoute.ToIssuer(HubAuthentication.EmbeddedScheme);
         }
 
-        return _schemeByIssuer.TryGetValue(issuer, out var scheme) ? scheme : Refuse(context, "the token's issuer is not trusted");
-    }
-
-    private static string Refuse(HttpContext context, string reason)
-    {
-        HubAuthentication.SetFailure(context, reason);
-        return HubAuthentication.RefusedScheme;
+        return _schemeByIssuer.TryGetValue(issuer, out var scheme) ? TokenRoute.ToIssuer(scheme) : TokenRoute.Refused("the token's issuer is not trusted");
     }
 
     /// <summary>The token in the request's single <c>authorization: Bearer</c> header, or empty; not copied.</summary>
