@@ -61,13 +61,29 @@ internal sealed class BenchDatabase : IAsyncDisposable
     /// it; for PostgreSQL with automatic preparation of repeated statements.
     /// </summary>
     public DbConnection OpenReferenceConnection() => Provider == StorageProvider.Sqlite
-        ? new SqliteConnection(new SqliteConnectionStringBuilder(ConnectionString) { ForeignKeys = true }.ConnectionString)
+        ? WithHubSettings(new SqliteConnection(new SqliteConnectionStringBuilder(ConnectionString) { ForeignKeys = true }.ConnectionString))
         : new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ConnectionString) { MaxAutoPrepare = 8 }.ConnectionString);
 
-    /// <summary>A plain connection on the database (the roster's ceiling).</summary>
+    /// <summary>A plain connection on the database (the roster's ceiling), with the hub's per-connection SQLite settings.</summary>
     public DbConnection OpenConnection() => Provider == StorageProvider.Sqlite
-        ? new SqliteConnection(ConnectionString)
+        ? WithHubSettings(new SqliteConnection(ConnectionString))
         : new NpgsqlConnection(ConnectionString);
+
+    // The references write through the same settings as the hub's own connections (the WAL checkpoint interval,
+    // StorageOptions.SqliteWalAutoCheckpointPages), so a ratio compares the code, not the settings.
+    private static SqliteConnection WithHubSettings(SqliteConnection connection)
+    {
+        connection.StateChange += (_, change) =>
+        {
+            if (change.CurrentState == System.Data.ConnectionState.Open)
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = $"PRAGMA wal_autocheckpoint={StorageOptions.SqliteWalAutoCheckpointPages};";
+                command.ExecuteNonQuery();
+            }
+        };
+        return connection;
+    }
 
     /// <summary>A Guid as a SQL literal, as each provider stores it (EF Core: upper-case text on SQLite, uuid on PostgreSQL).</summary>
     public string GuidLiteral(Guid id) => Provider == StorageProvider.Sqlite ? $"'{id.ToString().ToUpperInvariant()}'" : $"'{id}'::uuid";

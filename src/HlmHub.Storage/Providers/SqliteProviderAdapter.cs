@@ -14,7 +14,8 @@ internal sealed class SqliteProviderAdapter : StorageProviderAdapter
 
     public override void UseDatabase(DbContextOptionsBuilder builder, string connectionString)
     {
-        builder.UseSqlite(connectionString, sqlite => sqlite.MigrationsAssembly(MigrationsAssembly));
+        builder.UseSqlite(connectionString, sqlite => sqlite.MigrationsAssembly(MigrationsAssembly))
+            .AddInterceptors(SqliteConnectionSettings.Instance);
     }
 
     // SQLITE_CONSTRAINT (19) with the extended codes SQLITE_CONSTRAINT_PRIMARYKEY (1555) and _UNIQUE (2067).
