@@ -6,6 +6,8 @@ using HlmHub.Identity.ResourceServer;
 using HlmHub.Identity.Tests.Infrastructure;
 using HlmHub.Identity.Tests.Secured;
 using HlmHub.Storage.Identity;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -59,6 +61,41 @@ public sealed class ResourceServerTests
         var expired = await host.CallFailsAsync("WhoAmI", token);
         Assert.Equal(StatusCode.Unauthenticated, expired.StatusCode);
         Assert.Contains("expired", expired.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AuthorizationServices_AreBuiltOnceForEveryCall_AndStillRefuseAndAllow()
+    {
+        await using var host = await IdentityTestHost.StartAsync();
+        var client = await host.RegisterAsync(new ClientRegistration(ClientKind.Partner, "MAAF", ["hlmhub.offers.read", "hlmhub.test"], PartnerId: "maaf"));
+        var allowed = await host.GetTokenAsync(client, scope: "hlmhub.test");
+        var lacking = await host.GetTokenAsync(client, scope: "hlmhub.offers.read");
+
+        // Each call resolves these from its own request scope: one instance for all of them, not one per call.
+        Type[] shared = [typeof(IPolicyEvaluator), typeof(IAuthorizationService), typeof(IAuthorizationHandlerProvider), typeof(IAuthorizationEvaluator), typeof(IAuthorizationHandlerContextFactory)];
+        await using (var first = host.Services.CreateAsyncScope())
+        await using (var second = host.Services.CreateAsyncScope())
+        {
+            foreach (var type in shared)
+            {
+                Assert.Same(first.ServiceProvider.GetRequiredService(type), second.ServiceProvider.GetRequiredService(type));
+            }
+
+            Assert.Equal(
+                first.ServiceProvider.GetServices<IAuthorizationHandler>().Select(handler => handler.GetType()),
+                second.ServiceProvider.GetServices<IAuthorizationHandler>().Select(handler => handler.GetType()));
+            Assert.All(first.ServiceProvider.GetServices<IAuthorizationHandler>().Zip(second.ServiceProvider.GetServices<IAuthorizationHandler>()),
+                pair => Assert.Same(pair.First, pair.Second));
+        }
+
+        var reply = await host.CallAsync("WhoAmI", allowed);
+        var denied = await host.CallFailsAsync("WhoAmI", lacking);
+        var again = await host.CallAsync("WhoAmI", allowed);
+
+        Assert.Equal(client.ClientId, reply.ClientId);
+        Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
+        Assert.Contains("hlmhub.test", denied.Detail, StringComparison.Ordinal);
+        Assert.Equal(client.ClientId, again.ClientId);
     }
 
     [Fact]

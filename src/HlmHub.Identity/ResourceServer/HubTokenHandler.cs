@@ -19,7 +19,7 @@ internal sealed class HubTokenHandler(IOptionsMonitor<AuthenticationSchemeOption
     protected override Task<AuthenticateResult> HandleAuthenticateAsync() =>
         router.Route(Request) switch
         {
-            { Kind: TokenRouteKind.Cached, Cached: { } entry } => Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(entry.Principal, entry.Scheme))),
+            { Kind: TokenRouteKind.Cached, Cached: { } entry } => entry.Authenticated,
             { Kind: TokenRouteKind.Issuer, IssuerScheme: { } scheme } => Context.AuthenticateAsync(scheme),
             { Kind: TokenRouteKind.Refused, Refusal: { } reason } => Refuse(reason),
             _ => Task.FromResult(AuthenticateResult.NoResult()),

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 
 namespace HlmHub.Identity.ResourceServer;
@@ -68,6 +69,14 @@ internal sealed class ValidatedTokenCache(IOptions<AuthOptions> options, TimePro
         _entries[token] = new Entry(principal, scheme, until);
     }
 
-    /// <summary>A validated token: its principal (shared, never modified), the scheme that validated it, and until when it may be reused.</summary>
-    internal sealed record Entry(ClaimsPrincipal Principal, string Scheme, DateTimeOffset Until);
+    /// <summary>
+    /// A validated token: its principal (shared, never modified), the scheme that validated it, and until when it may be
+    /// reused; with the authentication result every call carrying it answers, built once (a ticket and its properties
+    /// per call were a fifth of what authentication allocated on the cached path).
+    /// </summary>
+    internal sealed record Entry(ClaimsPrincipal Principal, string Scheme, DateTimeOffset Until)
+    {
+        public Task<AuthenticateResult> Authenticated { get; } =
+            Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(Principal, Scheme)));
+    }
 }
