@@ -50,8 +50,13 @@ public static class HubAuthentication
         services.AddSingleton<IssuerEvents>();
         services.AddSingleton<EmbeddedIssuerConfigurationManager>();
 
-        var authentication = services.AddAuthentication(Scheme)
-            .AddScheme<AuthenticationSchemeOptions, HubTokenHandler>(Scheme, "HlmHub access tokens", configureOptions: null);
+        // A handler per request, as ASP.NET Core creates every scheme's handler; registered so it is not built by reflection.
+        services.AddTransient<HubTokenHandler>();
+        var authentication = services.AddAuthentication(options =>
+        {
+            options.DefaultScheme = Scheme;
+            options.AddScheme<HubTokenHandler>(Scheme, "HlmHub access tokens");
+        });
 
         if (schemes.EmbeddedEnabled)
         {
