@@ -34,7 +34,7 @@ internal static class AuthorizationRegistration
     /// ASP.NET Core registers the authorization services transient, so the authorization middleware builds them
     /// again on every call (the policy evaluator, the authorization service, its handler provider, evaluator and
     /// context factory, the pass-through handler). None keeps state from one call to the next, and every service they
-    /// depend on is a singleton here, so one instance of each serves every call: a cost every rpc paid for nothing
+    /// depend on is a singleton here, so one instance of each serves every call: allocations every rpc paid for nothing
     /// (docs/benchmarks.md, transport). The implementations stay ASP.NET Core's own.
     /// </summary>
     private static void ShareStatelessAuthorizationServices(IServiceCollection services)

@@ -18,6 +18,9 @@ namespace HlmHub.Identity.ResourceServer;
 /// </summary>
 internal sealed class HubTokenHandler(TokenRouter router) : IAuthenticationHandler
 {
+    // No token: the same answer for every anonymous request.
+    private static readonly Task<AuthenticateResult> NoResult = Task.FromResult(AuthenticateResult.NoResult());
+
     private HttpContext _context = null!;
 
     public Task InitializeAsync(AuthenticationScheme scheme, HttpContext context)
@@ -43,8 +46,6 @@ internal sealed class HubTokenHandler(TokenRouter router) : IAuthenticationHandl
 
     public Task ForbidAsync(AuthenticationProperties? properties) =>
         IssuerScheme() is { } scheme ? _context.ForbidAsync(scheme, properties) : Answer(StatusCodes.Status403Forbidden);
-
-    private static readonly Task<AuthenticateResult> NoResult = Task.FromResult(AuthenticateResult.NoResult());
 
     private string? IssuerScheme() => router.Route(_context.Request) is { Kind: TokenRouteKind.Issuer } route ? route.IssuerScheme : null;
 
