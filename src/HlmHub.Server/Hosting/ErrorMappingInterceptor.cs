@@ -83,6 +83,11 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
             case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
                 // The client went away or the deadline passed: grpc-dotnet answers CANCELLED or DEADLINE_EXCEEDED.
                 return null;
+            case InvalidOperationException when context.CancellationToken.IsCancellationRequested:
+                // The same, seen from a write: when a deadline passes, grpc-dotnet completes the response while the
+                // handler may still be writing (health Watch sending its first status), and Kestrel refuses the write.
+                // The call has already ended with its status; nothing went wrong on the server, so no error log.
+                return null;
             case IOException when ClientWentAway(context):
                 // The client reset its stream or closed the connection while the handler read from it (a landlord's
                 // roster stream that broke): nothing to answer and nothing wrong on the server, so no error log.
