@@ -104,7 +104,7 @@ public abstract class RosterServiceTests(HubFixture fixture)
             await call.ResponseAsync;
         });
 
-        Assert.Equal(1_000, limits.MaxItemsPerBatch);
+        Assert.Equal((1_000, 10_000), (limits.MaxItemsPerBatch, limits.MaxItemsPerCommit));
         Assert.Equal(StatusCode.ResourceExhausted, tooBig.StatusCode);
         Assert.Contains("Roster:MaxItemsPerBatch is 1000", tooBig.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(StatusCode.InvalidArgument, noStart.StatusCode);

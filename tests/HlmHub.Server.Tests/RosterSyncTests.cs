@@ -170,6 +170,43 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Writer_KeepsBatchesInOneTransactionUntilCommitted_CommitsThemBeforeRefusingABadBatch_AndDropsWhatItNeverCommitted()
+    {
+        var cancellationToken = TestTimeouts.Token();
+        var session = await Sync.OpenAsync(_world.LandlordId, Guid.NewGuid(), RosterSessionKind.FullSnapshot, cancellationToken);
+
+        await using (var writer = Sync.BeginWriting(session.Id, _world.LandlordId))
+        {
+            await writer.ApplyAsync([Upsert(1, "REF-1"), Upsert(2, "REF-2")], cancellationToken);
+            // The second batch sees the first one's household, uncommitted, in the same transaction.
+            var second = await writer.ApplyAsync([Upsert(3, "REF-3"), Upsert(4, "REF-1")], cancellationToken);
+            var pending = writer.PendingItems;
+            var seenBeforeCommit = (await Sync.GetAsync(_world.LandlordId, session.Id, cancellationToken)).LastSequence;
+            var householdsBeforeCommit = (await HouseholdsAsync()).Count;
+            await writer.CommitAsync(cancellationToken);
+
+            Assert.Equal(4, pending);
+            Assert.Equal(RosterItemOutcome.Rejected, second[1].Outcome);
+            Assert.Equal(RosterRejection.DuplicateReference, second[1].Rejection);
+            Assert.Equal((0L, 0), (seenBeforeCommit, householdsBeforeCommit));
+            Assert.Equal((4L, 3), ((await Sync.GetAsync(_world.LandlordId, session.Id, cancellationToken)).LastSequence, (await HouseholdsAsync()).Count));
+            Assert.Equal(0, writer.PendingItems);
+
+            // A batch refused as a whole commits the batches before it, then throws.
+            await writer.ApplyAsync([Upsert(5, "REF-5")], cancellationToken);
+            var refused = await Assert.ThrowsAsync<DomainException>(() => writer.ApplyAsync([Upsert(7, "REF-7"), Upsert(6, "REF-6")], cancellationToken));
+            Assert.Equal(DomainErrorKind.InvalidArgument, refused.Kind);
+            Assert.Equal(5L, (await Sync.GetAsync(_world.LandlordId, session.Id, cancellationToken)).LastSequence);
+
+            // Applied but never committed: gone when the writer is disposed (the stream broke).
+            await writer.ApplyAsync([Upsert(6, "REF-6")], cancellationToken);
+        }
+
+        Assert.Equal(5L, (await Sync.GetAsync(_world.LandlordId, session.Id, cancellationToken)).LastSequence);
+        Assert.Equal(["REF-1", "REF-2", "REF-3", "REF-5"], (await HouseholdsAsync()).Keys.Order(StringComparer.Ordinal));
+    }
+
+    [SkippableFact]
     public async Task MemberTokens_AreListedPageByPage_AndOnlyForTheLandlordsOwnHouseholds()
     {
         var cancellationToken = TestTimeouts.Token();

@@ -32,6 +32,8 @@ await using var provider_ = services.BuildServiceProvider();
 await provider_.GetRequiredService<IDatabaseMigrator>().MigrateAsync(CancellationToken.None);
 var factory = provider_.GetRequiredService<IDbContextFactory<HlmHubDbContext>>();
 var sync = provider_.GetRequiredService<RosterSync>();
+// Batches per transaction, as RosterService writes a stream whose next message is always already there.
+var itemsPerCommit = provider_.GetRequiredService<Microsoft.Extensions.Options.IOptions<RosterOptions>>().Value.MaxItemsPerCommit;
 var tokens = provider_.GetRequiredService<MemberTokenGenerator>();
 var now = TimeProvider.System.GetUtcNow();
 await using (var db = await factory.CreateDbContextAsync())
@@ -45,18 +47,27 @@ await using (var db = await factory.CreateDbContextAsync())
     await db.SaveChangesAsync();
 }
 
-Console.WriteLine($"# roster benchmark: {provider}, {households:N0} households, delta {deltaSize:N0}, batches of {BatchSize}, {Environment.ProcessorCount} cores");
+Console.WriteLine($"# roster benchmark: {provider}, {households:N0} households, delta {deltaSize:N0}, batches of {BatchSize}, {itemsPerCommit:N0} items per transaction, {Environment.ProcessorCount} cores");
 
 // 1. The engine: a full snapshot, then a delta, exactly as RosterService drives it.
 var memory = PeakMemory.Start();
 var full = Stopwatch.StartNew();
 var session = await sync.OpenAsync("bench-engine", Guid.NewGuid(), RosterSessionKind.FullSnapshot, CancellationToken.None);
-for (var first = 1; first <= households; first += BatchSize)
+await using (var writer = sync.BeginWriting(session.Id, "bench-engine"))
 {
-    var batch = Enumerable.Range(first, Math.Min(BatchSize, households - first + 1))
-        .Select(index => new RosterChange(index, RosterChangeKind.Upsert, Reference(index), 1, 1 + index % 7, index % 3 == 0, ["club-bench-engine"]))
-        .ToList();
-    await sync.ApplyBatchAsync(session.Id, "bench-engine", batch, CancellationToken.None);
+    for (var first = 1; first <= households; first += BatchSize)
+    {
+        var batch = Enumerable.Range(first, Math.Min(BatchSize, households - first + 1))
+            .Select(index => new RosterChange(index, RosterChangeKind.Upsert, Reference(index), 1, 1 + index % 7, index % 3 == 0, ["club-bench-engine"]))
+            .ToList();
+        await writer.ApplyAsync(batch, CancellationToken.None);
+        if (writer.PendingItems >= itemsPerCommit)
+        {
+            await writer.CommitAsync(CancellationToken.None);
+        }
+    }
+
+    await writer.CommitAsync(CancellationToken.None);
 }
 
 var completed = await sync.CompleteAsync(session.Id, "bench-engine", CancellationToken.None);
@@ -68,12 +79,21 @@ var delta = Stopwatch.StartNew();
 var deltaSession = await sync.OpenAsync("bench-engine", Guid.NewGuid(), RosterSessionKind.Delta, CancellationToken.None);
 var step = Math.Max(1, households / Math.Max(1, deltaSize));
 var changed = Enumerable.Range(0, deltaSize).Select(index => 1 + (index * step % households)).ToList();
-for (var first = 0; first < changed.Count; first += BatchSize)
+await using (var writer = sync.BeginWriting(deltaSession.Id, "bench-engine"))
 {
-    var batch = changed.Skip(first).Take(BatchSize)
-        .Select((index, offset) => new RosterChange(first + offset + 1, RosterChangeKind.Upsert, Reference(index), 2, 1 + (index + 1) % 7, index % 3 == 0, ["club-bench-engine"]))
-        .ToList();
-    await sync.ApplyBatchAsync(deltaSession.Id, "bench-engine", batch, CancellationToken.None);
+    for (var first = 0; first < changed.Count; first += BatchSize)
+    {
+        var batch = changed.Skip(first).Take(BatchSize)
+            .Select((index, offset) => new RosterChange(first + offset + 1, RosterChangeKind.Upsert, Reference(index), 2, 1 + (index + 1) % 7, index % 3 == 0, ["club-bench-engine"]))
+            .ToList();
+        await writer.ApplyAsync(batch, CancellationToken.None);
+        if (writer.PendingItems >= itemsPerCommit)
+        {
+            await writer.CommitAsync(CancellationToken.None);
+        }
+    }
+
+    await writer.CommitAsync(CancellationToken.None);
 }
 
 var deltaCompleted = await sync.CompleteAsync(deltaSession.Id, "bench-engine", CancellationToken.None);
@@ -81,16 +101,17 @@ delta.Stop();
 var deltaMemory = memory.Stop();
 
 // 2. The ceiling: the same rows (a household and its membership each, the same member token computation) inserted by a
-// bare loop of multi-row INSERTs, one transaction per batch, with no reads and no change tracking.
+// bare loop of multi-row INSERTs, as many items per transaction as the engine, with no reads and no change tracking.
 memory = PeakMemory.Start();
 var ceiling = Stopwatch.StartNew();
 await using (var connection = database.OpenConnection())
 {
     await connection.OpenAsync();
+    System.Data.Common.DbTransaction? transaction = null;
     for (var first = 1; first <= households; first += BatchSize)
     {
         var count = Math.Min(BatchSize, households - first + 1);
-        await using var transaction = await connection.BeginTransactionAsync();
+        transaction ??= await connection.BeginTransactionAsync();
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         var ids = new List<Guid>(count);
@@ -110,7 +131,12 @@ await using (var connection = database.OpenConnection())
             "INSERT INTO \"Memberships\" (\"ClubId\", \"HouseholdId\", \"JoinedAt\") VALUES " +
             string.Join(",", ids.Select(id => $"('club-bench-ceiling', {database.GuidLiteral(id)}, 0)")) + ";";
         await command.ExecuteNonQueryAsync();
-        await transaction.CommitAsync();
+        if ((first - 1 + count) % itemsPerCommit == 0 || first + count > households)
+        {
+            await transaction.CommitAsync();
+            await transaction.DisposeAsync();
+            transaction = null;
+        }
     }
 }
 

@@ -31,6 +31,7 @@ internal static class HubFeatures
             .Bind(configuration.GetSection(RosterOptions.SectionName))
             .ValidateSettings(RosterOptions.SectionName, static (check, options) => check
                 .Positive(nameof(options.MaxItemsPerBatch), options.MaxItemsPerBatch)
+                .Positive(nameof(options.MaxItemsPerCommit), options.MaxItemsPerCommit)
                 .Positive(nameof(options.MaxItemsPerSession), options.MaxItemsPerSession)
                 .Positive(nameof(options.MaxOpenSessionsPerLandlord), options.MaxOpenSessionsPerLandlord)
                 .Positive(nameof(options.SessionIdleTimeout), options.SessionIdleTimeout)

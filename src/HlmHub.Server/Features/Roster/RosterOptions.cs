@@ -8,6 +8,14 @@ internal sealed class RosterOptions
     /// <summary>Items in one request message (default 1,000): one message is one batch, committed at once.</summary>
     public int MaxItemsPerBatch { get; set; } = 1_000;
 
+    /// <summary>
+    /// Items of one stream written in one database transaction (default 10,000): consecutive batches share a
+    /// transaction until this many, or until the next message is not already there (the hub never keeps a
+    /// transaction open while it waits on the landlord). Fewer commits make a full snapshot faster; more items per
+    /// commit hold SQLite's single write lock longer, and a stream broken mid-transaction resends more.
+    /// </summary>
+    public int MaxItemsPerCommit { get; set; } = 10_000;
+
     /// <summary>Items in one session (default 2,000,000: the largest French social landlord has about 1.5 times fewer homes).</summary>
     public long MaxItemsPerSession { get; set; } = 2_000_000;
 

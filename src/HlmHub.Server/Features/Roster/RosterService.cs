@@ -32,32 +32,57 @@ internal sealed class RosterService(RosterSync sync, IOptions<RosterOptions> opt
         var session = await sync.OpenAsync(landlordId, ParseSessionId(start.SessionId), ToDomain(start.Kind), cancellationToken);
         var response = new V1.SyncRosterResponse();
         var completed = false;
-        while (await requestStream.MoveNext(cancellationToken))
+        await using (var writer = sync.BeginWriting(session.Id, landlordId))
         {
-            var message = requestStream.Current;
-            switch (message.MessageCase)
+            while (true)
             {
-                case V1.SyncRosterRequest.MessageOneofCase.Batch:
-                    var results = await sync.ApplyBatchAsync(session.Id, landlordId, [.. message.Batch.Items.Select(ToDomain)], cancellationToken);
-                    Report(response, results);
-                    break;
-                case V1.SyncRosterRequest.MessageOneofCase.Complete:
-                    session = await sync.CompleteAsync(session.Id, landlordId, cancellationToken);
-                    completed = true;
-                    break;
-                default:
-                    throw Invalid("message", "after `start`, send `batch` messages then one `complete`");
-            }
-
-            if (completed)
-            {
-                if (await requestStream.MoveNext(cancellationToken))
+                var next = requestStream.MoveNext(cancellationToken);
+                if (!next.IsCompletedSuccessfully)
                 {
-                    throw Invalid("complete", "nothing may follow `complete`");
+                    // Nothing more has arrived yet (or the stream broke): commit what was applied rather than hold a
+                    // transaction (and SQLite's write lock) open while waiting on the landlord.
+                    await writer.CommitAsync(cancellationToken);
                 }
 
-                break;
+                if (!await next)
+                {
+                    break;
+                }
+
+                var message = requestStream.Current;
+                switch (message.MessageCase)
+                {
+                    case V1.SyncRosterRequest.MessageOneofCase.Batch:
+                        var results = await writer.ApplyAsync([.. message.Batch.Items.Select(ToDomain)], cancellationToken);
+                        Report(response, results);
+                        if (writer.PendingItems >= options.Value.MaxItemsPerCommit)
+                        {
+                            await writer.CommitAsync(cancellationToken);
+                        }
+
+                        break;
+                    case V1.SyncRosterRequest.MessageOneofCase.Complete:
+                        await writer.CommitAsync(cancellationToken);
+                        session = await sync.CompleteAsync(session.Id, landlordId, cancellationToken);
+                        completed = true;
+                        break;
+                    default:
+                        await writer.CommitAsync(cancellationToken);
+                        throw Invalid("message", "after `start`, send `batch` messages then one `complete`");
+                }
+
+                if (completed)
+                {
+                    if (await requestStream.MoveNext(cancellationToken))
+                    {
+                        throw Invalid("complete", "nothing may follow `complete`");
+                    }
+
+                    break;
+                }
             }
+
+            await writer.CommitAsync(cancellationToken);
         }
 
         // A stream that ends without `complete` leaves the session open, to be resumed: its progress is committed.
@@ -107,6 +132,7 @@ internal sealed class RosterService(RosterSync sync, IOptions<RosterOptions> opt
         return Task.FromResult(new V1.RosterLimits
         {
             MaxItemsPerBatch = limits.MaxItemsPerBatch,
+            MaxItemsPerCommit = limits.MaxItemsPerCommit,
             MaxItemsPerSession = limits.MaxItemsPerSession,
             MaxOpenSessionsPerLandlord = limits.MaxOpenSessionsPerLandlord,
             SessionIdleTimeoutSeconds = (long)limits.SessionIdleTimeout.TotalSeconds,

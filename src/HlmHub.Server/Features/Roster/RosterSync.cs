@@ -88,12 +88,31 @@ internal sealed class RosterSync(
     }
 
     /// <summary>
-    /// Applies one batch of <paramref name="landlordId"/>'s session <paramref name="sessionId"/>. Items at or before
-    /// the session's last applied sequence were applied before a resume and are skipped (not in the results). One
-    /// bad item never fails the batch: it comes back rejected, with its reason.
+    /// Starts writing batches of <paramref name="landlordId"/>'s session <paramref name="sessionId"/>: consecutive
+    /// batches share a database transaction until the caller commits (<see cref="RosterWriter"/>).
+    /// </summary>
+    public RosterWriter BeginWriting(Guid sessionId, string landlordId) => new(this, dbContextFactory, metrics, sessionId, landlordId);
+
+    /// <summary>
+    /// Applies one batch of <paramref name="landlordId"/>'s session <paramref name="sessionId"/> in a transaction of
+    /// its own. Items at or before the session's last applied sequence were applied before a resume and are skipped
+    /// (not in the results). One bad item never fails the batch: it comes back rejected, with its reason.
     /// </summary>
     public async Task<IReadOnlyList<RosterItemResult>> ApplyBatchAsync(
         Guid sessionId, string landlordId, IReadOnlyList<RosterChange> batch, CancellationToken cancellationToken)
+    {
+        await using var writer = BeginWriting(sessionId, landlordId);
+        var results = await writer.ApplyAsync(batch, cancellationToken);
+        await writer.CommitAsync(cancellationToken);
+        return results;
+    }
+
+    /// <summary>
+    /// Checks one batch against the session, read in <paramref name="db"/>'s open transaction: its size, the
+    /// session's item limit and its sequences. Writes nothing, so a refusal leaves the transaction as it was.
+    /// </summary>
+    internal async Task<(RosterSession Session, List<RosterChange> Fresh)> CheckBatchAsync(
+        HlmHubDbContext db, Guid sessionId, string landlordId, IReadOnlyList<RosterChange> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
         if (batch.Count > Limits.MaxItemsPerBatch)
@@ -102,8 +121,6 @@ internal sealed class RosterSync(
                 $"{batch.Count} items in one message; Roster:MaxItemsPerBatch is {Limits.MaxItemsPerBatch}");
         }
 
-        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var session = await RequireOpenSessionAsync(db, sessionId, landlordId, cancellationToken);
         var fresh = batch.Where(change => change.Sequence > session.LastSequence).ToList();
         if (session.Items + fresh.Count > Limits.MaxItemsPerSession)
@@ -120,6 +137,13 @@ internal sealed class RosterSync(
             }
         }
 
+        return (session, fresh);
+    }
+
+    /// <summary>Applies the checked items of one batch in <paramref name="db"/>'s open transaction, without committing it.</summary>
+    internal async Task<List<RosterItemResult>> WriteBatchAsync(
+        HlmHubDbContext db, RosterSession session, string landlordId, List<RosterChange> fresh, CancellationToken cancellationToken)
+    {
         var context = await BatchContext.LoadAsync(db, landlordId, fresh, Now, cancellationToken);
         var results = new List<RosterItemResult>(fresh.Count);
         var seenInBatch = new HashSet<string>(StringComparer.Ordinal);
@@ -141,13 +165,8 @@ internal sealed class RosterSync(
         await db.UpdateAllAsync(seenOnly, SessionMarkColumn, cancellationToken);
         await db.InsertAllAsync(context.NewHouseholds, cancellationToken);
         await db.InsertAllAsync(context.NewMemberships, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        // Counted once committed: what the landlord is told was applied. One Add per kind, never one per household.
-        foreach (var group in results.GroupBy(result => (result.Outcome, result.Rejection)))
-        {
-            metrics.RecordRosterChanges(group.Key.Outcome, group.Key.Rejection, group.Count());
-        }
-
+        // The next batch reads what it needs again, in the same transaction: nothing piles up in the context.
+        db.ChangeTracker.Clear();
         return results;
     }
 
