@@ -5,7 +5,7 @@ internal sealed class RosterOptions
 {
     public const string SectionName = "Roster";
 
-    /// <summary>Items in one request message (default 1,000): one message is one batch, committed at once.</summary>
+    /// <summary>Items in one request message (default 1,000): one message is one batch, applied at once.</summary>
     public int MaxItemsPerBatch { get; set; } = 1_000;
 
     /// <summary>

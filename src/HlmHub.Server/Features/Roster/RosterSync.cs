@@ -10,9 +10,10 @@ namespace HlmHub.Server.Features.Roster;
 
 /// <summary>
 /// Applies landlords' roster sessions to the database, whatever carries them (the gRPC stream today). A session is
-/// opened (or resumed), fed batches of changes, then completed. Each batch is applied in one database transaction
-/// together with the session's progress, so what a landlord is told is applied is durable, and a landlord whose
-/// stream broke resumes after <see cref="RosterSession.LastSequence"/>. Nothing here holds more than one batch in
+/// opened (or resumed), fed batches of changes, then completed. Batches are applied in database transactions
+/// together with the session's progress (<see cref="RosterWriter"/>: several batches per transaction), so what a
+/// landlord is told is applied is durable, and a landlord whose stream broke resumes after
+/// <see cref="RosterSession.LastSequence"/>. Nothing here holds more than one batch in
 /// memory: a full snapshot of a million households is a million rows, never a million objects.
 /// </summary>
 internal sealed class RosterSync(
