@@ -69,6 +69,25 @@ public abstract class RosterServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task BatchRefusedAsAWhole_EndsTheStream_AfterCommittingTheBatchesSentBeforeIt()
+    {
+        var landlord = await NewLandlordAsync();
+        var sessionId = Guid.NewGuid().ToString();
+
+        // Sent in one go: the first two batches may still share an uncommitted transaction when the third, whose
+        // sequences go backwards, is refused.
+        var refused = await Assert.ThrowsAsync<RpcException>(() => SyncAsync(landlord, sessionId, SessionKind.FullSnapshot,
+            [Item(1, "E-001"), Item(2, "E-002")], [Item(3, "E-003"), Item(4, "E-004")], [Item(6, "E-006"), Item(5, "E-005")]));
+        var progress = await Roster.GetSyncSessionAsync(new GetSyncSessionRequest { SessionId = sessionId }, Options(landlord.Token));
+        var resumed = await SyncAsync(landlord, sessionId, SessionKind.FullSnapshot, [Item(5, "E-005"), Item(6, "E-006")]);
+
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.Contains("sequences must strictly increase", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal((4L, false), (progress.LastSequence, progress.Completed));
+        Assert.Equal((6L, 6L, true), (resumed.Session.Created, resumed.Session.LastSequence, resumed.Session.Completed));
+    }
+
+    [Fact]
     public async Task OtherCallers_CannotSyncOrReadALandlordsRoster()
     {
         var landlord = await NewLandlordAsync();
