@@ -8,7 +8,8 @@ using HlmHub.Server.Features.Roster;
 using HlmHub.Storage;
 using Microsoft.EntityFrameworkCore;
 
-// Usage: dotnet run -c Release --project tools/HlmHub.Bench.Roster -- sqlite|postgres [households] [delta]
+// Usage: dotnet run -c Release --project tools/HlmHub.Bench.Roster -- sqlite|postgres [households] [delta] [items per commit]
+// (the last: Roster:MaxItemsPerCommit, default the hub's own)
 // PostgreSQL: the server named by HLMHUB_TEST_POSTGRES (tools/bench/roster.sh starts one); a database is created and dropped.
 var provider = args.Length > 0 && args[0] == "postgres" ? StorageProvider.Postgres : StorageProvider.Sqlite;
 var households = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000_000;
@@ -23,6 +24,7 @@ var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Diction
     ["ConnectionStrings:HlmHub"] = provider == StorageProvider.Sqlite ? null : database.ConnectionString,
     ["MemberTokens:Key"] = Convert.ToBase64String(new byte[32]),
     ["Roster:MaxItemsPerSession"] = "5000000",
+    ["Roster:MaxItemsPerCommit"] = args.Length > 3 ? args[3] : null,
 }).Build();
 var services = new ServiceCollection().AddHlmHubStorage(configuration).AddSingleton(TimeProvider.System).AddLogging();
 services.AddOptions<RosterOptions>().Bind(configuration.GetSection(RosterOptions.SectionName));

@@ -15,7 +15,7 @@ namespace HlmHub.Server.Features.Roster;
 /// batches, so <see cref="RosterSession.LastSequence"/> is always the last committed item, where a broken stream
 /// resumes. A commit costs a sync of the WAL, and the pages of a scattered index (the member tokens) are written once
 /// per transaction however many of its batches touched them: on SQLite, a full snapshot of a million households in
-/// transactions of ten batches took 15-20 % less time than in one per batch (docs/benchmarks.md). Disposing rolls
+/// transactions of ten batches took 13-20 % less time than in one per batch (docs/benchmarks.md). Disposing rolls
 /// back what was not committed. Not thread-safe: one stream, one writer.
 /// </summary>
 internal sealed class RosterWriter(
