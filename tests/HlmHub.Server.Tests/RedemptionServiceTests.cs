@@ -190,6 +190,55 @@ public abstract class RedemptionServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task Redemptions_StreamedWhileTheLandlordSyncsALargeRoster_AreAllAccepted_AndTheSyncCompletes()
+    {
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        var members = new List<string>();
+        for (var index = 0; index < 10; index++)
+        {
+            members.Add(await world.AddMemberAsync());
+        }
+
+        // 20,000 new households in batches of 1,000, sent in one go: several transactions of
+        // Roster:MaxItemsPerCommit items, each holding SQLite's single write lock while it is written.
+        var landlordToken = await world.TokenAsync(ClientKind.Landlord, world.LandlordId, "hlmhub.roster");
+        var sync = Task.Run(async () =>
+        {
+            using var call = new RosterService.RosterServiceClient(Hub.Channel).SyncRoster(world.Options(landlordToken));
+            await call.RequestStream.WriteAsync(new SyncRosterRequest { Start = new SessionStart { SessionId = Guid.NewGuid().ToString(), Kind = SessionKind.Delta } });
+            for (var batch = 0; batch < 20; batch++)
+            {
+                var message = new RosterBatch();
+                message.Items.AddRange(Enumerable.Range(batch * 1_000 + 1, 1_000).Select(sequence => new HouseholdChange
+                {
+                    Sequence = sequence, Kind = ChangeKind.Upsert, LandlordReference = $"BIG-{sequence:00000}", Version = 1, Rooms = 2,
+                }));
+                await call.RequestStream.WriteAsync(new SyncRosterRequest { Batch = message });
+            }
+
+            await call.RequestStream.WriteAsync(new SyncRosterRequest { Complete = new SessionComplete() });
+            await call.RequestStream.CompleteAsync();
+            return await call.ResponseAsync;
+        });
+
+        // Rounds of redemptions for as long as the sync runs: each waits its turn for the write lock, none is refused.
+        var acks = new List<RedemptionAck>();
+        var roundsDuringSync = 0;
+        while (!sync.IsCompleted)
+        {
+            acks.AddRange(await world.StreamAsync([.. members.Select(member => world.Event(member, 2_000, 200))]));
+            roundsDuringSync++;
+        }
+
+        var synced = await sync.DefaultTimeout();
+
+        Assert.True(roundsDuringSync >= 1);
+        Assert.Equal((20_000L, true), (synced.Session.Created, synced.Session.Completed));
+        Assert.All(acks, ack => Assert.Equal(RedemptionOutcome.Accepted, ack.Outcome));
+        Assert.Equal(acks.Count, (await world.LedgerCheckAsync()).AcceptedRedemptions);
+    }
+
+    [Fact]
     public async Task LandlordToken_IsRefused_AndPartnerWithoutTheScopeToo()
     {
         var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
