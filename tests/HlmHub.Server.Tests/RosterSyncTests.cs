@@ -30,6 +30,7 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
             {
                 ["MemberTokens:Key"] = Convert.ToBase64String(new byte[32]),
                 ["Roster:MaxItemsPerBatch"] = "50",
+                ["Roster:MaxItemsPerCommit"] = "60",
                 ["Roster:MaxItemsPerSession"] = "200",
                 ["Roster:MemberTokensPageSize"] = "2",
             })
@@ -153,17 +154,17 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
     {
         var cancellationToken = TestTimeouts.Token();
         var session = await Sync.OpenAsync(_world.LandlordId, Guid.NewGuid(), RosterSessionKind.FullSnapshot, cancellationToken);
-        await Sync.ApplyBatchAsync(session.Id, _world.LandlordId, [Upsert(1, "REF-1"), Upsert(2, "REF-2")], cancellationToken);
+        await ApplyBatchAsync(session.Id, _world.LandlordId, [Upsert(1, "REF-1"), Upsert(2, "REF-2")], cancellationToken);
         // The stream broke here. The landlord resumes and, not knowing what was applied, resends from the start.
         var resumed = await Sync.OpenAsync(_world.LandlordId, session.Id, RosterSessionKind.FullSnapshot, cancellationToken);
-        var results = await Sync.ApplyBatchAsync(session.Id, _world.LandlordId, [Upsert(1, "REF-1"), Upsert(2, "REF-2"), Upsert(3, "REF-3")], cancellationToken);
+        var results = await ApplyBatchAsync(session.Id, _world.LandlordId, [Upsert(1, "REF-1"), Upsert(2, "REF-2"), Upsert(3, "REF-3")], cancellationToken);
         var completed = await Sync.CompleteAsync(session.Id, _world.LandlordId, cancellationToken);
 
         Assert.Equal(2L, resumed.LastSequence);
         Assert.Equal([3L], results.Select(result => result.Sequence));
         Assert.Equal((3L, 3L), (completed.Created, completed.LastSequence));
         var again = await Assert.ThrowsAsync<DomainException>(() =>
-            Sync.ApplyBatchAsync(session.Id, _world.LandlordId, [Upsert(4, "REF-4")], cancellationToken));
+            ApplyBatchAsync(session.Id, _world.LandlordId, [Upsert(4, "REF-4")], cancellationToken));
         Assert.Equal(DomainErrorKind.FailedPrecondition, again.Kind);
         Assert.Equal(DomainErrorKind.FailedPrecondition, (await Assert.ThrowsAsync<DomainException>(() =>
             Sync.OpenAsync(_world.LandlordId, session.Id, RosterSessionKind.FullSnapshot, cancellationToken))).Kind);
@@ -207,6 +208,23 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Writer_CommitsByItselfOnceItHoldsMaxItemsPerCommitItems()
+    {
+        var cancellationToken = TestTimeouts.Token();
+        var session = await Sync.OpenAsync(_world.LandlordId, Guid.NewGuid(), RosterSessionKind.Delta, cancellationToken);
+        await using var writer = Sync.BeginWriting(session.Id, _world.LandlordId);
+
+        await writer.ApplyAsync([.. Enumerable.Range(1, 50).Select(index => Upsert(index, $"REF-{index}"))], cancellationToken);
+        var beforeTheLimit = (writer.PendingItems, (await Sync.GetAsync(_world.LandlordId, session.Id, cancellationToken)).LastSequence);
+        await writer.ApplyAsync([.. Enumerable.Range(51, 10).Select(index => Upsert(index, $"REF-{index}"))], cancellationToken);
+        var atTheLimit = (writer.PendingItems, (await Sync.GetAsync(_world.LandlordId, session.Id, cancellationToken)).LastSequence);
+
+        Assert.Equal((50, 0L), beforeTheLimit);
+        Assert.Equal((0, 60L), atTheLimit);
+        Assert.Equal(60, (await HouseholdsAsync()).Count);
+    }
+
+    [SkippableFact]
     public async Task MemberTokens_AreListedPageByPage_AndOnlyForTheLandlordsOwnHouseholds()
     {
         var cancellationToken = TestTimeouts.Token();
@@ -229,7 +247,7 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
         var session = await Sync.OpenAsync(_world.LandlordId, Guid.NewGuid(), RosterSessionKind.Delta, cancellationToken);
 
         var error = await Assert.ThrowsAsync<DomainException>(() =>
-            Sync.ApplyBatchAsync(session.Id, _world.NeighbourId, [Upsert(1, "REF-1")], cancellationToken));
+            ApplyBatchAsync(session.Id, _world.NeighbourId, [Upsert(1, "REF-1")], cancellationToken));
 
         Assert.Equal(DomainErrorKind.NotFound, error.Kind);
     }
@@ -242,14 +260,14 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
 
         var secondOpen = await Assert.ThrowsAsync<DomainException>(() => Sync.OpenAsync(_world.LandlordId, Guid.NewGuid(), RosterSessionKind.Delta, cancellationToken));
         var bigBatch = await Assert.ThrowsAsync<DomainException>(() =>
-            Sync.ApplyBatchAsync(session.Id, _world.LandlordId, [.. Enumerable.Range(1, 51).Select(index => Upsert(index, $"REF-{index}"))], cancellationToken));
+            ApplyBatchAsync(session.Id, _world.LandlordId, [.. Enumerable.Range(1, 51).Select(index => Upsert(index, $"REF-{index}"))], cancellationToken));
         for (var batch = 0; batch < 4; batch++)
         {
-            await Sync.ApplyBatchAsync(session.Id, _world.LandlordId, [.. Enumerable.Range(batch * 50 + 1, 50).Select(index => Upsert(index, $"REF-{index}"))], cancellationToken);
+            await ApplyBatchAsync(session.Id, _world.LandlordId, [.. Enumerable.Range(batch * 50 + 1, 50).Select(index => Upsert(index, $"REF-{index}"))], cancellationToken);
         }
 
         var overSession = await Assert.ThrowsAsync<DomainException>(() =>
-            Sync.ApplyBatchAsync(session.Id, _world.LandlordId, [Upsert(201, "REF-201")], cancellationToken));
+            ApplyBatchAsync(session.Id, _world.LandlordId, [Upsert(201, "REF-201")], cancellationToken));
 
         Assert.Equal(DomainErrorKind.LimitExceeded, secondOpen.Kind);
         Assert.Contains("Roster:MaxOpenSessionsPerLandlord is 1", secondOpen.Message, StringComparison.Ordinal);
@@ -264,11 +282,21 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
     private static RosterChange Remove(long sequence, string reference, long version = 1) =>
         new(sequence, RosterChangeKind.Remove, reference, version, 0, false, []);
 
+    /// <summary>One batch in a transaction of its own, committed: a stream's writer used for a single message.</summary>
+    private async Task<IReadOnlyList<RosterItemResult>> ApplyBatchAsync(
+        Guid sessionId, string landlordId, IReadOnlyList<RosterChange> batch, CancellationToken cancellationToken)
+    {
+        await using var writer = Sync.BeginWriting(sessionId, landlordId);
+        var results = await writer.ApplyAsync(batch, cancellationToken);
+        await writer.CommitAsync(cancellationToken);
+        return results;
+    }
+
     private async Task<(RosterSession Session, IReadOnlyList<RosterItemResult> Results)> RunAsync(RosterSessionKind kind, params RosterChange[] changes)
     {
         var cancellationToken = TestTimeouts.Token();
         var session = await Sync.OpenAsync(_world.LandlordId, Guid.NewGuid(), kind, cancellationToken);
-        var results = await Sync.ApplyBatchAsync(session.Id, _world.LandlordId, changes, cancellationToken);
+        var results = await ApplyBatchAsync(session.Id, _world.LandlordId, changes, cancellationToken);
         return (await Sync.CompleteAsync(session.Id, _world.LandlordId, cancellationToken), results);
     }
 

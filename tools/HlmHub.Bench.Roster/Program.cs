@@ -34,7 +34,8 @@ await using var provider_ = services.BuildServiceProvider();
 await provider_.GetRequiredService<IDatabaseMigrator>().MigrateAsync(CancellationToken.None);
 var factory = provider_.GetRequiredService<IDbContextFactory<HlmHubDbContext>>();
 var sync = provider_.GetRequiredService<RosterSync>();
-// Batches per transaction, as RosterService writes a stream whose next message is always already there.
+// Items per transaction: the engine's writer commits at this many, as for a stream whose next message is always
+// already there; the ceiling commits alike.
 var itemsPerCommit = provider_.GetRequiredService<Microsoft.Extensions.Options.IOptions<RosterOptions>>().Value.MaxItemsPerCommit;
 var tokens = provider_.GetRequiredService<MemberTokenGenerator>();
 var now = TimeProvider.System.GetUtcNow();
@@ -63,10 +64,6 @@ await using (var writer = sync.BeginWriting(session.Id, "bench-engine"))
             .Select(index => new RosterChange(index, RosterChangeKind.Upsert, Reference(index), 1, 1 + index % 7, index % 3 == 0, ["club-bench-engine"]))
             .ToList();
         await writer.ApplyAsync(batch, CancellationToken.None);
-        if (writer.PendingItems >= itemsPerCommit)
-        {
-            await writer.CommitAsync(CancellationToken.None);
-        }
     }
 
     await writer.CommitAsync(CancellationToken.None);
@@ -89,10 +86,6 @@ await using (var writer = sync.BeginWriting(deltaSession.Id, "bench-engine"))
             .Select((index, offset) => new RosterChange(first + offset + 1, RosterChangeKind.Upsert, Reference(index), 2, 1 + (index + 1) % 7, index % 3 == 0, ["club-bench-engine"]))
             .ToList();
         await writer.ApplyAsync(batch, CancellationToken.None);
-        if (writer.PendingItems >= itemsPerCommit)
-        {
-            await writer.CommitAsync(CancellationToken.None);
-        }
     }
 
     await writer.CommitAsync(CancellationToken.None);
@@ -110,6 +103,7 @@ await using (var connection = database.OpenConnection())
 {
     await connection.OpenAsync();
     System.Data.Common.DbTransaction? transaction = null;
+    var pending = 0;
     for (var first = 1; first <= households; first += BatchSize)
     {
         var count = Math.Min(BatchSize, households - first + 1);
@@ -133,11 +127,13 @@ await using (var connection = database.OpenConnection())
             "INSERT INTO \"Memberships\" (\"ClubId\", \"HouseholdId\", \"JoinedAt\") VALUES " +
             string.Join(",", ids.Select(id => $"('club-bench-ceiling', {database.GuidLiteral(id)}, 0)")) + ";";
         await command.ExecuteNonQueryAsync();
-        if ((first - 1 + count) % itemsPerCommit == 0 || first + count > households)
+        pending += count;
+        if (pending >= itemsPerCommit || first + count > households)
         {
             await transaction.CommitAsync();
             await transaction.DisposeAsync();
             transaction = null;
+            pending = 0;
         }
     }
 }

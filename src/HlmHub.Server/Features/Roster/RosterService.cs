@@ -53,13 +53,7 @@ internal sealed class RosterService(RosterSync sync, IOptions<RosterOptions> opt
                 switch (message.MessageCase)
                 {
                     case V1.SyncRosterRequest.MessageOneofCase.Batch:
-                        var results = await writer.ApplyAsync([.. message.Batch.Items.Select(ToDomain)], cancellationToken);
-                        Report(response, results);
-                        if (writer.PendingItems >= options.Value.MaxItemsPerCommit)
-                        {
-                            await writer.CommitAsync(cancellationToken);
-                        }
-
+                        Report(response, await writer.ApplyAsync([.. message.Batch.Items.Select(ToDomain)], cancellationToken));
                         break;
                     case V1.SyncRosterRequest.MessageOneofCase.Complete:
                         await writer.CommitAsync(cancellationToken);

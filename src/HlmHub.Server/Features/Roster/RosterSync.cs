@@ -90,23 +90,11 @@ internal sealed class RosterSync(
 
     /// <summary>
     /// Starts writing batches of <paramref name="landlordId"/>'s session <paramref name="sessionId"/>: consecutive
-    /// batches share a database transaction until the caller commits (<see cref="RosterWriter"/>).
+    /// batches share a database transaction, up to <see cref="RosterOptions.MaxItemsPerCommit"/> items
+    /// (<see cref="RosterWriter"/>).
     /// </summary>
-    public RosterWriter BeginWriting(Guid sessionId, string landlordId) => new(this, dbContextFactory, metrics, sessionId, landlordId);
-
-    /// <summary>
-    /// Applies one batch of <paramref name="landlordId"/>'s session <paramref name="sessionId"/> in a transaction of
-    /// its own. Items at or before the session's last applied sequence were applied before a resume and are skipped
-    /// (not in the results). One bad item never fails the batch: it comes back rejected, with its reason.
-    /// </summary>
-    public async Task<IReadOnlyList<RosterItemResult>> ApplyBatchAsync(
-        Guid sessionId, string landlordId, IReadOnlyList<RosterChange> batch, CancellationToken cancellationToken)
-    {
-        await using var writer = BeginWriting(sessionId, landlordId);
-        var results = await writer.ApplyAsync(batch, cancellationToken);
-        await writer.CommitAsync(cancellationToken);
-        return results;
-    }
+    public RosterWriter BeginWriting(Guid sessionId, string landlordId) =>
+        new(this, dbContextFactory, metrics, Limits.MaxItemsPerCommit, sessionId, landlordId);
 
     /// <summary>
     /// Checks one batch against the session, read in <paramref name="db"/>'s open transaction: its size, the

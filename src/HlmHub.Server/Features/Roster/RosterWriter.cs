@@ -8,10 +8,10 @@ using Microsoft.EntityFrameworkCore.Storage;
 namespace HlmHub.Server.Features.Roster;
 
 /// <summary>
-/// Writes the batches of one roster session, consecutive batches in one database transaction until
-/// <see cref="CommitAsync"/>. The caller decides when to commit (<see cref="RosterService"/>: at
-/// <see cref="RosterOptions.MaxItemsPerCommit"/> items, and whenever the next message is not already there, so no
-/// transaction stays open while the hub waits on the landlord). Each commit writes the session's progress with the
+/// Writes the batches of one roster session, consecutive batches in one database transaction: committed once it
+/// holds <see cref="RosterOptions.MaxItemsPerCommit"/> items, and whenever the caller commits
+/// (<see cref="RosterService"/>: whenever the next message is not already there, so no transaction stays open while
+/// the hub waits on the landlord). Each commit writes the session's progress with the
 /// batches, so <see cref="RosterSession.LastSequence"/> is always the last committed item, where a broken stream
 /// resumes. A commit costs a sync of the WAL, and the pages of a scattered index (the member tokens) are written once
 /// per transaction however many of its batches touched them: on SQLite, a full snapshot of a million households in
@@ -22,6 +22,7 @@ internal sealed class RosterWriter(
     RosterSync sync,
     IDbContextFactory<HlmHubDbContext> dbContextFactory,
     HubMetrics metrics,
+    int maxItemsPerCommit,
     Guid sessionId,
     string landlordId) : IAsyncDisposable
 {
@@ -33,7 +34,8 @@ internal sealed class RosterWriter(
     public int PendingItems { get; private set; }
 
     /// <summary>
-    /// Applies one batch in the open transaction (beginning one if needed) and returns its results. Items at or
+    /// Applies one batch in the open transaction (beginning one if needed), commits once the transaction holds
+    /// <see cref="RosterOptions.MaxItemsPerCommit"/> items, and returns the batch's results. Items at or
     /// before the session's last applied sequence were applied before a resume and are skipped (not in the results);
     /// one bad item never fails the batch. A batch refused as a whole (too large, over the session's limit,
     /// sequences out of order, a session not open) commits what came before it, then throws: as when each batch had
@@ -61,6 +63,11 @@ internal sealed class RosterWriter(
         {
             var key = (result.Outcome, result.Rejection);
             _uncommittedCounts[key] = _uncommittedCounts.GetValueOrDefault(key) + 1;
+        }
+
+        if (PendingItems >= maxItemsPerCommit)
+        {
+            await CommitAsync(cancellationToken);
         }
 
         return results;
