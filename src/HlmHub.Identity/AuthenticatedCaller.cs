@@ -23,6 +23,9 @@ public sealed class AuthenticatedCaller
 
     internal CallerIdentity Identity { get; }
 
+    /// <summary>The rpc being served (its full method name), for logs.</summary>
+    internal string Rpc => _auditor.Rpc;
+
     /// <summary>The OAuth client id (<c>client_id</c>, else <c>sub</c>).</summary>
     public string ClientId => Identity.ClientId;
 

@@ -2,7 +2,8 @@ namespace HlmHub.Identity;
 
 /// <summary>
 /// The host's HTTP/1.1 endpoint (token endpoint, discovery, JWKS): its base URL is the embedded issuer's default
-/// identifier when <c>Auth:Issuer</c> is not set, and the embedded issuer answers on it alone. Registered by the host.
+/// identifier when <c>Auth:Issuer</c> is not set, and the embedded issuer answers on it alone (a request for the
+/// issuer on another port gets 404). Registered by the host.
 /// </summary>
 public interface IHttpEndpointAddress
 {
@@ -11,11 +12,4 @@ public interface IHttpEndpointAddress
     /// listening yet, or the host does not say (the issuer is then the server's first address).
     /// </summary>
     string? Address { get; }
-
-    /// <summary>
-    /// False only when a request that arrived on <paramref name="localPort"/> cannot be for this endpoint: the host
-    /// serves gRPC alone on that port. True on the endpoint's own port, and whenever the host cannot tell its ports
-    /// apart (not listening yet, one TLS port serving both).
-    /// </summary>
-    bool ServesPort(int localPort);
 }

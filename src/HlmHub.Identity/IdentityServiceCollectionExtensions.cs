@@ -62,15 +62,20 @@ public static class IdentityServiceCollectionExtensions
     }
 
     /// <summary>
-    /// The embedded authorization server (OpenIddict) answers <c>POST /connect/token</c>,
+    /// Maps the embedded authorization server's endpoints, answered by OpenIddict: <c>/connect/token</c>,
     /// <c>/.well-known/openid-configuration</c>, <c>/.well-known/oauth-authorization-server</c> and
-    /// <c>/.well-known/jwks</c> from ASP.NET Core's authentication middleware, which <c>WebApplication</c> adds by
-    /// itself (or the host's own <c>UseAuthentication()</c>): there are no endpoints to map. Kept so hosts need no
-    /// change; it maps nothing.
+    /// <c>/.well-known/jwks</c>. Map them where the host serves HTTP/1.1, and let them through authorization
+    /// (<c>AllowAnonymous</c>): clients authenticate to the token endpoint with their own credentials. Maps nothing
+    /// when the embedded issuer is disabled.
     /// </summary>
     public static IEndpointRouteBuilder MapHlmHubIdentityEndpoints(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
+        if (endpoints.ServiceProvider.GetRequiredService<IOptions<AuthOptions>>().Value.EmbeddedIssuer.Enabled)
+        {
+            IssuerEndpoints.Map(endpoints);
+        }
+
         return endpoints;
     }
 }

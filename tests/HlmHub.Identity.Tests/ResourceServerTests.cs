@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
+using OpenIddict.Server;
 
 namespace HlmHub.Identity.Tests;
 
@@ -212,28 +213,55 @@ public sealed class ResourceServerTests
     }
 
     [Fact]
-    public async Task TokenPathOnTheGrpcPort_IsNotOpenIddicts_WhileTheHttpPortIssuesTokens()
+    public async Task IssuerRunsOnItsOwnRoutesOnly_NotOnGrpcCallsNorOtherRequests()
     {
-        // A route of the application's own on the token endpoint's path: it answers only where OpenIddict's request
-        // handler did not run first (on the gRPC port, OpenIddict would have answered 404 or a token error).
-        const string Application = "the application's own route";
-        await using var host = await IdentityTestHost.StartAsync(
-            map: app => app.MapPost(IdentityEndpointPaths.Token, () => Application).AllowAnonymous());
-        var client = await host.RegisterAsync(new ClientRegistration(ClientKind.Partner, "MAAF", ["hlmhub.test"], PartnerId: "maaf"));
-        using var h2c = new HttpClient
+        // OpenIddict's server is an authentication request handler: unless the hub keeps it to its routes, ASP.NET
+        // Core runs its request pipeline on every request. Counted with an OpenIddict handler of the test's own,
+        // placed first on every request OpenIddict processes.
+        await using var host = await IdentityTestHost.StartAsync(services: services =>
         {
-            BaseAddress = host.Address,
-            DefaultRequestVersion = HttpVersion.Version20,
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
-        using var form = new FormUrlEncodedContent([new("grant_type", "client_credentials")]);
-
+            services.AddSingleton<IssuerRequestCounter>();
+            services.AddOpenIddict().AddServer(server => server.AddEventHandler(IssuerRequestCounter.Descriptor));
+        });
+        var counter = host.Services.GetRequiredService<IssuerRequestCounter>();
+        var client = await host.RegisterAsync(new ClientRegistration(ClientKind.Partner, "MAAF", ["hlmhub.test"], PartnerId: "maaf"));
         var token = await host.GetTokenAsync(client);
-        using var onGrpcPort = await h2c.PostAsync(IdentityEndpointPaths.Token, form).DefaultTimeout();
+        var afterToken = counter.Count;
 
-        Assert.Equal(host.Issuer, new JsonWebToken(token).Issuer);
-        Assert.Equal(HttpStatusCode.OK, onGrpcPort.StatusCode);
-        Assert.Equal(Application, await onGrpcPort.Content.ReadAsStringAsync().DefaultTimeout());
+        for (var call = 0; call < 3; call++)
+        {
+            await host.CallAsync("WhoAmI", token);
+        }
+        using var unknownRoute = await host.Http.GetAsync("/not-an-issuer-route").DefaultTimeout();
+        var afterOtherRequests = counter.Count;
+        using var discovery = await host.Http.GetAsync(IdentityEndpointPaths.OpenIdConfiguration).DefaultTimeout();
+
+        Assert.True(afterToken >= 1, "the token request went through OpenIddict");
+        Assert.Equal(HttpStatusCode.Unauthorized, unknownRoute.StatusCode); // the default deny, not the issuer
+        Assert.Equal(afterToken, afterOtherRequests);
+        Assert.Equal(HttpStatusCode.OK, discovery.StatusCode);
+        Assert.Equal(afterOtherRequests + 1, counter.Count);
+    }
+
+    /// <summary>Counts the requests OpenIddict's server processes.</summary>
+    private sealed class IssuerRequestCounter : IOpenIddictServerHandler<OpenIddictServerEvents.ProcessRequestContext>
+    {
+        private int _count;
+
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } =
+            OpenIddictServerHandlerDescriptor.CreateBuilder<OpenIddictServerEvents.ProcessRequestContext>()
+                .UseSingletonHandler<IssuerRequestCounter>()
+                .SetOrder(int.MinValue)
+                .SetType(OpenIddictServerHandlerType.Custom)
+                .Build();
+
+        public int Count => Volatile.Read(ref _count);
+
+        public ValueTask HandleAsync(OpenIddictServerEvents.ProcessRequestContext context)
+        {
+            Interlocked.Increment(ref _count);
+            return ValueTask.CompletedTask;
+        }
     }
 
     [Fact]

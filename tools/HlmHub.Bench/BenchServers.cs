@@ -58,8 +58,6 @@ internal static class BenchServers
                 ["Auth:TokenLifetime"] = "04:00:00",
             });
             builder.Services.AddHlmHubStorage(builder.Configuration);
-            // As the hub does: with its ports told apart, Identity keeps OpenIddict's request handler off the gRPC one.
-            builder.Services.AddSingleton<IHttpEndpointAddress>(new BenchHttpEndpoint(port));
             builder.Services.AddHlmHubIdentity(builder.Configuration);
         }
 
@@ -122,16 +120,5 @@ internal static class BenchServers
         {
             File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
-    }
-
-    /// <summary>
-    /// The token endpoint's port, as far as Identity needs it: any port but the gRPC one. Its URL is left unnamed, so
-    /// the embedded issuer stays the server's first address.
-    /// </summary>
-    private sealed class BenchHttpEndpoint(int grpcPort) : IHttpEndpointAddress
-    {
-        public string? Address => null;
-
-        public bool ServesPort(int localPort) => localPort != grpcPort;
     }
 }

@@ -22,7 +22,6 @@ internal static class AuthorizationRegistration
         ShareStatelessAuthorizationServices(services);
 
         // Ownership before the first write: every context the factory creates carries the guard.
-        services.AddHttpContextAccessor();
         services.AddSingleton<OwnershipWriteGuard>();
         services.ConfigureDbContext<HlmHubDbContext>(
             (provider, options) => options.AddInterceptors(provider.GetRequiredService<OwnershipWriteGuard>()),

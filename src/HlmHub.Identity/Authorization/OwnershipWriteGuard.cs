@@ -1,5 +1,4 @@
 using HlmHub.Identity.Internal;
-using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Logging;
@@ -12,8 +11,16 @@ namespace HlmHub.Identity.Authorization;
 /// ownership with <see cref="AuthenticatedCaller.EnsureOwns"/>. The handler cannot forget the check and write
 /// anyway; the call fails with INTERNAL and an error log naming the rpc, and nothing is saved.
 /// </summary>
-internal sealed class OwnershipWriteGuard(IHttpContextAccessor httpContextAccessor, ILogger<OwnershipWriteGuard> logger) : SaveChangesInterceptor
+internal sealed class OwnershipWriteGuard(ILogger<OwnershipWriteGuard> logger) : SaveChangesInterceptor
 {
+    // The caller of the rpc being served on this flow, for rpcs that declare an ownership rule (set by
+    // RpcCallerInterceptor). An AsyncLocal of our own rather than IHttpContextAccessor, which sets one on every
+    // request the server takes (gRPC calls that declare no ownership and HTTP requests included) for this one reader.
+    private static readonly AsyncLocal<AuthenticatedCaller?> Current = new();
+
+    /// <summary>Guards the writes of the rest of this call (its handler's flow) with <paramref name="caller"/>'s ownership check.</summary>
+    internal static void GuardWritesOf(AuthenticatedCaller caller) => Current.Value = caller;
+
     public override InterceptionResult<int> SavingChanges(DbContextEventData eventData, InterceptionResult<int> result)
     {
         Verify();
@@ -30,11 +37,10 @@ internal sealed class OwnershipWriteGuard(IHttpContextAccessor httpContextAccess
     private void Verify()
     {
         // Outside an rpc (start-up, scheduled jobs, the demo seeder) there is no caller and nothing to check.
-        if (httpContextAccessor.HttpContext?.Features.Get<AuthenticatedCaller>() is { Policy.Ownership: not Ownership.None, OwnershipChecked: false } caller)
+        if (Current.Value is { Policy.Ownership: not Ownership.None, OwnershipChecked: false } caller)
         {
-            var rpc = httpContextAccessor.HttpContext.Request.Path.Value ?? "";
-            IdentityLog.OwnershipNotChecked(logger, rpc, caller.Policy.Ownership);
-            throw new InvalidOperationException($"{rpc} tried to write before checking ownership ({caller.Policy.Ownership}): call EnsureOwns first.");
+            IdentityLog.OwnershipNotChecked(logger, caller.Rpc, caller.Policy.Ownership);
+            throw new InvalidOperationException($"{caller.Rpc} tried to write before checking ownership ({caller.Policy.Ownership}): call EnsureOwns first.");
         }
     }
 }

@@ -64,6 +64,12 @@ internal sealed class RpcCallerInterceptor(TimeProvider timeProvider, ILogger<Rp
             ?? throw new InvalidOperationException($"{context.Method} passed authorization without an authenticated caller.");
         var caller = new AuthenticatedCaller(identity, policy, new CallAuditor(logger, timeProvider, context.Method));
         httpContext.Features.Set(caller);
+        if (policy.Ownership != Ownership.None)
+        {
+            // Set within this interceptor's async method, so it flows into the handler and ends with the call.
+            OwnershipWriteGuard.GuardWritesOf(caller);
+        }
+
         return caller;
     }
 

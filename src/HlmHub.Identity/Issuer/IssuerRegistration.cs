@@ -27,7 +27,7 @@ internal static class IssuerRegistration
     /// <summary>
     /// Registers Data Protection (key ring in the database, encrypted with a certificate when one is configured),
     /// OpenIddict's core (the application store the client registry writes to) and, when the embedded issuer is
-    /// enabled, its server and the scheme provider that keeps it off the gRPC port.
+    /// enabled, its server and the scheme provider that keeps it to its own routes.
     /// </summary>
     public static void AddEmbeddedIssuer(IServiceCollection services, EmbeddedIssuerOptions options)
     {
@@ -99,9 +99,9 @@ internal static class IssuerRegistration
                 server.AddEventHandler(SigningCredentialsHandler.Descriptor);
                 server.AddEventHandler(JsonWebKeySetHandler.Descriptor);
             });
-        // The server is a request handler: it stays off the gRPC port (RequestHandlerSchemeProvider). Replace, not
-        // TryAdd: AddAuthentication (the resource server's, and UseAspNetCore's) has registered ASP.NET Core's own.
-        services.AddHttpContextAccessor();
-        services.Replace(ServiceDescriptor.Singleton<IAuthenticationSchemeProvider, RequestHandlerSchemeProvider>());
+        // The server is a request handler: it answers at its routes (IssuerEndpoints), not on every request
+        // (IssuerSchemeProvider). Replace, not TryAdd: AddAuthentication (the resource server's, and UseAspNetCore's)
+        // has registered ASP.NET Core's own.
+        services.Replace(ServiceDescriptor.Singleton<IAuthenticationSchemeProvider, IssuerSchemeProvider>());
     }
 }

@@ -12,8 +12,8 @@ namespace HlmHub.Identity.Issuer;
 /// address) in tokens and discovery, never the request's Host header, which the caller controls. It runs once
 /// OpenIddict has matched the request to an endpoint, which it does with the request's own address. When the host
 /// names its HTTP/1.1 endpoint (<see cref="IHttpEndpointAddress"/>), OpenIddict answers there only: a request on
-/// another port gets 404, as for any route the host serves on the other endpoint. On a port the host serves gRPC
-/// alone on, OpenIddict does not even run (<see cref="RequestHandlerSchemeProvider"/>).
+/// another port gets 404, as for any route the host serves on the other endpoint (the hub already refuses those
+/// requests before they reach OpenIddict; a host without that rule gets the same answer).
 /// </summary>
 internal sealed class IssuerUrlHandler(EmbeddedIssuerUrl issuerUrl, IServiceProvider services) : IOpenIddictServerHandler<ProcessRequestContext>
 {

@@ -107,7 +107,4 @@ internal sealed class HubEndpoints : IHttpEndpointAddress
 
         return kind == HubEndpointKind.Grpc ? localPort != httpPort : localPort != grpcPort;
     }
-
-    /// <summary>Identity keeps the embedded issuer's request handler off the gRPC port with this.</summary>
-    public bool ServesPort(int localPort) => Serves(HubEndpointKind.Http, localPort);
 }

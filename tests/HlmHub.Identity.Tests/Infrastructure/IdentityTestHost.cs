@@ -68,7 +68,8 @@ internal sealed class IdentityTestHost : IAsyncDisposable
     public static async Task<IdentityTestHost> StartAsync(
         IDictionary<string, string?>? settings = null,
         string? dataDirectory = null,
-        Action<WebApplication>? map = null)
+        Action<WebApplication>? map = null,
+        Action<IServiceCollection>? services = null)
     {
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "hlmhub-identity-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDirectory);
@@ -84,9 +85,9 @@ internal sealed class IdentityTestHost : IAsyncDisposable
             builder.Configuration.AddInMemoryCollection(settings);
         }
         // Cleartext Kestrel speaks either HTTP/1.1 or HTTP/2 on a port, not both: the first port (the issuer
-        // URL) serves HTTP/1.1 as metadata fetchers expect, the second HTTP/2 for gRPC. The host tells Identity which
-        // is which, as the hub does, so OpenIddict stays off the gRPC port.
-        var ports = new TwoPorts();
+        // URL) serves HTTP/1.1 as metadata fetchers expect, the second HTTP/2 for gRPC. The host tells Identity its
+        // HTTP/1.1 endpoint, as the hub does, so the issuer answers there alone.
+        var ports = new HttpPort();
         builder.WebHost.UseKestrel(kestrel =>
         {
             kestrel.Listen(IPAddress.Loopback, 0, listen =>
@@ -94,11 +95,7 @@ internal sealed class IdentityTestHost : IAsyncDisposable
                 listen.Protocols = HttpProtocols.Http1;
                 ports.Http = listen;
             });
-            kestrel.Listen(IPAddress.Loopback, 0, listen =>
-            {
-                listen.Protocols = HttpProtocols.Http2;
-                ports.Grpc = listen;
-            });
+            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2);
         });
         builder.Services.AddSingleton<IHttpEndpointAddress>(ports);
         builder.Logging.ClearProviders();
@@ -115,6 +112,7 @@ internal sealed class IdentityTestHost : IAsyncDisposable
         builder.Services.AddGrpcHealthChecks().AddCheck("self", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
         builder.Services.AddHlmHubStorage(builder.Configuration);
         builder.Services.AddHlmHubIdentity(builder.Configuration);
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         try
         {
@@ -236,16 +234,12 @@ internal sealed class IdentityTestHost : IAsyncDisposable
         }
     }
 
-    /// <summary>The host's two ports, known once Kestrel has bound them (it writes the chosen port back).</summary>
-    private sealed class TwoPorts : IHttpEndpointAddress
+    /// <summary>The host's HTTP/1.1 port, known once Kestrel has bound it (it writes the chosen port back).</summary>
+    private sealed class HttpPort : IHttpEndpointAddress
     {
         public ListenOptions? Http { get; set; }
 
-        public ListenOptions? Grpc { get; set; }
-
         public string? Address => Http?.IPEndPoint is { Port: > 0 } bound ? $"http://127.0.0.1:{bound.Port}" : null;
-
-        public bool ServesPort(int localPort) => Grpc?.IPEndPoint is not { Port: > 0 } grpc || localPort != grpc.Port;
     }
 
     /// <summary>Removes a data directory created by <see cref="StartAsync"/>, best effort.</summary>

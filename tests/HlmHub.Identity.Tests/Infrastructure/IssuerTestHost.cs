@@ -107,6 +107,7 @@ internal sealed class IssuerTestHost : IAsyncDisposable
         try
         {
             await TestSchema.CreateAsync(app.Services).DefaultTimeout();
+            app.MapGroup("").AllowAnonymous().MapHlmHubIdentityEndpoints();
             await app.StartAsync().DefaultTimeout();
         }
         catch
