@@ -14,6 +14,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Npgsql;
 
@@ -100,6 +101,24 @@ public sealed class ObservabilityTests(SqliteHubFixture fixture) : IClassFixture
         Assert.Equal(
             [("not_eligible", "malformed"), ("not_eligible", "not_your_offer")],
             checks.GetMeasurementSnapshot().Select(measurement => (measurement.Tags[HubMetrics.OutcomeTag], measurement.Tags[HubMetrics.ReasonTag])));
+    }
+
+    [Fact]
+    public async Task SchedulerCheck_RunOnceTheHubHasStopped_ReadsDegraded_AndLogsNoError()
+    {
+        // The health publisher can run a round while the hub shuts down, after Quartz has shut its scheduler down.
+        await using var database = await TestDatabase.CreateAsync(TestProvider.Sqlite);
+        var hub = await HubHost.StartAsync(database);
+        var health = hub.Services.GetRequiredService<HealthCheckService>();
+        HealthReport? afterStop = null;
+        hub.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopped.Register(() =>
+            afterStop = health.CheckHealthAsync(check => check.Name == "scheduler").GetAwaiter().GetResult());
+
+        await hub.DisposeAsync(); // stops the hub, and fails on any error it logged
+
+        Assert.NotNull(afterStop);
+        Assert.Equal(HealthStatus.Degraded, afterStop.Entries["scheduler"].Status);
+        Assert.Equal("The hub is stopping; the scheduler stops with it.", afterStop.Entries["scheduler"].Description);
     }
 
     [Fact]
