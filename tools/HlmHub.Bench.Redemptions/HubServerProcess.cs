@@ -256,9 +256,10 @@ internal sealed class HubServerProcess : IAsyncDisposable
                 using var json = JsonDocument.Parse(await File.ReadAllTextAsync(path, cancellationToken));
                 return (json.RootElement.GetProperty("client_id").GetString()!, json.RootElement.GetProperty("client_secret").GetString()!);
             }
-            catch (Exception error) when (error is FileNotFoundException or JsonException or KeyNotFoundException && clock.Elapsed < timeout)
+            catch (Exception error) when (error is IOException or JsonException or KeyNotFoundException && clock.Elapsed < timeout)
             {
-                // Not written yet, or being written.
+                // Not written yet, or being written: the hub holds the file open exclusively while it writes it, and
+                // .NET refuses to open a file another process holds that way (IOException, not only FileNotFound).
             }
 
             await Task.Delay(50, cancellationToken);
