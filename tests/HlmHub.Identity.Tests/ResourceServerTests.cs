@@ -193,6 +193,47 @@ public sealed class ResourceServerTests
     }
 
     [Fact]
+    public async Task WorkACallLeftBehind_WritesAfterTheCallEnded_WithoutItsOwnershipCheck()
+    {
+        // Within the call, the unchecked caller stops a write (previous test); once the call has ended, its flow no
+        // longer carries that caller, so work it started and left running (which captured the flow) is not refused.
+        await using var host = await IdentityTestHost.StartAsync();
+        host.ExpectErrorLog(r => r.EventId.Id == IdentityEventIds.OwnershipNotChecked);
+        var partner = await host.RegisterAsync(new ClientRegistration(ClientKind.Partner, "MAAF", ["hlmhub.test"], PartnerId: "maaf"));
+        var token = await host.GetTokenAsync(partner);
+        await host.CallFailsAsync("ForgetsOwnership", token, ownerId: "someone-else");
+        var leftBehind = host.Probe.LeftBehind ?? throw new InvalidOperationException("the rpc did not run");
+        var factory = host.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<HlmHub.Storage.HlmHubDbContext>>();
+
+        // The server ends the request just after the client has its answer: retry until then, refused meanwhile.
+        Exception? refused = null;
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        do
+        {
+            refused = null;
+            try
+            {
+                ExecutionContext.Run(leftBehind, _ =>
+                {
+                    using var db = factory.CreateDbContext();
+                    db.Landlords.Add(HlmHub.Domain.Landlord.Create("written-after-the-call", "Written after the call ended", "732829320", TimeProvider.System.GetUtcNow()));
+                    db.SaveChanges();
+                }, null);
+            }
+            catch (InvalidOperationException exception)
+            {
+                refused = exception;
+                await Task.Delay(50);
+            }
+        }
+        while (refused is not null && waited.Elapsed < TimeSpan.FromSeconds(10));
+
+        Assert.Null(refused);
+        await using var reader = await factory.CreateDbContextAsync();
+        Assert.True(await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.AnyAsync(reader.Landlords, landlord => landlord.Id == "written-after-the-call"));
+    }
+
+    [Fact]
     public async Task HandlerThatWritesBeforeItsOwnershipCheck_IsStoppedBeforeTheWrite()
     {
         await using var host = await IdentityTestHost.StartAsync();

@@ -67,7 +67,7 @@ internal sealed class RpcCallerInterceptor(TimeProvider timeProvider, ILogger<Rp
         if (policy.Ownership != Ownership.None)
         {
             // Set within this interceptor's async method, so it flows into the handler and ends with the call.
-            OwnershipWriteGuard.GuardWritesOf(caller);
+            OwnershipWriteGuard.GuardWritesOf(caller, httpContext);
         }
 
         return caller;

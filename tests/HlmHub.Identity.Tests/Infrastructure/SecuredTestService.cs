@@ -11,6 +11,9 @@ namespace HlmHub.Identity.Tests.Infrastructure;
 internal sealed class HandlerProbe
 {
     public ConcurrentQueue<string> Executed { get; } = new();
+
+    /// <summary>The flow of the last <c>ForgetsOwnership</c> call, as work the call started and left running would hold it.</summary>
+    public ExecutionContext? LeftBehind { get; set; }
 }
 
 /// <summary>The secured test service: each generated override declares a policy and records that it executed.</summary>
@@ -41,7 +44,11 @@ internal sealed class SecuredTestService(HandlerProbe probe, IDbContextFactory<H
     }
 
     [RpcPolicy("hlmhub.test", CallerKind.Any, Ownership.OwnPartner)]
-    public override Task<CallerReply> ForgetsOwnership(OwnedRequest request, ServerCallContext context) => Execute(nameof(ForgetsOwnership), context);
+    public override Task<CallerReply> ForgetsOwnership(OwnedRequest request, ServerCallContext context)
+    {
+        probe.LeftBehind = ExecutionContext.Capture();
+        return Execute(nameof(ForgetsOwnership), context);
+    }
 
     [RpcPolicy("hlmhub.test", CallerKind.Any, Ownership.OwnPartner)]
     public override async Task<CallerReply> WritesBeforeChecking(OwnedRequest request, ServerCallContext context)
