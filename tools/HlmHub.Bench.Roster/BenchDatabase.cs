@@ -64,11 +64,6 @@ internal sealed class BenchDatabase : IAsyncDisposable
         ? WithHubSettings(new SqliteConnection(new SqliteConnectionStringBuilder(ConnectionString) { ForeignKeys = true }.ConnectionString))
         : new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ConnectionString) { MaxAutoPrepare = 8 }.ConnectionString);
 
-    /// <summary>A plain connection on the database (the roster's ceiling), with the hub's per-connection SQLite settings.</summary>
-    public DbConnection OpenConnection() => Provider == StorageProvider.Sqlite
-        ? WithHubSettings(new SqliteConnection(ConnectionString))
-        : new NpgsqlConnection(ConnectionString);
-
     // The references write through the same settings as the hub's own connections (the WAL checkpoint interval,
     // StorageOptions.SqliteWalAutoCheckpointPages), so a ratio compares the code, not the settings.
     private static SqliteConnection WithHubSettings(SqliteConnection connection)

@@ -16,39 +16,16 @@ var households = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCultu
 var deltaSize = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 10_000;
 const int BatchSize = 1_000;
 
+// The engine and the ceiling each write into a fresh database of their own, so neither runs on the other's rows.
 await using var database = await BenchDatabase.CreateAsync(provider);
-var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-{
-    ["Storage:Provider"] = provider.ToString(),
-    ["Storage:DataDirectory"] = database.DataDirectory,
-    ["ConnectionStrings:HlmHub"] = provider == StorageProvider.Sqlite ? null : database.ConnectionString,
-    ["MemberTokens:Key"] = Convert.ToBase64String(new byte[32]),
-    ["Roster:MaxItemsPerSession"] = "5000000",
-    ["Roster:MaxItemsPerCommit"] = args.Length > 3 ? args[3] : null,
-}).Build();
-var services = new ServiceCollection().AddHlmHubStorage(configuration).AddSingleton(TimeProvider.System).AddLogging();
-services.AddOptions<RosterOptions>().Bind(configuration.GetSection(RosterOptions.SectionName));
-services.AddSingleton<RosterSync>();
-services.AddHubMetrics();
-await using var provider_ = services.BuildServiceProvider();
-await provider_.GetRequiredService<IDatabaseMigrator>().MigrateAsync(CancellationToken.None);
-var factory = provider_.GetRequiredService<IDbContextFactory<HlmHubDbContext>>();
-var sync = provider_.GetRequiredService<RosterSync>();
+await using var ceilingDatabase = await BenchDatabase.CreateAsync(provider);
+await using var engineServices = await StartStorageAsync(database, "bench-engine", args);
+await using var ceilingServices = await StartStorageAsync(ceilingDatabase, "bench-ceiling", args);
+var sync = engineServices.GetRequiredService<RosterSync>();
 // Items per transaction: the engine's writer commits at this many, as for a stream whose next message is always
 // already there; the ceiling commits alike.
-var itemsPerCommit = provider_.GetRequiredService<Microsoft.Extensions.Options.IOptions<RosterOptions>>().Value.MaxItemsPerCommit;
-var tokens = provider_.GetRequiredService<MemberTokenGenerator>();
-var now = TimeProvider.System.GetUtcNow();
-await using (var db = await factory.CreateDbContextAsync())
-{
-    foreach (var id in new[] { "bench-engine", "bench-ceiling" })
-    {
-        var landlord = Landlord.Create(id, id, BenchDatabase.Siren(id == "bench-engine" ? 1 : 2), now);
-        db.AddRange(landlord, Club.Create("club-" + id, "Club", landlord.Id, ClubKind.TenantClub, null, now));
-    }
-
-    await db.SaveChangesAsync();
-}
+var itemsPerCommit = engineServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<RosterOptions>>().Value.MaxItemsPerCommit;
+var tokens = engineServices.GetRequiredService<MemberTokenGenerator>();
 
 Console.WriteLine($"# roster benchmark: {provider}, {households:N0} households, delta {deltaSize:N0}, batches of {BatchSize}, {itemsPerCommit:N0} items per transaction, {Environment.ProcessorCount} cores");
 
@@ -99,7 +76,7 @@ var deltaMemory = memory.Stop();
 // bare loop of multi-row INSERTs, as many items per transaction as the engine, with no reads and no change tracking.
 memory = PeakMemory.Start();
 var ceiling = Stopwatch.StartNew();
-await using (var connection = database.OpenConnection())
+await using (var connection = ceilingDatabase.OpenReferenceConnection())
 {
     await connection.OpenAsync();
     System.Data.Common.DbTransaction? transaction = null;
@@ -118,14 +95,14 @@ await using (var connection = database.OpenConnection())
             ids.Add(id);
             var token = tokens.Compute("bench-ceiling", Reference(index));
             householdRows.Add(string.Create(CultureInfo.InvariantCulture,
-                $"({database.GuidLiteral(id)}, 'bench-ceiling', '{Reference(index)}', '{token}', {1 + index % 7}, {database.Bool(index % 3 == 0)}, 'Active', 1, 0, 1, {database.GuidLiteral(Guid.Empty)})"));
+                $"({ceilingDatabase.GuidLiteral(id)}, 'bench-ceiling', '{Reference(index)}', '{token}', {1 + index % 7}, {ceilingDatabase.Bool(index % 3 == 0)}, 'Active', 1, 0, 1, {ceilingDatabase.GuidLiteral(Guid.Empty)})"));
         }
 
         command.CommandText =
             "INSERT INTO \"Households\" (\"Id\", \"LandlordId\", \"LandlordReference\", \"MemberToken\", \"Rooms\", \"InQpv\", \"Status\", \"Version\", \"UpdatedAt\", \"SourceVersion\", \"LastSessionId\") VALUES " +
             string.Join(",", householdRows) + ";" +
             "INSERT INTO \"Memberships\" (\"ClubId\", \"HouseholdId\", \"JoinedAt\") VALUES " +
-            string.Join(",", ids.Select(id => $"('club-bench-ceiling', {database.GuidLiteral(id)}, 0)")) + ";";
+            string.Join(",", ids.Select(id => $"('club-bench-ceiling', {ceilingDatabase.GuidLiteral(id)}, 0)")) + ";";
         await command.ExecuteNonQueryAsync();
         pending += count;
         if (pending >= itemsPerCommit || first + count > households)
@@ -149,6 +126,33 @@ Row("bare insert loop (ceiling)", households, ceiling, ceilingMemory);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"full sync at {ceiling.Elapsed.TotalSeconds / full.Elapsed.TotalSeconds:P0} of the ceiling; created {completed.Created:N0}, delta updated {deltaCompleted.Updated:N0}"));
 return;
+
+// The hub's storage on a fresh database, migrated, with the landlord and its club the run writes for.
+static async Task<ServiceProvider> StartStorageAsync(BenchDatabase database, string landlordId, string[] args)
+{
+    var settings = database.HubSettings;
+    settings["MemberTokens:Key"] = Convert.ToBase64String(new byte[32]);
+    settings["Roster:MaxItemsPerSession"] = "5000000";
+    if (args.Length > 3)
+    {
+        // Only when given: a key bound to null would set the limit to 0 (a commit per batch), not leave the default.
+        settings["Roster:MaxItemsPerCommit"] = args[3];
+    }
+
+    var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+    var services = new ServiceCollection().AddHlmHubStorage(configuration).AddSingleton(TimeProvider.System).AddLogging();
+    services.AddOptions<RosterOptions>().Bind(configuration.GetSection(RosterOptions.SectionName));
+    services.AddSingleton<RosterSync>();
+    services.AddHubMetrics();
+    var provider = services.BuildServiceProvider();
+    await provider.GetRequiredService<IDatabaseMigrator>().MigrateAsync(CancellationToken.None);
+    var now = TimeProvider.System.GetUtcNow();
+    await using var db = await provider.GetRequiredService<IDbContextFactory<HlmHubDbContext>>().CreateDbContextAsync();
+    var landlord = Landlord.Create(landlordId, landlordId, BenchDatabase.Siren(landlordId == "bench-engine" ? 1 : 2), now);
+    db.AddRange(landlord, Club.Create("club-" + landlordId, "Club", landlord.Id, ClubKind.TenantClub, null, now));
+    await db.SaveChangesAsync();
+    return provider;
+}
 
 void Row(string run, long rows, Stopwatch time, (long Managed, long WorkingSet) peak) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"| {provider} | {run} | {rows:N0} | {time.Elapsed.TotalSeconds:F1} | {rows / time.Elapsed.TotalSeconds:N0} | {peak.Managed / 1_048_576} | {peak.WorkingSet / 1_048_576} |"));
