@@ -162,8 +162,11 @@ await using (var database = await BenchDatabase.CreateAsync(options.Provider, ca
         $"bare loop, {options.Batch} redemptions per transaction, one row per statement: {options.Redemptions:N0} in {singleRow.TotalSeconds:F2} s = {options.Redemptions / singleRow.TotalSeconds:N0}/s"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"bare loop, one transaction per redemption (naive): {perRowCount:N0} in {perRow.TotalSeconds:F2} s = {naive:N0}/s"));
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"ratios: hub 1 stream / ceiling = {hubSingle / ceiling:P0}, hub 1 stream / per-row = {hubSingle / naive:F2}x, hub 4 streams / ceiling = {hubFour / ceiling:P0}"));
+    if (options.Hub)
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"ratios: hub 1 stream / ceiling = {hubSingle / ceiling:P0}, hub 1 stream / per-row = {hubSingle / naive:F2}x, hub 4 streams / ceiling = {hubFour / ceiling:P0}"));
+    }
 }
 
 Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");

@@ -28,6 +28,7 @@ var itemsPerCommit = engineServices.GetRequiredService<Microsoft.Extensions.Opti
 var tokens = engineServices.GetRequiredService<MemberTokenGenerator>();
 
 Console.WriteLine($"# roster benchmark: {provider}, {households:N0} households, delta {deltaSize:N0}, batches of {BatchSize}, {itemsPerCommit:N0} items per transaction, {Environment.ProcessorCount} cores");
+Console.WriteLine($"# durability: {await database.DurabilitySettingsAsync(CancellationToken.None)}");
 
 // 1. The engine: a full snapshot, then a delta, exactly as RosterService drives it.
 var memory = PeakMemory.Start();
