@@ -14,7 +14,13 @@ internal sealed class SqliteProviderAdapter : StorageProviderAdapter
 
     public override void UseDatabase(DbContextOptionsBuilder builder, string connectionString)
     {
-        builder.UseSqlite(connectionString, sqlite => sqlite.MigrationsAssembly(MigrationsAssembly))
+        // A list in a query (ids.Contains(x.Id)) goes as one JSON parameter, not EF Core 10's default of one parameter
+        // per item: Microsoft.Data.Sqlite binds each parameter by name, and SQLite finds a name by scanning the
+        // statement's names, a cost growing with the square of the list (a redemption batch looks up 500 member
+        // tokens at once). docs/storage.md.
+        builder.UseSqlite(connectionString, sqlite => sqlite
+                .MigrationsAssembly(MigrationsAssembly)
+                .UseParameterizedCollectionMode(ParameterTranslationMode.Parameter))
             .AddInterceptors(SqliteConnectionSettings.Instance);
     }
 
