@@ -447,15 +447,13 @@ internal sealed class RosterSync(
             HlmHubDbContext db, string landlordId, IReadOnlyList<RosterChange> batch, DateTimeOffset now, CancellationToken cancellationToken)
         {
             var references = batch.Select(change => change.LandlordReference).Where(reference => !string.IsNullOrEmpty(reference)).Distinct().ToList();
-            // Not tracked: the batch writes the ones it changed itself (KnownHouseholdsToWrite, BulkUpdate). The lists
-            // go as one parameter each (EF.Parameter: a JSON array on SQLite, an array on PostgreSQL), not one per
-            // value: with a thousand, Microsoft.Data.Sqlite's binding by name cost more than the lookups themselves
-            // (a 300,000-household sync spent 3.5 s in these reads, 0.9 s after; docs/benchmarks.md).
+            // Not tracked: the batch writes the ones it changed itself (KnownHouseholdsToWrite, BulkUpdate). On SQLite
+            // each list goes as one JSON parameter, as the storage sets for every query (docs/storage.md).
             var households = await db.Households.AsNoTracking()
-                .Where(household => household.LandlordId == landlordId && EF.Parameter(references).Contains(household.LandlordReference))
+                .Where(household => household.LandlordId == landlordId && references.Contains(household.LandlordReference))
                 .ToDictionaryAsync(household => household.LandlordReference, StringComparer.Ordinal, cancellationToken);
             var householdIds = households.Values.Select(household => household.Id).ToList();
-            var memberships = (await db.Memberships.Where(membership => EF.Parameter(householdIds).Contains(membership.HouseholdId)).ToListAsync(cancellationToken))
+            var memberships = (await db.Memberships.Where(membership => householdIds.Contains(membership.HouseholdId)).ToListAsync(cancellationToken))
                 .GroupBy(membership => membership.HouseholdId)
                 .ToDictionary(group => group.Key, group => group.ToList());
             var clubIds = batch.SelectMany(change => change.ClubIds ?? []).Distinct().ToList();
