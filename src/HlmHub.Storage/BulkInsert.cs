@@ -18,12 +18,19 @@ namespace HlmHub.Storage;
 public static class BulkInsert
 {
     /// <summary>
-    /// Parameters per statement. Far below every server's limit (SQL Server 2,100, SQLite 32,766, PostgreSQL 65,535)
-    /// because Microsoft.Data.Sqlite matches each parameter to the statement by name, a cost that grows with the
-    /// square of their number: with 2,000 per statement, binding took five times SQLite's own work; with 256, a
-    /// 100,000-household sync went from 27 s to 16 s (docs/benchmarks.md).
+    /// Parameters per statement on a server database. Far below every server's limit (SQL Server 2,100, PostgreSQL
+    /// 65,535), and at most 256 rows, under the 1,000 rows of SQL Server's table value constructor.
     /// </summary>
     public const int MaxParametersPerStatement = 256;
+
+    /// <summary>
+    /// Parameters per statement on SQLite (whose limit is 32,766). Microsoft.Data.Sqlite binds each parameter by
+    /// name, and SQLite finds a name by scanning the statement's names, a cost that grows with the square of their
+    /// number: with 2,000 per statement, binding took five times SQLite's own work; 256 made a 100,000-household
+    /// sync go from 27 s to 16 s; 64 took another 4-6 % off the roster's full sync and the redemption group commit,
+    /// and 32 gave it back in statements (docs/benchmarks.md).
+    /// </summary>
+    public const int SqliteMaxParametersPerStatement = 64;
 
     /// <summary>
     /// Inserts <paramref name="rows"/> (new entities of a type the model maps to one table, every column set by the
@@ -51,7 +58,7 @@ public static class BulkInsert
         ArgumentNullException.ThrowIfNull(db);
         ArgumentNullException.ThrowIfNull(statements);
         var table = BulkStatements.Table<T>(db);
-        var rowsPerStatement = RowsPerStatement(table.Columns.Count);
+        var rowsPerStatement = BulkStatements.RowsPerStatement(db, table.Columns.Count);
         if (statements.FirstOrDefault(rows => rows.Count > rowsPerStatement) is { } tooLong)
         {
             throw new ArgumentException($"A statement of {tooLong.Count} {typeof(T).Name} rows: at most {rowsPerStatement} fit in one.", nameof(statements));
@@ -74,16 +81,10 @@ public static class BulkInsert
         }
     }
 
-    /// <summary>
-    /// How many rows of <paramref name="columns"/> columns one statement carries: at most 256, well under the 1,000
-    /// rows SQL Server's table value constructor takes.
-    /// </summary>
-    public static int RowsPerStatement(int columns) => BulkStatements.RowsPerStatement(columns);
-
     /// <summary>How many rows of <typeparamref name="T"/> one statement carries: a list of at most this many is one statement.</summary>
     public static int RowsPerStatement<T>(DbContext db)
         where T : class =>
-        RowsPerStatement(BulkStatements.Table<T>(db).Columns.Count);
+        BulkStatements.RowsPerStatement(db, BulkStatements.Table<T>(db).Columns.Count);
 
     /// <summary>
     /// Writes the statement for <paramref name="count"/> rows from <paramref name="first"/> into

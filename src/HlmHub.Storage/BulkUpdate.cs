@@ -50,7 +50,7 @@ public static class BulkUpdate
         {
             affected = await BulkStatements.ExecuteAsync(
                 db, "update:" + string.Join(',', properties), columns, count => Text(db, table, columns, count),
-                [.. rows.Chunk(BulkStatements.RowsPerStatement(columns.Count))], cancellationToken);
+                [.. rows.Chunk(BulkStatements.RowsPerStatement(db, columns.Count))], cancellationToken);
         }
         catch (DbException exception)
         {
@@ -82,7 +82,7 @@ public static class BulkUpdate
     /// <summary>How many rows one statement carries when it sets <paramref name="properties"/> of <typeparamref name="T"/>.</summary>
     public static int RowsPerStatement<T>(DbContext db, IReadOnlyList<string> properties)
         where T : class =>
-        BulkStatements.RowsPerStatement(Columns<T>(db, properties).Columns.Count);
+        BulkStatements.RowsPerStatement(db, Columns<T>(db, properties).Columns.Count);
 
     // The key column first, then the columns to set, in the caller's order: the order of each row's parameters.
     private static (MappedTable Table, IReadOnlyList<MappedColumn> Columns) Columns<T>(DbContext db, IReadOnlyList<string> properties)

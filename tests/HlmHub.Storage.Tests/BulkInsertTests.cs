@@ -24,9 +24,14 @@ public abstract class BulkInsertTests(MigratedDatabaseFixture fixture)
             await context.SaveChangesAsync(cancellationToken);
         }
 
-        // More households than one statement holds, so the last statement is a partial one.
-        var columns = ColumnsOf<Household>();
-        var count = (BulkInsert.RowsPerStatement(columns) * 2) + 7;
+        // More households than one statement holds on this provider, so the last statement is a partial one.
+        int rowsPerStatement;
+        await using (var context = await fixture.Database.CreateContextAsync(cancellationToken))
+        {
+            rowsPerStatement = BulkInsert.RowsPerStatement<Household>(context);
+        }
+
+        var count = (rowsPerStatement * 2) + 7;
         var households = Enumerable.Range(0, count)
             .Select(index => Household.Create(Guid.CreateVersion7(), world.Landlord.Id, $"BULK-{world.Suffix}-{index:D5}", $"mt_bulk_{world.Suffix}_{index:D5}",
                 1 + (index % 7), index % 2 == 0, SampleWorld.Now.AddMinutes(index), sourceVersion: index))
@@ -89,12 +94,6 @@ public abstract class BulkInsertTests(MigratedDatabaseFixture fixture)
         }
     }
 
-    private static int ColumnsOf<T>()
-    {
-        using var context = OfflineContext.Create(StorageProvider.Sqlite);
-        return context.Model.FindEntityType(typeof(T))!.GetProperties().Count();
-    }
-
     // Every mapped property of each written row equals the stored row's (EF Core's own getters, so none is forgotten).
     private static void AssertSameRows<T, TKey>(DbContext context, List<T> written, List<T> stored, Func<T, TKey> key)
         where T : class
@@ -129,7 +128,7 @@ public sealed class SqlServerBulkInsertStatementTests
         using var context = OfflineContext.Create(StorageProvider.SqlServer);
         var landlordId = "bailleur-bulk";
         var columns = context.Model.FindEntityType(typeof(Household))!.GetProperties().Count();
-        var rows = Enumerable.Range(0, BulkInsert.RowsPerStatement(columns))
+        var rows = Enumerable.Range(0, BulkInsert.RowsPerStatement<Household>(context))
             .Select(index => Household.Create(Guid.CreateVersion7(), landlordId, $"REF-{index}", $"mt_{index}", 3, false, SampleWorld.Now))
             .ToList();
         using var command = context.Database.GetDbConnection().CreateCommand();

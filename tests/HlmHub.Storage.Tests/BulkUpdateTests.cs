@@ -20,12 +20,12 @@ public abstract class BulkUpdateTests(MigratedDatabaseFixture fixture)
         var cancellationToken = TestTimeouts.Token();
         var world = new SampleWorld();
         int rowsPerStatement;
-        using (var offline = OfflineContext.Create(StorageProvider.Sqlite))
+        await using (var context = await fixture.Database.CreateContextAsync(cancellationToken))
         {
-            rowsPerStatement = BulkUpdate.RowsPerStatement<Household>(offline, RoomsStatusAndMark);
+            rowsPerStatement = BulkUpdate.RowsPerStatement<Household>(context, RoomsStatusAndMark);
         }
 
-        // More rows than one statement holds, so the last statement is a partial one.
+        // More rows than one statement holds on this provider, so the last statement is a partial one.
         var households = await InsertHouseholdsAsync(world, (rowsPerStatement * 2) + 5, cancellationToken);
         var untouched = households[^1];
         var updated = households[..^1];

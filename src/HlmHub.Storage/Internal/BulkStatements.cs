@@ -29,8 +29,9 @@ internal static class BulkStatements
     /// <summary>Each model's mapped tables: reading them from the model is not free, and a model never changes.</summary>
     private static readonly ConditionalWeakTable<IModel, ConcurrentDictionary<Type, MappedTable>> Tables = new();
 
-    /// <summary>How many rows of <paramref name="columns"/> parameters one statement carries.</summary>
-    public static int RowsPerStatement(int columns) => Math.Max(1, BulkInsert.MaxParametersPerStatement / Math.Max(1, columns));
+    /// <summary>How many rows of <paramref name="columns"/> parameters one statement carries on <paramref name="db"/>'s provider.</summary>
+    public static int RowsPerStatement(DbContext db, int columns) =>
+        Math.Max(1, (db.Database.IsSqlite() ? BulkInsert.SqliteMaxParametersPerStatement : BulkInsert.MaxParametersPerStatement) / Math.Max(1, columns));
 
     /// <summary>The table <typeparamref name="T"/> maps to, with every column the application sets.</summary>
     public static MappedTable Table<T>(DbContext db) =>
