@@ -2,7 +2,8 @@
 # Starts and stops a throw-away PostgreSQL for tests (sourced by tools/test.sh).
 # PostgreSQL refuses to run as root, so it runs as the postgres user, in a data directory that
 # user can reach, on a free port bound to 127.0.0.1 only. Exports HLMHUB_TEST_POSTGRES, the
-# connection string the test projects read. POSTGRES_DURABLE=1 starts it with PostgreSQL's durable defaults.
+# connection string the test projects read. POSTGRES_DURABLE=1 starts it with PostgreSQL's durable defaults;
+# POSTGRES_SETTINGS adds server settings (for benchmarks), e.g. POSTGRES_SETTINGS="-c shared_buffers=4GB".
 
 postgres_start() {
     local bin_dir
@@ -27,7 +28,7 @@ postgres_start() {
     local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     [ "${POSTGRES_DURABLE:-0}" = "1" ] && durability=""
     "${run_as[@]}" "$bin_dir/pg_ctl" -D "$data_dir" -l "$POSTGRES_DIR/server.log" -w -t 60 \
-        -o "-h 127.0.0.1 -p $POSTGRES_PORT -k $socket_dir $durability -c max_connections=200" start >/dev/null \
+        -o "-h 127.0.0.1 -p $POSTGRES_PORT -k $socket_dir $durability -c max_connections=200 ${POSTGRES_SETTINGS:-}" start >/dev/null \
         || { cat "$POSTGRES_DIR/server.log"; return 1; }
     export HLMHUB_TEST_POSTGRES="Host=127.0.0.1;Port=$POSTGRES_PORT;Username=postgres;Database=postgres;Pooling=true"
     echo "postgres.sh: PostgreSQL running on 127.0.0.1:$POSTGRES_PORT (data in $data_dir)"
