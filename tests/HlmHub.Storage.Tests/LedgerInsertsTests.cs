@@ -85,6 +85,18 @@ public sealed class PostgresLedgerInsertsTests(PostgresDatabaseFixture fixture)
 /// </summary>
 public sealed class LedgerEntryStatementTests
 {
+    [Theory]
+    [InlineData(StorageProvider.Sqlite)]
+    [InlineData(StorageProvider.Postgres)]
+    [InlineData(StorageProvider.SqlServer)]
+    public void OneStatementOfEntries_HoldsTheLargestTransaction_OnEveryProvider(StorageProvider provider)
+    {
+        using var context = OfflineContext.Create(provider);
+
+        Assert.True(BulkInsert.RowsPerStatement<LedgerEntry>(context) >= Limits.MaxEntriesPerTransaction,
+            $"{provider}: {BulkInsert.RowsPerStatement<LedgerEntry>(context)} entries per statement, a transaction may have {Limits.MaxEntriesPerTransaction}");
+    }
+
     [Fact]
     public void EntryStatements_HoldWholeTransactionsOnly_AllEntriesInOrder_WithinTheRowLimit()
     {
