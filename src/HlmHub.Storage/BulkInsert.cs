@@ -26,10 +26,8 @@ public static class BulkInsert
     /// <summary>
     /// Parameters per statement on SQLite (whose limit is 32,766). Microsoft.Data.Sqlite binds each parameter by
     /// name, and SQLite finds a name by scanning the statement's names, a cost that grows with the square of their
-    /// number: with 2,000 per statement, binding took five times SQLite's own work; 256 made a 100,000-household
-    /// sync go from 27 s to 16 s; 64 took another 4-6 % off the roster's full sync and the redemption group commit,
-    /// and 32 gave it back in statements. 100, which measured as 64 did, is the smallest that keeps a ledger
-    /// transaction's largest set of entries in one statement (<see cref="LedgerInserts"/>; docs/benchmarks.md).
+    /// number; fewer parameters mean more statements, and 64 to 100 cost least (docs/benchmarks.md). 100 is also the
+    /// smallest that keeps a ledger transaction's largest set of entries in one statement (<see cref="LedgerInserts"/>).
     /// </summary>
     public const int SqliteMaxParametersPerStatement = 100;
 
