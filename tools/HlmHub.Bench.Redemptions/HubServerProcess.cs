@@ -53,13 +53,19 @@ internal sealed class HubServerProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// The hub's DLL: src/HlmHub.Server/bin/&lt;configuration&gt;/&lt;framework&gt;/, the configuration and framework
-    /// being those of the calling assembly's own output folder (bin/&lt;configuration&gt;/&lt;framework&gt;/).
+    /// The hub's DLL: where the environment variable <c>HLMHUB_SERVER_ASSEMBLY</c> says (tools/test.sh points it at the
+    /// hub published ready-to-run), else src/HlmHub.Server/bin/&lt;configuration&gt;/&lt;framework&gt;/, the
+    /// configuration and framework being those of the calling assembly's own output folder.
     /// </summary>
     public static string ServerAssembly
     {
         get
         {
+            if (Environment.GetEnvironmentVariable("HLMHUB_SERVER_ASSEMBLY") is { Length: > 0 } published)
+            {
+                return Path.GetFullPath(published);
+            }
+
             var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
             return Path.Combine(RepositoryRoot, "src", "HlmHub.Server", "bin", output.Parent!.Name, output.Name, "HlmHub.Server.dll");
         }
@@ -105,7 +111,7 @@ internal sealed class HubServerProcess : IAsyncDisposable
         var assembly = ServerAssembly;
         if (!File.Exists(assembly))
         {
-            throw new InvalidOperationException($"{assembly} is missing: build src/HlmHub.Server in this configuration first.");
+            throw new InvalidOperationException($"{assembly} is missing: build src/HlmHub.Server in this configuration first, or publish it where HLMHUB_SERVER_ASSEMBLY says.");
         }
 
         var start = new ProcessStartInfo("dotnet")
