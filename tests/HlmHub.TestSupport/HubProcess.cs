@@ -45,7 +45,7 @@ public sealed class HubProcess : IAsyncDisposable
     /// <summary>
     /// The environment variable that names the hub to run instead of the build output (the benchmarks' hub process
     /// reads it too): <c>tools/test.sh</c> sets it to the server published ready-to-run, as operators deploy it
-    /// (docs/operations.md), which starts in about half the time; the process tests start the hub often (the crash
+    /// (docs/operations.md), which starts in about 0.6 of the time; the process tests start the hub often (the crash
     /// tests alone 42 times).
     /// </summary>
     public const string ServerAssemblyVariable = "HLMHUB_SERVER_ASSEMBLY";
