@@ -92,9 +92,10 @@ public sealed class LedgerEntryStatementTests
     public void OneStatementOfEntries_HoldsTheLargestTransaction_OnEveryProvider(StorageProvider provider)
     {
         using var context = OfflineContext.Create(provider);
+        var entriesPerStatement = BulkInsert.RowsPerStatement<LedgerEntry>(context);
 
-        Assert.True(BulkInsert.RowsPerStatement<LedgerEntry>(context) >= Limits.MaxEntriesPerTransaction,
-            $"{provider}: {BulkInsert.RowsPerStatement<LedgerEntry>(context)} entries per statement, a transaction may have {Limits.MaxEntriesPerTransaction}");
+        Assert.True(entriesPerStatement >= Limits.MaxEntriesPerTransaction,
+            $"{provider}: {entriesPerStatement} entries per statement, a transaction may have {Limits.MaxEntriesPerTransaction}");
     }
 
     [Fact]
