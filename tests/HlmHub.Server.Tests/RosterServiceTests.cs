@@ -88,6 +88,42 @@ public abstract class RosterServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task ItemsWithoutASequence_AreRefusedAsABatch_AndAFullSnapshotOfThemMarksNoHouseholdLeft()
+    {
+        var landlord = await NewLandlordAsync();
+        await SyncAsync(landlord, Guid.NewGuid().ToString(), SessionKind.FullSnapshot, [Item(1, "S-001"), Item(2, "S-002")]);
+        var sessionId = Guid.NewGuid().ToString();
+
+        // Protobuf's default for an unset sequence is 0: a client that forgot it sends the whole roster that way.
+        var refused = await Assert.ThrowsAsync<RpcException>(() => SyncAsync(landlord, sessionId, SessionKind.FullSnapshot,
+            [Item(0, "S-001"), Item(0, "S-002")]));
+        var progress = await Roster.GetSyncSessionAsync(new GetSyncSessionRequest { SessionId = sessionId }, Options(landlord.Token));
+        var tokens = await ListMemberTokensAsync(landlord);
+
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.Contains("every item needs a sequence of 1 or more; item 1 of this batch ('S-001') has 0", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal((0L, false), (progress.LastSequence, progress.Completed));
+        Assert.Equal([("S-001", true), ("S-002", true)], tokens.Select(entry => (entry.LandlordReference, entry.Active)));
+    }
+
+    [Fact]
+    public async Task AnOversizedReference_IsRejected_AndEchoedCut_SoTheSessionsAnswerStillFits()
+    {
+        var landlord = await NewLandlordAsync();
+        // Two references of 1.5 MiB each: echoed whole, the answer (3 MiB and more) would pass the gRPC limit of 4 MiB
+        // only just, and a few more would not; cut, it stays small.
+        var huge = new string('R', 1_536 * 1_024);
+
+        var response = await SyncAsync(landlord, Guid.NewGuid().ToString(), SessionKind.Delta, [Item(1, huge)], [Item(2, huge + "2")]);
+
+        Assert.True(response.Session.Completed);
+        Assert.Equal((0L, 2L), (response.Session.Created, response.Session.Rejected));
+        Assert.All(response.Problems, problem => Assert.Equal(RejectionReason.Malformed, problem.Reason));
+        Assert.All(response.Problems, problem => Assert.Equal(new string('R', 100) + "…", problem.LandlordReference));
+        Assert.True(response.CalculateSize() < 10_000, $"the answer is {response.CalculateSize()} bytes");
+    }
+
+    [Fact]
     public async Task OtherCallers_CannotSyncOrReadALandlordsRoster()
     {
         var landlord = await NewLandlordAsync();

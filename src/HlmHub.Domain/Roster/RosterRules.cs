@@ -58,5 +58,15 @@ public static class RosterRules
         return null;
     }
 
+    /// <summary>
+    /// A landlord reference as the hub repeats it in an answer or a message: cut after the longest valid one, so an
+    /// oversized reference (rejected as malformed) cannot make the answer that reports it too large to send.
+    /// </summary>
+    public static string ReferenceForEcho(string reference)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        return reference.Length <= Limits.LandlordReferenceMaxLength ? reference : reference[..Limits.LandlordReferenceMaxLength] + "…";
+    }
+
     private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "…";
 }

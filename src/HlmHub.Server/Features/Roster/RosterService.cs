@@ -157,7 +157,7 @@ internal sealed class RosterService(RosterSync sync, IOptions<RosterOptions> opt
             response.Problems.Add(new V1.ItemProblem
             {
                 Sequence = result.Sequence,
-                LandlordReference = result.LandlordReference,
+                LandlordReference = RosterRules.ReferenceForEcho(result.LandlordReference),
                 Status = result.Outcome == RosterItemOutcome.Stale ? V1.ItemStatus.Stale : V1.ItemStatus.Rejected,
                 Reason = ToProto(result.Rejection),
                 Message = result.Message ?? "",
@@ -224,7 +224,7 @@ internal sealed class RosterService(RosterSync sync, IOptions<RosterOptions> opt
 /// <summary>Roster log events: counts and ids only, never a landlord reference (it identifies a tenant to the landlord).</summary>
 internal static partial class RosterLog
 {
-    [LoggerMessage(EventId = 3000, Level = LogLevel.Information,
+    [LoggerMessage(EventId = 4501, Level = LogLevel.Information,
         Message = "Roster session {SessionId} ({Kind}) of landlord {LandlordId}: stream ended, completed {Completed}, {Items} items applied")]
     public static partial void SessionEnded(ILogger logger, string landlordId, Guid sessionId, RosterSessionKind kind, bool completed, long items);
 }

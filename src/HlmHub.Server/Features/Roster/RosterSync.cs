@@ -110,6 +110,17 @@ internal sealed class RosterSync(
                 $"{batch.Count} items in one message; Roster:MaxItemsPerBatch is {Limits.MaxItemsPerBatch}");
         }
 
+        // Checked before resumed items are skipped: an item without a sequence (protobuf's default, 0) would
+        // otherwise be skipped as already applied, and a full snapshot of such items would mark every household left.
+        for (var index = 0; index < batch.Count; index++)
+        {
+            if (batch[index].Sequence < 1)
+            {
+                throw new DomainException(DomainErrorKind.InvalidArgument, "sequence",
+                    $"every item needs a sequence of 1 or more; item {index + 1} of this batch ('{RosterRules.ReferenceForEcho(batch[index].LandlordReference)}') has {batch[index].Sequence}");
+            }
+        }
+
         var session = await RequireOpenSessionAsync(db, sessionId, landlordId, cancellationToken);
         var fresh = batch.Where(change => change.Sequence > session.LastSequence).ToList();
         if (session.Items + fresh.Count > Limits.MaxItemsPerSession)
