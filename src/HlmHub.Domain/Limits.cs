@@ -36,6 +36,19 @@ public static class Limits
     /// <summary>Households have 1 to 7 rooms.</summary>
     public const int MaxRooms = 7;
 
+    /// <summary>
+    /// One amount a partner or an administrator sends (a purchase, a discount, a fee payment): at most 10,000,000.00
+    /// EUR. No tenant's purchase comes near it; a larger figure is a slip (units, a misplaced digit), and a bound keeps
+    /// every sum of amounts the hub computes (a month's redemptions of a club) far from a 64-bit overflow.
+    /// </summary>
+    public const long MaxAmountCents = 1_000_000_000;
+
+    /// <summary>
+    /// One total a partner declares in a statement line (a month of one offer): at most 10,000,000,000.00 EUR, so that
+    /// a statement's lines add up without overflow as well.
+    /// </summary>
+    public const long MaxTotalCents = 1_000_000_000_000;
+
     /// <summary>Entries in one ledger transaction: at most 20, so a transaction stays a readable journal line.</summary>
     public const int MaxEntriesPerTransaction = 20;
 }

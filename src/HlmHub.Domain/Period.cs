@@ -48,6 +48,9 @@ public readonly record struct Period : IComparable<Period>
         return new Period(local.Year, local.Month);
     }
 
+    /// <summary>Whether an instant falls in a supported year (<see cref="MinYear"/> to <see cref="MaxYear"/>) on a clock in Paris, so that <see cref="Of"/> accepts it.</summary>
+    public static bool Supports(DateTimeOffset instant) => TimeZoneInfo.ConvertTime(instant, Paris).Year is >= MinYear and <= MaxYear;
+
     /// <summary>The calendar day an instant falls on, on a clock in Paris (contract dates are such days).</summary>
     public static DateOnly DayOf(DateTimeOffset instant) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(instant, Paris).DateTime);
 

@@ -178,6 +178,20 @@ public abstract class AdminServiceTests(HubFixture fixture)
         var retry = await Admin.CallAsync((client, options) => client.RecordFeePaymentAsync(payment, options));
         var conflicting = await Admin.FailsAsync((client, options) => client.RecordFeePaymentAsync(new RecordFeePaymentRequest { ContractId = contract.Id, PaymentReference = "VIR-2026-0042", AmountCents = 50_000 }, options));
         var negative = await Admin.FailsAsync((client, options) => client.RecordFeePaymentAsync(new RecordFeePaymentRequest { ContractId = contract.Id, PaymentReference = "VIR-2026-0043", AmountCents = -1 }, options));
+        var tooLarge = await Admin.FailsAsync((client, options) => client.RecordFeePaymentAsync(new RecordFeePaymentRequest { ContractId = contract.Id, PaymentReference = "VIR-2026-0044", AmountCents = 1_000_000_001 }, options));
+        // Milliseconds sent as seconds: a payment "made" in the 29th century.
+        var millisecondsAsSeconds = await Admin.FailsAsync((client, options) => client.RecordFeePaymentAsync(new RecordFeePaymentRequest
+        {
+            ContractId = contract.Id, PaymentReference = "VIR-2026-0045", AmountCents = 100_000, PaidAt = new Google.Protobuf.WellKnownTypes.Timestamp { Seconds = 29_000_000_000 },
+        }, options));
+        var beyondProtobuf = await Admin.FailsAsync((client, options) => client.RecordFeePaymentAsync(new RecordFeePaymentRequest
+        {
+            ContractId = contract.Id, PaymentReference = "VIR-2026-0046", AmountCents = 100_000, PaidAt = new Google.Protobuf.WellKnownTypes.Timestamp { Seconds = 1, Nanos = -5 },
+        }, options));
+        var before2000 = await Admin.FailsAsync((client, options) => client.RecordFeePaymentAsync(new RecordFeePaymentRequest
+        {
+            ContractId = contract.Id, PaymentReference = "VIR-2026-0047", AmountCents = 100_000, PaidAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(new DateTimeOffset(1999, 6, 1, 0, 0, 0, TimeSpan.Zero)),
+        }, options));
 
         Assert.False(first.AlreadyRecorded);
         Assert.True(retry.AlreadyRecorded);
@@ -187,6 +201,12 @@ public abstract class AdminServiceTests(HubFixture fixture)
         Assert.StartsWith("payment_reference:", conflicting.Detail, StringComparison.Ordinal);
         Assert.Equal(StatusCode.InvalidArgument, negative.StatusCode);
         Assert.StartsWith("amount_cents:", negative.Detail, StringComparison.Ordinal);
+        Assert.Equal((StatusCode.InvalidArgument, "amount_cents: must be 1 to 1000000000 (10,000,000.00 EUR)"), (tooLarge.StatusCode, tooLarge.Detail));
+        Assert.Equal(StatusCode.InvalidArgument, millisecondsAsSeconds.StatusCode);
+        Assert.StartsWith("paid_at: must not be in the future (it is 2888-", millisecondsAsSeconds.Detail, StringComparison.Ordinal);
+        Assert.Equal((StatusCode.InvalidArgument, "paid_at: must be a valid timestamp"), (beyondProtobuf.StatusCode, beyondProtobuf.Detail));
+        Assert.Equal(StatusCode.InvalidArgument, before2000.StatusCode);
+        Assert.StartsWith("paid_at: must fall in the years 2000 to 2999", before2000.Detail, StringComparison.Ordinal);
     }
 
     // Whether two of these retries actually collide at the ledger's unique idempotency key, and so take the

@@ -82,6 +82,7 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
         var accepted = await world.Neighbour.CallAsync((client, options) => client.AcceptFederationAsync(new AcceptFederationRequest { AgreementId = proposed.Id }, options));
         await world.JoinAsync(neighbourToken);
         var afterAcceptance = await world.CheckAsync(neighbourToken);
+        var badEnd = await world.Neighbour.FailsAsync((client, options) => client.EndFederationAsync(new EndFederationRequest { AgreementId = proposed.Id, EndsAt = new Google.Protobuf.WellKnownTypes.Timestamp { Seconds = 1_000_000_000_000_000 } }, options));
         var ended = await world.Neighbour.CallAsync((client, options) => client.EndFederationAsync(new EndFederationRequest { AgreementId = proposed.Id }, options));
         var afterEnd = await world.CheckAsync(neighbourToken);
         var hostMember = await world.CheckAsync(await world.AddHouseholdAsync(world.HostId, joined: true));
@@ -93,6 +94,7 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
         Assert.Equal(StatusCode.PermissionDenied, byHost.StatusCode);
         Assert.Equal((FederationStatus.Active, world.NeighbourId), (accepted.Status, accepted.LandlordId));
         Assert.True(afterAcceptance.Eligible);
+        Assert.Equal((StatusCode.InvalidArgument, "ends_at: must be a valid timestamp"), (badEnd.StatusCode, badEnd.Detail));
         Assert.Equal(FederationStatus.Ended, ended.Status);
         Assert.Equal((false, EligibilityReason.NotAMember), (afterEnd.Eligible, afterEnd.Reason));
         Assert.True(hostMember.Eligible);

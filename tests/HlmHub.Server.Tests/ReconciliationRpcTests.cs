@@ -161,6 +161,13 @@ public abstract class ReconciliationRpcTests(HubFixture fixture)
         var foreignClub = await world.Partner.FailsAsync((client, options) => client.SubmitStatementAsync(new SubmitStatementRequest { ClubId = other.ClubId, Period = October }, options));
         var future = await world.Partner.FailsAsync((client, options) => client.SubmitStatementAsync(new SubmitStatementRequest { ClubId = world.ClubId, Period = "2999-01" }, options));
         var malformed = await world.Partner.FailsAsync((client, options) => client.SubmitStatementAsync(new SubmitStatementRequest { ClubId = world.ClubId, Period = "October" }, options));
+        // A total a 64-bit sum of a month could not hold: refused, so the month can still be reconciled and closed.
+        var implausible = world.Statement();
+        implausible.Lines[0].PurchaseTotalCents = 9_000_000_000_000_000_000;
+        var overflowing = await world.Partner.FailsAsync((client, options) => client.SubmitStatementAsync(implausible, options));
+        var tooManyIds = world.Statement();
+        tooManyIds.EventIds.AddRange(Enumerable.Range(0, 20_001).Select(index => $"e{index}"));
+        var overTheLimit = await world.Partner.FailsAsync((client, options) => client.SubmitStatementAsync(tooManyIds, options));
 
         Assert.Equal((1, 2), (first.Revision, second.Revision));
         Assert.Equal((1, 2), (second.Lines, second.EventIds));
@@ -168,6 +175,10 @@ public abstract class ReconciliationRpcTests(HubFixture fixture)
         Assert.Equal(StatusCode.PermissionDenied, foreignClub.StatusCode);
         Assert.Equal(StatusCode.FailedPrecondition, future.StatusCode);
         Assert.Equal(StatusCode.InvalidArgument, malformed.StatusCode);
+        Assert.Equal(StatusCode.InvalidArgument, overflowing.StatusCode);
+        Assert.Contains("a total is at most 1000000000000 cents", overflowing.Detail, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.ResourceExhausted, overTheLimit.StatusCode);
+        Assert.Contains("Statements:MaxEventIds = 20000", overTheLimit.Detail, StringComparison.Ordinal);
         var report = (await world.ClubAdminClient.RunReconciliation(new RunReconciliationRequest { ClubId = world.ClubId, Period = October, DryRun = true }, world.ClubAdminOptions())
             .ResponseStream.ReadAllAsync().ToListAsync())[^1].Report;
         Assert.Equal(1, report.Statements);

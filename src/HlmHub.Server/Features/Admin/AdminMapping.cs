@@ -126,7 +126,25 @@ internal static class AdminMapping
 
     public static Timestamp? ToProto(DateTimeOffset? instant) => instant is { } value ? Timestamp.FromDateTimeOffset(value) : null;
 
-    public static DateTimeOffset? ToDomain(Timestamp? timestamp) => timestamp?.ToDateTimeOffset();
+    /// <summary>
+    /// A timestamp sent by a client: INVALID_ARGUMENT naming <paramref name="field"/> when it is outside the range
+    /// protobuf allows, or outside the years the hub books (<see cref="Period.Supports"/>), rather than a failed call.
+    /// </summary>
+    public static DateTimeOffset? ToDomain(string field, Timestamp? timestamp)
+    {
+        if (timestamp is null)
+        {
+            return null;
+        }
+
+        if (timestamp.Seconds is < MinTimestampSeconds or > MaxTimestampSeconds || timestamp.Nanos is < 0 or >= 1_000_000_000)
+        {
+            throw Invalid(field, "must be a valid timestamp");
+        }
+
+        var instant = timestamp.ToDateTimeOffset();
+        return Period.Supports(instant) ? instant : throw Invalid(field, $"must fall in the years {Period.MinYear} to {Period.MaxYear}");
+    }
 
     public static Money? ToMoney(bool present, long cents) => present ? new Money(cents) : null;
 
@@ -135,6 +153,10 @@ internal static class AdminMapping
     public static string? NullIfEmpty(string text) => string.IsNullOrEmpty(text) ? null : text;
 
     public static DomainException Invalid(string field, string rule) => new(DomainErrorKind.InvalidArgument, field, rule);
+
+    // google.protobuf.Timestamp's own valid range: 0001-01-01 to 9999-12-31.
+    private const long MinTimestampSeconds = -62_135_596_800;
+    private const long MaxTimestampSeconds = 253_402_300_799;
 
     // ---- Entities
 
@@ -292,8 +314,8 @@ internal static class AdminMapping
             RoomTariffs = [.. terms.RoomTariffs.Select(tariff => new RoomTariff(
                 tariff.Rooms, new Money(tariff.NegotiatedPremiumCents), new Money(tariff.PublicPremiumCents)))],
             ServicePrice = ToMoney(terms.HasServicePriceCents, terms.ServicePriceCents),
-            ValidFrom = ToDomain(terms.ValidFrom) ?? now,
-            ValidUntil = ToDomain(terms.ValidUntil),
+            ValidFrom = ToDomain("terms.valid_from", terms.ValidFrom) ?? now,
+            ValidUntil = ToDomain("terms.valid_until", terms.ValidUntil),
             CapCountPerPeriod = terms.HasCapCountPerPeriod ? terms.CapCountPerPeriod : null,
             CapAmountPerPeriod = ToMoney(terms.HasCapAmountPerPeriodCents, terms.CapAmountPerPeriodCents),
             MembersOnly = !terms.HasMembersOnly || terms.MembersOnly,

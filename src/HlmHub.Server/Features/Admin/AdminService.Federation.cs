@@ -57,7 +57,7 @@ internal sealed partial class AdminService
         caller.EnsureOwns(OwnerKind.Club, agreement.ClubId);
         var club = await RequireClubAsync(db, "club_id", agreement.ClubId, cancellationToken);
         var now = Now;
-        agreement.End(club, club.HostLandlordId, AdminMapping.ToDomain(request.EndsAt), now);
+        agreement.End(club, club.HostLandlordId, AdminMapping.ToDomain("ends_at", request.EndsAt), now);
         await db.SaveChangesAsync(cancellationToken);
         AdminLog.Changed(logger, caller.ClientId, "federation agreement", agreement.Id.ToString(), "ended");
         return AdminMapping.ToProto(agreement, now);

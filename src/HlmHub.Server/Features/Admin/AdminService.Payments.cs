@@ -17,6 +17,9 @@ internal sealed partial class AdminService
     /// </summary>
     public const int PaymentReferenceMaxLength = 80;
 
+    /// <summary>How far ahead of the hub's clock a payment's <c>paid_at</c> may be: one day.</summary>
+    private static readonly TimeSpan MaxPaidAtAhead = TimeSpan.FromDays(1);
+
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
     public override async Task<V1.FeePayment> RecordFeePayment(V1.RecordFeePaymentRequest request, ServerCallContext context)
     {
@@ -28,9 +31,17 @@ internal sealed partial class AdminService
             throw AdminMapping.Invalid("payment_reference", $"is required: 1 to {PaymentReferenceMaxLength} printable characters");
         }
 
-        if (request.AmountCents <= 0)
+        if (request.AmountCents is <= 0 or > Limits.MaxAmountCents)
         {
-            throw AdminMapping.Invalid("amount_cents", "must be greater than zero");
+            throw AdminMapping.Invalid("amount_cents", $"must be 1 to {Limits.MaxAmountCents} (10,000,000.00 EUR)");
+        }
+
+        // A payment is booked in the month it was made: one in the future (beyond a day's slack for time zones and
+        // clocks) is a slip, such as milliseconds sent as seconds, and would be booked in a month to come.
+        var paidAt = AdminMapping.ToDomain("paid_at", request.PaidAt) ?? Now;
+        if (paidAt > Now + MaxPaidAtAhead)
+        {
+            throw AdminMapping.Invalid("paid_at", $"must not be in the future (it is {paidAt:yyyy-MM-ddTHH:mm:ssZ})");
         }
 
         var amount = new Money(request.AmountCents);
@@ -44,7 +55,6 @@ internal sealed partial class AdminService
             return recorded;
         }
 
-        var paidAt = AdminMapping.ToDomain(request.PaidAt) ?? Now;
         // A payment made in a month the club has closed is booked in the next open month (the database refuses a
         // booking into a closed month anyway; this picks the month it belongs in).
         var closedPeriods = await db.PeriodClosures.AsNoTracking()

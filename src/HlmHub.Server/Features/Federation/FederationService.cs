@@ -56,7 +56,7 @@ internal sealed class FederationService(
     [RpcPolicy(Scope, CallerKind.Landlord, Ownership.OwnLandlord)]
     public override Task<V1.FederationAgreement> EndFederation(V1.EndFederationRequest request, ServerCallContext context)
     {
-        var endsAt = AdminMapping.ToDomain(request.EndsAt);
+        var endsAt = AdminMapping.ToDomain("ends_at", request.EndsAt);
         return ChangeAsync(
             request.AgreementId,
             "ended",
@@ -104,9 +104,9 @@ internal sealed class FederationService(
     }
 }
 
-/// <summary>Federation log messages (event ids 4300-4399): who consented to or ended which agreement.</summary>
+/// <summary>Federation log messages (event ids 4400-4499): who consented to or ended which agreement.</summary>
 internal static partial class FederationLog
 {
-    [LoggerMessage(EventId = 4301, Level = LogLevel.Information, Message = "Landlord client {ClientId} ({LandlordId}) {Change} federation agreement {AgreementId} with club {ClubId}.")]
+    [LoggerMessage(EventId = 4401, Level = LogLevel.Information, Message = "Landlord client {ClientId} ({LandlordId}) {Change} federation agreement {AgreementId} with club {ClubId}.")]
     public static partial void Changed(ILogger logger, string clientId, string landlordId, Guid agreementId, string clubId, string change);
 }

@@ -45,6 +45,11 @@ internal sealed record ReceivedEvent(
             return $"occurred_at {occurredAt:yyyy-MM-ddTHH:mm:ss.fffZ} is in the future by more than the hub accepts ({maxClockSkew.TotalSeconds:0} s, Redemptions:MaxClockSkew): check the till's clock";
         }
 
+        if (!Period.Supports(occurredAt))
+        {
+            return $"occurred_at {occurredAt:yyyy-MM-ddTHH:mm:ss.fffZ} is outside the years the hub books ({Period.MinYear} to {Period.MaxYear}): check the till's clock";
+        }
+
         if (IsCancellation)
         {
             return CancelsEventId.Length > Limits.PartnerEventIdMaxLength
@@ -54,8 +59,8 @@ internal sealed record ReceivedEvent(
 
         return OfferId.Length is 0 or > Limits.SlugMaxLength ? $"offer_id is required: 1 to {Limits.SlugMaxLength} characters"
             : MemberToken.Length is 0 or > Limits.MemberTokenMaxLength ? $"member_token is required: 1 to {Limits.MemberTokenMaxLength} characters"
-            : PurchaseCents < 0 ? "purchase_cents must not be negative"
-            : DiscountCents < 0 ? "discount_cents must not be negative"
+            : PurchaseCents is < 0 or > Limits.MaxAmountCents ? $"purchase_cents must be 0 to {Limits.MaxAmountCents} (10,000,000.00 EUR)"
+            : DiscountCents is < 0 or > Limits.MaxAmountCents ? $"discount_cents must be 0 to {Limits.MaxAmountCents} (10,000,000.00 EUR)"
             : null;
     }
 
@@ -72,7 +77,8 @@ internal sealed record ReceivedEvent(
 
         return !IsCancellation
             && stored.MemberToken == Cut(MemberToken, Limits.MemberTokenMaxLength)
-            && (OccurredAt is null || stored.OccurredAt == OccurredAt)
+            // A missing instant, or one outside the supported years, was stored as the arrival time (malformed).
+            && (OccurredAt is not { } occurredAt || !Period.Supports(occurredAt) || stored.OccurredAt == occurredAt)
             && stored.PurchaseAmount.Cents == PurchaseCents
             && stored.ClaimedDiscount.Cents == DiscountCents
             && (stored.OfferId is null || stored.OfferId == OfferId);

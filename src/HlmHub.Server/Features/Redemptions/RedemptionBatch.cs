@@ -218,7 +218,8 @@ internal sealed class RedemptionBatch
         var contract = offer is null ? null : _contracts.GetValueOrDefault(offer.ContractId);
         // Another partner's offer is answered like an unknown one: nothing about its member is looked at.
         var household = offer is not null && offer.PartnerId == received.PartnerId ? _households.GetValueOrDefault(received.MemberToken) : null;
-        var occurredAt = received.OccurredAt ?? _now;
+        // An instant outside the supported years is malformed (below); it is recorded in the month it arrived.
+        var occurredAt = received.OccurredAt is { } sent && Period.Supports(sent) ? sent : _now;
         var isMember = offer is not null && household is not null && IsClubMember(offer.ClubId, household, occurredAt);
         var usagePeriod = Period.Of(occurredAt);
         var usage = household is not null && offer is not null ? _usage.GetValueOrDefault((household.Id, offer.Id, usagePeriod)) : null;

@@ -44,12 +44,18 @@ internal sealed class StatementService(
         if (request.EventIds.Count > limits.MaxEventIds)
         {
             throw new DomainException(
-                DomainErrorKind.InvalidArgument, "event_ids", $"at most Statements:MaxEventIds = {limits.MaxEventIds}: send totals only beyond that");
+                DomainErrorKind.LimitExceeded, "event_ids", $"at most Statements:MaxEventIds = {limits.MaxEventIds}: send totals only beyond that");
         }
 
         if (request.Lines.Any(line => line.RedemptionCount < 0 || line.PurchaseTotalCents < 0 || line.DiscountTotalCents < 0))
         {
             throw new DomainException(DomainErrorKind.InvalidArgument, "lines", "counts and totals must not be negative");
+        }
+
+        // A bound on each total keeps the statement's sums, and the reconciliation's, far from a 64-bit overflow.
+        if (request.Lines.Any(line => line.PurchaseTotalCents > Limits.MaxTotalCents || line.DiscountTotalCents > Limits.MaxTotalCents))
+        {
+            throw new DomainException(DomainErrorKind.InvalidArgument, "lines", $"a total is at most {Limits.MaxTotalCents} cents (10,000,000,000.00 EUR)");
         }
 
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
