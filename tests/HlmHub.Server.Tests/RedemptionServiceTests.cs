@@ -239,6 +239,38 @@ public abstract class RedemptionServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task AnInstantOutsideTheBookedYears_OrAnAmountAboveTheLimit_IsMalformed_TheStreamGoesOn_AndAResendIsADuplicate()
+    {
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        var member = await world.AddMemberAsync();
+        var events = new[]
+        {
+            world.Event(member, 1_000, 100, occurredAt: new DateTimeOffset(1999, 12, 31, 12, 0, 0, TimeSpan.Zero)),
+            world.Event(member, 1_000, 100, occurredAt: DateTimeOffset.UnixEpoch),
+            world.Event(member, Domain.Limits.MaxAmountCents + 1, 100),
+            // Two of these, accepted, used to overflow the club's monthly sum and fail its reconciliation.
+            world.Event(member, 9_000_000_000_000_000_000, 500),
+            world.Event(member, 1_000, Domain.Limits.MaxAmountCents + 1),
+            world.Event(member, 1_000, 100),
+        };
+
+        var acks = await world.StreamAsync(events);
+        var again = await world.StreamAsync([events[0].Clone(), events[3].Clone()]);
+
+        Assert.Equal(
+            [RedemptionReason.Malformed, RedemptionReason.Malformed, RedemptionReason.Malformed, RedemptionReason.Malformed, RedemptionReason.Malformed, RedemptionReason.Unspecified],
+            acks.Select(ack => ack.Reason));
+        Assert.Equal(RedemptionOutcome.Accepted, acks[5].Outcome);
+        Assert.Contains("outside the years the hub books (2000 to 2999)", acks[0].Message, StringComparison.Ordinal);
+        Assert.Contains("outside the years the hub books (2000 to 2999)", acks[1].Message, StringComparison.Ordinal);
+        Assert.Contains("purchase_cents must be 0 to 1000000000", acks[2].Message, StringComparison.Ordinal);
+        Assert.Contains("purchase_cents must be 0 to 1000000000", acks[3].Message, StringComparison.Ordinal);
+        Assert.Contains("discount_cents must be 0 to 1000000000", acks[4].Message, StringComparison.Ordinal);
+        Assert.All(again, ack => Assert.Equal((RedemptionOutcome.Duplicate, RedemptionOutcome.Rejected), (ack.Outcome, ack.FirstOutcome)));
+        Assert.Equal(1, (await world.LedgerCheckAsync()).AcceptedRedemptions);
+    }
+
+    [Fact]
     public async Task LandlordToken_IsRefused_AndPartnerWithoutTheScopeToo()
     {
         var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
@@ -265,10 +297,51 @@ public abstract class RedemptionServiceTests(HubFixture fixture)
         using var answered = await http.SendAsync(request);
         var json = System.Text.Json.JsonDocument.Parse(await answered.Content.ReadAsStringAsync()).RootElement;
 
+        var refusal = System.Text.Json.JsonDocument.Parse(await anonymous.Content.ReadAsStringAsync()).RootElement;
+
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal("Bearer", anonymous.Headers.WwwAuthenticate.Single().Scheme);
+        Assert.Equal((int)StatusCode.Unauthenticated, refusal.GetProperty("code").GetInt32());
+        Assert.StartsWith("Missing access token", refusal.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal(System.Net.HttpStatusCode.OK, answered.StatusCode);
         Assert.Equal("REDEMPTION_OUTCOME_ACCEPTED", json.GetProperty("outcome").GetString());
         Assert.Equal("500", json.GetProperty("computedDiscountCents").ToString());
         Assert.Equal(1, (await world.LedgerCheckAsync()).AcceptedRedemptions);
+    }
+
+    [Fact]
+    public async Task JsonWithTheWrongToken_Is403WithTheReason_AndABodyOverTheMessageLimit_Is413_BeforeTheRpcRuns()
+    {
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        using var http = new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version11, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        var partnerToken = await world.TokenAsync(ClientKind.Partner, world.PartnerId, "hlmhub.redemptions");
+        var landlordToken = await world.TokenAsync(ClientKind.Landlord, world.LandlordId, "hlmhub.roster");
+        // One field of 5 MiB: the request is larger than Hub:MaxMessageSizeBytes (4 MiB), as it would be over gRPC.
+        var oversized = $$"""{"eventId":"json-{{Guid.NewGuid():N}}","offerId":"{{new string('o', 5 * 1024 * 1024)}}"}""";
+
+        using var forbidden = await PostAsync(http, landlordToken, """{"eventId":"json-forbidden"}""");
+        using var tooLarge = await PostAsync(http, partnerToken, oversized);
+        var forbiddenBody = System.Text.Json.JsonDocument.Parse(await forbidden.Content.ReadAsStringAsync()).RootElement;
+        var tooLargeBody = System.Text.Json.JsonDocument.Parse(await tooLarge.Content.ReadAsStringAsync()).RootElement;
+        var stillServing = await world.RedeemAsync(world.Event(await world.AddMemberAsync(), 1_000, 100));
+
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, forbidden.StatusCode);
+        Assert.Equal((int)StatusCode.PermissionDenied, forbiddenBody.GetProperty("code").GetInt32());
+        Assert.Contains("Permission denied", forbiddenBody.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(System.Net.HttpStatusCode.RequestEntityTooLarge, tooLarge.StatusCode);
+        Assert.Equal((int)StatusCode.ResourceExhausted, tooLargeBody.GetProperty("code").GetInt32());
+        Assert.Contains("Hub:MaxMessageSizeBytes is 4194304", tooLargeBody.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(RedemptionOutcome.Accepted, stillServing.Outcome);
+        Assert.Equal(1, (await world.LedgerCheckAsync()).AcceptedRedemptions);
+    }
+
+    private Task<HttpResponseMessage> PostAsync(HttpClient http, string token, string body)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Hub.HttpAddress, "/v1/redemptions"))
+        {
+            Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new("Bearer", token);
+        return http.SendAsync(request);
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
 
 namespace HlmHub.Identity.Authorization;
 
@@ -52,7 +53,7 @@ internal sealed class GrpcAuthorizationResultHandler(TimeProvider timeProvider, 
 
         if (!IsGrpc(context.Request))
         {
-            return _default.HandleAsync(next, context, policy, authorizeResult);
+            return HandleJsonAsync(next, context, policy, authorizeResult, status, message);
         }
 
         // A Trailers-Only response: HTTP 200, the gRPC status in the headers, no body.
@@ -62,6 +63,37 @@ internal sealed class GrpcAuthorizationResultHandler(TimeProvider timeProvider, 
         response.Headers["grpc-status"] = status.ToString(CultureInfo.InvariantCulture);
         response.Headers["grpc-message"] = Uri.EscapeDataString(message);
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// A refused JSON request (the JSON-transcoded rpcs are the only ones that need a token off gRPC): ASP.NET Core's
+    /// 401 with its <c>WWW-Authenticate</c> challenge, or 403, with the error body the transcoded rpcs answer with
+    /// (<c>{"code", "message"}</c>), so an HTTP client learns why as a gRPC one does.
+    /// </summary>
+    private async Task HandleJsonAsync(
+        RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult, int status, string message)
+    {
+        await _default.HandleAsync(next, context, policy, authorizeResult);
+        if (context.Response.HasStarted)
+        {
+            return;
+        }
+
+        if (context.Response.StatusCode == StatusCodes.Status401Unauthorized && !context.Response.Headers.ContainsKey(HeaderNames.WWWAuthenticate))
+        {
+            // RFC 6750 §3: a refused bearer request names the scheme, and an invalid token says so.
+            context.Response.Headers.WWWAuthenticate = HubAuthentication.FailureOf(context) is null ? "Bearer" : "Bearer error=\"invalid_token\"";
+        }
+
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await using var json = new System.Text.Json.Utf8JsonWriter(context.Response.Body);
+        json.WriteStartObject();
+        json.WriteNumber("code", status);
+        json.WriteString("message", message);
+        json.WriteStartArray("details");
+        json.WriteEndArray();
+        json.WriteEndObject();
+        await json.FlushAsync(context.RequestAborted);
     }
 
     private static bool IsGrpc(HttpRequest request) =>

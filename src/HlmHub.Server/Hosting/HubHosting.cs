@@ -116,10 +116,16 @@ internal static class HubHosting
     public static WebApplication UseHubPlatform(this WebApplication app)
     {
         var endpoints = app.Services.GetRequiredService<HubEndpoints>();
+        var maxJsonBodyBytes = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HubHostOptions>>().Value.MaxMessageSizeBytes;
         app.UseRouting();
         app.Use((context, next) =>
         {
             var endpoint = context.GetEndpoint();
+            if (endpoint?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>() is not null && LimitJsonBody(context, maxJsonBodyBytes) is { } refused)
+            {
+                return refused;
+            }
+
             if ((ServedOn(endpoint) is { } servedOn && !endpoints.Serves(servedOn, context.Connection.LocalPort))
                 // A plain HTTP request (not gRPC) that nothing routes on the gRPC-only port, such as discovery: not
                 // found there, whoever asks. gRPC requests keep their gRPC answers.
@@ -137,6 +143,42 @@ internal static class HubHosting
         app.UseRateLimiter();
         app.UseAuthorization();
         return app;
+    }
+
+    /// <summary>
+    /// A JSON-transcoded request is one message: it is held to <c>Hub:MaxMessageSizeBytes</c>, as the same rpc over
+    /// gRPC is, not to Kestrel's default body limit (30 MB). A body declared larger is answered at once with 413 and the
+    /// JSON error body of the transcoded rpcs (RESOURCE_EXHAUSTED); one that turns out larger while it is read fails
+    /// with Kestrel's "Request body too large" (400), before the rpc runs.
+    /// </summary>
+    private static Task? LimitJsonBody(HttpContext context, long maxBytes)
+    {
+        if (context.Request.ContentLength > maxBytes)
+        {
+            return RefuseJsonBodyAsync(context, $"The request body is {context.Request.ContentLength} bytes; Hub:MaxMessageSizeBytes is {maxBytes}.");
+        }
+
+        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
+        {
+            bodyLimit.MaxRequestBodySize = maxBytes;
+        }
+
+        return null;
+    }
+
+    private static async Task RefuseJsonBodyAsync(HttpContext context, string message)
+    {
+        context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        // The error body of the transcoded rpcs: google.rpc.Status as JSON.
+        await using var json = new System.Text.Json.Utf8JsonWriter(context.Response.Body);
+        json.WriteStartObject();
+        json.WriteNumber("code", (int)Grpc.Core.StatusCode.ResourceExhausted);
+        json.WriteString("message", message);
+        json.WriteStartArray("details");
+        json.WriteEndArray();
+        json.WriteEndObject();
+        await json.FlushAsync(context.RequestAborted);
     }
 
     /// <summary>
@@ -163,7 +205,7 @@ internal static class HubHosting
 
         var http = app.MapGroup("").WithMetadata(new ServedOnMetadata(HubEndpointKind.Http)).AllowAnonymous();
         http.MapHlmHubIdentityEndpoints();
-        http.MapHealthChecks("/healthz");
+        http.MapHealthChecks("/healthz").RequireRateLimiting(AnonymousCallsPolicy);
         http.MapHubHealthEndpoints();
 
         app.VerifyEveryRpcDeclaresItsPolicy();
