@@ -335,7 +335,7 @@ public sealed partial class ReconciliationEngine(
 
     private static string Euros(long cents) => new Money(cents).ToString();
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Reconciliation of {ClubId} {Period} (dry run: {DryRun}) found {Discrepancies} discrepancies in {DurationMs} ms")]
+    [LoggerMessage(EventId = 4601, Level = LogLevel.Information, Message = "Reconciliation of {ClubId} {Period} (dry run: {DryRun}) found {Discrepancies} discrepancies in {DurationMs} ms")]
     private static partial void LogFinished(ILogger logger, string clubId, string period, bool dryRun, long discrepancies, long durationMs);
 
     private sealed record HubGroup(string PartnerId, string OfferId, RedemptionKind Kind, long Count, long Purchase, long Discount, long Booked);

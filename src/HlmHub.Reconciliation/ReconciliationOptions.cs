@@ -28,7 +28,41 @@ public sealed class ReconciliationOptions
     /// </summary>
     public int FeePaymentTermDays { get; internal set; } = HlmHub.Domain.Ledger.FeeBooking.DefaultPaymentTermDays;
 
-    internal bool IsValid() =>
-        MaxDiscrepanciesRecorded > 0 && MaxDiscrepanciesInReport > 0 && MaxDiscrepanciesInReport <= MaxDiscrepanciesRecorded
-        && BatchSize is > 0 and <= 100_000 && FeePaymentTermDays is >= 0 and <= 366;
+    /// <summary>
+    /// What is wrong with these settings, one sentence each naming the setting, its rule and the value found (the
+    /// form of the hub's other start-up checks, so the payment term, checked by the fee jobs too, reads the same).
+    /// </summary>
+    internal IEnumerable<string> Problems()
+    {
+        if (MaxDiscrepanciesRecorded <= 0)
+        {
+            yield return $"{SectionName}:{nameof(MaxDiscrepanciesRecorded)} must be greater than 0 (it is {MaxDiscrepanciesRecorded})";
+        }
+
+        if (MaxDiscrepanciesInReport <= 0 || MaxDiscrepanciesInReport > MaxDiscrepanciesRecorded)
+        {
+            yield return $"{SectionName}:{nameof(MaxDiscrepanciesInReport)} must be 1 to {SectionName}:{nameof(MaxDiscrepanciesRecorded)} ({MaxDiscrepanciesRecorded}) (it is {MaxDiscrepanciesInReport})";
+        }
+
+        if (BatchSize is <= 0 or > 100_000)
+        {
+            yield return $"{SectionName}:{nameof(BatchSize)} must be 1 to 100000 (it is {BatchSize})";
+        }
+
+        if (FeePaymentTermDays is < 0 or > 366)
+        {
+            yield return $"{PaymentTermSetting} must be 0 to 366 (it is {FeePaymentTermDays})";
+        }
+    }
+}
+
+/// <summary>Checks <see cref="ReconciliationOptions"/> at start-up (<see cref="ReconciliationOptions.Problems"/>).</summary>
+internal sealed class ReconciliationOptionsValidation : Microsoft.Extensions.Options.IValidateOptions<ReconciliationOptions>
+{
+    public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, ReconciliationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = options.Problems().ToList();
+        return problems.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(problems);
+    }
 }

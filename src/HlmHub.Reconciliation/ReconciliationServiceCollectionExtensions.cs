@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace HlmHub.Reconciliation;
 
@@ -23,11 +24,8 @@ public static class ReconciliationServiceCollectionExtensions
                     options.FeePaymentTermDays = days;
                 }
             })
-            .Validate(
-                options => options.IsValid(),
-                "Reconciliation limits: MaxDiscrepanciesRecorded > 0, 0 < MaxDiscrepanciesInReport <= MaxDiscrepanciesRecorded, "
-                + "BatchSize 1-100000, Fees:PaymentTermDays 0-366.")
             .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ReconciliationOptions>, ReconciliationOptionsValidation>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ReconciliationEngine>();
         return services;

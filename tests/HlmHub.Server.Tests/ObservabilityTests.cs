@@ -167,18 +167,31 @@ public sealed class ObservabilityProcessTests
     [InlineData("Auth:EmbeddedIssuer:KeyAnnouncementLead", "40.00:00:00", "Auth:EmbeddedIssuer:KeyAnnouncementLead must be shorter than Auth:EmbeddedIssuer:KeyRotationInterval")]
     [InlineData("Hub:MaxMessageSizeBytes", "lots", "'Hub:MaxMessageSizeBytes'")]
     [InlineData("Storage:Provider", "Oracle", "Storage:Provider must be 'Sqlite', 'Postgres' or 'SqlServer', not 'Oracle'")]
-    public async Task ABadSetting_StopsTheHubWithOneLineNamingItAndItsRule_AndExitCode78(string setting, string value, string expected)
+    // Read by the fee jobs and by reconciliation, each checking it: one sentence all the same.
+    [InlineData("Fees:PaymentTermDays", "400", "Fees:PaymentTermDays must be 0 to 366 (it is 400) (docs")]
+    [InlineData("Statements:MaxLines", "0", "Statements:MaxLines must be greater than 0 (it is 0)")]
+    public Task ABadSetting_StopsTheHubWithOneLineNamingItAndItsRule_AndExitCode78(string setting, string value, string expected) =>
+        AssertRefusedAsync(new Dictionary<string, string?> { [setting] = value }, expected);
+
+    [Fact]
+    public Task BadSettingsInTwoSections_StopTheHubWithOneLineNamingBoth_AndExitCode78() =>
+        AssertRefusedAsync(
+            new Dictionary<string, string?> { ["Roster:MaxItemsPerBatch"] = "0", ["Eligibility:WatchPageSize"] = "0" },
+            "Roster:MaxItemsPerBatch must be greater than 0 (it is 0)",
+            "Eligibility:WatchPageSize must be greater than 0 (it is 0)");
+
+    private static async Task AssertRefusedAsync(Dictionary<string, string?> settings, params string[] expected)
     {
         var dataDirectory = Directory.CreateTempSubdirectory("hlmhub-config-").FullName;
         try
         {
-            await using var hub = HubProcess.Start(new Dictionary<string, string?> { ["Storage:DataDirectory"] = dataDirectory, [setting] = value });
+            await using var hub = HubProcess.Start(new Dictionary<string, string?>(settings) { ["Storage:DataDirectory"] = dataDirectory });
 
             var exitCode = await hub.WaitForExitAsync();
 
             Assert.True(exitCode == 78, $"exit {exitCode}:\n{hub.Output}");
             var line = Assert.Single(hub.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries), candidate => candidate.StartsWith("hlmhub: invalid configuration:", StringComparison.Ordinal));
-            Assert.Contains(expected, line, StringComparison.Ordinal);
+            Assert.All(expected, part => Assert.Contains(part, line, StringComparison.Ordinal));
             Assert.DoesNotContain("   at ", hub.Output, StringComparison.Ordinal);
             Assert.False(File.Exists(Path.Combine(dataDirectory, BootstrapAdmin.FileName)), "the hub served");
         }

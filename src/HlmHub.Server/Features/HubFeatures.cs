@@ -54,7 +54,9 @@ internal static class HubFeatures
         // Statements and reconciliation (Features/Statements, src/HlmHub.Reconciliation; docs/reconciliation.md).
         services.AddOptions<StatementOptions>()
             .Bind(configuration.GetSection(StatementOptions.SectionName))
-            .Validate(options => options.MaxEventIds > 0 && options.MaxLines > 0, "Statements limits must be positive.")
+            .ValidateSettings(StatementOptions.SectionName, static (check, options) => check
+                .Positive(nameof(options.MaxEventIds), options.MaxEventIds)
+                .Positive(nameof(options.MaxLines), options.MaxLines))
             .ValidateOnStart();
         services.AddHlmHubReconciliation();
 

@@ -42,15 +42,26 @@ internal static partial class ConfigurationErrors
     /// <summary>The one line an operator reads for a configuration error, or null when <paramref name="exception"/> is not one.</summary>
     public static string? Describe(Exception exception)
     {
-        var cause = exception is AggregateException { InnerExceptions.Count: 1 } aggregate ? aggregate.InnerExceptions[0] : exception;
-        return cause switch
+        // Start-up validation throws one AggregateException for all the sections that failed: one line for all of them,
+        // as long as every one is a configuration error (a bug among them keeps the runtime's report).
+        if (exception is AggregateException aggregate)
         {
-            OptionsValidationException validation => Line(string.Join("; ", validation.Failures)),
-            InvalidOperationException binding when binding.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) => Line(binding.Message),
-            InvalidOperationException named when NamesASetting().IsMatch(named.Message) => Line(named.Message),
-            _ => null,
-        };
+            var messages = aggregate.Flatten().InnerExceptions.Select(Message).ToList();
+            return messages.Count > 0 && messages.All(message => message is not null)
+                ? Line(string.Join("; ", messages.Distinct(StringComparer.Ordinal)))
+                : null;
+        }
+
+        return Message(exception) is { } single ? Line(single) : null;
     }
+
+    private static string? Message(Exception exception) => exception switch
+    {
+        OptionsValidationException validation => string.Join("; ", validation.Failures.Distinct(StringComparer.Ordinal)),
+        InvalidOperationException binding when binding.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) => binding.Message,
+        InvalidOperationException named when NamesASetting().IsMatch(named.Message) => named.Message,
+        _ => null,
+    };
 
     private static string Line(string message) =>
         "hlmhub: invalid configuration: " + message.ReplaceLineEndings(" ") + " (docs/configuration.md lists every setting)";

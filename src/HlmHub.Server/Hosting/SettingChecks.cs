@@ -17,6 +17,9 @@ internal sealed class SettingChecks(string section)
     public SettingChecks NotNegative(string name, long value) =>
         Rule(value >= 0, name, $"must be 0 or more (it is {value})");
 
+    public SettingChecks InRange(string name, long value, long min, long max) =>
+        Rule(value >= min && value <= max, name, $"must be {min} to {max} (it is {value})");
+
     public SettingChecks Positive(string name, TimeSpan value) =>
         Rule(value > TimeSpan.Zero, name, $"must be a duration greater than zero, e.g. 00:00:30 (it is {value})");
 

@@ -2,6 +2,7 @@ using HlmHub.Domain;
 using HlmHub.Observability;
 using HlmHub.Reconciliation;
 using HlmHub.Server.Features.Fees;
+using HlmHub.Server.Hosting;
 using HlmHub.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -40,8 +41,9 @@ internal static class HubScheduling
 
         services.AddOptions<FeeOptions>()
             .Bind(configuration.GetSection(FeeOptions.SectionName))
-            .Validate(options => options.PaymentTermDays is >= 0 and <= 366 && options.ContractBatchSize is > 0 and <= 10_000,
-                "Fees:PaymentTermDays must be 0 to 366 and Fees:ContractBatchSize 1 to 10000.")
+            .ValidateSettings(FeeOptions.SectionName, static (check, options) => check
+                .InRange(nameof(options.PaymentTermDays), options.PaymentTermDays, 0, 366)
+                .InRange(nameof(options.ContractBatchSize), options.ContractBatchSize, 1, 10_000))
             .ValidateOnStart();
         // The overdue check counts what it finds on the hub's meter (idempotent: AddHubFeatures registers it too).
         services.AddHubMetrics();
