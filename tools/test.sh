@@ -10,8 +10,8 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- Debian packages: real third-party clients (grpcio with protoc, its gRPC plugin and the well-known
 # protos), h2load for the benchmark, PostgreSQL; python3-jwt, python3-cryptography and curl as ordinary OAuth
-# clients of the embedded issuer (OrdinaryClientTests).
-debian_packages=(python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc libprotobuf-dev nghttp2-client postgresql python3-jwt python3-cryptography curl)
+# clients of the embedded issuer (OrdinaryClientTests); jq for the README tour (ReadmeTourTests).
+debian_packages=(python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc libprotobuf-dev nghttp2-client postgresql python3-jwt python3-cryptography curl jq)
 missing=()
 for package in "${debian_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
