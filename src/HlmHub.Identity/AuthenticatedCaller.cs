@@ -13,6 +13,7 @@ public sealed class AuthenticatedCaller
 {
     private readonly CallAuditor _auditor;
     private int _ownershipChecks;
+    private Authorization.TokenExpiry? _expiry;
 
     internal AuthenticatedCaller(CallerIdentity identity, RpcPolicyAttribute policy, CallAuditor auditor)
     {
@@ -49,6 +50,18 @@ public sealed class AuthenticatedCaller
 
     /// <summary>The rule declared on the rpc being served.</summary>
     public RpcPolicyAttribute Policy { get; }
+
+    /// <summary>
+    /// Cancelled when the caller's token expires, during a streaming rpc (never cancelled otherwise). The streams of
+    /// such a call already end with UNAUTHENTICATED at the first read or write after it; a handler that waits
+    /// between writes (a poll) links this token with the call's, then calls <see cref="ThrowIfTokenExpired"/>.
+    /// </summary>
+    public CancellationToken TokenExpired => _expiry?.Token ?? CancellationToken.None;
+
+    /// <summary>Ends the call with UNAUTHENTICATED when the caller's token has expired during a streaming rpc.</summary>
+    public void ThrowIfTokenExpired() => _expiry?.ThrowIfExpired();
+
+    internal void ExpiresWith(Authorization.TokenExpiry expiry) => _expiry = expiry;
 
     /// <summary>True once the handler checked ownership (successfully) at least once.</summary>
     public bool OwnershipChecked => Volatile.Read(ref _ownershipChecks) > 0;

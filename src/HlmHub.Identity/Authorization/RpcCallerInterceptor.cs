@@ -4,6 +4,7 @@ using HlmHub.Identity.Internal;
 using HlmHub.Identity.ResourceServer;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace HlmHub.Identity.Authorization;
 
@@ -14,7 +15,7 @@ namespace HlmHub.Identity.Authorization;
 /// ownership rule and returned without checking it fails loudly. The rule that matters, checking before the
 /// first write, is held by <see cref="OwnershipWriteGuard"/>.
 /// </summary>
-internal sealed class RpcCallerInterceptor(TimeProvider timeProvider, ILogger<RpcCallerInterceptor> logger) : Interceptor
+internal sealed class RpcCallerInterceptor(TimeProvider timeProvider, IOptions<AuthOptions> options, ILogger<RpcCallerInterceptor> logger) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -29,7 +30,8 @@ internal sealed class RpcCallerInterceptor(TimeProvider timeProvider, ILogger<Rp
         IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
         var caller = Attach(context);
-        var response = await continuation(requestStream, context);
+        using var expiry = ExpiryOf(caller);
+        var response = await continuation(expiry is null ? requestStream : new ExpiringStreamReader<TRequest>(requestStream, expiry), context);
         VerifyOwnershipChecked(context, caller);
         return response;
     }
@@ -38,7 +40,8 @@ internal sealed class RpcCallerInterceptor(TimeProvider timeProvider, ILogger<Rp
         TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
         var caller = Attach(context);
-        await continuation(request, responseStream, context);
+        using var expiry = ExpiryOf(caller);
+        await continuation(request, expiry is null ? responseStream : new ExpiringStreamWriter<TResponse>(responseStream, expiry), context);
         VerifyOwnershipChecked(context, caller);
     }
 
@@ -47,8 +50,33 @@ internal sealed class RpcCallerInterceptor(TimeProvider timeProvider, ILogger<Rp
         DuplexStreamingServerMethod<TRequest, TResponse> continuation)
     {
         var caller = Attach(context);
-        await continuation(requestStream, responseStream, context);
+        using var expiry = ExpiryOf(caller);
+        if (expiry is null)
+        {
+            await continuation(requestStream, responseStream, context);
+        }
+        else
+        {
+            await continuation(new ExpiringStreamReader<TRequest>(requestStream, expiry), new ExpiringStreamWriter<TResponse>(responseStream, expiry), context);
+        }
+
         VerifyOwnershipChecked(context, caller);
+    }
+
+    /// <summary>
+    /// A stream authorized by a token ends when the token does: its <c>exp</c>, with the clock skew every token is
+    /// validated with (anonymous standard services have no token to outlive).
+    /// </summary>
+    private TokenExpiry? ExpiryOf(AuthenticatedCaller? caller)
+    {
+        if (caller is null)
+        {
+            return null;
+        }
+
+        var expiry = new TokenExpiry(caller.Identity.ExpiresAt + options.Value.ClockSkew, timeProvider);
+        caller.ExpiresWith(expiry);
+        return expiry;
     }
 
     private AuthenticatedCaller? Attach(ServerCallContext context)

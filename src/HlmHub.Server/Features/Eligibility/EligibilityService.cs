@@ -86,6 +86,9 @@ internal sealed class EligibilityService(
     {
         var cancellationToken = context.CancellationToken;
         var partnerId = CallerPartner(context);
+        // A quiet stream writes nothing between polls: it ends when the partner's token expires all the same.
+        var caller = context.GetCaller();
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, caller.TokenExpired);
         var resumeFrom = ReadCursor(request.Cursor);
         using var slot = streamLimiter.Acquire(partnerId);
         var clubs = await PartnerClubsAsync(partnerId, cancellationToken);
@@ -104,7 +107,16 @@ internal sealed class EligibilityService(
 
         while (true)
         {
-            await Task.Delay(Limits.WatchPollInterval, timeProvider, cancellationToken);
+            try
+            {
+                await Task.Delay(Limits.WatchPollInterval, timeProvider, watching.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                caller.ThrowIfTokenExpired();
+                throw;
+            }
+
             var current = await PartnerClubsAsync(partnerId, cancellationToken);
             if (!current.Keys.ToHashSet(StringComparer.Ordinal).SetEquals(clubs.Keys))
             {

@@ -1,0 +1,90 @@
+using Grpc.Core;
+
+namespace HlmHub.Identity.Authorization;
+
+/// <summary>
+/// When the token a streaming call was authorized with stops being valid (its <c>exp</c> plus <c>Auth:ClockSkew</c>).
+/// A token is checked when a call starts; a stream can outlive it by hours, so the streams of the call are wrapped
+/// (<see cref="ExpiringStreamReader{T}"/>, <see cref="ExpiringStreamWriter{T}"/>): once the token has expired, reading
+/// or writing ends the call with UNAUTHENTICATED. A disabled client, or a leaked token, then keeps an open stream
+/// no longer than an unexpired token lets it make new calls (at most <c>Auth:TokenLifetime</c>).
+/// </summary>
+internal sealed class TokenExpiry : IDisposable
+{
+    /// <summary>The longest a timer can wait (about 49 days); a token valid longer is checked at each read or write.</summary>
+    private static readonly TimeSpan LongestTimer = TimeSpan.FromDays(49);
+
+    private readonly TimeProvider _timeProvider;
+    private readonly DateTimeOffset _expiresAt;
+    private readonly CancellationTokenSource _expired;
+
+    public TokenExpiry(DateTimeOffset expiresAt, TimeProvider timeProvider)
+    {
+        _timeProvider = timeProvider;
+        _expiresAt = expiresAt;
+        var remaining = expiresAt - timeProvider.GetUtcNow();
+        _expired = new CancellationTokenSource(
+            remaining <= TimeSpan.Zero ? TimeSpan.Zero : remaining > LongestTimer ? LongestTimer : remaining, timeProvider);
+    }
+
+    /// <summary>Cancelled when the token expires.</summary>
+    public CancellationToken Token => _expired.Token;
+
+    public bool HasExpired => _expired.IsCancellationRequested || _timeProvider.GetUtcNow() >= _expiresAt;
+
+    public void ThrowIfExpired()
+    {
+        if (HasExpired)
+        {
+            throw Expired();
+        }
+    }
+
+    public static RpcException Expired() => new(new Status(StatusCode.Unauthenticated,
+        "The access token expired during this call: get a new token and call again (resend what was not acknowledged)."));
+
+    public void Dispose() => _expired.Dispose();
+}
+
+/// <summary>A request stream that ends the call with UNAUTHENTICATED once the caller's token has expired (<see cref="TokenExpiry"/>).</summary>
+internal sealed class ExpiringStreamReader<T>(IAsyncStreamReader<T> inner, TokenExpiry expiry) : IAsyncStreamReader<T>
+{
+    public T Current => inner.Current;
+
+    public async Task<bool> MoveNext(CancellationToken cancellationToken)
+    {
+        expiry.ThrowIfExpired();
+        // A reader waiting for the client's next message stops waiting when the token expires.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expiry.Token);
+        try
+        {
+            return await inner.MoveNext(linked.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && expiry.Token.IsCancellationRequested)
+        {
+            throw TokenExpiry.Expired();
+        }
+    }
+}
+
+/// <summary>A response stream that refuses to write once the caller's token has expired (<see cref="TokenExpiry"/>).</summary>
+internal sealed class ExpiringStreamWriter<T>(IServerStreamWriter<T> inner, TokenExpiry expiry) : IServerStreamWriter<T>
+{
+    public WriteOptions? WriteOptions
+    {
+        get => inner.WriteOptions;
+        set => inner.WriteOptions = value;
+    }
+
+    public Task WriteAsync(T message)
+    {
+        expiry.ThrowIfExpired();
+        return inner.WriteAsync(message);
+    }
+
+    public Task WriteAsync(T message, CancellationToken cancellationToken)
+    {
+        expiry.ThrowIfExpired();
+        return inner.WriteAsync(message, cancellationToken);
+    }
+}

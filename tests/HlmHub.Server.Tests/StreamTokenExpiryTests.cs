@@ -1,0 +1,90 @@
+using Grpc.Core;
+using HlmHub.Contracts.V1;
+using HlmHub.Server.Tests.Infrastructure;
+
+namespace HlmHub.Server.Tests;
+
+/// <summary>A hub whose tokens live a few seconds, with no clock skew: long enough to set a test up, short enough to outlive.</summary>
+public sealed class ShortTokenHubFixture : IAsyncLifetime
+{
+    public static readonly TimeSpan TokenLifetime = TimeSpan.FromSeconds(10);
+
+    private TestDatabase? _database;
+
+    internal HubHost Hub { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        _database = await TestDatabase.CreateAsync(TestProvider.Sqlite);
+        Hub = await HubHost.StartAsync(_database, $"--Auth:TokenLifetime={TokenLifetime}", "--Auth:ClockSkew=00:00:00");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Hub.DisposeAsync();
+        await _database!.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// A token is checked when a call starts; a stream must not outlive it. A partner whose client is disabled, or whose
+/// token leaked, keeps an open stream no longer than its token's lifetime: the stream then ends with UNAUTHENTICATED,
+/// and nothing sent on it after that is booked.
+/// </summary>
+public sealed class StreamTokenExpiryTests(ShortTokenHubFixture fixture) : IClassFixture<ShortTokenHubFixture>
+{
+    private static readonly TimeSpan Margin = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task ARedemptionStream_EndsUnauthenticatedWhenItsTokenExpires_AndNothingAfterIsBooked()
+    {
+        var world = await RedemptionWorld.CreateAsync(fixture.Hub, await fixture.Hub.HubAdminAsync());
+        var member = await world.AddMemberAsync();
+        var token = await world.TokenAsync(ClientKind.Partner, world.PartnerId, "hlmhub.redemptions");
+        var expiresAt = TimeProvider.System.GetUtcNow() + ShortTokenHubFixture.TokenLifetime;
+        using var call = world.Client().StreamRedemptions(Auth(token));
+
+        await call.RequestStream.WriteAsync(world.Event(member, 1_000, 100));
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+        var first = call.ResponseStream.Current;
+        // The stream stays open, idle, past the token's expiry: the hub ends it without waiting for the next event.
+        var ended = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(ShortTokenHubFixture.TokenLifetime + Margin));
+        var endedAt = TimeProvider.System.GetUtcNow();
+        var late = await Assert.ThrowsAnyAsync<Exception>(() => call.RequestStream.WriteAsync(world.Event(member, 1_000, 100)));
+
+        Assert.Equal(RedemptionOutcome.Accepted, first.Outcome);
+        Assert.Equal(StatusCode.Unauthenticated, ended.StatusCode);
+        Assert.Contains("access token expired during this call", ended.Status.Detail, StringComparison.Ordinal);
+        Assert.True(endedAt >= expiresAt - TimeSpan.FromSeconds(1), $"ended at {endedAt:O}, the token expired at {expiresAt:O}");
+        Assert.NotNull(late);
+        Assert.Equal(1, (await world.LedgerCheckAsync()).AcceptedRedemptions);
+    }
+
+    [Fact]
+    public async Task AQuietWatchStream_EndsUnauthenticatedWhenItsTokenExpires()
+    {
+        var world = await RedemptionWorld.CreateAsync(fixture.Hub, await fixture.Hub.HubAdminAsync());
+        await world.AddMemberAsync();
+        var token = await world.TokenAsync(ClientKind.Partner, world.PartnerId, "hlmhub.offers.read");
+        var expiresAt = TimeProvider.System.GetUtcNow() + ShortTokenHubFixture.TokenLifetime;
+        using var call = new EligibilityService.EligibilityServiceClient(fixture.Hub.Channel).Watch(new WatchEligibilityRequest(), Auth(token));
+
+        // The snapshot, then nothing changes: the stream has nothing to write when the token expires.
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+        var snapshot = call.ResponseStream.Current;
+        var ended = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            while (await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(ShortTokenHubFixture.TokenLifetime + Margin))
+            {
+            }
+        });
+        var endedAt = TimeProvider.System.GetUtcNow();
+
+        Assert.True(snapshot.Snapshot);
+        Assert.Equal(StatusCode.Unauthenticated, ended.StatusCode);
+        Assert.Contains("access token expired during this call", ended.Status.Detail, StringComparison.Ordinal);
+        Assert.True(endedAt >= expiresAt - TimeSpan.FromSeconds(1), $"ended at {endedAt:O}, the token expired at {expiresAt:O}");
+    }
+
+    private static CallOptions Auth(string token) => new(new Metadata { { "authorization", "Bearer " + token } });
+}
