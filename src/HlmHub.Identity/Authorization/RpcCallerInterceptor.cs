@@ -31,7 +31,8 @@ internal sealed class RpcCallerInterceptor(TimeProvider timeProvider, IOptions<A
     {
         var caller = Attach(context);
         using var expiry = ExpiryOf(caller);
-        var response = await continuation(expiry is null ? requestStream : new ExpiringStreamReader<TRequest>(requestStream, expiry), context);
+        using var reader = expiry is null ? null : new ExpiringStreamReader<TRequest>(requestStream, expiry);
+        var response = await continuation(reader ?? requestStream, context);
         VerifyOwnershipChecked(context, caller);
         return response;
     }
@@ -51,14 +52,8 @@ internal sealed class RpcCallerInterceptor(TimeProvider timeProvider, IOptions<A
     {
         var caller = Attach(context);
         using var expiry = ExpiryOf(caller);
-        if (expiry is null)
-        {
-            await continuation(requestStream, responseStream, context);
-        }
-        else
-        {
-            await continuation(new ExpiringStreamReader<TRequest>(requestStream, expiry), new ExpiringStreamWriter<TResponse>(responseStream, expiry), context);
-        }
+        using var reader = expiry is null ? null : new ExpiringStreamReader<TRequest>(requestStream, expiry);
+        await continuation(reader ?? requestStream, expiry is null ? responseStream : new ExpiringStreamWriter<TResponse>(responseStream, expiry), context);
 
         VerifyOwnershipChecked(context, caller);
     }

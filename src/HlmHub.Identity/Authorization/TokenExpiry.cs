@@ -47,24 +47,36 @@ internal sealed class TokenExpiry : IDisposable
 }
 
 /// <summary>A request stream that ends the call with UNAUTHENTICATED once the caller's token has expired (<see cref="TokenExpiry"/>).</summary>
-internal sealed class ExpiringStreamReader<T>(IAsyncStreamReader<T> inner, TokenExpiry expiry) : IAsyncStreamReader<T>
+internal sealed class ExpiringStreamReader<T>(IAsyncStreamReader<T> inner, TokenExpiry expiry) : IAsyncStreamReader<T>, IDisposable
 {
+    // A reader waiting for the client's next message stops waiting when the token expires: the handler's token is
+    // linked with the expiry's, once for as long as the handler passes the same token (it does, message after message).
+    private CancellationToken _linkedWith;
+    private CancellationTokenSource? _linked;
+
     public T Current => inner.Current;
 
     public async Task<bool> MoveNext(CancellationToken cancellationToken)
     {
         expiry.ThrowIfExpired();
-        // A reader waiting for the client's next message stops waiting when the token expires.
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expiry.Token);
+        if (_linked is null || _linkedWith != cancellationToken)
+        {
+            _linked?.Dispose();
+            _linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expiry.Token);
+            _linkedWith = cancellationToken;
+        }
+
         try
         {
-            return await inner.MoveNext(linked.Token);
+            return await inner.MoveNext(_linked.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && expiry.Token.IsCancellationRequested)
         {
             throw TokenExpiry.Expired();
         }
     }
+
+    public void Dispose() => _linked?.Dispose();
 }
 
 /// <summary>A response stream that refuses to write once the caller's token has expired (<see cref="TokenExpiry"/>).</summary>
