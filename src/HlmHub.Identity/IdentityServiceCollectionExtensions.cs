@@ -35,6 +35,7 @@ public static class IdentityServiceCollectionExtensions
         services.TryAddSingleton<IEmbeddedIssuerAddress>(provider => provider.GetRequiredService<EmbeddedIssuerUrl>());
         services.TryAddSingleton<SigningKeyManager>();
         services.TryAddSingleton<ISigningKeyRotation>(provider => provider.GetRequiredService<SigningKeyManager>());
+        services.TryAddSingleton<IPublishedSigningKeys>(provider => provider.GetRequiredService<SigningKeyManager>());
         services.TryAddSingleton<FailedAuthenticationLimiter>();
         services.TryAddSingleton<IdentityLeases>();
         services.TryAddSingleton<IClientRegistry, OpenIddictClientRegistry>();

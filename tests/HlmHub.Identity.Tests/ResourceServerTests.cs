@@ -42,6 +42,47 @@ public sealed class ResourceServerTests
     }
 
     [Fact]
+    public async Task ACachedTokenOfARevokedKey_IsRefusedAtOnceOnThisInstance()
+    {
+        await using var host = await IdentityTestHost.StartAsync();
+        var client = await host.RegisterAsync(new ClientRegistration(ClientKind.Partner, "MAAF", ["hlmhub.test"], PartnerId: "maaf"));
+        var token = await host.GetTokenAsync(client);
+        await host.CallAsync("WhoAmI", token);
+        Assert.True(host.Services.GetRequiredService<ValidatedTokenCache>().TryGet(token, out _));
+
+        await host.Services.GetRequiredService<ISigningKeyRotation>().RevokeAsync(new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(token).Kid, CancellationToken.None);
+        var refused = await host.CallFailsAsync("WhoAmI", token);
+
+        Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
+        Assert.Contains("signing key", refused.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ACachedTokenOfAKeyDeletedFromTheDatabase_IsRefusedOnceTheKeysAreReread()
+    {
+        await using var host = await IdentityTestHost.StartAsync();
+        var client = await host.RegisterAsync(new ClientRegistration(ClientKind.Partner, "MAAF", ["hlmhub.test"], PartnerId: "maaf"));
+        var token = await host.GetTokenAsync(client);
+        await host.CallAsync("WhoAmI", token);
+
+        // The documented emergency procedure, as another instance or a DBA runs it: the row is deleted.
+        await using (var db = await host.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<HlmHub.Storage.HlmHubDbContext>>().CreateDbContextAsync())
+        {
+            var kid = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(token).Kid;
+            Assert.Equal(1, await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.ExecuteDeleteAsync(db.SigningKeys.Where(key => key.KeyId == kid)));
+        }
+
+        var beforeReread = await host.CallAsync("WhoAmI", token);
+        host.Clock.Advance(new AuthOptions().EmbeddedIssuer.KeyCacheRefreshInterval + TimeSpan.FromSeconds(1));
+        var refused = await host.CallFailsAsync("WhoAmI", token);
+
+        // Until this instance re-reads its keys (Auth:EmbeddedIssuer:KeyCacheRefreshInterval), the cached token still passes.
+        Assert.Equal(client.ClientId, beforeReread.ClientId);
+        Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
+        Assert.Contains("signing key", refused.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TokenSeenBefore_IsServedFromTheCacheUntilItExpires()
     {
         await using var host = await IdentityTestHost.StartAsync();

@@ -22,14 +22,16 @@ public sealed class TokenRouterTests
         var options = Options.Create(new AuthOptions { Issuer = EmbeddedIssuer });
         _cache = new ValidatedTokenCache(options, TimeProvider.System);
         _router = new TokenRouter(_cache, options, new IssuerSchemes(options.Value),
-            new EmbeddedIssuerUrl(options, new ServiceCollection().BuildServiceProvider()));
+            new EmbeddedIssuerUrl(options, new ServiceCollection().BuildServiceProvider()), _published);
     }
+
+    private readonly PublishedKeys _published = new() { "key-1" };
 
     [Fact]
     public void TokenValidatedBefore_IsAnsweredByItsCacheEntry_WithoutAllocating()
     {
         var token = Jwt("ES256", "key-1", EmbeddedIssuer);
-        _cache.Add(token, new ClaimsPrincipal(), HubAuthentication.EmbeddedScheme, TimeProvider.System.GetUtcNow().AddHours(1));
+        _cache.Add(token, new ClaimsPrincipal(), HubAuthentication.EmbeddedScheme, "key-1", TimeProvider.System.GetUtcNow().AddHours(1));
         var request = Request(token);
         // Once first, so the measure counts the call and not its first compilation.
         _router.Route(request);
@@ -70,4 +72,30 @@ public sealed class TokenRouterTests
     private static string Jwt(string algorithm, string keyId, string issuer) =>
         Base64UrlEncoder.Encode(Encoding.UTF8.GetBytes($$"""{"alg":"{{algorithm}}","kid":"{{keyId}}","typ":"at+jwt"}""")) + "."
         + Base64UrlEncoder.Encode(Encoding.UTF8.GetBytes($$"""{"iss":"{{issuer}}"}""")) + ".c2lnbmF0dXJl";
+
+    [Fact]
+    public void ACachedTokenOfAKeyNoLongerPublished_IsValidatedAgain_NotAnsweredFromTheCache()
+    {
+        var token = Jwt("ES256", "key-2", EmbeddedIssuer);
+        _cache.Add(token, new ClaimsPrincipal(), HubAuthentication.EmbeddedScheme, "key-2", TimeProvider.System.GetUtcNow().AddHours(1));
+        _published.Add("key-2");
+        var whilePublished = _router.Route(Request(token));
+
+        _published.Remove("key-2");
+        var afterRevocation = _router.Route(Request(token));
+
+        Assert.Equal(TokenRouteKind.Cached, whilePublished.Kind);
+        Assert.Equal((TokenRouteKind.Issuer, HubAuthentication.EmbeddedScheme), (afterRevocation.Kind, afterRevocation.IssuerScheme));
+    }
+
+    /// <summary>The embedded issuer's published keys, as this test sets them (the real set is the database's: KeyRotationTests).</summary>
+    private sealed class PublishedKeys : HashSet<string>, IPublishedSigningKeys
+    {
+        public PublishedKeys()
+            : base(StringComparer.Ordinal)
+        {
+        }
+
+        public bool StillPublishes(string keyId) => Contains(keyId);
+    }
 }

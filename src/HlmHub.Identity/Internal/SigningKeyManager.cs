@@ -22,9 +22,18 @@ internal sealed record LoadedSigningKey(
     DateTimeOffset? RetiresAt);
 
 /// <summary>The keys in force at <see cref="LoadedAt"/>: the one that signs, and every one in the JWKS.</summary>
+/// <summary>Whether the embedded issuer still publishes a signing key (<see cref="SigningKeyManager.StillPublishes"/>).</summary>
+internal interface IPublishedSigningKeys
+{
+    bool StillPublishes(string keyId);
+}
+
 internal sealed record SigningKeySet(DateTimeOffset LoadedAt, LoadedSigningKey Signing, IReadOnlyList<LoadedSigningKey> Published)
 {
     public IReadOnlyList<SecurityKey> ValidationKeys { get; } = Published.Select(k => (SecurityKey)k.PublicKey).ToArray();
+
+    /// <summary>The ids of the keys tokens may be signed with.</summary>
+    public IReadOnlySet<string> PublishedKeyIds { get; } = Published.Select(k => k.KeyId).ToHashSet(StringComparer.Ordinal);
 }
 
 /// <summary>
@@ -44,7 +53,7 @@ internal sealed class SigningKeyManager(
     IDataProtectionProvider dataProtection,
     IOptions<AuthOptions> options,
     TimeProvider timeProvider,
-    ILogger<SigningKeyManager> logger) : ISigningKeyRotation
+    ILogger<SigningKeyManager> logger) : ISigningKeyRotation, IPublishedSigningKeys
 {
     /// <summary>The Data Protection purpose of signing keys: a payload protected for another purpose never decrypts here.</summary>
     internal const string ProtectionPurpose = "HlmHub.Identity.SigningKeys.v1";
@@ -65,6 +74,19 @@ internal sealed class SigningKeyManager(
 
     /// <summary>A retired key stays published this long after it stops signing: the last token it signed must expire first.</summary>
     private TimeSpan RetentionAfterRetirement => options.Value.TokenLifetime + options.Value.ClockSkew;
+
+    /// <summary>
+    /// Whether a token signed with <paramref name="keyId"/> and validated earlier may still be served from the
+    /// validated-token cache: its key is published in the key set loaded less than
+    /// <see cref="EmbeddedIssuerOptions.KeyCacheRefreshInterval"/> ago. False when the key was revoked, here at once or
+    /// on another instance within that interval, and when the set is due for a reload (the token is then validated
+    /// again, which reloads it). A field read and a set lookup: this runs on every call that carries a cached token.
+    /// </summary>
+    public bool StillPublishes(string keyId)
+    {
+        var current = _current;
+        return current is not null && current.PublishedKeyIds.Contains(keyId) && IsFresh(current, timeProvider.GetUtcNow());
+    }
 
     /// <summary>The keys in force now, from the cache when it is fresh.</summary>
     public async ValueTask<SigningKeySet> GetKeySetAsync(CancellationToken cancellationToken)

@@ -190,7 +190,7 @@ internal sealed class IssuerEvents(IssuerSchemes schemes, ValidatedTokenCache ca
         }
 
         var principal = new ClaimsPrincipal(new CallerClaimsIdentity(claims, scheme, caller));
-        cache.Add(token.EncodedToken, principal, scheme, caller.ExpiresAt);
+        cache.Add(token.EncodedToken, principal, scheme, token.Kid, caller.ExpiresAt);
         return principal;
     }
 

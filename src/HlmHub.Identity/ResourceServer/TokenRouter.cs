@@ -23,10 +23,12 @@ internal sealed class TokenRouter
     private readonly Dictionary<string, string> _schemeByIssuer;
     private readonly HashSet<string> _allowedAlgorithms;
     private readonly EmbeddedIssuerUrl? _embeddedIssuer;
+    private readonly IPublishedSigningKeys _embeddedKeys;
 
-    public TokenRouter(ValidatedTokenCache cache, IOptions<AuthOptions> options, IssuerSchemes schemes, EmbeddedIssuerUrl embeddedIssuer)
+    public TokenRouter(ValidatedTokenCache cache, IOptions<AuthOptions> options, IssuerSchemes schemes, EmbeddedIssuerUrl embeddedIssuer, IPublishedSigningKeys embeddedKeys)
     {
         _cache = cache;
+        _embeddedKeys = embeddedKeys;
         _schemeByIssuer = schemes.External.ToDictionary(issuer => issuer.Issuer, issuer => issuer.Scheme, StringComparer.Ordinal);
         _allowedAlgorithms = new HashSet<string>(options.Value.EffectiveAllowedAlgorithms, StringComparer.Ordinal);
         _embeddedIssuer = schemes.EmbeddedEnabled ? embeddedIssuer : null;
@@ -44,7 +46,9 @@ internal sealed class TokenRouter
             return TokenRoute.NoToken;
         }
 
-        if (_cache.TryGet(header, out var entry))
+        // A token of the embedded issuer is served from the cache only while its key is published: a revoked key's
+        // tokens stop at once on this instance, and within the key set's refresh interval on the others.
+        if (_cache.TryGet(header, out var entry) && (entry.Scheme != HubAuthentication.EmbeddedScheme || _embeddedKeys.StillPublishes(entry.KeyId)))
         {
             return TokenRoute.FromCache(entry);
         }

@@ -40,7 +40,7 @@ internal sealed class ValidatedTokenCache(IOptions<AuthOptions> options, TimePro
         return false;
     }
 
-    public void Add(string token, ClaimsPrincipal principal, string scheme, DateTimeOffset expiresAt)
+    public void Add(string token, ClaimsPrincipal principal, string scheme, string keyId, DateTimeOffset expiresAt)
     {
         if (_duration <= TimeSpan.Zero || _maxEntries <= 0)
         {
@@ -66,15 +66,16 @@ internal sealed class ValidatedTokenCache(IOptions<AuthOptions> options, TimePro
             }
         }
 
-        _entries[token] = new Entry(principal, scheme, until);
+        _entries[token] = new Entry(principal, scheme, keyId, until);
     }
 
     /// <summary>
-    /// A validated token: its principal (shared, never modified), the scheme that validated it, and until when it may be
+    /// A validated token: its principal (shared, never modified), the scheme that validated it, the key it was signed
+    /// with (an entry of a revoked key is not served: <see cref="TokenRouter"/>), and until when it may be
     /// reused; with the authentication result every call carrying it answers, built once (a ticket and its properties
     /// per call were about an eighth of what authentication allocated on the cached path: docs/benchmarks.md).
     /// </summary>
-    internal sealed record Entry(ClaimsPrincipal Principal, string Scheme, DateTimeOffset Until)
+    internal sealed record Entry(ClaimsPrincipal Principal, string Scheme, string KeyId, DateTimeOffset Until)
     {
         public Task<AuthenticateResult> Authenticated { get; } =
             Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(Principal, Scheme)));
