@@ -50,7 +50,7 @@ public static class MemberTokenKeys
             return Decode(File.ReadAllText(path), path);
         }
 
-        Directory.CreateDirectory(dataDirectory);
+        PrivateDirectory.Create(dataDirectory);
         var key = RandomNumberGenerator.GetBytes(GeneratedKeyLength);
         try
         {

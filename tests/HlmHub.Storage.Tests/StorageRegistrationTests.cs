@@ -87,7 +87,7 @@ public sealed class StorageRegistrationTests
     }
 
     [Fact]
-    public async Task SqliteMigration_CreatesDataDirectoryAndUsesWriteAheadLog()
+    public async Task SqliteMigration_CreatesDataDirectoryForItsUserOnly_AndUsesWriteAheadLog()
     {
         var cancellationToken = TestTimeouts.Token();
         await using var database = await TestDatabase.CreateAsync(StorageProvider.Sqlite, cancellationToken);
@@ -97,6 +97,13 @@ public sealed class StorageRegistrationTests
         await database.Migrator.MigrateAsync(cancellationToken);
 
         Assert.True(File.Exists(Path.Combine(dataDirectory, "hlmhub.db")));
+        // 0700 whatever the umask: the database holds the key ring and the references beside their member tokens.
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(dataDirectory));
+            Assert.False(PrivateDirectory.IsOpenToOthers(dataDirectory, out _));
+        }
+
         await using var context = await database.CreateContextAsync(cancellationToken);
         var connection = (SqliteConnection)context.Database.GetDbConnection();
         await connection.OpenAsync(cancellationToken);

@@ -47,7 +47,7 @@ internal sealed class IdentityBootstrapper(
             var registered = await registry.RegisterAsync(
                 new ClientRegistration(ClientKind.Admin, "Bootstrap hub administrator", [AdminScope]), cancellationToken);
             var directory = storageOptions.Value.DataDirectory;
-            Directory.CreateDirectory(directory);
+            PrivateDirectory.Create(directory);
             var path = Path.GetFullPath(Path.Combine(directory, FileName));
             var json = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string>
             {

@@ -17,6 +17,13 @@ internal sealed partial class DatabaseMigrationService(
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // Created 0700 by the hub; one an operator created (or an older hub) may let other users read the secrets.
+        var dataDirectory = Path.GetFullPath(storageOptions.Value.DataDirectory);
+        if (PrivateDirectory.IsOpenToOthers(dataDirectory, out var mode))
+        {
+            LogDataDirectoryOpen(logger, dataDirectory, Convert.ToString((int)mode, 8));
+        }
+
         if (storageOptions.Value.ApplyMigrationsAtStartup)
         {
             await migrator.MigrateAsync(cancellationToken);
@@ -51,6 +58,9 @@ internal sealed partial class DatabaseMigrationService(
 
     [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Database schema is up to date.")]
     private static partial void LogMigrated(ILogger logger);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "The data directory {Path} lets other users in (mode {Mode}): it holds the database and secrets; run chmod 700 on it.")]
+    private static partial void LogDataDirectoryOpen(ILogger logger, string path, string mode);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Database schema is up to date (migrations are applied by the DBA: Storage:ApplyMigrationsAtStartup is false).")]
     private static partial void LogSchemaChecked(ILogger logger);

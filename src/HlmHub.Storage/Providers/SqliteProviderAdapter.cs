@@ -37,7 +37,7 @@ internal sealed class SqliteProviderAdapter : StorageProviderAdapter
             var directory = Path.GetDirectoryName(Path.GetFullPath(dataSource));
             if (!string.IsNullOrEmpty(directory))
             {
-                Directory.CreateDirectory(directory);
+                PrivateDirectory.Create(directory);
             }
         }
 

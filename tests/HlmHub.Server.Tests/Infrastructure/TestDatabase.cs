@@ -22,7 +22,8 @@ internal sealed class TestDatabase : IAsyncDisposable
     {
         Provider = provider;
         _database = database;
-        Directory.CreateDirectory(database.DataDirectory);
+        // As the hub creates it (0700): a test hub logs no warning about its mode.
+        PrivateDirectory.Create(database.DataDirectory);
     }
 
     public TestProvider Provider { get; }

@@ -252,7 +252,7 @@ internal sealed partial class DemoSeeder
 
     private async Task<(int Registered, string Path, List<DemoClientCredentials> Entries, List<string> Lost, string? TokenEndpoint)> SeedClientsAsync(string? tokenEndpoint, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(_storageOptions.DataDirectory);
+        PrivateDirectory.Create(_storageOptions.DataDirectory);
         var path = Path.GetFullPath(Path.Combine(_storageOptions.DataDirectory, CredentialsFileName));
         var file = await ReadCredentialsAsync(path, cancellationToken);
         var known = file?.Clients.ToDictionary(client => client.ClientId, StringComparer.Ordinal) ?? [];
