@@ -164,6 +164,21 @@ public sealed class TokenEndpointTests
     }
 
     [Fact]
+    public async Task AClientIdThatNoClientCouldHave_IsNotWrittenToTheLog_SoItCannotForgeALine()
+    {
+        await using var host = await IssuerTestHost.StartAsync();
+
+        var forged = await host.RequestTokenAsync(
+            [ClientCredentials, new("client_id", "nobody\nwarn: FORGED by an anonymous caller"), new("client_secret", "whatever")]);
+
+        Assert.Equal((HttpStatusCode.Unauthorized, "invalid_client"), (forged.Status, forged.Error));
+        var failure = Assert.Single(host.Logs, r => r.EventId.Id == IdentityEventIds.ClientAuthenticationFailed);
+        Assert.Contains("for client (not a client id)", failure.Message, StringComparison.Ordinal);
+        // The hub's own entries (OpenIddict's, at Information, echo the request: the hub runs them at Warning).
+        Assert.DoesNotContain(host.Logs, r => r.Category.StartsWith("HlmHub", StringComparison.Ordinal) && r.Message.Contains("FORGED", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task ScopeNotAllowed_IsInvalidScopeNamingIt_NotAReducedToken()
     {
         await using var host = await IssuerTestHost.StartAsync();

@@ -311,6 +311,35 @@ public sealed class ObservabilityProcessTests
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
     }
 
+    [Fact]
+    public async Task AnAnonymousTokenRequest_IsNotEchoedIntoTheLog_NorADisguisedClientId()
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("hlmhub-logs-").FullName;
+        try
+        {
+            await using var hub = HubProcess.Start(new Dictionary<string, string?> { ["Storage:DataDirectory"] = dataDirectory });
+            await hub.WaitStartedAsync();
+            using var http = new HttpClient { BaseAddress = hub.HttpAddress, DefaultRequestVersion = HttpVersion.Version11, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+
+            // Parameters of the caller's choosing: OpenIddict logs each request's parameters at Information.
+            using var unsupported = await http.PostAsync("/connect/token", new FormUrlEncodedContent(
+                [new("grant_type", "password"), new("x", "ECHOED-PARAMETER")])).DefaultTimeout();
+            using var forged = await http.PostAsync("/connect/token", new FormUrlEncodedContent(
+                [new("grant_type", "client_credentials"), new("client_id", "nobody\nFORGED-LINE"), new("client_secret", "whatever")])).DefaultTimeout();
+            await WaitForLineAsync(hub, "(not a client id)");
+            await hub.KillAsync();
+
+            Assert.Equal(HttpStatusCode.BadRequest, unsupported.StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode);
+            Assert.DoesNotContain("ECHOED-PARAMETER", hub.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("FORGED-LINE", hub.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+
     private static async Task<string> WaitForLineAsync(HubProcess hub, string text)
     {
         var deadline = TimeProvider.System.GetUtcNow() + TestTimeouts.Default;

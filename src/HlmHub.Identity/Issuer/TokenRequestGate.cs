@@ -80,7 +80,7 @@ internal sealed class FailedAuthenticationGate(FailedAuthenticationLimiter limit
         var clientId = TokenRequestClient.IdForLimits(context.Request);
         if (limiter.BlockedFor(clientId, address) is { } retryAfter)
         {
-            IdentityLog.TokenRequestsRateLimited(logger, address?.ToString() ?? "unknown", clientId ?? "unknown");
+            IdentityLog.TokenRequestsRateLimited(logger, address?.ToString() ?? "unknown", TokenRequestClient.ForLog(clientId));
             await TokenErrors.WriteAsync(request.HttpContext, StatusCodes.Status429TooManyRequests, OpenIddictConstants.Errors.InvalidClient,
                 "Too many failed client authentications: retry later.", retryAfter);
             context.HandleRequest();
@@ -128,7 +128,7 @@ internal sealed class FailedAuthenticationRecorder(FailedAuthenticationLimiter l
             limiter.RecordFailure(clientId, address);
             // OpenIddict's description names the failure (unknown client, wrong secret, bad assertion); it never
             // contains the secret or the assertion.
-            IdentityLog.ClientAuthenticationFailed(logger, address?.ToString() ?? "unknown", clientId ?? "unknown", context.Response.ErrorDescription ?? "");
+            IdentityLog.ClientAuthenticationFailed(logger, address?.ToString() ?? "unknown", TokenRequestClient.ForLog(clientId), context.Response.ErrorDescription ?? "");
         }
         return ValueTask.CompletedTask;
     }
@@ -161,6 +161,15 @@ internal static class TokenRequestClient
         }
         return string.IsNullOrEmpty(clientId) || clientId.Length > MaxLength ? null : clientId;
     }
+
+    /// <summary>
+    /// A client id as the logs may carry it: the caller chose it and nothing authenticated it yet, so one with a
+    /// character no client id has (a line break forging a log line, markup, spaces) is logged as a placeholder.
+    /// </summary>
+    public static string ForLog(string? clientId) =>
+        clientId is null ? "unknown"
+        : clientId.All(static character => char.IsAsciiLetterOrDigit(character) || character is '-' or '_' or '.' or ':' or '@') ? clientId
+        : "(not a client id)";
 }
 
 /// <summary>Writes an RFC 6749 §5.2 error for the answers the hub gives itself in front of OpenIddict.</summary>
