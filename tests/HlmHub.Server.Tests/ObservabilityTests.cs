@@ -180,6 +180,35 @@ public sealed class ObservabilityProcessTests
             "Roster:MaxItemsPerBatch must be greater than 0 (it is 0)",
             "Eligibility:WatchPageSize must be greater than 0 (it is 0)");
 
+    [Fact]
+    public async Task APortAlreadyInUse_StopsTheSecondHubWithALineNamingTheAddressAndTheSettings_AndExitCode78()
+    {
+        var first = Directory.CreateTempSubdirectory("hlmhub-port-").FullName;
+        var second = Directory.CreateTempSubdirectory("hlmhub-port-").FullName;
+        try
+        {
+            await using var running = HubProcess.Start(new Dictionary<string, string?> { ["Storage:DataDirectory"] = first });
+            await running.WaitStartedAsync();
+            await using var hub = HubProcess.Start(new Dictionary<string, string?>
+            {
+                ["Storage:DataDirectory"] = second,
+                ["Kestrel:Endpoints:Grpc:Url"] = $"http://127.0.0.1:{running.GrpcPort}",
+            });
+
+            var exitCode = await hub.WaitForExitAsync();
+
+            Assert.True(exitCode == 78, $"exit {exitCode}:\n{hub.Output}");
+            var line = Assert.Single(hub.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries), candidate => candidate.StartsWith("hlmhub: invalid configuration:", StringComparison.Ordinal));
+            Assert.Contains($"http://127.0.0.1:{running.GrpcPort}: address already in use", line, StringComparison.Ordinal);
+            Assert.Contains("Kestrel:Endpoints:Grpc:Url and Kestrel:Endpoints:Http:Url", line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(first, recursive: true);
+            Directory.Delete(second, recursive: true);
+        }
+    }
+
     private static async Task AssertRefusedAsync(Dictionary<string, string?> settings, params string[] expected)
     {
         var dataDirectory = Directory.CreateTempSubdirectory("hlmhub-config-").FullName;

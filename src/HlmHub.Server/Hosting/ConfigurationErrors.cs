@@ -8,7 +8,7 @@ namespace HlmHub.Server.Hosting;
 /// code <see cref="ExitCode"/> (EX_CONFIG in sysexits.h), instead of a stack trace. Configuration errors are: a failed
 /// options validation (<see cref="SettingChecks"/>, at start-up), a value the configuration binder cannot convert,
 /// and the settings the storage and identity layers check while the host is built, whose messages start with the
-/// setting's name.
+/// setting's name; and an endpoint address Kestrel cannot bind (a port in use).
 /// </summary>
 internal static partial class ConfigurationErrors
 {
@@ -60,6 +60,10 @@ internal static partial class ConfigurationErrors
         OptionsValidationException validation => string.Join("; ", validation.Failures.Distinct(StringComparer.Ordinal)),
         InvalidOperationException binding when binding.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) => binding.Message,
         InvalidOperationException named when NamesASetting().IsMatch(named.Message) => named.Message,
+        // Kestrel's "Failed to bind to address http://127.0.0.1:5080: address already in use.": a configured
+        // address this machine cannot give the hub, the first thing a newcomer with a second hub running meets.
+        IOException bind when bind.Message.StartsWith("Failed to bind to address", StringComparison.Ordinal) =>
+            bind.Message.TrimEnd('.') + ": stop what holds it (another hub?), or set Kestrel:Endpoints:Grpc:Url and Kestrel:Endpoints:Http:Url",
         _ => null,
     };
 
