@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace HlmHub.Reconciliation;
 
 /// <summary>The engine's named limits (configuration section <c>Reconciliation</c>), validated at start-up.</summary>
@@ -57,12 +59,12 @@ public sealed class ReconciliationOptions
 }
 
 /// <summary>Checks <see cref="ReconciliationOptions"/> at start-up (<see cref="ReconciliationOptions.Problems"/>).</summary>
-internal sealed class ReconciliationOptionsValidation : Microsoft.Extensions.Options.IValidateOptions<ReconciliationOptions>
+internal sealed class ReconciliationOptionsValidation : IValidateOptions<ReconciliationOptions>
 {
-    public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, ReconciliationOptions options)
+    public ValidateOptionsResult Validate(string? name, ReconciliationOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var problems = options.Problems().ToList();
-        return problems.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(problems);
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }
