@@ -5,12 +5,15 @@ using Grpc.Health.V1;
 using HlmHub.Identity.ResourceServer;
 using HlmHub.Identity.Tests.Infrastructure;
 using HlmHub.Identity.Tests.Secured;
+using HlmHub.Storage;
 using HlmHub.Storage.Identity;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.JsonWebTokens;
 using OpenIddict.Server;
 
 namespace HlmHub.Identity.Tests;
@@ -45,12 +48,9 @@ public sealed class ResourceServerTests
     public async Task ACachedTokenOfARevokedKey_IsRefusedAtOnceOnThisInstance()
     {
         await using var host = await IdentityTestHost.StartAsync();
-        var client = await host.RegisterAsync(new ClientRegistration(ClientKind.Partner, "MAAF", ["hlmhub.test"], PartnerId: "maaf"));
-        var token = await host.GetTokenAsync(client);
-        await host.CallAsync("WhoAmI", token);
-        Assert.True(host.Services.GetRequiredService<ValidatedTokenCache>().TryGet(token, out _));
+        var (_, token) = await CachedTokenAsync(host);
 
-        await host.Services.GetRequiredService<ISigningKeyRotation>().RevokeAsync(new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(token).Kid, CancellationToken.None);
+        await host.Services.GetRequiredService<ISigningKeyRotation>().RevokeAsync(new JsonWebToken(token).Kid, CancellationToken.None);
         var refused = await host.CallFailsAsync("WhoAmI", token);
 
         Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
@@ -61,15 +61,13 @@ public sealed class ResourceServerTests
     public async Task ACachedTokenOfAKeyDeletedFromTheDatabase_IsRefusedOnceTheKeysAreReread()
     {
         await using var host = await IdentityTestHost.StartAsync();
-        var client = await host.RegisterAsync(new ClientRegistration(ClientKind.Partner, "MAAF", ["hlmhub.test"], PartnerId: "maaf"));
-        var token = await host.GetTokenAsync(client);
-        await host.CallAsync("WhoAmI", token);
+        var (client, token) = await CachedTokenAsync(host);
 
         // The documented emergency procedure, as another instance or a DBA runs it: the row is deleted.
-        await using (var db = await host.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<HlmHub.Storage.HlmHubDbContext>>().CreateDbContextAsync())
+        await using (var db = await host.Services.GetRequiredService<IDbContextFactory<HlmHubDbContext>>().CreateDbContextAsync())
         {
-            var kid = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(token).Kid;
-            Assert.Equal(1, await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.ExecuteDeleteAsync(db.SigningKeys.Where(key => key.KeyId == kid)));
+            var kid = new JsonWebToken(token).Kid;
+            Assert.Equal(1, await db.SigningKeys.Where(key => key.KeyId == kid).ExecuteDeleteAsync());
         }
 
         var beforeReread = await host.CallAsync("WhoAmI", token);
@@ -80,6 +78,16 @@ public sealed class ResourceServerTests
         Assert.Equal(client.ClientId, beforeReread.ClientId);
         Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
         Assert.Contains("signing key", refused.Detail, StringComparison.Ordinal);
+    }
+
+    /// <summary>A partner client's token, used once: the validated-token cache holds it.</summary>
+    private static async Task<(RegisteredClient Client, string Token)> CachedTokenAsync(IdentityTestHost host)
+    {
+        var client = await host.RegisterAsync(new ClientRegistration(ClientKind.Partner, "MAAF", ["hlmhub.test"], PartnerId: "maaf"));
+        var token = await host.GetTokenAsync(client);
+        await host.CallAsync("WhoAmI", token);
+        Assert.True(host.Services.GetRequiredService<ValidatedTokenCache>().TryGet(token, out _));
+        return (client, token);
     }
 
     [Fact]

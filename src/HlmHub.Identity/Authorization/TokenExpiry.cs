@@ -17,20 +17,23 @@ internal sealed class TokenExpiry : IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly DateTimeOffset _expiresAt;
     private readonly CancellationTokenSource _expired;
+    private readonly bool _timerCoversExpiry;
 
     public TokenExpiry(DateTimeOffset expiresAt, TimeProvider timeProvider)
     {
         _timeProvider = timeProvider;
         _expiresAt = expiresAt;
         var remaining = expiresAt - timeProvider.GetUtcNow();
+        _timerCoversExpiry = remaining > TimeSpan.Zero && remaining <= LongestTimer;
         _expired = new CancellationTokenSource(
-            remaining <= TimeSpan.Zero ? TimeSpan.Zero : remaining > LongestTimer ? LongestTimer : remaining, timeProvider);
+            remaining <= TimeSpan.Zero ? TimeSpan.Zero : _timerCoversExpiry ? remaining : LongestTimer, timeProvider);
     }
 
     /// <summary>Cancelled when the token expires.</summary>
     public CancellationToken Token => _expired.Token;
 
-    public bool HasExpired => _expired.IsCancellationRequested || _timeProvider.GetUtcNow() >= _expiresAt;
+    // Read at every message of a stream: the timer answers, and the clock only for a token it cannot wait for.
+    public bool HasExpired => _expired.IsCancellationRequested || (!_timerCoversExpiry && _timeProvider.GetUtcNow() >= _expiresAt);
 
     public void ThrowIfExpired()
     {

@@ -44,26 +44,23 @@ internal static partial class ConfigurationErrors
     {
         // Start-up validation throws one AggregateException for all the sections that failed: one line for all of them,
         // as long as every one is a configuration error (a bug among them keeps the runtime's report).
-        if (exception is AggregateException aggregate)
-        {
-            var messages = aggregate.Flatten().InnerExceptions.Select(Message).ToList();
-            return messages.Count > 0 && messages.All(message => message is not null)
-                ? Line(string.Join("; ", messages.Distinct(StringComparer.Ordinal)))
-                : null;
-        }
-
-        return Message(exception) is { } single ? Line(single) : null;
+        // A setting two sections check (Fees:PaymentTermDays) is named once.
+        var causes = exception is AggregateException aggregate ? aggregate.Flatten().InnerExceptions : [exception];
+        var failures = causes.Select(Failures).ToList();
+        return failures.Count > 0 && failures.All(failure => failure is not null)
+            ? Line(string.Join("; ", failures.SelectMany(failure => failure!).Distinct(StringComparer.Ordinal)))
+            : null;
     }
 
-    private static string? Message(Exception exception) => exception switch
+    private static IEnumerable<string>? Failures(Exception exception) => exception switch
     {
-        OptionsValidationException validation => string.Join("; ", validation.Failures.Distinct(StringComparer.Ordinal)),
-        InvalidOperationException binding when binding.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) => binding.Message,
-        InvalidOperationException named when NamesASetting().IsMatch(named.Message) => named.Message,
+        OptionsValidationException validation => validation.Failures,
+        InvalidOperationException binding when binding.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) => [binding.Message],
+        InvalidOperationException named when NamesASetting().IsMatch(named.Message) => [named.Message],
         // Kestrel's "Failed to bind to address http://127.0.0.1:5080: address already in use.": a configured
         // address this machine cannot give the hub, the first thing a newcomer with a second hub running meets.
         IOException bind when bind.Message.StartsWith("Failed to bind to address", StringComparison.Ordinal) =>
-            bind.Message.TrimEnd('.') + ": stop what holds it (another hub?), or set Kestrel:Endpoints:Grpc:Url and Kestrel:Endpoints:Http:Url",
+            [bind.Message.TrimEnd('.') + ": stop what holds it (another hub?), or set Kestrel:Endpoints:Grpc:Url and Kestrel:Endpoints:Http:Url"],
         _ => null,
     };
 

@@ -121,12 +121,8 @@ internal static class HubHosting
         app.Use((context, next) =>
         {
             var endpoint = context.GetEndpoint();
-            if (endpoint?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>() is not null && LimitJsonBody(context, maxJsonBodyBytes) is { } refused)
-            {
-                return refused;
-            }
-
-            if ((ServedOn(endpoint) is { } servedOn && !endpoints.Serves(servedOn, context.Connection.LocalPort))
+            var transcoded = endpoint?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>() is not null;
+            if ((ServedOn(endpoint, transcoded) is { } servedOn && !endpoints.Serves(servedOn, context.Connection.LocalPort))
                 // A plain HTTP request (not gRPC) that nothing routes on the gRPC-only port, such as discovery: not
                 // found there, whoever asks. gRPC requests keep their gRPC answers.
                 || (endpoint is null && !endpoints.Serves(HubEndpointKind.Http, context.Connection.LocalPort)
@@ -137,7 +133,7 @@ internal static class HubHosting
                 return Task.CompletedTask;
             }
 
-            return next(context);
+            return transcoded && LimitJsonBody(context, maxJsonBodyBytes) is { } refused ? refused : next(context);
         });
         app.UseAuthentication();
         app.UseRateLimiter();
@@ -185,9 +181,8 @@ internal static class HubHosting
     /// The endpoint a route is served on. A JSON-transcoded rpc is mapped with its service (in the gRPC group) but is
     /// plain HTTP/1.1 JSON: it is served on the Http endpoint, where ordinary HTTP clients are.
     /// </summary>
-    private static HubEndpointKind? ServedOn(Endpoint? endpoint) =>
-        endpoint?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>() is not null ? HubEndpointKind.Http
-        : endpoint?.Metadata.GetMetadata<ServedOnMetadata>()?.Kind;
+    private static HubEndpointKind? ServedOn(Endpoint? endpoint, bool transcoded) =>
+        transcoded ? HubEndpointKind.Http : endpoint?.Metadata.GetMetadata<ServedOnMetadata>()?.Kind;
 
     /// <summary>
     /// Maps the standard services and the HTTP endpoints, lets <paramref name="mapFeatures"/> map the hub's

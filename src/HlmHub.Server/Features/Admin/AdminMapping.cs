@@ -137,7 +137,7 @@ internal static class AdminMapping
             return null;
         }
 
-        if (timestamp.Seconds is < MinTimestampSeconds or > MaxTimestampSeconds || timestamp.Nanos is < 0 or >= 1_000_000_000)
+        if (!ProtoTimestamps.IsValid(timestamp))
         {
             throw Invalid(field, "must be a valid timestamp");
         }
@@ -153,10 +153,6 @@ internal static class AdminMapping
     public static string? NullIfEmpty(string text) => string.IsNullOrEmpty(text) ? null : text;
 
     public static DomainException Invalid(string field, string rule) => new(DomainErrorKind.InvalidArgument, field, rule);
-
-    // google.protobuf.Timestamp's own valid range: 0001-01-01 to 9999-12-31.
-    private const long MinTimestampSeconds = -62_135_596_800;
-    private const long MaxTimestampSeconds = 253_402_300_799;
 
     // ---- Entities
 

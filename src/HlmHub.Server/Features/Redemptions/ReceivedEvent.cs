@@ -23,7 +23,7 @@ internal sealed record ReceivedEvent(
     {
         var message = submission.Event;
         DateTimeOffset? occurredAt = null;
-        if (message.OccurredAt is { } timestamp && timestamp.Seconds is >= MinSeconds and <= MaxSeconds && timestamp.Nanos is >= 0 and < 1_000_000_000)
+        if (message.OccurredAt is { } timestamp && ProtoTimestamps.IsValid(timestamp))
         {
             occurredAt = DateTimeOffset.FromUnixTimeMilliseconds((timestamp.Seconds * 1000) + (timestamp.Nanos / 1_000_000));
         }
@@ -85,8 +85,4 @@ internal sealed record ReceivedEvent(
     }
 
     private static string Cut(string value, int maxLength) => value.Length <= maxLength ? value : value[..maxLength];
-
-    // Timestamp's own valid range (0001-01-01 to 9999-12-31).
-    private const long MinSeconds = -62_135_596_800;
-    private const long MaxSeconds = 253_402_300_799;
 }
