@@ -8,11 +8,13 @@ using Grpc.Core;
 using HlmHub.Contracts.V1;
 using HlmHub.Observability;
 using HlmHub.Server.Tests.Infrastructure;
+using HlmHub.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
@@ -119,6 +121,50 @@ public sealed class ObservabilityTests(SqliteHubFixture fixture) : IClassFixture
         Assert.NotNull(afterStop);
         Assert.Equal(HealthStatus.Degraded, afterStop.Entries["scheduler"].Status);
         Assert.Equal("The hub is stopping; the scheduler stops with it.", afterStop.Entries["scheduler"].Description);
+    }
+
+    [Fact]
+    public async Task DatabaseCheck_OnAFirstStartBeforeTheSchemaExists_ReadsDegraded_ButUnhealthyOnceTheHubHasStarted()
+    {
+        // The health publisher can run its first round while the start-up migrations create the database: that must
+        // not log an error (a newcomer's first start would show one), yet a started hub on such a database is unhealthy.
+        await using var database = await EmptyDatabase.CreateAsync(StorageProvider.Sqlite, TestTimeouts.Token());
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(database.Settings).Build();
+        await using var services = new ServiceCollection().AddHlmHubStorage(configuration).AddLogging().BuildServiceProvider();
+        using var lifetime = new TestLifetime();
+        var check = new Hosting.DatabaseHealthCheck(
+            services.GetRequiredService<IDbContextFactory<HlmHubDbContext>>(), services.GetRequiredService<IDatabaseMigrator>(), lifetime);
+        var context = new HealthCheckContext { Registration = new HealthCheckRegistration("database", check, null, null) };
+
+        var whileStarting = await check.CheckHealthAsync(context, TestTimeouts.Token());
+        lifetime.Start();
+        var started = await check.CheckHealthAsync(context, TestTimeouts.Token());
+        await services.GetRequiredService<IDatabaseMigrator>().MigrateAsync(TestTimeouts.Token());
+        var migrated = await check.CheckHealthAsync(context, TestTimeouts.Token());
+
+        Assert.Equal(
+            (HealthStatus.Degraded, "The hub is starting; its database schema is being created or brought up to date."),
+            (whileStarting.Status, whileStarting.Description));
+        Assert.Equal(HealthStatus.Unhealthy, started.Status);
+        Assert.Equal(HealthStatus.Healthy, migrated.Status);
+    }
+
+    /// <summary>A host lifetime the test starts by hand.</summary>
+    private sealed class TestLifetime : IHostApplicationLifetime, IDisposable
+    {
+        private readonly CancellationTokenSource _started = new();
+
+        public CancellationToken ApplicationStarted => _started.Token;
+
+        public CancellationToken ApplicationStopping => CancellationToken.None;
+
+        public CancellationToken ApplicationStopped => CancellationToken.None;
+
+        public void Start() => _started.Cancel();
+
+        public void StopApplication() => throw new NotSupportedException();
+
+        public void Dispose() => _started.Dispose();
     }
 
     [Fact]
