@@ -17,8 +17,11 @@ public sealed class SchedulerProcessTests
 
     private const string Reconciliation = MonthlyReconciliationJob.JobName;
 
-    // Contracts starting on 10 January 2025: two fees each so far (10 January 2025 and 2026).
-    private static readonly DateOnly ContractStart = new(2025, 1, 10);
+    // Contracts that started 400 days before today (Paris): two yearly fees each so far, on their first day and a year
+    // later, whatever day the tests run (the hub processes run on the real clock).
+    private static readonly DateOnly ContractStart = Period.DayOf(TimeProvider.System.GetUtcNow()).AddDays(-400);
+
+    private const int FeesPerContract = 2;
 
     [Fact]
     public async Task FeeAccrualFiredThroughQuartz_OnASqliteNode_BooksEveryFee_AndTheSchedulerIsHealthy()
@@ -33,7 +36,7 @@ public sealed class SchedulerProcessTests
         await node.WaitForAsync(output => node.Runs(FeeAccrual).Finished == 1, "to finish the fee accrual");
 
         Assert.Equal((1, 0, 1), node.Runs(FeeAccrual));
-        Assert.Contains("6 fee(s) booked", node.Output, StringComparison.Ordinal);
+        Assert.Contains($"{world.Contracts.Count * FeesPerContract} fee(s) booked", node.Output, StringComparison.Ordinal);
         Assert.Equal(await ExpectedAccrualsAsync(world), await AccrualsOfAsync(database));
         using var http = new HttpClient();
         var health = await http.GetStringAsync($"http://127.0.0.1:{node.HttpPort}/healthz").DefaultTimeout();
@@ -49,6 +52,7 @@ public sealed class SchedulerProcessTests
         await using var node = HubNode.Start("solo", settings);
         await node.WaitStartedAsync();
         const string Job = MonthlyReconciliationJob.JobName;
+        var lastMonthBefore = LastMonth();
 
         await QuartzClient.TriggerAsync(database, Job);
         await node.WaitForAsync(output => node.Runs(Job).Finished == 1, "to finish the reconciliation");
@@ -57,13 +61,7 @@ public sealed class SchedulerProcessTests
 
         Assert.Contains("1 club(s) reconciled", node.Output, StringComparison.Ordinal);
         Assert.Contains("0 club(s) reconciled (0 discrepancies), 1 already reconciled", node.Output, StringComparison.Ordinal);
-        await using var access = await JobServices.OverAsync(database, TimeProvider.System.GetUtcNow());
-        var lastMonth = Period.Of(TimeProvider.System.GetUtcNow()).Previous();
-        await using var db = await access.Db.CreateDbContextAsync();
-        var runs = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.ToListAsync(
-            db.ReconciliationRuns.Where(run => run.ClubId == world.ClubId));
-        var recorded = Assert.Single(runs);
-        Assert.Equal((lastMonth, MonthlyReconciliationJob.StartedBy), (recorded.Period, recorded.StartedBy));
+        AssertRuns([world], lastMonthBefore, await RunsOfAsync(database));
     }
 
     [Fact]
@@ -142,11 +140,12 @@ public sealed class SchedulerProcessTests
         FeeWorld[] worlds = [new(contracts: 2, start: ContractStart), new(contracts: 2, start: ContractStart)];
         var settings = await PrepareAsync(database, worlds);
         await using var cluster = await TwoNodes.StartAsync(database, settings);
+        var lastMonthBefore = LastMonth();
 
         await cluster.FireAndExpectOneRunAsync(database, Reconciliation);
 
         Assert.Contains("2 club(s) reconciled", cluster.First.Output + cluster.Second.Output, StringComparison.Ordinal);
-        Assert.Equal(ExpectedRuns(worlds), await RunsOfAsync(database));
+        AssertRuns(worlds, lastMonthBefore, await RunsOfAsync(database));
     }
 
     [Fact]
@@ -159,6 +158,7 @@ public sealed class SchedulerProcessTests
         var settings = await PrepareAsync(database, worlds);
         await using var cluster = await TwoNodes.StartAsync(database, settings);
         var (first, second) = (cluster.First, cluster.Second);
+        var lastMonthBefore = LastMonth();
 
         HubNode runner, survivor;
         await using (var hold = await PostgresHold.LockClubAsync(database.ConnectionString, clubs[1]))
@@ -182,7 +182,7 @@ public sealed class SchedulerProcessTests
         // The recovered firing skips the club already reconciled and records the other; the killed run left nothing.
         Assert.Contains("1 club(s) reconciled", survivor.Output, StringComparison.Ordinal);
         Assert.Contains("1 already reconciled", survivor.Output, StringComparison.Ordinal);
-        Assert.Equal(ExpectedRuns(worlds), await RunsOfAsync(database));
+        AssertRuns(worlds, lastMonthBefore, await RunsOfAsync(database));
     }
 
     [Fact]
@@ -194,6 +194,7 @@ public sealed class SchedulerProcessTests
         var settings = await PrepareAsync(database, worlds);
         await using var node = HubNode.Start("solo", settings);
         await node.WaitStartedAsync();
+        var lastMonthBefore = LastMonth();
 
         // The first club's run waits to record itself on the held club row, and is cancelled there: it fails.
         await using (var hold = await PostgresHold.LockClubAsync(database.ConnectionString, clubs[0]))
@@ -213,7 +214,7 @@ public sealed class SchedulerProcessTests
         await node.WaitForAsync(output => node.Runs(Reconciliation).Finished == 1, "to finish the second firing");
 
         Assert.Matches(@"1 club\(s\) reconciled \(\d+ discrepancies\), 1 already reconciled\.", node.Output);
-        Assert.Equal(ExpectedRuns(worlds), await RunsOfAsync(database));
+        AssertRuns(worlds, lastMonthBefore, await RunsOfAsync(database));
     }
 
     /// <summary>
@@ -271,14 +272,25 @@ public sealed class SchedulerProcessTests
         await world.AddToAsync(reference.Db);
         await reference.Get<Server.Features.Fees.FeeAccrualService>().AccrueAsync(TestTimeouts.Token());
         var accruals = await FeeWorld.AccrualsAsync(reference.Db);
-        Assert.Equal(world.Contracts.Count * 2, accruals.Count);
+        Assert.Equal(world.Contracts.Count * FeesPerContract, accruals.Count);
         return accruals;
     }
 
-    /// <summary>What the monthly job records when each club is reconciled once: last month's run, started by the scheduler.</summary>
-    private static List<(string ClubId, Period Period, string StartedBy)> ExpectedRuns(IEnumerable<FeeWorld> worlds) =>
-        [.. worlds.Select(world => (world.ClubId, Period.Of(TimeProvider.System.GetUtcNow()).Previous(), MonthlyReconciliationJob.StartedBy))
-            .OrderBy(run => run.ClubId, StringComparer.Ordinal)];
+    private static Period LastMonth() => Period.Of(TimeProvider.System.GetUtcNow()).Previous();
+
+    /// <summary>
+    /// What the monthly job records when each club is reconciled once: one run per club, started by the scheduler, for
+    /// the month before the one the job ran in. The hub runs on the real clock: a test that straddles the 1st of a
+    /// month (Paris) may see either month, and no other.
+    /// </summary>
+    private static void AssertRuns(IEnumerable<FeeWorld> worlds, Period lastMonthBefore, List<(string ClubId, Period Period, string StartedBy)> runs)
+    {
+        Assert.Equal(
+            worlds.Select(world => (world.ClubId, MonthlyReconciliationJob.StartedBy)).OrderBy(run => run.ClubId, StringComparer.Ordinal),
+            runs.Select(run => (run.ClubId, run.StartedBy)));
+        Period[] lastMonths = [lastMonthBefore, LastMonth()];
+        Assert.All(runs, run => Assert.Contains(run.Period, lastMonths));
+    }
 
     private static async Task<List<(string ClubId, Period Period, string StartedBy)>> RunsOfAsync(EmptyDatabase database)
     {
