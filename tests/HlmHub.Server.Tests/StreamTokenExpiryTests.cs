@@ -36,7 +36,7 @@ public sealed class StreamTokenExpiryTests(ShortTokenHubFixture fixture) : IClas
     private static readonly TimeSpan Margin = TimeSpan.FromSeconds(30);
 
     [Fact]
-    public async Task ARedemptionStream_EndsUnauthenticatedWhenItsTokenExpires_AndNothingAfterIsBooked()
+    public async Task AnIdleRedemptionStream_EndsUnauthenticatedWhenItsTokenExpires_WithoutWaitingForTheNextEvent()
     {
         var world = await RedemptionWorld.CreateAsync(fixture.Hub, await fixture.Hub.HubAdminAsync());
         var member = await world.AddMemberAsync();
@@ -50,14 +50,60 @@ public sealed class StreamTokenExpiryTests(ShortTokenHubFixture fixture) : IClas
         // The stream stays open, idle, past the token's expiry: the hub ends it without waiting for the next event.
         var ended = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(ShortTokenHubFixture.TokenLifetime + Margin));
         var endedAt = TimeProvider.System.GetUtcNow();
-        var late = await Assert.ThrowsAnyAsync<Exception>(() => call.RequestStream.WriteAsync(world.Event(member, 1_000, 100)));
 
         Assert.Equal(RedemptionOutcome.Accepted, first.Outcome);
         Assert.Equal(StatusCode.Unauthenticated, ended.StatusCode);
         Assert.Contains("access token expired during this call", ended.Status.Detail, StringComparison.Ordinal);
         Assert.True(endedAt >= expiresAt - TimeSpan.FromSeconds(1), $"ended at {endedAt:O}, the token expired at {expiresAt:O}");
-        Assert.NotNull(late);
         Assert.Equal(1, (await world.LedgerCheckAsync()).AcceptedRedemptions);
+    }
+
+    [Fact]
+    public async Task ABusyRedemptionStream_EndsUnauthenticatedWhenItsTokenExpires_AndBooksEveryEventItAcknowledgedOnce()
+    {
+        var world = await RedemptionWorld.CreateAsync(fixture.Hub, await fixture.Hub.HubAdminAsync());
+        var member = await world.AddMemberAsync();
+        var token = await world.TokenAsync(ClientKind.Partner, world.PartnerId, "hlmhub.redemptions");
+        var expiresAt = TimeProvider.System.GetUtcNow() + ShortTokenHubFixture.TokenLifetime;
+        using var call = world.Client().StreamRedemptions(Auth(token));
+        var acknowledged = new List<string>();
+        var sent = new List<string>();
+
+        // A partner that keeps redeeming, one event every 100 ms, across its token's expiry: the hub ends the stream
+        // then, not at the next idle moment (there is none).
+        var ended = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            var stopAt = expiresAt + Margin;
+            while (TimeProvider.System.GetUtcNow() < stopAt)
+            {
+                var item = world.Event(member, 1_000, 100);
+                try
+                {
+                    await call.RequestStream.WriteAsync(item).DefaultTimeout();
+                    sent.Add(item.EventId);
+                }
+                catch (RpcException)
+                {
+                    // Writing on a call the hub has ended fails as CANCELLED on the client; the hub's status is on
+                    // the response stream, read next.
+                }
+
+                Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+                acknowledged.Add(call.ResponseStream.Current.EventId);
+                await Task.Delay(TimeSpan.FromMilliseconds(100));
+            }
+        });
+        var endedAt = TimeProvider.System.GetUtcNow();
+
+        Assert.Equal(StatusCode.Unauthenticated, ended.StatusCode);
+        Assert.Contains("access token expired during this call", ended.Status.Detail, StringComparison.Ordinal);
+        Assert.True(endedAt >= expiresAt - TimeSpan.FromSeconds(1), $"ended at {endedAt:O}, the token expired at {expiresAt:O}");
+        Assert.True(acknowledged.Count >= 2, $"only {acknowledged.Count} event(s) acknowledged before the stream ended");
+        Assert.Equal(sent.Take(acknowledged.Count), acknowledged);
+        // Every acknowledged event is booked, once. The one in flight when the stream ended may be booked too (a
+        // partner resends it and gets DUPLICATE), never anything more: each event waits for the one before's answer.
+        Assert.InRange((await world.LedgerCheckAsync()).AcceptedRedemptions, acknowledged.Count, sent.Count);
+        Assert.True(sent.Count <= acknowledged.Count + 1);
     }
 
     [Fact]

@@ -40,9 +40,12 @@ internal sealed class RedemptionService(RedemptionPipeline pipeline, IOptions<Re
                 await inFlight.Writer.WriteAsync(await pipeline.EnqueueAsync(partnerId, message, callEnded.Token), callEnded.Token);
             }
         }
-        catch (OperationCanceledException) when (writer.IsFaulted)
+        catch (OperationCanceledException) when (callEnded.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            // The writer's failure is the call's status, awaited below.
+            // The writer failed and ended the call (an acknowledgement that could not be committed, or the token
+            // expired as an acknowledgement was written): its failure is the call's status, awaited below. Not
+            // `writer.IsFaulted`: the writer cancels before it rethrows, so reading can stop before the writer's task
+            // has faulted, and the partner got CANCELLED instead of the writer's status.
         }
         finally
         {
