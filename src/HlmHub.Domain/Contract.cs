@@ -76,9 +76,20 @@ public sealed class Contract
     {
         ArgumentNullException.ThrowIfNull(club);
         ArgumentNullException.ThrowIfNull(partner);
-        if (endDate is { } end && end < startDate)
+        RequireSupported("startDate", startDate);
+        if (endDate is { } end)
         {
-            throw DomainException.Invalid("endDate", "must not be before startDate");
+            RequireSupported("endDate", end);
+            if (end < startDate)
+            {
+                throw DomainException.Invalid("endDate", "must not be before startDate");
+            }
+        }
+
+        var fee = Require.NotNegative("yearlyFee", yearlyFee ?? DefaultFeeFor(partner.Kind));
+        if (fee.Cents > Limits.MaxAmountCents)
+        {
+            throw DomainException.Invalid("yearlyFee", $"must be at most {Limits.MaxAmountCents} cents (10,000,000.00 EUR)");
         }
 
         var contract = new Contract
@@ -87,7 +98,7 @@ public sealed class Contract
             ClubId = club.Id,
             PartnerId = partner.Id,
             Trade = partner.Kind == PartnerKind.BuildingTrade ? partner.Trade : null,
-            YearlyFee = Require.NotNegative("yearlyFee", yearlyFee ?? DefaultFeeFor(partner.Kind)),
+            YearlyFee = fee,
             StartDate = startDate,
             EndDate = endDate,
             Status = ContractStatus.Active,
@@ -162,6 +173,7 @@ public sealed class Contract
             throw DomainException.Precondition("status", "the contract has already ended");
         }
 
+        RequireSupported("endDate", lastDay);
         if (lastDay < StartDate)
         {
             throw DomainException.Invalid("endDate", "must not be before startDate");
@@ -182,6 +194,7 @@ public sealed class Contract
             throw DomainException.Precondition("status", "the contract has already ended");
         }
 
+        RequireSupported("endDate", endDate);
         if (endDate < StartDate)
         {
             throw DomainException.Invalid("endDate", "must not be before startDate");
@@ -189,6 +202,16 @@ public sealed class Contract
 
         EndDate = endDate;
         Status = ContractStatus.Ended;
+    }
+
+    // Fees fall due on the start date and its anniversaries, and are booked in those months: a day outside the years
+    // the hub keeps months for (Period) could never be booked, and would stop every fee job at this contract.
+    private static void RequireSupported(string field, DateOnly day)
+    {
+        if (day.Year is < Period.MinYear or > Period.MaxYear)
+        {
+            throw DomainException.Invalid(field, $"must be in the years {Period.MinYear} to {Period.MaxYear}");
+        }
     }
 }
 

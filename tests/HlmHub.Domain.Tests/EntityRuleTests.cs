@@ -12,6 +12,42 @@ public sealed class ContractRuleTests
         Assert.Equal(Money.FromEuros(100), Samples.ContractFor(Samples.Bakery(), "contrat-boulangerie").YearlyFee);
     }
 
+    [Theory]
+    [InlineData(1999, 12, 31, null)]
+    [InlineData(2026, 1, 1, 3000)]
+    public void ContractDatedOutsideTheYearsTheLedgerKeeps_IsRefusedNamingTheDate(int year, int month, int day, int? endYear)
+    {
+        var error = Assert.Throws<DomainException>(() => Contract.Create(
+            "contrat-boulangerie", Samples.Club(), Samples.Bakery(), null, new DateOnly(year, month, day),
+            endYear is { } end ? new DateOnly(end, 1, 1) : null, [], Samples.Now));
+
+        Assert.Equal((DomainErrorKind.InvalidArgument, endYear is null ? "startDate" : "endDate"), (error.Kind, error.Field));
+        Assert.Contains("must be in the years 2000 to 2999", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EndingAContractAfterTheYearsTheLedgerKeeps_IsRefused()
+    {
+        var contract = Samples.ContractFor(Samples.Bakery(), "contrat-boulangerie");
+
+        var error = Assert.Throws<DomainException>(() => contract.End(new DateOnly(3000, 1, 1), Samples.Now));
+
+        Assert.Equal((DomainErrorKind.InvalidArgument, "endDate"), (error.Kind, error.Field));
+        Assert.Null(contract.EndDate);
+    }
+
+    [Fact]
+    public void YearlyFeeOverTheAmountLimit_IsRefused_ButZeroIsAFreeContract()
+    {
+        var error = Assert.Throws<DomainException>(() => Contract.Create(
+            "contrat-boulangerie", Samples.Club(), Samples.Bakery(), Money.FromCents(Limits.MaxAmountCents + 1), new DateOnly(2026, 1, 1), null, [], Samples.Now));
+        var free = Contract.Create(
+            "contrat-association", Samples.Club(), Samples.Bakery(), Money.FromCents(0), new DateOnly(2026, 1, 1), null, [], Samples.Now);
+
+        Assert.Equal((DomainErrorKind.InvalidArgument, "yearlyFee"), (error.Kind, error.Field));
+        Assert.Equal(0, free.YearlyFee.Cents);
+    }
+
     [Fact]
     public void SecondActivePlumber_IsRefusedNamingTheTrade()
     {

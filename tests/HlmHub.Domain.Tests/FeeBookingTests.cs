@@ -19,6 +19,15 @@ public sealed class FeeBookingTests
     }
 
     [Fact]
+    public void AContractWithoutAFee_HasNoDueDates_SoNothingIsAccruedOrOverdue()
+    {
+        var contract = Contract.Create(
+            "contrat-association", Samples.Club(), Samples.Bakery(), Money.FromCents(0), new DateOnly(2024, 3, 1), null, [], Samples.Now);
+
+        Assert.Empty(FeeBooking.DueDatesBetween(contract, contract.StartDate, contract.StartDate.AddYears(3)));
+    }
+
+    [Fact]
     public void Accrual_DebitsTheReceivableAndCreditsRevenue_KeyedByContractAndMonth()
     {
         var contract = Samples.ContractFor(Samples.Bakery(), "contrat-boulangerie");

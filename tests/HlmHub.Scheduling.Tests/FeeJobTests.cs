@@ -41,6 +41,20 @@ public sealed class FeeJobTests
     }
 
     [Fact]
+    public async Task Accrual_OfContractsWithoutAFee_BooksNothing_AndTheRunSucceeds()
+    {
+        // An association's contract at 0 EUR: a zero fee has nothing to post (a posting is never 0), so it is not due.
+        await using var jobs = await JobServices.CreateAsync(StorageProvider.Sqlite, Today);
+        var world = new FeeWorld(contracts: 2, start: new DateOnly(2024, 3, 15), yearlyFee: Money.FromCents(0));
+        await world.AddToAsync(jobs.Db);
+
+        var result = await jobs.Get<FeeAccrualService>().AccrueAsync(TestTimeouts.Token());
+
+        Assert.Equal((2, 0, 0), (result.ContractsRead, result.Booked, result.AlreadyBooked));
+        Assert.Empty(await FeeWorld.AccrualsAsync(jobs.Db));
+    }
+
+    [Fact]
     public async Task Accrual_OfAFeeDueInAClosedMonth_IsBookedInTheNextOpenMonth()
     {
         await using var jobs = await JobServices.CreateAsync(StorageProvider.Sqlite, Today);

@@ -125,6 +125,46 @@ public abstract class AdminServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task EndingAContractBeforeAFeeItAlreadyAccrued_IsFailedPreconditionNamingTheEarliestLastDay()
+    {
+        var (_, club) = await NewClubAsync();
+        var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
+        // Started 400 days ago: its fee fell due then and again a year later, 35 days ago; both are accrued.
+        var start = Domain.Period.DayOf(TimeProvider.System.GetUtcNow()).AddDays(-400);
+        var request = SampleData.Contract(club.Id, bakery.Id);
+        request.StartDate = start.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var contract = await Admin.CreateContractAsync(request);
+        await Hub.Services.GetRequiredService<Features.Fees.FeeAccrualService>().AccrueAsync(club.Id, TestTimeouts.Token());
+        var secondFee = start.AddYears(1).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+        var refused = await Admin.FailsAsync((client, options) => client.EndContractAsync(
+            new EndContractRequest { ContractId = contract.Id, EndDate = start.AddYears(1).AddDays(-1).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) }, options));
+        var ended = await Admin.CallAsync((client, options) => client.EndContractAsync(new EndContractRequest { ContractId = contract.Id, EndDate = secondFee }, options));
+
+        Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
+        Assert.Equal($"end_date: the yearly fee that fell due on {secondFee} is already accrued: the contract's last day can be {secondFee} or later", refused.Detail);
+        Assert.Equal(ContractStatus.Ended, ended.Status);
+    }
+
+    [Fact]
+    public async Task ContractDatedBefore2000_OrWithAFeeOverTheLimit_IsInvalidArgument()
+    {
+        var (_, club) = await NewClubAsync();
+        var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
+        var old = SampleData.Contract(club.Id, bakery.Id);
+        old.StartDate = "1999-03-01";
+        var costly = SampleData.Contract(club.Id, bakery.Id);
+        costly.YearlyFeeCents = 5_000_000_000_000_000_000;
+
+        var oldRefused = await Admin.FailsAsync((client, options) => client.CreateContractAsync(old, options));
+        var costlyRefused = await Admin.FailsAsync((client, options) => client.CreateContractAsync(costly, options));
+
+        Assert.Equal((StatusCode.InvalidArgument, "start_date: must be in the years 2000 to 2999"), (oldRefused.StatusCode, oldRefused.Detail));
+        Assert.Equal(StatusCode.InvalidArgument, costlyRefused.StatusCode);
+        Assert.EndsWith(": must be at most 1000000000 cents (10,000,000.00 EUR)", costlyRefused.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SuspendedContract_IsListedSuspendedAndCannotBeSuspendedTwice()
     {
         var (_, club) = await NewClubAsync();

@@ -23,11 +23,18 @@ public static class FeeBooking
 
     /// <summary>
     /// The days in [<paramref name="from"/>, <paramref name="to"/>] on which the contract's fee falls due: its start
-    /// date and its anniversaries (29 February falls on 28 February in other years), none after its end date.
+    /// date and its anniversaries (29 February falls on 28 February in other years), none after its end date. A
+    /// contract without a fee (0, an association's, say) has none: nothing to accrue, nothing overdue, nothing for
+    /// reconciliation to expect.
     /// </summary>
     public static IEnumerable<DateOnly> DueDatesBetween(Contract contract, DateOnly from, DateOnly to)
     {
         ArgumentNullException.ThrowIfNull(contract);
+        if (contract.YearlyFee.Cents == 0)
+        {
+            yield break;
+        }
+
         var last = contract.EndDate is { } end && end < to ? end : to;
         for (var year = Math.Max(contract.StartDate.Year, from.Year); year <= last.Year; year++)
         {

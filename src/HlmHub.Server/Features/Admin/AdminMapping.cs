@@ -154,6 +154,8 @@ internal static class AdminMapping
 
     public static DomainException Invalid(string field, string rule) => new(DomainErrorKind.InvalidArgument, field, rule);
 
+    public static DomainException Precondition(string field, string rule) => new(DomainErrorKind.FailedPrecondition, field, rule);
+
     // ---- Entities
 
     public static V1.Landlord ToProto(Landlord landlord) => new()

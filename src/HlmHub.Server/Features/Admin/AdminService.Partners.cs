@@ -1,4 +1,5 @@
 using HlmHub.Domain;
+using HlmHub.Domain.Ledger;
 using Grpc.Core;
 using HlmHub.Identity;
 using HlmHub.Storage;
@@ -77,7 +78,41 @@ internal sealed partial class AdminService
     public override Task<V1.Contract> EndContract(V1.EndContractRequest request, ServerCallContext context)
     {
         var endDate = AdminMapping.RequireDate("end_date", request.EndDate);
-        return ChangeContractAsync(request.ContractId, "ended", contract => contract.End(endDate, Now), context);
+        return ChangeContractAsync(request.ContractId, "ended", async (db, contract, cancellationToken) =>
+        {
+            await RefuseEndBeforeAccruedFeeAsync(db, contract, endDate, cancellationToken);
+            contract.End(endDate, Now);
+        }, context);
+    }
+
+    // A yearly fee falls due while the contract runs; once accrued, it is owed. An end date moved back before it would
+    // leave the fee in the ledger for a partner that reads as gone before it fell due, which the overdue check would
+    // never flag and the fee report would show for ever: refuse it, naming the earliest last day.
+    private async Task RefuseEndBeforeAccruedFeeAsync(HlmHubDbContext db, Contract contract, DateOnly lastDay, CancellationToken cancellationToken)
+    {
+        if (lastDay.Year is < Period.MinYear or > Period.MaxYear)
+        {
+            return; // Contract.End refuses it, naming the years
+        }
+
+        var dueAfter = FeeBooking.DueDatesBetween(contract, lastDay.AddDays(1), Period.DayOf(Now))
+            .ToDictionary(dueDate => FeeBooking.AccrualKey(contract, dueDate), StringComparer.Ordinal);
+        if (dueAfter.Count == 0)
+        {
+            return;
+        }
+
+        var keys = dueAfter.Keys.ToList();
+        var accrued = await db.LedgerTransactions.AsNoTracking()
+            .Where(transaction => keys.Contains(transaction.IdempotencyKey))
+            .Select(transaction => transaction.IdempotencyKey)
+            .ToListAsync(cancellationToken);
+        if (accrued.Count > 0)
+        {
+            var earliest = accrued.Select(key => dueAfter[key]).Min();
+            throw AdminMapping.Precondition(
+                "end_date", $"the yearly fee that fell due on {earliest:yyyy-MM-dd} is already accrued: the contract's last day can be {earliest:yyyy-MM-dd} or later");
+        }
     }
 
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
@@ -97,7 +132,15 @@ internal sealed partial class AdminService
         return response;
     }
 
-    private async Task<V1.Contract> ChangeContractAsync(string contractId, string change, Action<Contract> apply, ServerCallContext context)
+    private Task<V1.Contract> ChangeContractAsync(string contractId, string change, Action<Contract> apply, ServerCallContext context) =>
+        ChangeContractAsync(contractId, change, (_, contract, _) =>
+        {
+            apply(contract);
+            return Task.CompletedTask;
+        }, context);
+
+    private async Task<V1.Contract> ChangeContractAsync(
+        string contractId, string change, Func<HlmHubDbContext, Contract, CancellationToken, Task> apply, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
         var caller = context.GetCaller();
@@ -106,7 +149,7 @@ internal sealed partial class AdminService
         caller.EnsureOwns(OwnerKind.Club, contract.ClubId);
         // A contract past its last day in force is ended, whatever its row says: record it before any change.
         contract.Settle(Now);
-        apply(contract);
+        await apply(db, contract, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         AdminLog.Changed(logger, caller.ClientId, "contract", contract.Id, change);
         return AdminMapping.ToProto(contract, Now);
