@@ -32,6 +32,13 @@ internal sealed record ReceivedEvent(
             message.PurchaseCents, message.DiscountCents, message.CancelsEventId);
     }
 
+    /// <summary>The first of offer_id, member_token and cancels_event_id that holds a control character, or null.</summary>
+    public string? UnprintableField() =>
+        !PrintableText.Is(OfferId) ? "offer_id"
+        : !PrintableText.Is(MemberToken) ? "member_token"
+        : !PrintableText.Is(CancelsEventId) ? "cancels_event_id"
+        : null;
+
     /// <summary>Why the event cannot be decided on (a missing or impossible field), or null.</summary>
     public string? MalformedBecause(DateTimeOffset now, TimeSpan maxClockSkew)
     {

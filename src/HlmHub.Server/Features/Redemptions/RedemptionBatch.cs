@@ -88,8 +88,10 @@ internal sealed class RedemptionBatch
     private async Task LoadAsync(List<ReceivedEvent> events, CancellationToken cancellationToken)
     {
         var partnerIds = events.Select(item => item.PartnerId).Distinct(StringComparer.Ordinal).ToList();
+        // Only what can be stored goes into a query (Decide answers the rest MALFORMED): one partner's unusable id must
+        // not fail the statement that other partners' events share.
         var eventIds = events.Select(item => item.EventId).Concat(events.Select(item => item.CancelsEventId))
-            .Where(id => id.Length is > 0 and <= Limits.PartnerEventIdMaxLength)
+            .Where(id => id.Length is > 0 and <= Limits.PartnerEventIdMaxLength && PrintableText.Is(id))
             .Distinct(StringComparer.Ordinal)
             .ToList();
 
@@ -137,7 +139,7 @@ internal sealed class RedemptionBatch
         // What the rules need for new redemptions (and the offers of cancelled ones, for their caps).
         var offerIds = events.Where(item => !item.IsCancellation).Select(item => item.OfferId)
             .Concat(originals.Select(original => original.OfferId ?? ""))
-            .Where(id => id.Length is > 0 and <= Limits.SlugMaxLength)
+            .Where(id => id.Length is > 0 and <= Limits.SlugMaxLength && PrintableText.Is(id))
             .Distinct(StringComparer.Ordinal)
             .ToList();
         _offers = await _db.Offers.AsNoTracking().Where(offer => offerIds.Contains(offer.Id)).ToDictionaryAsync(offer => offer.Id, StringComparer.Ordinal, cancellationToken);
@@ -150,7 +152,7 @@ internal sealed class RedemptionBatch
         _clubHosts = await _db.Clubs.AsNoTracking().Where(club => clubIds.Contains(club.Id))
             .ToDictionaryAsync(club => club.Id, club => club.HostLandlordId, StringComparer.Ordinal, cancellationToken);
         var tokens = events.Where(item => !item.IsCancellation).Select(item => item.MemberToken)
-            .Where(token => token.Length is > 0 and <= Limits.MemberTokenMaxLength)
+            .Where(token => token.Length is > 0 and <= Limits.MemberTokenMaxLength && PrintableText.Is(token))
             .Distinct(StringComparer.Ordinal)
             .ToList();
         _households = await _db.Households.AsNoTracking().Where(household => tokens.Contains(household.MemberToken))
@@ -193,11 +195,18 @@ internal sealed class RedemptionBatch
 
     private V1.RedemptionAck Decide(ReceivedEvent received)
     {
-        if (received.EventId.Length is 0 or > Limits.PartnerEventIdMaxLength)
+        if (received.EventId.Length is 0 or > Limits.PartnerEventIdMaxLength || !PrintableText.Is(received.EventId))
         {
             // Without a usable event id nothing can be stored under it: answered, never recorded.
             return RedemptionAcks.Refused(received.EventId, RejectionReason.Malformed,
-                $"event_id is required: 1 to {Limits.PartnerEventIdMaxLength} characters");
+                $"event_id is required: 1 to {Limits.PartnerEventIdMaxLength} printable characters");
+        }
+
+        if (received.UnprintableField() is { } field)
+        {
+            // Not recorded either: the row would carry the value, and the database may refuse it (PostgreSQL a NUL).
+            return RedemptionAcks.Refused(received.EventId, RejectionReason.Malformed,
+                $"{field} must be printable text: it holds a control character");
         }
 
         if (_byEvent.TryGetValue((received.PartnerId, received.EventId), out var first))

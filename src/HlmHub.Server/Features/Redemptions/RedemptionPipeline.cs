@@ -213,8 +213,12 @@ internal sealed partial class RedemptionPipeline : BackgroundService
         exception is DbUpdateConcurrencyException || (exception is DbUpdateException && StorageErrors.IsUniqueViolation(exception));
 
     // A constraint or rule the write broke (not a connection or time-out): something in one event, not the database.
+    // What the database or the rules refused in this batch, as opposed to the database being unreachable: a write
+    // refused, or a statement the server rejected for what it carried (a read too, such as PostgreSQL refusing a value
+    // in a query). Splitting isolates the event at fault; a transient failure (the connection) is not split, it fails
+    // the batch as UNAVAILABLE at once.
     private static bool IsRefusedWrite(Exception exception) =>
-        exception is DbUpdateException or Domain.DomainException or LedgerIntegrityException;
+        exception is DbUpdateException or Domain.DomainException or LedgerIntegrityException or System.Data.Common.DbException { IsTransient: false };
 
     private static RpcException ShuttingDown() =>
         new(new Status(StatusCode.Unavailable, "the hub is shutting down; nothing was recorded for this event: resend it to another instance or after restart"));
