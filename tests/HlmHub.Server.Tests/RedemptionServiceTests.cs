@@ -271,6 +271,34 @@ public abstract class RedemptionServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task ControlCharactersInAnIdOrToken_AreMalformed_NotRecorded_AndTheBatchesOtherEventsAreAccepted()
+    {
+        // On PostgreSQL a NUL cannot be stored nor sent in a query: it used to fail the statements every event of the
+        // batch shared, other partners' included.
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        var member = await world.AddMemberAsync();
+        var nulToken = world.Event("mt_\u0000", 1_000, 100);
+        var nulEventId = world.Event(member, 1_000, 100);
+        nulEventId.EventId = "poison-\u0000";
+        var nulOffer = world.Event(member, 1_000, 100, offerId: "offer\u0001");
+        var events = new[] { world.Event(member, 1_000, 100), nulToken, nulEventId, nulOffer, world.Event(member, 2_000, 200) };
+
+        var acks = await world.StreamAsync(events);
+        var again = await world.StreamAsync([nulToken.Clone()]);
+
+        Assert.Equal(
+            [RedemptionOutcome.Accepted, RedemptionOutcome.Rejected, RedemptionOutcome.Rejected, RedemptionOutcome.Rejected, RedemptionOutcome.Accepted],
+            acks.Select(ack => ack.Outcome));
+        Assert.All(acks.Skip(1).Take(3), ack => Assert.Equal(RedemptionReason.Malformed, ack.Reason));
+        Assert.Equal("member_token must be printable text: it holds a control character", acks[1].Message);
+        Assert.Equal("event_id is required: 1 to 100 printable characters", acks[2].Message);
+        Assert.Equal("offer_id must be printable text: it holds a control character", acks[3].Message);
+        // Not recorded: a resend is answered the same way, not as a duplicate.
+        Assert.Equal((RedemptionOutcome.Rejected, RedemptionReason.Malformed), (again[0].Outcome, again[0].Reason));
+        Assert.Equal(2, (await world.LedgerCheckAsync()).AcceptedRedemptions);
+    }
+
+    [Fact]
     public async Task LandlordToken_IsRefused_AndPartnerWithoutTheScopeToo()
     {
         var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
