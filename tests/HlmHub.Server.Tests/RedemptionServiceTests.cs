@@ -299,6 +299,31 @@ public abstract class RedemptionServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task ACancellationDatedBeforeTheRedemptionItCancels_IsMalformed_NotRecorded_AndACorrectedResendCancels()
+    {
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        var member = await world.AddMemberAsync();
+        var redemption = world.Event(member, 1_000, 100);
+        var backdated = RedemptionWorld.Cancellation(redemption.EventId);
+        backdated.OccurredAt = Timestamp.FromDateTimeOffset(redemption.OccurredAt.ToDateTimeOffset().AddDays(-40));
+
+        var accepted = await world.RedeemAsync(redemption);
+        var refused = await world.RedeemAsync(backdated);
+        var balanceAfterRefusal = await world.BalanceAsync(Ledger.AccountKind.TenantSavings);
+        var corrected = backdated.Clone();
+        corrected.OccurredAt = Timestamp.FromDateTimeOffset(redemption.OccurredAt.ToDateTimeOffset().AddMinutes(5));
+        var cancelled = await world.RedeemAsync(corrected);
+
+        Assert.Equal(RedemptionOutcome.Accepted, accepted.Outcome);
+        Assert.Equal((RedemptionOutcome.Rejected, RedemptionReason.Malformed), (refused.Outcome, refused.Reason));
+        Assert.Contains("is before the redemption it cancels", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(-100L, balanceAfterRefusal);
+        Assert.Equal((RedemptionOutcome.Accepted, Domain.Period.Of(corrected.OccurredAt.ToDateTimeOffset()).ToString()), (cancelled.Outcome, cancelled.Period));
+        Assert.Equal(0L, await world.BalanceAsync(Ledger.AccountKind.TenantSavings));
+        await world.LedgerCheckAsync();
+    }
+
+    [Fact]
     public async Task LandlordToken_IsRefused_AndPartnerWithoutTheScopeToo()
     {
         var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);

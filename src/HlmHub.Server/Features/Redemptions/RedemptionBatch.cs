@@ -281,6 +281,18 @@ internal sealed class RedemptionBatch
         }
 
         var occurredAt = received.OccurredAt ?? _now;
+        if (occurredAt < original.OccurredAt - _limits.MaxClockSkew)
+        {
+            // Dated before what it cancels, it would reverse the discount in an earlier month (any open one, back to
+            // 2000) that never had the redemption, and leave the redemption's own month as if nothing were cancelled.
+            // Two tills' clocks may differ by the skew the hub accepts. Not recorded: a resend with the right date works.
+            return RedemptionAcks.Refused(received.EventId, RejectionReason.Malformed,
+                $"occurred_at {occurredAt:yyyy-MM-ddTHH:mm:ss.fffZ} is before the redemption it cancels ({original.OccurredAt:yyyy-MM-ddTHH:mm:ss.fffZ}): a cancellation comes after it");
+        }
+
+        // Within the skew, never in a month before the redemption's own.
+        occurredAt = occurredAt < original.OccurredAt ? original.OccurredAt : occurredAt;
+
         var bookingPeriod = PeriodRules.BookingPeriod(Period.Of(occurredAt), _closedPeriods.GetValueOrDefault(original.ClubId!) ?? []);
         var cancellation = Redemption.Cancel(Guid.CreateVersion7(_now), received.EventId, original, alreadyCancelled: false, occurredAt, bookingPeriod, _now);
         _newRedemptions.Add(cancellation);
