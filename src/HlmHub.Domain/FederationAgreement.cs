@@ -129,7 +129,8 @@ public sealed class FederationAgreement
 
     /// <summary>
     /// Either party ends the agreement, effective <paramref name="endsAt"/>. An end in the future (strictly after
-    /// <paramref name="now"/>) is notice: the agreement stays active until then, and a later call may move the date.
+    /// <paramref name="now"/>) is notice: the agreement stays active until then, and a later call may bring the date
+    /// forward, never push it back (either party may end it, so neither may keep it alive past the other's notice).
     /// No end given, or one not in the future, ends it at once (the past cannot be rewritten: households were
     /// eligible until now). A proposal is always withdrawn at once.
     /// </summary>
@@ -148,6 +149,12 @@ public sealed class FederationAgreement
 
         if (Status == FederationStatus.Active && endsAt is { } scheduled && scheduled > now)
         {
+            if (EndedAt is { } notice && scheduled > notice)
+            {
+                throw DomainException.Precondition(
+                    "endsAt", $"notice is already given: the agreement ends at {notice:yyyy-MM-ddTHH:mm:ssZ}; an end can be brought forward, not pushed back");
+            }
+
             EndedAt = scheduled;
             return;
         }

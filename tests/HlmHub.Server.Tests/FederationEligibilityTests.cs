@@ -90,7 +90,7 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
         Assert.Equal(FederationStatus.Proposed, proposed.Status);
         Assert.Equal(EligibilityReason.NotAMember, beforeAcceptance.Reason);
         Assert.Contains(listed.Agreements, agreement => agreement.Id == proposed.Id && agreement.Status == FederationStatus.Proposed);
-        Assert.Equal(StatusCode.PermissionDenied, byStranger.StatusCode);
+        Assert.Equal((StatusCode.NotFound, $"agreement_id: federation agreement '{proposed.Id}' does not exist"), (byStranger.StatusCode, byStranger.Detail));
         Assert.Equal(StatusCode.PermissionDenied, byHost.StatusCode);
         Assert.Equal((FederationStatus.Active, world.NeighbourId), (accepted.Status, accepted.LandlordId));
         Assert.True(afterAcceptance.Eligible);
@@ -313,21 +313,29 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
     }
 
     [Fact]
-    public async Task HostLandlord_EndsWithNoticeThroughItsOwnClient_AndAStrangerCannotEnd()
+    public async Task HostLandlord_EndsWithNoticeThroughItsOwnClient_TheNeighbourCannotPushItBack_AndAStrangerSeesNothing()
     {
         var world = await World.CreateAsync(Hub, Admin);
         var agreementId = await world.FederateAsync();
         var stranger = await LandlordClientAsync((await Admin.CreateLandlordAsync(SampleData.Landlord())).Id);
         // Whole seconds: the hub stores instants to the millisecond.
-        var endsAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeSeconds(TimeProvider.System.GetUtcNow().AddDays(30).ToUnixTimeSeconds()));
+        var in30Days = DateTimeOffset.FromUnixTimeSeconds(TimeProvider.System.GetUtcNow().AddDays(30).ToUnixTimeSeconds());
+        var endsAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(in30Days);
+        var later = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(in30Days.AddYears(900));
+        var sooner = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(in30Days.AddDays(-10));
 
         var byStranger = await stranger.FailsAsync((client, options) => client.EndFederationAsync(new EndFederationRequest { AgreementId = agreementId }, options));
         var noticed = await world.Host.CallAsync((client, options) => client.EndFederationAsync(new EndFederationRequest { AgreementId = agreementId, EndsAt = endsAt }, options));
+        var pushedBack = await world.Neighbour.FailsAsync((client, options) => client.EndFederationAsync(new EndFederationRequest { AgreementId = agreementId, EndsAt = later }, options));
         var listedByNeighbour = await world.Neighbour.CallAsync((client, options) => client.ListFederationProposalsAsync(new ListFederationProposalsRequest(), options));
+        var broughtForward = await world.Neighbour.CallAsync((client, options) => client.EndFederationAsync(new EndFederationRequest { AgreementId = agreementId, EndsAt = sooner }, options));
 
-        Assert.Equal(StatusCode.PermissionDenied, byStranger.StatusCode);
+        Assert.Equal(StatusCode.NotFound, byStranger.StatusCode);
         Assert.Equal((FederationStatus.Active, endsAt), (noticed.Status, noticed.EndedAt));
+        Assert.Equal(StatusCode.FailedPrecondition, pushedBack.StatusCode);
+        Assert.Contains("an end can be brought forward, not pushed back", pushedBack.Detail, StringComparison.Ordinal);
         Assert.Equal(endsAt, Assert.Single(listedByNeighbour.Agreements, agreement => agreement.Id == agreementId).EndedAt);
+        Assert.Equal((FederationStatus.Active, sooner), (broughtForward.Status, broughtForward.EndedAt));
     }
 
     [Fact]

@@ -81,9 +81,15 @@ internal sealed class FederationService(
         var caller = context.GetCaller();
         var id = AdminMapping.RequireGuid("agreement_id", agreementId);
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
-        var agreement = await db.FederationAgreements.SingleOrDefaultAsync(existing => existing.Id == id, cancellationToken)
-            ?? throw new RpcException(new Status(StatusCode.NotFound, $"agreement_id: federation agreement '{id}' does not exist"));
+        var notFound = new RpcException(new Status(StatusCode.NotFound, $"agreement_id: federation agreement '{id}' does not exist"));
+        var agreement = await db.FederationAgreements.SingleOrDefaultAsync(existing => existing.Id == id, cancellationToken) ?? throw notFound;
         var club = await db.Clubs.AsNoTracking().SingleAsync(existing => existing.Id == agreement.ClubId, cancellationToken);
+        if (caller.LandlordId != agreement.LandlordId && caller.LandlordId != club.HostLandlordId)
+        {
+            // A landlord that is neither party learns nothing of the agreement, not even that it exists or whose it is.
+            throw notFound;
+        }
+
         var landlordId = party(agreement, club);
         caller.EnsureOwns(OwnerKind.Landlord, landlordId);
         var now = timeProvider.GetUtcNow();
