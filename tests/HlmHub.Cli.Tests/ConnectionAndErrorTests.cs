@@ -110,6 +110,8 @@ public sealed class ConnectionAndErrorTests(HubFixture hub) : IClassFixture<HubF
     [Theory]
     [InlineData("payments", "record", "--contract", "c")]                                      // a required option missing
     [InlineData("payments", "record", "--contract", "c", "--reference", "r", "--amount", "1.234")] // three decimals
+    [InlineData("payments", "record", "--contract", "c", "--reference", "r", "--amount", "79228162514264337593543950335")] // crashed the CLI
+    [InlineData("payments", "record", "--contract", "c", "--reference", "r", "--amount", "10", "--paid-at", "2026-13-01")] // no 13th month
     [InlineData("report", "fees", "--club", "c", "--month", "2026-13")]                          // no 13th month
     [InlineData("clients", "lst")]                                                               // a typo
     [InlineData("report")]                                                                       // no subcommand
@@ -121,6 +123,18 @@ public sealed class ConnectionAndErrorTests(HubFixture hub) : IClassFixture<HubF
         var line = Assert.Single(result.ErrorLines);
         Assert.Contains("--help", line, StringComparison.Ordinal);
         Assert.Equal("", result.Output);
+    }
+
+    [Fact]
+    public async Task AnAmountOverTheHubsLimit_OrAnInstantThatIsNone_IsNamedForWhatItIs()
+    {
+        var tooLarge = await hub.RunAsync(hub.As(hub.HubAdmin), "payments", "record", "--contract", "c", "--reference", "r", "--amount", "100000000000000000");
+        var notAnInstant = await hub.RunAsync(hub.As(hub.HubAdmin), "payments", "record", "--contract", "c", "--reference", "r", "--amount", "10", "--paid-at", "2026-13-01");
+
+        Assert.True(tooLarge.ExitCode == 2, tooLarge.ToString());
+        Assert.Contains("--amount must be at most 10,000,000.00 euros (the hub's limit for one amount), not '100000000000000000'", Assert.Single(tooLarge.ErrorLines), StringComparison.Ordinal);
+        Assert.True(notAnInstant.ExitCode == 2, notAnInstant.ToString());
+        Assert.Contains("--paid-at must be an instant in ISO 8601, e.g. 2026-10-15T10:00:00+02:00, not '2026-13-01'", Assert.Single(notAnInstant.ErrorLines), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -37,21 +37,51 @@ internal static partial class Arguments
             var value = result.GetValueOrDefault<string>();
             if (value is not null && ToCents(value) is null)
             {
-                result.AddError($"{name} must be a positive amount in euros with at most two decimals, e.g. 150.00, not '{value}'");
+                result.AddError(IsAboveMaximum(value)
+                    ? $"{name} must be at most {MaxEuros.ToString("#,0.00", CultureInfo.InvariantCulture)} euros (the hub's limit for one amount), not '{value}'"
+                    : $"{name} must be a positive amount in euros with at most two decimals, e.g. 150.00, not '{value}'");
             }
         });
         return option;
     }
 
+    /// <summary>The most one amount may be, as the hub refuses more (its Limits.MaxAmountCents, 1,000,000,000 cents).</summary>
+    public const decimal MaxEuros = 10_000_000m;
+
     public static long? ToCents(string value)
     {
-        if (!decimal.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var euros) || euros <= 0)
+        // Bounded before multiplying: a decimal near its own maximum would overflow (the CLI crashed on it).
+        if (!decimal.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var euros) || euros <= 0 || euros > MaxEuros)
         {
             return null;
         }
 
         var cents = euros * 100;
-        return cents == decimal.Truncate(cents) && cents <= long.MaxValue ? (long)cents : null;
+        return cents == decimal.Truncate(cents) ? (long)cents : null;
+    }
+
+    private static bool IsAboveMaximum(string value) =>
+        decimal.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var euros) && euros > MaxEuros;
+
+    /// <summary>An instant, ISO 8601 (2026-10-15T10:00:00+02:00, or a date alone: midnight UTC), optional.</summary>
+    public static Option<DateTimeOffset?> Instant(string name, string description)
+    {
+        return new Option<DateTimeOffset?>(name)
+        {
+            Description = description,
+            // Parsed here so a wrong value says what is expected in the user's terms, not a .NET type name.
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+                if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var instant))
+                {
+                    return instant;
+                }
+
+                result.AddError($"{name} must be an instant in ISO 8601, e.g. 2026-10-15T10:00:00+02:00, not '{text}'");
+                return null;
+            },
+        };
     }
 
     public static bool IsMonth(string value) => MonthPattern().IsMatch(value);

@@ -21,7 +21,7 @@ internal static class PaymentsCommands
         var contract = new Option<string>("--contract") { Description = "The contract the fee is paid for", Required = true };
         var reference = new Option<string>("--reference") { Description = "The payer's reference (bank transfer id...): a retry with it books nothing twice", Required = true };
         var amount = Arguments.Euros("--amount", "The amount paid in euros, e.g. 100.00");
-        var paidAt = new Option<DateTimeOffset?>("--paid-at") { Description = "When it was paid, ISO 8601 (default: now); decides the ledger month" };
+        var paidAt = Arguments.Instant("--paid-at", "When it was paid, ISO 8601 (default: now); decides the ledger month");
         var format = Tabular.FormatOption();
         var command = new Command("record", "Books a fee payment once per (contract, reference)") { contract, reference, amount, paidAt, format };
         context.Run(command, async (parse, session, cancellationToken) =>

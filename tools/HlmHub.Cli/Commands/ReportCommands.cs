@@ -168,16 +168,24 @@ internal static class ReportCommands
     {
         Color[] palette = [Color.Green, Color.Blue, Color.Yellow, Color.Aqua, Color.Fuchsia, Color.Orange1];
         var chart = new BarChart { Width = 72, Label = Markup.Escape(title + " (EUR)") };
-        var index = 0;
-        foreach (var (label, cents) in bars)
-        {
-            chart.AddItem(Markup.Escape(label), Math.Round(cents / 100d, 2), palette[index++ % palette.Length]);
-        }
-
-        if (index == 0)
+        var items = bars.ToList();
+        if (items.Count == 0)
         {
             console.WriteLine($"{title}: no savings in this range.");
             return;
+        }
+
+        if (items.Any(item => item.Cents < 0))
+        {
+            // A bar chart cannot show it (it would draw a negative month as 0): the table above has the figures.
+            console.WriteLine($"{title}: not drawn, a value is negative (a cancellation booked after its redemption's month); see the table.");
+            return;
+        }
+
+        var index = 0;
+        foreach (var (label, cents) in items)
+        {
+            chart.AddItem(Markup.Escape(label), Math.Round(cents / 100d, 2), palette[index++ % palette.Length]);
         }
 
         console.Write(chart);
