@@ -324,6 +324,29 @@ public abstract class RedemptionServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task AnEventThatHappenedBeforeAnOfferWasRevised_IsJudgedByTheVersionInForceThen_ANewOneByTheNewVersion()
+    {
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        var member = await world.AddMemberAsync();
+        var beforeRevision = TimeProvider.System.GetUtcNow();
+        // The hub keeps instants to the millisecond: the revision is made in a later one.
+        await Task.Delay(TimeSpan.FromMilliseconds(20));
+        var twentyPercent = new OfferTerms { Kind = OfferKind.PercentDiscount, PercentBasisPoints = 2_000, ValidFrom = Timestamp.FromDateTimeOffset(RedemptionWorld.ValidFrom) };
+        var revised = await fixture.HubAdmin.CallAsync((client, options) => client.CreateOfferVersionAsync(new CreateOfferVersionRequest { OfferId = world.OfferId, Terms = twentyPercent }, options));
+
+        // A till uploading at the end of the day: the sale was made at 10 % before the revision.
+        var late = await world.RedeemAsync(world.Event(member, 1_000, 100, occurredAt: beforeRevision));
+        var newAtOldTerms = await world.RedeemAsync(world.Event(member, 1_000, 100));
+        var newAtNewTerms = await world.RedeemAsync(world.Event(member, 1_000, 200));
+
+        Assert.Equal(2, revised.CurrentVersion);
+        Assert.Equal((RedemptionOutcome.Accepted, 100L), (late.Outcome, late.ComputedDiscountCents));
+        Assert.Equal((RedemptionReason.DiscountMismatch, 200L), (newAtOldTerms.Reason, newAtOldTerms.ComputedDiscountCents));
+        Assert.Equal(RedemptionOutcome.Accepted, newAtNewTerms.Outcome);
+        Assert.Equal(2, (await world.LedgerCheckAsync()).AcceptedRedemptions);
+    }
+
+    [Fact]
     public async Task LandlordToken_IsRefused_AndPartnerWithoutTheScopeToo()
     {
         var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);

@@ -223,12 +223,12 @@ internal sealed class RedemptionBatch
     private V1.RedemptionAck DecideRedemption(ReceivedEvent received)
     {
         var offer = _offers.GetValueOrDefault(received.OfferId);
-        var version = offer is null ? null : _versions.GetValueOrDefault((offer.Id, offer.CurrentVersion));
+        // An instant outside the supported years is malformed (below); it is recorded in the month it arrived.
+        var occurredAt = received.OccurredAt is { } sent && Period.Supports(sent) ? sent : _now;
+        var version = offer is null ? null : VersionAt(offer, occurredAt);
         var contract = offer is null ? null : _contracts.GetValueOrDefault(offer.ContractId);
         // Another partner's offer is answered like an unknown one: nothing about its member is looked at.
         var household = offer is not null && offer.PartnerId == received.PartnerId ? _households.GetValueOrDefault(received.MemberToken) : null;
-        // An instant outside the supported years is malformed (below); it is recorded in the month it arrived.
-        var occurredAt = received.OccurredAt is { } sent && Period.Supports(sent) ? sent : _now;
         var isMember = offer is not null && household is not null && IsClubMember(offer.ClubId, household, occurredAt);
         var usagePeriod = Period.Of(occurredAt);
         var usage = household is not null && offer is not null ? _usage.GetValueOrDefault((household.Id, offer.Id, usagePeriod)) : null;
@@ -258,6 +258,32 @@ internal sealed class RedemptionBatch
         }
 
         return RedemptionAcks.First(redemption, malformed);
+    }
+
+    /// <summary>
+    /// The version of <paramref name="offer"/> in force at <paramref name="instant"/>: the last one created by then (the
+    /// first, for an instant before it). A till that uploads at the end of the day is judged by the terms it applied,
+    /// not by a revision made in the afternoon. At the present instant this is the current version, as Check answers.
+    /// </summary>
+    private OfferVersion? VersionAt(Offer offer, DateTimeOffset instant)
+    {
+        OfferVersion? earliest = null;
+        for (var number = offer.CurrentVersion; number >= 1; number--)
+        {
+            if (_versions.GetValueOrDefault((offer.Id, number)) is not { } version)
+            {
+                continue;
+            }
+
+            if (version.CreatedAt <= instant)
+            {
+                return version;
+            }
+
+            earliest = version;
+        }
+
+        return earliest;
     }
 
     private V1.RedemptionAck DecideCancellation(ReceivedEvent received)
