@@ -206,6 +206,30 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
     }
 
     [Fact]
+    public async Task ALateRedemption_IsJudgedByTheAgreementInForceWhenItHappened_WhateverTheAgreementsRowSaysNow()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        // After the offer's window opened, before the agreement was accepted (the hub keeps instants to the millisecond).
+        var beforeAcceptance = TimeProvider.System.GetUtcNow();
+        await Task.Delay(TimeSpan.FromMilliseconds(20));
+        var agreementId = await world.FederateAsync();
+        var token = await world.AddHouseholdAsync(world.NeighbourId, joined: true);
+        var whileInForce = TimeProvider.System.GetUtcNow();
+        // The hub keeps instants to the millisecond: the end is recorded in a later one.
+        await Task.Delay(TimeSpan.FromMilliseconds(20));
+        await Admin.CallAsync((client, options) => client.EndFederationAsync(new EndFederationRequest { AgreementId = agreementId }, options));
+
+        var backdated = await world.RedeemAsync(token, occurredAt: beforeAcceptance);
+        var uploadedLate = await world.RedeemAsync(token, occurredAt: whileInForce);
+        var afterTheEnd = await world.RedeemAsync(token);
+
+        Assert.Equal(Domain.FederationStatus.Ended, await world.StoredAgreementStatusAsync(agreementId));
+        Assert.Equal((RedemptionOutcome.Rejected, RedemptionReason.NotAMember), (backdated.Outcome, backdated.Reason));
+        Assert.Equal(RedemptionOutcome.Accepted, uploadedLate.Outcome);
+        Assert.Equal((RedemptionOutcome.Rejected, RedemptionReason.NotAMember), (afterTheEnd.Outcome, afterTheEnd.Reason));
+    }
+
+    [Fact]
     public async Task ContractStartingTomorrow_IsNeitherEligibleNorRedeemableToday()
     {
         var world = await World.CreateAsync(Hub, Admin);
@@ -445,7 +469,7 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
             Partner.CallAsync((client, options) => client.CheckAsync(new CheckEligibilityRequest { MemberToken = memberToken, OfferId = offerId ?? OfferId }, options));
 
         /// <summary>The partner redeems the offer (by default the world's) for the member now: 10 % of 10 EUR.</summary>
-        public async Task<RedemptionAck> RedeemAsync(string memberToken, string? offerId = null)
+        public async Task<RedemptionAck> RedeemAsync(string memberToken, string? offerId = null, DateTimeOffset? occurredAt = null)
         {
             _redemptionToken ??= await TokenAsync(ClientKind.Partner, PartnerId, "hlmhub.redemptions");
             var redemption = new RedemptionEvent
@@ -453,7 +477,7 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
                 EventId = "evt-" + Guid.NewGuid().ToString("N"),
                 OfferId = offerId ?? OfferId,
                 MemberToken = memberToken,
-                OccurredAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(TimeProvider.System.GetUtcNow()),
+                OccurredAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(occurredAt ?? TimeProvider.System.GetUtcNow()),
                 PurchaseCents = 1_000,
                 DiscountCents = 100,
             };

@@ -38,7 +38,7 @@ internal sealed class RedemptionBatch
     private Dictionary<string, string> _clubHosts = new(StringComparer.Ordinal);
     private Dictionary<string, Household> _households = new(StringComparer.Ordinal);
     private HashSet<(string ClubId, Guid HouseholdId)> _activeMemberships = [];
-    private Dictionary<(string ClubId, string LandlordId), FederationAgreement> _agreements = [];
+    private Dictionary<(string ClubId, string LandlordId), List<FederationAgreement>> _agreements = [];
     private Dictionary<string, List<Period>> _closedPeriods = new(StringComparer.Ordinal);
 
     private RedemptionBatch(HlmHubDbContext db, RedemptionOptions limits, DateTimeOffset now)
@@ -164,11 +164,13 @@ internal sealed class RedemptionBatch
                 .ToListAsync(cancellationToken))
             .Select(membership => (membership.ClubId, membership.HouseholdId))
             .ToHashSet();
+        // Every agreement that was ever accepted, ended ones too: an event is judged as of its occurred_at, when an
+        // agreement since ended (at once, or by notice and since recorded as ended) may have been in force.
         _agreements = (await _db.FederationAgreements.AsNoTracking()
-                .Where(agreement => clubIds.Contains(agreement.ClubId) && agreement.Status != FederationStatus.Ended)
+                .Where(agreement => clubIds.Contains(agreement.ClubId) && agreement.AcceptedAt != null)
                 .ToListAsync(cancellationToken))
             .GroupBy(agreement => (agreement.ClubId, agreement.LandlordId))
-            .ToDictionary(group => group.Key, group => group.First());
+            .ToDictionary(group => group.Key, group => group.ToList());
         _closedPeriods = (await _db.PeriodClosures.AsNoTracking().Where(closure => clubIds.Contains(closure.ClubId))
                 .Select(closure => new { closure.ClubId, closure.Period })
                 .ToListAsync(cancellationToken))
@@ -349,9 +351,13 @@ internal sealed class RedemptionBatch
         }
 
         var hasMembership = _activeMemberships.Contains((clubId, household.Id));
-        var agreement = _agreements.GetValueOrDefault((clubId, household.LandlordId));
+        // The agreement in force at the event's instant: accepted by then and not ended by then, whatever its row says
+        // now. (The household's opt-in and status are read as they are now: the roster tells the hub of them late.)
+        var inForce = _agreements.GetValueOrDefault((clubId, household.LandlordId))?
+            .FirstOrDefault(agreement => agreement.AcceptedAt <= instant && (agreement.EndedAt is not { } end || instant < end));
         return ClubEligibility.IsEligible(
-            new ClubMemberFacts(hostLandlordId, household.LandlordId, household.Status, hasMembership, MembershipLeftAt: null, agreement?.Status, agreement?.EndedAt),
+            new ClubMemberFacts(hostLandlordId, household.LandlordId, household.Status, hasMembership, MembershipLeftAt: null,
+                inForce is null ? null : FederationStatus.Active, inForce?.EndedAt),
             instant);
     }
 
