@@ -347,6 +347,36 @@ public abstract class RedemptionServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task TheClubSettlesWhatItOwesForCoFundedDiscounts_OncePerReference_AndNeverMoreThanOwed()
+    {
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        var member = await world.AddMemberAsync();
+        var coFunded = await world.AddOfferAsync(terms => terms.ClubFundedBasisPoints = 5_000);
+        await world.RedeemAsync(world.Event(member, 2_000, 200, offerId: coFunded));
+        await world.RedeemAsync(world.Event(member, 4_000, 400, offerId: coFunded));
+        RecordSubsidySettlementRequest Settle(string reference, long cents) =>
+            new() { ClubId = world.ClubId, PartnerId = world.PartnerId, PaymentReference = reference, AmountCents = cents };
+
+        var owedBefore = -await world.BalanceAsync(Ledger.AccountKind.SubsidyPayable, world.PartnerId);
+        var tooMuch = await fixture.HubAdmin.FailsAsync((client, options) => client.RecordSubsidySettlementAsync(Settle("VIR-SUB-1", 301), options));
+        var first = await fixture.HubAdmin.CallAsync((client, options) => client.RecordSubsidySettlementAsync(Settle("VIR-SUB-1", 200), options));
+        var retry = await fixture.HubAdmin.CallAsync((client, options) => client.RecordSubsidySettlementAsync(Settle("VIR-SUB-1", 200), options));
+        var otherAmount = await fixture.HubAdmin.FailsAsync((client, options) => client.RecordSubsidySettlementAsync(Settle("VIR-SUB-1", 100), options));
+        var rest = await fixture.HubAdmin.CallAsync((client, options) => client.RecordSubsidySettlementAsync(Settle("VIR-SUB-2", 100), options));
+
+        Assert.Equal(300L, owedBefore); // half of 2 EUR and 4 EUR of discounts
+        Assert.Equal(StatusCode.FailedPrecondition, tooMuch.StatusCode);
+        Assert.Contains("record at most what is owed", tooMuch.Detail, StringComparison.Ordinal);
+        Assert.Equal((false, 200L, 100L), (first.AlreadyRecorded, first.AmountCents, first.StillOwedCents));
+        Assert.Equal((true, first.TransactionId), (retry.AlreadyRecorded, retry.TransactionId));
+        Assert.Equal(StatusCode.FailedPrecondition, otherAmount.StatusCode);
+        Assert.Equal((false, 0L), (rest.AlreadyRecorded, rest.StillOwedCents));
+        Assert.Equal(0L, await world.BalanceAsync(Ledger.AccountKind.SubsidyPayable, world.PartnerId));
+        Assert.Equal(-300L, await world.BalanceAsync(Ledger.AccountKind.Bank));
+        await world.LedgerCheckAsync();
+    }
+
+    [Fact]
     public async Task LandlordToken_IsRefused_AndPartnerWithoutTheScopeToo()
     {
         var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);

@@ -78,4 +78,25 @@ public static class RedemptionBooking
                 recordedAt,
                 postings);
     }
+
+    /// <summary>
+    /// The club's payment to <paramref name="partnerId"/> of co-funded shares it owes: debit the partner's
+    /// <see cref="AccountKind.SubsidyPayable"/>, credit the club's <see cref="AccountKind.Bank"/>, keyed by
+    /// <see cref="IdempotencyKeys.SubsidySettlement"/> so a payment reference is booked once.
+    /// </summary>
+    public static LedgerTransaction SubsidySettlement(
+        Guid transactionId, string clubId, string partnerId, string reference, Money amount, DateTimeOffset paidAt, Period bookingPeriod, DateTimeOffset recordedAt) =>
+        LedgerTransaction.Create(
+            transactionId,
+            IdempotencyKeys.SubsidySettlement(clubId, partnerId, reference),
+            clubId,
+            TransactionKind.SubsidySettlement,
+            bookingPeriod,
+            $"Co-funded discounts paid to {partnerId}, reference {reference}",
+            paidAt,
+            recordedAt,
+            [
+                Posting.Debit(LedgerAccount.IdFor(clubId, AccountKind.SubsidyPayable, partnerId), amount),
+                Posting.Credit(LedgerAccount.IdFor(clubId, AccountKind.Bank), amount),
+            ]);
 }

@@ -14,4 +14,7 @@ internal static partial class AdminLog
 
     [LoggerMessage(EventId = 4103, Level = LogLevel.Information, Message = "Admin client {ClientId} recorded fee payment {PaymentReference} of {Amount} on contract {ContractId}.")]
     public static partial void FeePaymentRecorded(ILogger logger, string clientId, string paymentReference, string amount, string contractId);
+
+    [LoggerMessage(EventId = 4104, Level = LogLevel.Information, Message = "Admin client {ClientId} recorded subsidy settlement {PaymentReference} of {Amount} to partner {PartnerId} in club {ClubId}.")]
+    public static partial void SubsidySettlementRecorded(ILogger logger, string clientId, string paymentReference, string amount, string partnerId, string clubId);
 }
