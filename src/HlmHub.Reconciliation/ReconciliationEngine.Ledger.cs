@@ -163,32 +163,31 @@ public sealed partial class ReconciliationEngine
     }
 
     // ---- Phase 5: fees. As of the month's last day (or today, for the running month): every fee due by then is
-    // accrued (its FeeBooking key exists), and what is accrued and still unpaid past its pay-by day is overdue.
-    // Payments settle the oldest fees first.
+    // accrued (its FeeBooking key exists, in whatever month it was booked), and what is accrued and still unpaid past
+    // its pay-by day is overdue. Payments settle the oldest fees first.
 
     private async Task ReconcileFeesAsync(HlmHubDbContext db, RunState state, CancellationToken cancellationToken)
     {
         var request = state.Request;
         var asOf = AsOfDay(request.Period);
-        var contracts = await db.Contracts.Where(contract => contract.ClubId == request.ClubId).ToListAsync(cancellationToken);
+        // A contract that starts after the as-of day has no fee due by then (nor one accrued): it does not touch the
+        // month, and leaving it out keeps the month's fingerprint as it was when a partner signs later.
+        var contracts = await db.Contracts.Where(contract => contract.ClubId == request.ClubId && contract.StartDate <= asOf).ToListAsync(cancellationToken);
         contracts = [.. contracts.OrderBy(contract => contract.Id, StringComparer.Ordinal)];
         state.Report(5, 0, contracts.Count);
-        var periodKey = request.Period.Key;
-        var feeTransactions = await db.LedgerTransactions
-            .Where(transaction => transaction.ClubId == request.ClubId && StorageFunctions.PeriodKey(transaction.Period) <= periodKey
-                && (transaction.Kind == TransactionKind.FeeAccrual || transaction.Kind == TransactionKind.FeePayment))
-            .Select(transaction => new
-            {
-                transaction.IdempotencyKey,
-                transaction.Kind,
-                transaction.OccurredAt,
-                Amount = transaction.Entries.Where(entry => entry.Side == EntrySide.Debit).Sum(entry => StorageFunctions.Cents(entry.Amount)),
-            })
-            .ToListAsync(cancellationToken);
+        var feeTransactions = await FeeTransactionsAsync(db, request.ClubId, request.Period, asOf, cancellationToken);
         state.Fingerprint.Append(CultureInfo.InvariantCulture, $"asof={asOf:yyyy-MM-dd};");
+        // The contracts are inputs as much as the ledger: a contract added, ended or repriced changes the fees due.
+        foreach (var contract in contracts)
+        {
+            state.Fingerprint.Append(
+                CultureInfo.InvariantCulture,
+                $"contract={contract.Id}/{contract.PartnerId}/{contract.YearlyFee.Cents}/{contract.StartDate:yyyy-MM-dd}/{contract.EndDate:yyyy-MM-dd}/{contract.Status};");
+        }
+
         foreach (var fee in feeTransactions.OrderBy(item => item.IdempotencyKey, StringComparer.Ordinal))
         {
-            state.Fingerprint.Append(CultureInfo.InvariantCulture, $"fee={fee.IdempotencyKey}/{fee.Amount};");
+            state.Fingerprint.Append(CultureInfo.InvariantCulture, $"fee={fee.IdempotencyKey}/{fee.Period}/{fee.Amount};");
         }
 
         var done = 0;
@@ -240,6 +239,31 @@ public sealed partial class ReconciliationEngine
         }
     }
 
+    /// <summary>
+    /// A club's fee transactions as of <paramref name="asOf"/> in <paramref name="period"/>: the payments booked up to
+    /// the month, and every accrual of a fee due by <paramref name="asOf"/> whatever month it was booked in. A fee due
+    /// in a month closed before it was booked goes to the next open month (PeriodRules.BookingPeriod); read by its
+    /// booking month alone, the closed month would report it "not accrued" for ever.
+    /// </summary>
+    private static async Task<List<FeeTransaction>> FeeTransactionsAsync(
+        HlmHubDbContext db, string clubId, Period period, DateOnly asOf, CancellationToken cancellationToken)
+    {
+        var periodKey = period.Key;
+        // An accrual's instant is the start of its due day (FeeBooking.Accrual).
+        var dueBefore = Period.StartOfDayUtc(asOf.AddDays(1));
+        return await db.LedgerTransactions
+            .Where(transaction => transaction.ClubId == clubId
+                && ((transaction.Kind == TransactionKind.FeeAccrual && transaction.OccurredAt < dueBefore)
+                    || (transaction.Kind == TransactionKind.FeePayment && StorageFunctions.PeriodKey(transaction.Period) <= periodKey)))
+            .Select(transaction => new FeeTransaction(
+                transaction.IdempotencyKey,
+                transaction.Kind,
+                transaction.Period,
+                transaction.OccurredAt,
+                transaction.Entries.Where(entry => entry.Side == EntrySide.Debit).Sum(entry => StorageFunctions.Cents(entry.Amount))))
+            .ToListAsync(cancellationToken);
+    }
+
     /// <summary>The day a month's fees are judged on: its last day, or today while the month runs (Paris).</summary>
     private DateOnly AsOfDay(Period period)
     {
@@ -285,6 +309,8 @@ public sealed partial class ReconciliationEngine
 
         state.Report(6, accounts.Count, accounts.Count);
     }
+
+    private sealed record FeeTransaction(string IdempotencyKey, TransactionKind Kind, Period Period, DateTimeOffset OccurredAt, long Amount);
 
     private sealed record AccountMovement(string AccountId, EntrySide Side, long Cents);
 

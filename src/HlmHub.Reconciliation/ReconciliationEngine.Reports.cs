@@ -34,17 +34,8 @@ public sealed partial class ReconciliationEngine
         var contracts = await db.Contracts.AsNoTracking().Where(contract => contract.ClubId == clubId)
             .Join(db.Partners, contract => contract.PartnerId, partner => partner.Id, (contract, partner) => new { Contract = contract, partner.Name })
             .ToListAsync(cancellationToken);
-        var periodKey = period.Key;
-        var fees = await db.LedgerTransactions.AsNoTracking()
-            .Where(transaction => transaction.ClubId == clubId && StorageFunctions.PeriodKey(transaction.Period) <= periodKey
-                && (transaction.Kind == TransactionKind.FeeAccrual || transaction.Kind == TransactionKind.FeePayment))
-            .Select(transaction => new
-            {
-                transaction.IdempotencyKey,
-                transaction.OccurredAt,
-                Amount = transaction.Entries.Where(entry => entry.Side == EntrySide.Debit).Sum(entry => StorageFunctions.Cents(entry.Amount)),
-            })
-            .ToListAsync(cancellationToken);
+        // The same fees reconciliation judges, so the report and a run agree (a fee booked late counts in its own month).
+        var fees = await FeeTransactionsAsync(db, clubId, period, asOf, cancellationToken);
         var lines = new List<FeeStatus>();
         foreach (var item in contracts.OrderBy(item => item.Contract.Id, StringComparer.Ordinal))
         {

@@ -302,10 +302,12 @@ public sealed partial class ReconciliationEngine(
     private static async Task FindDuplicatesAsync(HlmHubDbContext db, RunState state, CancellationToken cancellationToken)
     {
         state.Report(3, 0, state.Redemptions);
-        var redemptions = db.Redemptions;
-        var duplicates = Accepted(db, state.Request)
-            .Where(redemption => redemption.Kind == RedemptionKind.Redemption
-                && !redemptions.Any(cancellation => cancellation.CancelsRedemptionId == redemption.Id && cancellation.Outcome == RedemptionOutcome.Accepted))
+        var standing = NotCancelledByMonthEnd(db, state.Request);
+        // The month's redemptions cancelled by a cancellation booked in or before the month: what the duplicate search
+        // leaves out besides the cancellations counted in phase 1. Into the fingerprint, so it covers every input here.
+        var cancelled = state.Redemptions - await standing.LongCountAsync(cancellationToken);
+        state.Fingerprint.Append(CultureInfo.InvariantCulture, $"cancelled={cancelled};");
+        var duplicates = standing
             .GroupBy(redemption => new { redemption.PartnerId, redemption.OfferId, redemption.MemberToken, redemption.OccurredAt, redemption.PurchaseAmount })
             .Where(group => group.Count() > 1)
             .Select(group => new
@@ -331,6 +333,21 @@ public sealed partial class ReconciliationEngine(
         }
 
         state.Report(3, state.Redemptions, state.Redemptions);
+    }
+
+    /// <summary>
+    /// The month's accepted redemptions that no accepted cancellation booked in or before the month cancels. A
+    /// cancellation booked in a later month belongs to that month (as every event is reconciled in the month it is
+    /// booked in), so it does not change this month's report, closed or not.
+    /// </summary>
+    private static IQueryable<Redemption> NotCancelledByMonthEnd(HlmHubDbContext db, ReconciliationRequest request)
+    {
+        var redemptions = db.Redemptions;
+        var periodKey = request.Period.Key;
+        return Accepted(db, request).Where(redemption => redemption.Kind == RedemptionKind.Redemption
+            && !redemptions.Any(cancellation => cancellation.CancelsRedemptionId == redemption.Id
+                && cancellation.Outcome == RedemptionOutcome.Accepted
+                && StorageFunctions.PeriodKey(cancellation.Period) <= periodKey));
     }
 
     private static string Euros(long cents) => new Money(cents).ToString();

@@ -1,0 +1,127 @@
+using HlmHub.Domain;
+using HlmHub.Domain.Ledger;
+using HlmHub.Domain.Reconciliation;
+using Microsoft.EntityFrameworkCore;
+
+namespace HlmHub.Reconciliation.Tests;
+
+/// <summary>
+/// "Same inputs, same report": what a run reads is in its fingerprint, later months do not change an earlier one's
+/// report, a fee booked late still counts in its own month; recorded runs only of ended months; the savings report
+/// net of cancellations. On SQLite and on PostgreSQL (the subclasses at the end).
+/// </summary>
+public abstract class ReconciliationInputsTests(ReconciliationDatabase database)
+{
+    private static readonly Period October = CraftedMonth.October;
+
+    private static readonly Period November = October.Next();
+
+    [Fact]
+    public async Task A_contract_added_after_a_run_changes_the_fingerprint_along_with_the_fees_found()
+    {
+        var month = new CraftedMonth();
+        month.CleanMonth();
+        await month.SaveAsync(database.Contexts);
+        var run = await RunAsync(month.ClubId, October);
+
+        var florist = Partner.Create("fleuriste-" + month.World.Suffix, "Fleuriste", PartnerKind.Merchant, null, SampleWorld.Siret(), true, SampleWorld.Now);
+        await using (var db = await database.Contexts.CreateDbContextAsync(TestTimeouts.Token()))
+        {
+            db.AddRange(florist, Contract.Create("c-fleuriste-" + month.World.Suffix, month.World.Club, florist, null, new DateOnly(2026, 10, 5), null, [], SampleWorld.Now));
+            await db.SaveChangesAsync(TestTimeouts.Token());
+        }
+
+        var now = await RunAsync(month.ClubId, October, dryRun: true);
+
+        Assert.Equal(0, run.DiscrepancyTotal);
+        Assert.Equal(florist.Id, Assert.Single(Of(now, DiscrepancyKind.FeeNotAccrued)).PartnerId);
+        Assert.NotEqual(run.InputsFingerprint, now.InputsFingerprint);
+    }
+
+    [Fact]
+    public async Task A_contracts_new_end_date_changes_the_fingerprint()
+    {
+        var month = new CraftedMonth();
+        month.CleanMonth();
+        await month.SaveAsync(database.Contexts);
+        var run = await RunAsync(month.ClubId, October);
+
+        await using (var db = await database.Contexts.CreateDbContextAsync(TestTimeouts.Token()))
+        {
+            var contract = await db.Contracts.SingleAsync(item => item.Id == month.BakeryContract.Id, TestTimeouts.Token());
+            contract.End(new DateOnly(2026, 12, 31), SampleWorld.Now);
+            await db.SaveChangesAsync(TestTimeouts.Token());
+        }
+
+        var now = await RunAsync(month.ClubId, October, dryRun: true);
+
+        Assert.NotEqual(run.InputsFingerprint, now.InputsFingerprint);
+    }
+
+    [Fact]
+    public async Task A_cancellation_booked_in_a_later_month_leaves_the_months_duplicate_and_report_as_they_were()
+    {
+        var month = new CraftedMonth();
+        month.Redeem(month.Bread, "d-1", CraftedMonth.Day(3), 2_000);
+        var second = month.Redeem(month.Bread, "d-2", CraftedMonth.Day(3), 2_000);
+        await month.SaveAsync(database.Contexts);
+        var run = await RunAsync(month.ClubId, October);
+
+        month.Cancel(second, "c-d-2", new DateTimeOffset(2026, 11, 4, 12, 0, 0, TimeSpan.Zero));
+        await month.SaveAsync(database.Contexts);
+        var octoberNow = await RunAsync(month.ClubId, October, dryRun: true);
+        var novemberNow = await RunAsync(month.ClubId, November, dryRun: true);
+
+        Assert.Equal("d-1", Assert.Single(Of(run, DiscrepancyKind.Duplicate)).PartnerEventId);
+        Assert.True(run.SameFindingsAs(octoberNow));
+        // The cancellation is November's, where it is reconciled.
+        Assert.Equal(1, novemberNow.Cancellations);
+    }
+
+    [Fact]
+    public async Task A_cancellation_booked_in_the_month_ends_its_duplicate()
+    {
+        var month = new CraftedMonth();
+        month.Redeem(month.Bread, "d-1", CraftedMonth.Day(3), 2_000);
+        var second = month.Redeem(month.Bread, "d-2", CraftedMonth.Day(3), 2_000);
+        month.Cancel(second, "c-d-2", CraftedMonth.Day(4));
+        await month.SaveAsync(database.Contexts);
+
+        var report = await RunAsync(month.ClubId, October, dryRun: true);
+
+        Assert.Empty(Of(report, DiscrepancyKind.Duplicate));
+    }
+
+    [Fact]
+    public async Task A_fee_booked_in_a_later_month_is_accrued_in_the_month_it_fell_due()
+    {
+        // The bakery's fee fell due on 1 January 2026; January was closed first, so it was booked in February.
+        var month = new CraftedMonth();
+        await month.SaveAsync(database.Contexts);
+        var due = month.BakeryContract.StartDate;
+        var january = new Period(2026, 1);
+        await using (var db = await database.Contexts.CreateDbContextAsync(TestTimeouts.Token()))
+        {
+            db.Add(FeeBooking.Accrual(Guid.NewGuid(), month.BakeryContract, due, january.Next(), january.Next().StartUtc));
+            await db.SaveChangesAsync(TestTimeouts.Token());
+        }
+
+        var report = await RunAsync(month.ClubId, january, dryRun: true);
+        var fees = await database.Engine.GetFeeReportAsync(month.ClubId, january, TestTimeouts.Token());
+
+        Assert.Empty(Of(report, DiscrepancyKind.FeeNotAccrued));
+        Assert.Equal(month.BakeryContract.YearlyFee, fees.Single(line => line.ContractId == month.BakeryContract.Id).Accrued);
+    }
+
+    private Task<ReconciliationReport> RunAsync(string clubId, Period period, bool dryRun = false) =>
+        database.Engine.RunAsync(new ReconciliationRequest(clubId, period, dryRun, "test"), null, TestTimeouts.Token());
+
+    private static List<FoundDiscrepancy> Of(ReconciliationReport report, DiscrepancyKind kind) =>
+        [.. report.Discrepancies.Where(item => item.Kind == kind)];
+}
+
+public sealed class SqliteReconciliationInputsTests(SqliteReconciliationDatabase database)
+    : ReconciliationInputsTests(database), IClassFixture<SqliteReconciliationDatabase>;
+
+public sealed class PostgresReconciliationInputsTests(PostgresReconciliationDatabase database)
+    : ReconciliationInputsTests(database), IClassFixture<PostgresReconciliationDatabase>;
