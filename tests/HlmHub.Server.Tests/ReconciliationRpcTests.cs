@@ -148,6 +148,42 @@ public abstract class ReconciliationRpcTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task ClosePeriod_refuses_a_month_once_a_contract_dated_in_it_is_added_after_its_run()
+    {
+        var world = await NewClubAsync();
+        await RecordRunAsync(world, October);
+        var florist = await Admin.CreatePartnerAsync(SampleData.Bakery());
+        var contract = SampleData.Contract(world.ClubId, florist.Id);
+        contract.StartDate = "2026-10-05";
+        await Admin.CreateContractAsync(contract);
+
+        var refused = await world.ClubAdmin.FailsAsync((client, options) => client.ClosePeriodAsync(
+            new ClosePeriodRequest { ClubId = world.ClubId, Period = October, AcceptDiscrepancies = true }, options));
+
+        Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
+        Assert.Contains("changed since", refused.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Concurrent_ClosePeriod_calls_close_the_month_once_and_the_others_are_answered_already_closed()
+    {
+        var world = await NewClubAsync();
+        await RecordRunAsync(world, October);
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => world.ClubAdmin.CallAsync((client, options) => client.ClosePeriodAsync(
+            new ClosePeriodRequest { ClubId = world.ClubId, Period = October, AcceptDiscrepancies = true }, options))));
+
+        Assert.Single(answers, answer => !answer.AlreadyClosed);
+        // One closure named by all: the winner answers the time it inserted, the others read it back (stored to the
+        // millisecond).
+        Assert.Single(answers.Select(answer => (answer.ClosedAt.ToDateTimeOffset().ToUnixTimeMilliseconds(), answer.RunId)).Distinct());
+    }
+
+    private static async Task<ReconciliationReport> RecordRunAsync(ClubWorld world, string period) =>
+        (await world.ClubAdminClient.RunReconciliation(new RunReconciliationRequest { ClubId = world.ClubId, Period = period }, world.ClubAdminOptions())
+            .ResponseStream.ReadAllAsync().ToListAsync())[^1].Report;
+
+    [Fact]
     public async Task SubmitStatement_keeps_each_revision_and_refuses_offers_that_are_not_the_partners()
     {
         var world = await NewClubAsync();

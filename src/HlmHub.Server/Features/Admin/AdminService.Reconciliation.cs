@@ -176,7 +176,8 @@ internal sealed partial class AdminService
 
     /// <summary>
     /// Closes a month only when its latest recorded run still describes it: a dry run now must read the same inputs
-    /// (same fingerprint) and, unless the caller accepts them, that run found no discrepancies.
+    /// (same fingerprint) and, unless the caller accepts them, find no discrepancies (nor may the run have found any).
+    /// A caller that finds the month closed, before, while or after checking, is answered as for a closed month.
     /// </summary>
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
     public override async Task<V1.ClosePeriodResponse> ClosePeriod(V1.ClosePeriodRequest request, ServerCallContext context)
@@ -187,10 +188,8 @@ internal sealed partial class AdminService
         var period = Period.Parse("period", request.Period);
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         await RequireClubAsync(db, "club_id", request.ClubId, cancellationToken);
-        var existing = await db.PeriodClosures.AsNoTracking()
-            .SingleOrDefaultAsync(closure => closure.ClubId == request.ClubId && closure.Period == period, cancellationToken);
         var latest = await reconciliation.FindLatestRunAsync(request.ClubId, period, cancellationToken);
-        if (existing is not null)
+        if (await FindClosureAsync(db, request.ClubId, period, cancellationToken) is { } existing)
         {
             return ToProto(existing, alreadyClosed: true, latest);
         }
@@ -202,25 +201,49 @@ internal sealed partial class AdminService
         }
 
         var now = await reconciliation.RunAsync(new ReconciliationRequest(request.ClubId, period, DryRun: true, caller.ClientId), null, cancellationToken);
+        // A concurrent or retried close may have won while this one ran its dry run (whose fingerprint then says
+        // "closed" and differs from the run's): that caller's answer is this one's too.
+        if (await FindClosureAsync(db, request.ClubId, period, cancellationToken) is { } closedMeanwhile)
+        {
+            return ToProto(closedMeanwhile, alreadyClosed: true, latest);
+        }
+
         if (now.InputsFingerprint != latest.InputsFingerprint)
         {
             throw new DomainException(
                 DomainErrorKind.FailedPrecondition, "period", $"{period} changed since reconciliation run {latest.RunId}: reconcile it again before closing");
         }
 
-        if (latest.DiscrepancyTotal > 0 && !request.AcceptDiscrepancies)
+        // Equal fingerprints should mean equal findings; the dry run's own count is checked as well, so a closing never
+        // rests on the recorded run alone.
+        var discrepancies = Math.Max(now.DiscrepancyTotal, latest.DiscrepancyTotal);
+        if (discrepancies > 0 && !request.AcceptDiscrepancies)
         {
             throw new DomainException(
                 DomainErrorKind.FailedPrecondition,
                 "accept_discrepancies",
-                $"reconciliation run {latest.RunId} found {latest.DiscrepancyTotal} discrepancies in {period}: resolve them, or set accept_discrepancies to close anyway");
+                $"reconciliation run {latest.RunId} found {discrepancies} discrepancies in {period}: resolve them, or set accept_discrepancies to close anyway");
         }
 
         db.PeriodClosures.Add(closure);
-        await db.SaveChangesAsync(cancellationToken);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException exception) when (StorageErrors.IsUniqueViolation(exception))
+        {
+            // Closed by another caller between the check above and this insert (the closure's key is the club and month).
+            db.ChangeTracker.Clear();
+            var winner = await FindClosureAsync(db, request.ClubId, period, cancellationToken) ?? throw new InvalidOperationException("The closure that won the race is gone.", exception);
+            return ToProto(winner, alreadyClosed: true, latest);
+        }
+
         AdminLog.Created(logger, caller.ClientId, "period closure", $"{request.ClubId} {period}");
         return ToProto(closure, alreadyClosed: false, latest);
     }
+
+    private static Task<PeriodClosure?> FindClosureAsync(HlmHubDbContext db, string clubId, Period period, CancellationToken cancellationToken) =>
+        db.PeriodClosures.AsNoTracking().SingleOrDefaultAsync(closure => closure.ClubId == clubId && closure.Period == period, cancellationToken);
 
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
     public override async Task<V1.GetFeeReportResponse> GetFeeReport(V1.GetFeeReportRequest request, ServerCallContext context)
