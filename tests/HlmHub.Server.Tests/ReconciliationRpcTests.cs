@@ -179,6 +179,16 @@ public abstract class ReconciliationRpcTests(HubFixture fixture)
         Assert.Single(answers.Select(answer => (answer.ClosedAt.ToDateTimeOffset().ToUnixTimeMilliseconds(), answer.RunId)).Distinct());
     }
 
+    [Fact]
+    public async Task ListLedgerEntries_of_an_unknown_club_is_not_found_as_GetBalances_is()
+    {
+        var entries = await Admin.FailsAsync((client, options) => client.ListLedgerEntriesAsync(new ListLedgerEntriesRequest { ClubId = "no-such-club" }, options));
+        var balances = await Admin.FailsAsync((client, options) => client.GetBalancesAsync(new GetBalancesRequest { ClubId = "no-such-club" }, options));
+
+        Assert.Equal((StatusCode.NotFound, StatusCode.NotFound), (entries.StatusCode, balances.StatusCode));
+        Assert.Contains("no-such-club", entries.Detail, StringComparison.Ordinal);
+    }
+
     private static async Task<ReconciliationReport> RecordRunAsync(ClubWorld world, string period) =>
         (await world.ClubAdminClient.RunReconciliation(new RunReconciliationRequest { ClubId = world.ClubId, Period = period }, world.ClubAdminOptions())
             .ResponseStream.ReadAllAsync().ToListAsync())[^1].Report;

@@ -131,6 +131,8 @@ internal sealed partial class AdminService
         var clubId = request.ClubId;
         var accountId = request.AccountId;
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        // An unknown club is NOT_FOUND, as GetBalances answers, not an empty ledger.
+        await RequireClubAsync(db, "club_id", clubId, cancellationToken);
         var entries = await db.LedgerEntries.AsNoTracking()
             .Where(entry => accountId.Length == 0 || entry.AccountId == accountId)
             .Join(
