@@ -73,6 +73,17 @@ public sealed partial class ReconciliationEngine(
         }
 
         var startedAt = timeProvider.GetUtcNow();
+        // Compared as months (Period.EndUtc of 2999-12 would be the year 3000, which a Period cannot hold).
+        if (!request.DryRun && request.Period >= Period.Of(startedAt))
+        {
+            // A recorded run stands for the month (the scheduler skips a month whose run is still up to date, closing
+            // compares against it): a month still running, or not begun, can only be looked at.
+            throw new DomainException(
+                DomainErrorKind.FailedPrecondition,
+                "period",
+                $"{request.Period} has not ended yet (in Paris): run a dry run to check it while it runs; a run is recorded only once the month is over");
+        }
+
         var startTimestamp = timeProvider.GetTimestamp();
         var state = new RunState(request, _options, progress);
         await using (var db = await dbContextFactory.CreateDbContextAsync(cancellationToken))

@@ -25,9 +25,10 @@ public sealed partial class ReconciliationCommandsTests(ReconciliationCommandsTe
     private const string BakeryOffer = "pain-10-pourcent";
 
     [Fact]
-    public async Task Reconcile_AMonthWhoseStatementMatches_PrintsEachPhaseThenTheSummary_AndExits0()
+    public async Task ReconcileDryRun_OfThisMonthWhoseStatementMatches_PrintsEachPhaseThenTheSummary_AndExits0()
     {
-        var result = await AsHubAdmin("reconcile", "--club", Club, "--month", world.ThisMonth);
+        // This month is still running: the hub runs it dry (a recorded run of it is refused, below).
+        var result = await AsHubAdmin("reconcile", "--club", Club, "--month", world.ThisMonth, "--dry-run");
 
         AssertExit(0, result);
         Assert.Equal("", result.Error);
@@ -48,10 +49,15 @@ public sealed partial class ReconciliationCommandsTests(ReconciliationCommandsTe
         Assert.Equal("1", SummaryValue(result, "partner statements"));
         Assert.Equal("0", SummaryValue(result, "discrepancies"));
 
-        // The recorded run is the month's latest: its discrepancy report is empty.
-        var report = await AsHubAdmin("report", "discrepancies", "--club", Club, "--month", world.ThisMonth, "--format", "csv");
-        AssertExit(0, report);
-        Assert.Single(Csv.Parse(report.Output));
+    }
+
+    [Fact]
+    public async Task Reconcile_OfThisMonth_IsRefusedWithExit5_PointingToADryRun()
+    {
+        var result = await AsHubAdmin("reconcile", "--club", Club, "--month", world.ThisMonth);
+
+        AssertFailed(5, result);
+        Assert.Contains("dry run", result.Error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -2,6 +2,8 @@ using HlmHub.Domain;
 using HlmHub.Domain.Ledger;
 using HlmHub.Domain.Reconciliation;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace HlmHub.Reconciliation.Tests;
 
@@ -113,11 +115,41 @@ public abstract class ReconciliationInputsTests(ReconciliationDatabase database)
         Assert.Equal(month.BakeryContract.YearlyFee, fees.Single(line => line.ContractId == month.BakeryContract.Id).Accrued);
     }
 
+    [Fact]
+    public async Task A_recorded_run_of_a_month_not_over_is_refused_and_a_dry_run_of_it_is_not()
+    {
+        var month = new CraftedMonth();
+        month.CleanMonth();
+        await month.SaveAsync(database.Contexts);
+        // 23:30 in Paris on 31 October: October is still running; 00:00 on 1 November (Paris) it is over.
+        var clock = new StoppedClock(new DateTimeOffset(2026, 10, 31, 22, 30, 0, TimeSpan.Zero));
+        var engine = new ReconciliationEngine(database.Contexts, Options.Create(new ReconciliationOptions()), clock, NullLogger<ReconciliationEngine>.Instance);
+
+        var refused = await Assert.ThrowsAsync<DomainException>(() =>
+            engine.RunAsync(new ReconciliationRequest(month.ClubId, October, DryRun: false, "test"), null, TestTimeouts.Token()));
+        var dry = await engine.RunAsync(new ReconciliationRequest(month.ClubId, October, DryRun: true, "test"), null, TestTimeouts.Token());
+        clock.Now = October.EndUtc;
+        var recorded = await engine.RunAsync(new ReconciliationRequest(month.ClubId, October, DryRun: false, "test"), null, TestTimeouts.Token());
+
+        Assert.Equal(DomainErrorKind.FailedPrecondition, refused.Kind);
+        Assert.Contains("dry run", refused.Message, StringComparison.Ordinal);
+        Assert.Null(dry.RunId);
+        Assert.NotNull(recorded.RunId);
+    }
+
     private Task<ReconciliationReport> RunAsync(string clubId, Period period, bool dryRun = false) =>
         database.Engine.RunAsync(new ReconciliationRequest(clubId, period, dryRun, "test"), null, TestTimeouts.Token());
 
     private static List<FoundDiscrepancy> Of(ReconciliationReport report, DiscrepancyKind kind) =>
         [.. report.Discrepancies.Where(item => item.Kind == kind)];
+
+    /// <summary>A clock stopped where the test puts it.</summary>
+    private sealed class StoppedClock(DateTimeOffset now) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = now;
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
 }
 
 public sealed class SqliteReconciliationInputsTests(SqliteReconciliationDatabase database)

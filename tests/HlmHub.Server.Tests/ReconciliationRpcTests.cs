@@ -189,6 +189,22 @@ public abstract class ReconciliationRpcTests(HubFixture fixture)
         Assert.Contains("no-such-club", entries.Detail, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task RunReconciliation_refuses_to_record_a_month_not_over_and_runs_it_dry()
+    {
+        var world = await NewClubAsync();
+        const string NotBegun = "2999-12";
+
+        var call = world.ClubAdminClient.RunReconciliation(new RunReconciliationRequest { ClubId = world.ClubId, Period = NotBegun }, world.ClubAdminOptions());
+        var refused = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.ReadAllAsync().ToListAsync().AsTask());
+        var dry = (await world.ClubAdminClient.RunReconciliation(new RunReconciliationRequest { ClubId = world.ClubId, Period = NotBegun, DryRun = true }, world.ClubAdminOptions())
+            .ResponseStream.ReadAllAsync().ToListAsync())[^1].Report;
+
+        Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
+        Assert.Contains("dry run", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal((true, ""), (dry.DryRun, dry.RunId));
+    }
+
     private static async Task<ReconciliationReport> RecordRunAsync(ClubWorld world, string period) =>
         (await world.ClubAdminClient.RunReconciliation(new RunReconciliationRequest { ClubId = world.ClubId, Period = period }, world.ClubAdminOptions())
             .ResponseStream.ReadAllAsync().ToListAsync())[^1].Report;
