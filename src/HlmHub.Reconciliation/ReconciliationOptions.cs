@@ -20,6 +20,14 @@ public sealed class ReconciliationOptions
     /// <summary>Rows read or written per round trip where the engine pages through a month: 5,000 by default.</summary>
     public int BatchSize { get; set; } = 5_000;
 
+    /// <summary>
+    /// How many ended months back the monthly reconciliation job looks for months to reconcile (default 12): every
+    /// month not closed and without an up-to-date run in that window is reconciled, so missed firings and failed months
+    /// are caught up. The bound keeps a club never closed from being reconciled back to its creation at every firing;
+    /// an older month is reconciled with <c>hlmhub reconcile</c>.
+    /// </summary>
+    public int CatchUpMonths { get; set; } = 12;
+
     /// <summary>The setting both the fee jobs and reconciliation read for the payment term.</summary>
     public const string PaymentTermSetting = "Fees:PaymentTermDays";
 
@@ -49,6 +57,11 @@ public sealed class ReconciliationOptions
         if (BatchSize is <= 0 or > 100_000)
         {
             yield return $"{SectionName}:{nameof(BatchSize)} must be 1 to 100000 (it is {BatchSize})";
+        }
+
+        if (CatchUpMonths is <= 0 or > 120)
+        {
+            yield return $"{SectionName}:{nameof(CatchUpMonths)} must be 1 to 120 (it is {CatchUpMonths})";
         }
 
         if (FeePaymentTermDays is < 0 or > 366)

@@ -59,8 +59,8 @@ public sealed class SchedulerProcessTests
         await QuartzClient.TriggerAsync(database, Job);
         await node.WaitForAsync(output => node.Runs(Job).Finished == 2, "to finish the second reconciliation");
 
-        Assert.Contains("1 club(s) reconciled", node.Output, StringComparison.Ordinal);
-        Assert.Contains("0 club(s) reconciled (0 discrepancies), 1 already reconciled", node.Output, StringComparison.Ordinal);
+        Assert.Contains("1 club(s): 1 run(s) recorded", node.Output, StringComparison.Ordinal);
+        Assert.Contains("1 club(s): 0 run(s) recorded (0 discrepancies), 1 already up to date", node.Output, StringComparison.Ordinal);
         AssertRuns([world], lastMonthBefore, await RunsOfAsync(database));
     }
 
@@ -144,7 +144,7 @@ public sealed class SchedulerProcessTests
 
         await cluster.FireAndExpectOneRunAsync(database, Reconciliation);
 
-        Assert.Contains("2 club(s) reconciled", cluster.First.Output + cluster.Second.Output, StringComparison.Ordinal);
+        Assert.Contains("2 club(s): 2 run(s) recorded", cluster.First.Output + cluster.Second.Output, StringComparison.Ordinal);
         AssertRuns(worlds, lastMonthBefore, await RunsOfAsync(database));
     }
 
@@ -180,8 +180,8 @@ public sealed class SchedulerProcessTests
         Assert.Equal((1, 1, 1), survivor.Runs(Reconciliation));
         Assert.Equal((1, 0, 0), runner.Runs(Reconciliation));
         // The recovered firing skips the club already reconciled and records the other; the killed run left nothing.
-        Assert.Contains("1 club(s) reconciled", survivor.Output, StringComparison.Ordinal);
-        Assert.Contains("1 already reconciled", survivor.Output, StringComparison.Ordinal);
+        Assert.Contains("1 run(s) recorded", survivor.Output, StringComparison.Ordinal);
+        Assert.Contains("1 already up to date", survivor.Output, StringComparison.Ordinal);
         AssertRuns(worlds, lastMonthBefore, await RunsOfAsync(database));
     }
 
@@ -206,14 +206,14 @@ public sealed class SchedulerProcessTests
         }
 
         Assert.Contains($"The monthly reconciliation of club {clubs[0]} for ", node.Output, StringComparison.Ordinal);
-        Assert.Matches(@"1 club\(s\) reconciled \(\d+ discrepancies\), 0 already reconciled, 1 failed: ", node.Output);
+        Assert.Matches(@"1 run\(s\) recorded \(\d+ discrepancies\), 0 already up to date, 1 failed: ", node.Output);
         Assert.Equal((1, 0, 0), node.Runs(Reconciliation));
         Assert.Equal([clubs[1]], (await RunsOfAsync(database)).Select(run => run.ClubId));
 
         await QuartzClient.TriggerAsync(database, Reconciliation);
         await node.WaitForAsync(output => node.Runs(Reconciliation).Finished == 1, "to finish the second firing");
 
-        Assert.Matches(@"1 club\(s\) reconciled \(\d+ discrepancies\), 1 already reconciled\.", node.Output);
+        Assert.Matches(@"1 run\(s\) recorded \(\d+ discrepancies\), 1 already up to date\.", node.Output);
         AssertRuns(worlds, lastMonthBefore, await RunsOfAsync(database));
     }
 
@@ -249,6 +249,9 @@ public sealed class SchedulerProcessTests
             ["Scheduling:OverdueFeesCron"] = Never,
             ["Scheduling:PruningCron"] = Never,
             ["Scheduling:ReconciliationCron"] = Never,
+            // The monthly reconciliation looks at last month only, as these tests are about where and how often it
+            // runs (MonthlyReconciliationTests cover the months it chooses).
+            ["Reconciliation:CatchUpMonths"] = "1",
         };
         await HubProcess.MigrateAsync(settings);
         await using var access = await JobServices.OverAsync(database, TimeProvider.System.GetUtcNow());

@@ -25,7 +25,9 @@ internal abstract class HubJob(ILogger logger, TimeProvider timeProvider) : IJob
         var started = timeProvider.GetTimestamp();
         try
         {
-            var summary = await RunAsync(cancellationToken);
+            // The firing's own time (a recovered firing keeps the original's), so a job late or rerun after a crash
+            // does the work of its firing, not of whenever it happened to run.
+            var summary = await RunAsync(context.ScheduledFireTimeUtc ?? timeProvider.GetUtcNow(), cancellationToken);
             SchedulingLog.JobFinished(logger, Name, instanceId, (long)timeProvider.GetElapsedTime(started).TotalMilliseconds, summary);
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -37,6 +39,6 @@ internal abstract class HubJob(ILogger logger, TimeProvider timeProvider) : IJob
         }
     }
 
-    /// <summary>Does the work; returns a one-line summary of what it did.</summary>
-    protected abstract Task<string> RunAsync(CancellationToken cancellationToken);
+    /// <summary>Does the work of the firing scheduled at <paramref name="firedAt"/>; returns a one-line summary of what it did.</summary>
+    protected abstract Task<string> RunAsync(DateTimeOffset firedAt, CancellationToken cancellationToken);
 }

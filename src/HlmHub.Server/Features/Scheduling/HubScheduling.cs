@@ -51,6 +51,7 @@ internal static class HubScheduling
         services.TryAddSingleton<OverdueFeeService>();
         services.TryAddSingleton<OAuthStorePruning>();
         // The monthly job's engine, ReconciliationEngine, is registered by HubFeatures (AddHlmHubReconciliation).
+        services.TryAddSingleton<MonthlyReconciliation>();
 
         var section = configuration.GetSection(SchedulingOptions.SectionName);
         services.AddOptions<SchedulingOptions>().Bind(section)
