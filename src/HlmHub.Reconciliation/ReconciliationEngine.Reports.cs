@@ -66,8 +66,10 @@ public sealed partial class ReconciliationEngine
     }
 
     /// <summary>
-    /// Tenants' savings in a club over [<paramref name="from"/>, <paramref name="to"/>]: the accepted discounts net of
-    /// cancellations, and the distinct households that had an accepted redemption, aggregated in SQL.
+    /// Tenants' savings in a club over [<paramref name="from"/>, <paramref name="to"/>], net of cancellations: only the
+    /// accepted redemptions that no accepted cancellation (of any month) cancels count, for the households, the
+    /// redemptions and the savings alike, each in the month it happened in. A cancelled redemption and its
+    /// cancellation therefore drop out together, and no month or household shows negative savings. Aggregated in SQL.
     /// </summary>
     public async Task<SavingsReport> GetSavingsReportAsync(string clubId, Period from, Period to, CancellationToken cancellationToken)
     {
@@ -79,18 +81,18 @@ public sealed partial class ReconciliationEngine
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         var fromKey = from.Key;
         var toKey = to.Key;
+        var cancellations = db.Redemptions.Where(cancellation => cancellation.Kind == RedemptionKind.Cancellation && cancellation.Outcome == RedemptionOutcome.Accepted);
         var rows = db.Redemptions.AsNoTracking()
             .Where(redemption => redemption.ClubId == clubId && redemption.Outcome == RedemptionOutcome.Accepted
-                && StorageFunctions.PeriodKey(redemption.Period) >= fromKey && StorageFunctions.PeriodKey(redemption.Period) <= toKey)
+                && redemption.Kind == RedemptionKind.Redemption
+                && StorageFunctions.PeriodKey(redemption.Period) >= fromKey && StorageFunctions.PeriodKey(redemption.Period) <= toKey
+                && !cancellations.Any(cancellation => cancellation.CancelsRedemptionId == redemption.Id))
             .Join(db.Partners, redemption => redemption.PartnerId, partner => partner.Id, (redemption, partner) => new
             {
                 redemption.Period,
                 partner.Kind,
-                IsRedemption = redemption.Kind == RedemptionKind.Redemption,
-                Household = redemption.Kind == RedemptionKind.Redemption ? redemption.HouseholdId : null,
-                Cents = redemption.Kind == RedemptionKind.Redemption
-                    ? StorageFunctions.Cents(redemption.ComputedDiscount)
-                    : -StorageFunctions.Cents(redemption.ComputedDiscount),
+                Household = redemption.HouseholdId,
+                Cents = StorageFunctions.Cents(redemption.ComputedDiscount),
             });
         var byMonthAndKind = await rows
             .GroupBy(row => new { row.Period, row.Kind })
@@ -99,7 +101,7 @@ public sealed partial class ReconciliationEngine
                 group.Key.Period,
                 group.Key.Kind,
                 Households = group.Where(row => row.Household != null).Select(row => row.Household).Distinct().Count(),
-                Redemptions = group.LongCount(row => row.IsRedemption),
+                Redemptions = group.LongCount(),
                 Cents = group.Sum(row => row.Cents),
             })
             .ToListAsync(cancellationToken);
@@ -109,7 +111,7 @@ public sealed partial class ReconciliationEngine
             {
                 group.Key,
                 Households = group.Where(row => row.Household != null).Select(row => row.Household).Distinct().Count(),
-                Redemptions = group.LongCount(row => row.IsRedemption),
+                Redemptions = group.LongCount(),
                 Cents = group.Sum(row => row.Cents),
             })
             .ToListAsync(cancellationToken);
@@ -119,12 +121,12 @@ public sealed partial class ReconciliationEngine
             {
                 group.Key,
                 Households = group.Where(row => row.Household != null).Select(row => row.Household).Distinct().Count(),
-                Redemptions = group.LongCount(row => row.IsRedemption),
+                Redemptions = group.LongCount(),
                 Cents = group.Sum(row => row.Cents),
             })
             .ToListAsync(cancellationToken);
         var totalHouseholds = await rows.Where(row => row.Household != null).Select(row => row.Household).Distinct().LongCountAsync(cancellationToken);
-        var totalRedemptions = await rows.LongCountAsync(row => row.IsRedemption, cancellationToken);
+        var totalRedemptions = await rows.LongCountAsync(cancellationToken);
         var totalCents = await rows.SumAsync(row => (long?)row.Cents, cancellationToken) ?? 0;
         return new SavingsReport(
             clubId,

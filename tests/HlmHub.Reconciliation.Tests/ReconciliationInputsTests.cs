@@ -137,6 +137,25 @@ public abstract class ReconciliationInputsTests(ReconciliationDatabase database)
         Assert.NotNull(recorded.RunId);
     }
 
+    [Fact]
+    public async Task Savings_leave_out_cancelled_redemptions_with_their_households_and_cancellations()
+    {
+        var month = new CraftedMonth();
+        // Household 2's only redemption (b-3) is cancelled in October; household 1's (b-2) in November.
+        month.CleanMonth();
+        var late = month.Redeem(month.Bread, "b-4", CraftedMonth.Day(20), 5_000, household: 1);
+        month.Cancel(late, "b-4-cancel", new DateTimeOffset(2026, 11, 3, 12, 0, 0, TimeSpan.Zero));
+        await month.SaveAsync(database.Contexts);
+
+        var report = await database.Engine.GetSavingsReportAsync(month.ClubId, October, November, TestTimeouts.Token());
+
+        // Standing: b-1 (household 0, 2.00), b-2 (household 1, 3.00), l-1 (household 0, 100.00).
+        Assert.Equal((2L, 3L, new Money(10_500), new Money(5_250)),
+            (report.Total.Households, report.Total.Redemptions, report.Total.TotalSavings, report.Total.AveragePerHousehold));
+        var octoberFigure = Assert.Single(report.ByMonth);
+        Assert.Equal((October, 2L, 3L, new Money(10_500)), (octoberFigure.Period!.Value, octoberFigure.Households, octoberFigure.Redemptions, octoberFigure.TotalSavings));
+    }
+
     private Task<ReconciliationReport> RunAsync(string clubId, Period period, bool dryRun = false) =>
         database.Engine.RunAsync(new ReconciliationRequest(clubId, period, dryRun, "test"), null, TestTimeouts.Token());
 
