@@ -182,6 +182,22 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
     }
 
     [Fact]
+    public async Task Check_WithAControlCharacterInTheTokenOrTheOfferId_IsMalformed_AndTheNextCheckIsAnswered()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var member = await world.AddHouseholdAsync(world.HostId, joined: true);
+
+        // PostgreSQL refuses a NUL in a query: unchecked, the call ended INTERNAL there (SQLite stores it fine).
+        var nulInToken = await world.CheckAsync("mt_abc\0def");
+        var nulInOffer = await world.CheckAsync(member, world.OfferId + "\0");
+        var lineBreakInToken = await world.CheckAsync(member + "\n");
+        var afterwards = await world.CheckAsync(member);
+
+        Assert.All([nulInToken, nulInOffer, lineBreakInToken], answer => Assert.Equal((false, EligibilityReason.Malformed), (answer.Eligible, answer.Reason)));
+        Assert.True(afterwards.Eligible);
+    }
+
+    [Fact]
     public async Task CheckAndARedemption_AgreeOnANeighboursMember_BeforeAndAfterTheAgreementsNoticeRunsOut()
     {
         var world = await World.CreateAsync(Hub, Admin);

@@ -41,8 +41,12 @@ internal sealed class EligibilityService(
         var partnerId = CallerPartner(context);
         var now = timeProvider.GetUtcNow();
         var response = new V1.CheckEligibilityResponse { CheckedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(now) };
+        // A control character is no one's token or offer id, and a NUL would fail the query itself on PostgreSQL
+        // (INTERNAL instead of an answer): it is refused here, before anything is read.
         if (string.IsNullOrWhiteSpace(request.MemberToken) || request.MemberToken.Length > Domain.Limits.MemberTokenMaxLength
-            || string.IsNullOrWhiteSpace(request.OfferId) || request.OfferId.Length > Domain.Limits.SlugMaxLength)
+            || !PrintableText.Is(request.MemberToken)
+            || string.IsNullOrWhiteSpace(request.OfferId) || request.OfferId.Length > Domain.Limits.SlugMaxLength
+            || !PrintableText.Is(request.OfferId))
         {
             response.Reason = V1.EligibilityReason.Malformed;
             metrics.RecordEligibilityCheck(RejectionReason.Malformed);
