@@ -390,6 +390,75 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
     }
 
+    [Fact]
+    public async Task Watch_ResumedAfterAContractWasAddedOrEnded_EndsAbortedBeforeSendingAnything()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        await world.AddHouseholdAsync(world.HostId, joined: true);
+        var today = Domain.Period.DayOf(TimeProvider.System.GetUtcNow());
+        using var deadline = new CancellationTokenSource(TestTimeouts.Default);
+        var beforeNewContract = await SnapshotCursorAsync(world, deadline.Token);
+
+        var added = await world.AddClubWithContractAsync(startDate: today.AddDays(-1));
+        var resumedAfterAdding = await ResumeFailsAsync(world, beforeNewContract, deadline.Token);
+        var beforeEnding = await SnapshotCursorAsync(world, deadline.Token);
+        // Ended at once (its last day in force yesterday): the club drops out of the partner's set.
+        await Admin.CallAsync((client, options) => client.EndContractAsync(new EndContractRequest { ContractId = added.ContractId, EndDate = today.AddDays(-1).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) }, options));
+        var resumedAfterEnding = await ResumeFailsAsync(world, beforeEnding, deadline.Token);
+        var current = await SnapshotCursorAsync(world, deadline.Token);
+        using var resumedUnchanged = world.Partner.Watch(new WatchEligibilityRequest { Cursor = current }, deadline.Token);
+        // Not failed after several polls (100 ms each): the same club set resumes (an update may have come meanwhile).
+        var next = resumedUnchanged.ResponseStream.MoveNext(deadline.Token);
+        await Task.WhenAny(next, Task.Delay(TimeSpan.FromMilliseconds(500)));
+        var stillRunning = !next.IsCompleted || await next;
+
+        Assert.All([resumedAfterAdding, resumedAfterEnding], error =>
+            Assert.Equal((StatusCode.Aborted, true), (error.StatusCode, error.Status.Detail.Contains("reconnect without a cursor", StringComparison.Ordinal))));
+        Assert.True(stillRunning, "a resumed stream with the same clubs keeps running");
+    }
+
+    [Fact]
+    public async Task Watch_WithAForgedAlteredOrAnotherPartnersCursor_IsInvalidArgument()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var other = await World.CreateAsync(Hub, Admin);
+        using var deadline = new CancellationTokenSource(TestTimeouts.Default);
+        var issued = await SnapshotCursorAsync(world, deadline.Token);
+        var othersCursor = await SnapshotCursorAsync(other, deadline.Token);
+        // The unprotected v1 form the hub wrote before (an instant in milliseconds), here with an instant it never sent.
+        var forged = System.Buffers.Text.Base64Url.EncodeToString(System.Text.Encoding.ASCII.GetBytes("eligibility:v1:1"));
+        var altered = issued[..^2] + (issued[^2] == 'A' ? 'B' : 'A') + issued[^1];
+
+        var errors = new List<RpcException>();
+        foreach (var cursor in new[] { forged, altered, othersCursor, "mt_\0" })
+        {
+            errors.Add(await ResumeFailsAsync(world, cursor, deadline.Token));
+        }
+
+        Assert.All(errors, error =>
+            Assert.Equal((StatusCode.InvalidArgument, true), (error.StatusCode, error.Status.Detail.Contains("reconnect without a cursor for a fresh snapshot", StringComparison.Ordinal))));
+    }
+
+    /// <summary>Reads a fresh snapshot to its end and returns its cursor.</summary>
+    private static async Task<string> SnapshotCursorAsync(World world, CancellationToken cancellationToken)
+    {
+        using var call = world.Partner.Watch(new WatchEligibilityRequest(), cancellationToken);
+        var snapshot = await ReadUpdateAsync(call.ResponseStream, cancellationToken);
+        return snapshot[^1].Cursor;
+    }
+
+    /// <summary>Resumes <paramref name="world"/>'s partner from <paramref name="cursor"/> and returns how the stream failed.</summary>
+    private static async Task<RpcException> ResumeFailsAsync(World world, string cursor, CancellationToken cancellationToken)
+    {
+        using var call = world.Partner.Watch(new WatchEligibilityRequest { Cursor = cursor }, cancellationToken);
+        return await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            while (await call.ResponseStream.MoveNext(cancellationToken))
+            {
+            }
+        });
+    }
+
     /// <summary>Reads the messages of the next update that has entries, up to the one carrying its cursor.</summary>
     private static async Task<List<EligibilityUpdate>> ReadUpdateAsync(IAsyncStreamReader<EligibilityUpdate> stream, CancellationToken cancellationToken)
     {
@@ -508,7 +577,7 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
         }
 
         /// <summary>A household of <paramref name="landlordId"/>, written as a roster sync would; returns its member token.</summary>
-        public async Task<string> AddHouseholdAsync(string landlordId, bool joined, bool active = true)
+        public async Task<string> AddHouseholdAsync(string landlordId, bool joined, bool active = true, string? clubId = null)
         {
             var now = TimeProvider.System.GetUtcNow();
             var token = "mt_" + Guid.NewGuid().ToString("N");
@@ -523,20 +592,33 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
             await db.SaveChangesAsync();
             if (joined)
             {
-                await JoinAsync(token);
+                await JoinAsync(token, clubId);
             }
 
             return token;
         }
 
-        /// <summary>The household opts into the club (the roster checked the landlord may).</summary>
-        public async Task JoinAsync(string memberToken)
+        /// <summary>The household opts into the club (by default the world's; the roster checked the landlord may).</summary>
+        public async Task JoinAsync(string memberToken, string? clubId = null)
         {
             await using var db = await DbAsync();
             var household = await db.Households.SingleAsync(item => item.MemberToken == memberToken);
-            var club = await db.Clubs.SingleAsync(item => item.Id == ClubId);
+            var club = await db.Clubs.SingleAsync(item => item.Id == (clubId ?? ClubId));
             db.Memberships.Add(Domain.Membership.Join(club, Domain.Household.Create(household.Id, household.LandlordId, household.LandlordReference, household.MemberToken, household.Rooms, household.InQpv, TimeProvider.System.GetUtcNow()), landlordFederated: true, TimeProvider.System.GetUtcNow()));
             await db.SaveChangesAsync();
+        }
+
+        /// <summary>
+        /// Another club of the host landlord, with a contract of the world's partner in it from <paramref name="startDate"/>
+        /// (Europe/Paris) and one member. Returns the club, the contract and the member's token.
+        /// </summary>
+        public async Task<(string ClubId, string ContractId, string MemberToken)> AddClubWithContractAsync(DateOnly startDate)
+        {
+            var club = await Admin.CreateClubAsync(SampleData.Club(HostId));
+            var request = SampleData.Contract(club.Id, PartnerId);
+            request.StartDate = startDate.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+            var contract = await Admin.CreateContractAsync(request);
+            return (club.Id, contract.Id, await AddHouseholdAsync(HostId, joined: true, clubId: club.Id));
         }
 
         public async Task SetHouseholdLeftAsync(string memberToken)

@@ -1,6 +1,3 @@
-using System.Buffers.Text;
-using System.Globalization;
-using System.Text;
 using Grpc.Core;
 using HlmHub.Domain;
 using HlmHub.Domain.Rules;
@@ -8,6 +5,7 @@ using HlmHub.Identity;
 using HlmHub.Observability;
 using HlmHub.Server.Features.Admin;
 using HlmHub.Storage;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using V1 = HlmHub.Contracts.V1;
@@ -24,13 +22,17 @@ internal sealed class EligibilityService(
     IDbContextFactory<HlmHubDbContext> dbContextFactory,
     IOptions<EligibilityOptions> options,
     WatchStreamLimiter streamLimiter,
+    IDataProtectionProvider dataProtection,
     HubMetrics metrics,
     TimeProvider timeProvider) : V1.EligibilityService.EligibilityServiceBase
 {
     /// <summary>The scope every rpc of the service requires.</summary>
     public const string Scope = "hlmhub.offers.read";
 
-    private const string CursorPrefix = "eligibility:v1:";
+    private const string ClubsChanged = "watch: the clubs the partner has contracts in force with changed; reconnect without a cursor for a fresh snapshot";
+
+    // Cheap to build (the key ring is the provider's, shared): the service is created per call.
+    private readonly WatchCursors _cursors = new(dataProtection);
 
     private EligibilityOptions Limits => options.Value;
 
@@ -93,20 +95,28 @@ internal sealed class EligibilityService(
         // A quiet stream writes nothing between polls: it ends when the partner's token expires all the same.
         var caller = context.GetCaller();
         using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, caller.TokenExpired);
-        var resumeFrom = ReadCursor(request.Cursor);
+        var resumeFrom = _cursors.Read(partnerId, request.Cursor);
         using var slot = streamLimiter.Acquire(partnerId);
         var clubs = await PartnerClubsAsync(partnerId, cancellationToken);
+        var clubSet = WatchCursors.ClubSetOf(clubs.Keys);
         DateTimeOffset cursor;
         if (resumeFrom is { } resumed)
         {
-            cursor = resumed;
+            // The cursor's history covers the clubs it was issued for: a club gained since has none in it, a club
+            // lost must drop out of the client's list. Either way only a snapshot is right.
+            if (!resumed.ClubSet.AsSpan().SequenceEqual(clubSet))
+            {
+                throw new RpcException(new Status(StatusCode.Aborted, ClubsChanged));
+            }
+
+            cursor = resumed.Instant;
         }
         else
         {
             // The snapshot reads the state as of now; anything stamped after (now - settle delay) is looked at again
             // by the first window, so a change committing while the snapshot is read is never lost.
             cursor = timeProvider.GetUtcNow() - Limits.WatchSettleDelay;
-            await SendAsync(clubs, window: null, snapshot: true, cursor, responseStream, cancellationToken);
+            await SendAsync(clubs, window: null, snapshot: true, _cursors.Write(partnerId, cursor, clubSet), responseStream, cancellationToken);
         }
 
         while (true)
@@ -125,7 +135,7 @@ internal sealed class EligibilityService(
             if (!current.Keys.ToHashSet(StringComparer.Ordinal).SetEquals(clubs.Keys))
             {
                 // A club gained needs a snapshot, a club lost must stop: the client reconnects without a cursor.
-                throw new RpcException(new Status(StatusCode.Aborted, "watch: the clubs the partner has contracts with changed; reconnect without a cursor for a fresh snapshot"));
+                throw new RpcException(new Status(StatusCode.Aborted, ClubsChanged));
             }
 
             var horizon = timeProvider.GetUtcNow() - Limits.WatchSettleDelay;
@@ -134,7 +144,7 @@ internal sealed class EligibilityService(
                 continue;
             }
 
-            await SendAsync(clubs, (cursor, horizon), snapshot: false, horizon, responseStream, cancellationToken);
+            await SendAsync(clubs, (cursor, horizon), snapshot: false, _cursors.Write(partnerId, horizon, clubSet), responseStream, cancellationToken);
             cursor = horizon;
         }
     }
@@ -191,7 +201,7 @@ internal sealed class EligibilityService(
         IReadOnlyDictionary<string, string> clubs,
         (DateTimeOffset From, DateTimeOffset To)? window,
         bool snapshot,
-        DateTimeOffset cursor,
+        string cursor,
         IServerStreamWriter<V1.EligibilityUpdate> responseStream,
         CancellationToken cancellationToken)
     {
@@ -240,7 +250,7 @@ internal sealed class EligibilityService(
 
             if (page.Count < Limits.WatchPageSize)
             {
-                update.Cursor = WriteCursor(cursor);
+                update.Cursor = cursor;
                 await responseStream.WriteAsync(update, cancellationToken);
                 return;
             }
@@ -254,7 +264,7 @@ internal sealed class EligibilityService(
 
         if (snapshot || sentAny)
         {
-            await responseStream.WriteAsync(new V1.EligibilityUpdate { Snapshot = snapshot, Cursor = WriteCursor(cursor) }, cancellationToken);
+            await responseStream.WriteAsync(new V1.EligibilityUpdate { Snapshot = snapshot, Cursor = cursor }, cancellationToken);
         }
     }
 
@@ -295,34 +305,6 @@ internal sealed class EligibilityService(
         var partnerId = caller.PartnerId ?? "";
         caller.EnsureOwns(OwnerKind.Partner, partnerId);
         return partnerId;
-    }
-
-    private static string WriteCursor(DateTimeOffset cursor) =>
-        Base64Url.EncodeToString(Encoding.ASCII.GetBytes(CursorPrefix + cursor.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)));
-
-    private DateTimeOffset? ReadCursor(string cursor)
-    {
-        if (string.IsNullOrEmpty(cursor))
-        {
-            return null;
-        }
-
-        try
-        {
-            var text = Encoding.ASCII.GetString(Base64Url.DecodeFromChars(cursor));
-            if (text.StartsWith(CursorPrefix, StringComparison.Ordinal)
-                && long.TryParse(text.AsSpan(CursorPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var milliseconds)
-                && milliseconds <= timeProvider.GetUtcNow().ToUnixTimeMilliseconds())
-            {
-                return DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
-            }
-        }
-        catch (FormatException)
-        {
-            // Reported below like any other cursor the hub did not issue.
-        }
-
-        throw new DomainException(DomainErrorKind.InvalidArgument, "cursor", "must be empty or the cursor of an earlier update");
     }
 
     private static V1.EligibilityReason ToProto(RejectionReason? reason) => reason switch
