@@ -439,6 +439,31 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
             Assert.Equal((StatusCode.InvalidArgument, true), (error.StatusCode, error.Status.Detail.Contains("reconnect without a cursor for a fresh snapshot", StringComparison.Ordinal))));
     }
 
+    [Fact]
+    public async Task Watch_ShowsNoMemberOfAClubWhoseContractHasNotStarted_AndItsStartDayEndsTheStreamAborted()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var member = await world.AddHouseholdAsync(world.HostId, joined: true);
+        var today = Domain.Period.DayOf(TimeProvider.System.GetUtcNow());
+        var later = await world.AddClubWithContractAsync(startDate: today.AddDays(1));
+        using var deadline = new CancellationTokenSource(TestTimeouts.Default);
+        using var call = world.Partner.Watch(new WatchEligibilityRequest(), deadline.Token);
+        var snapshot = await ReadUpdateAsync(call.ResponseStream, deadline.Token);
+
+        await world.SetContractStartDateAsync(later.ContractId, today);
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            while (await call.ResponseStream.MoveNext(deadline.Token))
+            {
+            }
+        });
+
+        var entries = snapshot.SelectMany(update => update.Entries).ToList();
+        Assert.Equal(member, Assert.Single(entries).MemberToken);
+        Assert.DoesNotContain(entries, entry => entry.MemberToken == later.MemberToken || entry.ClubId == later.ClubId);
+        Assert.Equal(StatusCode.Aborted, error.StatusCode);
+    }
+
     /// <summary>Reads a fresh snapshot to its end and returns its cursor.</summary>
     private static async Task<string> SnapshotCursorAsync(World world, CancellationToken cancellationToken)
     {
@@ -619,6 +644,13 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
             request.StartDate = startDate.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
             var contract = await Admin.CreateContractAsync(request);
             return (club.Id, contract.Id, await AddHouseholdAsync(HostId, joined: true, clubId: club.Id));
+        }
+
+        /// <summary>Moves a contract's first day in force, as if that day had come (the hub's clock cannot be moved here).</summary>
+        public async Task SetContractStartDateAsync(string contractId, DateOnly startDate)
+        {
+            await using var db = await DbAsync();
+            await db.Contracts.Where(contract => contract.Id == contractId).ExecuteUpdateAsync(setters => setters.SetProperty(contract => contract.StartDate, startDate));
         }
 
         public async Task SetHouseholdLeftAsync(string memberToken)

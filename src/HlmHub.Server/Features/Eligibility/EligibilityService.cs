@@ -268,7 +268,11 @@ internal sealed class EligibilityService(
         }
     }
 
-    /// <summary>The clubs the partner has a contract not ended with, each with its host landlord.</summary>
+    /// <summary>
+    /// The clubs the partner has a contract in force with (started and not ended), each with its host landlord. A
+    /// contract that has not started shows the partner no member yet; its first day in force changes the set, like a
+    /// new contract, and ends the open streams with ABORTED.
+    /// </summary>
     private async Task<Dictionary<string, string>> PartnerClubsAsync(string partnerId, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
@@ -279,7 +283,7 @@ internal sealed class EligibilityService(
                 where contract.PartnerId == partnerId && contract.Status != ContractStatus.Ended
                 select new { contract, club.HostLandlordId })
             .ToListAsync(cancellationToken);
-        return contracts.Where(row => row.contract.StatusAt(now) != ContractStatus.Ended)
+        return contracts.Where(row => row.contract.StatusAt(now) != ContractStatus.Ended && row.contract.HasStartedAt(now))
             .GroupBy(row => row.contract.ClubId, StringComparer.Ordinal)
             .ToDictionary(group => group.Key, group => group.First().HostLandlordId, StringComparer.Ordinal);
     }
