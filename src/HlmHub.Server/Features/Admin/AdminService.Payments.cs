@@ -25,26 +25,7 @@ internal sealed partial class AdminService
     {
         var cancellationToken = context.CancellationToken;
         var caller = context.GetCaller();
-        var reference = request.PaymentReference.Trim();
-        if (reference.Length is 0 or > PaymentReferenceMaxLength || reference.Any(char.IsControl))
-        {
-            throw AdminMapping.Invalid("payment_reference", $"is required: 1 to {PaymentReferenceMaxLength} printable characters");
-        }
-
-        if (request.AmountCents is <= 0 or > Limits.MaxAmountCents)
-        {
-            throw AdminMapping.Invalid("amount_cents", $"must be 1 to {Limits.MaxAmountCents} (10,000,000.00 EUR)");
-        }
-
-        // A payment is booked in the month it was made: one in the future (beyond a day's slack for time zones and
-        // clocks) is a slip, such as milliseconds sent as seconds, and would be booked in a month to come.
-        var paidAt = AdminMapping.ToDomain("paid_at", request.PaidAt) ?? Now;
-        if (paidAt > Now + MaxPaidAtAhead)
-        {
-            throw AdminMapping.Invalid("paid_at", $"must not be in the future (it is {paidAt:yyyy-MM-ddTHH:mm:ssZ})");
-        }
-
-        var amount = new Money(request.AmountCents);
+        var (reference, amount, paidAt) = ReadPayment(request.PaymentReference, request.AmountCents, request.PaidAt);
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         var contract = await RequireContractAsync(db, "contract_id", request.ContractId, cancellationToken);
         caller.EnsureOwns(OwnerKind.Club, contract.ClubId);
@@ -55,13 +36,7 @@ internal sealed partial class AdminService
             return recorded;
         }
 
-        // A payment made in a month the club has closed is booked in the next open month (the database refuses a
-        // booking into a closed month anyway; this picks the month it belongs in).
-        var closedPeriods = await db.PeriodClosures.AsNoTracking()
-            .Where(closure => closure.ClubId == contract.ClubId)
-            .Select(closure => closure.Period)
-            .ToListAsync(cancellationToken);
-        var bookingPeriod = PeriodRules.BookingPeriod(Period.Of(paidAt), closedPeriods);
+        var bookingPeriod = await PaymentBookingPeriodAsync(db, contract.ClubId, paidAt, cancellationToken);
         await AddMissingAccountsAsync(db, contract, cancellationToken);
         var transaction = FeeBooking.Payment(Guid.CreateVersion7(Now), contract, reference, amount, paidAt, bookingPeriod, Now);
         db.LedgerTransactions.Add(transaction);
@@ -84,6 +59,48 @@ internal sealed partial class AdminService
 
         AdminLog.FeePaymentRecorded(logger, caller.ClientId, reference, amount.ToString(), contract.Id);
         return ToProto(transaction, contract, reference, amount, alreadyRecorded: false);
+    }
+
+    /// <summary>
+    /// A payment's reference, amount and instant, checked alike for a partner's fee payment and the club's subsidy
+    /// settlement: a printable reference that fits the ledger's idempotency key, 1 cent to <see cref="Limits.MaxAmountCents"/>,
+    /// and not in the future.
+    /// </summary>
+    private (string Reference, Money Amount, DateTimeOffset PaidAt) ReadPayment(string paymentReference, long amountCents, Google.Protobuf.WellKnownTypes.Timestamp? paidAtSent)
+    {
+        var reference = paymentReference.Trim();
+        if (reference.Length is 0 or > PaymentReferenceMaxLength || !PrintableText.Is(reference))
+        {
+            throw AdminMapping.Invalid("payment_reference", $"is required: 1 to {PaymentReferenceMaxLength} printable characters");
+        }
+
+        if (amountCents is <= 0 or > Limits.MaxAmountCents)
+        {
+            throw AdminMapping.Invalid("amount_cents", $"must be 1 to {Limits.MaxAmountCents} (10,000,000.00 EUR)");
+        }
+
+        // A payment is booked in the month it was made: one in the future (beyond a day's slack for time zones and
+        // clocks) is a slip, such as milliseconds sent as seconds, and would be booked in a month to come.
+        var paidAt = AdminMapping.ToDomain("paid_at", paidAtSent) ?? Now;
+        if (paidAt > Now + MaxPaidAtAhead)
+        {
+            throw AdminMapping.Invalid("paid_at", $"must not be in the future (it is {paidAt:yyyy-MM-ddTHH:mm:ssZ})");
+        }
+
+        return (reference, new Money(amountCents), paidAt);
+    }
+
+    /// <summary>
+    /// The month a payment made at <paramref name="paidAt"/> is booked in: its own, or the next open month when the club
+    /// has closed that one (the database refuses a booking into a closed month anyway; this picks the month it belongs in).
+    /// </summary>
+    private static async Task<Period> PaymentBookingPeriodAsync(HlmHubDbContext db, string clubId, DateTimeOffset paidAt, CancellationToken cancellationToken)
+    {
+        var closedPeriods = await db.PeriodClosures.AsNoTracking()
+            .Where(closure => closure.ClubId == clubId)
+            .Select(closure => closure.Period)
+            .ToListAsync(cancellationToken);
+        return PeriodRules.BookingPeriod(Period.Of(paidAt), closedPeriods);
     }
 
     /// <summary>The payment already booked under <paramref name="key"/>, if any; a different amount is refused.</summary>

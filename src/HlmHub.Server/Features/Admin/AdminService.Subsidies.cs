@@ -20,28 +20,18 @@ internal sealed partial class AdminService
         var cancellationToken = context.CancellationToken;
         var caller = context.GetCaller();
         caller.EnsureOwns(OwnerKind.Club, request.ClubId);
-        var reference = request.PaymentReference.Trim();
-        if (reference.Length is 0 or > PaymentReferenceMaxLength || !PrintableText.Is(reference))
-        {
-            throw AdminMapping.Invalid("payment_reference", $"is required: 1 to {PaymentReferenceMaxLength} printable characters");
-        }
-
-        if (request.AmountCents is <= 0 or > Limits.MaxAmountCents)
-        {
-            throw AdminMapping.Invalid("amount_cents", $"must be 1 to {Limits.MaxAmountCents} (10,000,000.00 EUR)");
-        }
-
-        var paidAt = AdminMapping.ToDomain("paid_at", request.PaidAt) ?? Now;
-        if (paidAt > Now + MaxPaidAtAhead)
-        {
-            throw AdminMapping.Invalid("paid_at", $"must not be in the future (it is {paidAt:yyyy-MM-ddTHH:mm:ssZ})");
-        }
-
-        var amount = new Money(request.AmountCents);
+        var (reference, amount, paidAt) = ReadPayment(request.PaymentReference, request.AmountCents, request.PaidAt);
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         var club = await RequireClubAsync(db, "club_id", request.ClubId, cancellationToken);
         var partner = await RequirePartnerAsync(db, "partner_id", request.PartnerId, cancellationToken);
         var key = IdempotencyKeys.SubsidySettlement(club.Id, partner.Id, reference);
+        if (key.Length > Limits.IdempotencyKeyMaxLength)
+        {
+            // The ledger keys a settlement by club, partner and reference together: long ids leave less for the reference.
+            throw AdminMapping.Invalid(
+                "payment_reference", $"is too long for club '{club.Id}' and partner '{partner.Id}': at most {reference.Length - (key.Length - Limits.IdempotencyKeyMaxLength)} characters");
+        }
+
         if (await FindSettlementAsync(db, club.Id, partner.Id, reference, key, amount, cancellationToken) is { } recorded)
         {
             return recorded;
@@ -55,11 +45,7 @@ internal sealed partial class AdminService
                 "amount_cents", $"the club owes {partner.Id} {owed} of co-funded discounts, less than {amount}: record at most what is owed");
         }
 
-        var closedPeriods = await db.PeriodClosures.AsNoTracking()
-            .Where(closure => closure.ClubId == club.Id)
-            .Select(closure => closure.Period)
-            .ToListAsync(cancellationToken);
-        var bookingPeriod = PeriodRules.BookingPeriod(Period.Of(paidAt), closedPeriods);
+        var bookingPeriod = await PaymentBookingPeriodAsync(db, club.Id, paidAt, cancellationToken);
         var bank = LedgerAccount.Create(club.Id, AccountKind.Bank);
         if (!await db.LedgerAccounts.AnyAsync(account => account.Id == bank.Id, cancellationToken))
         {
