@@ -166,6 +166,29 @@ public abstract class RosterServiceTests(HubFixture fixture)
         Assert.StartsWith("start:", noStart.Status.Detail, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ListMemberTokens_AfterAReferenceWithAControlCharacter_IsInvalidArgument_AndTheHubKeepsServing()
+    {
+        var landlord = await NewLandlordAsync();
+        await SyncAsync(landlord, Guid.NewGuid().ToString(), SessionKind.Delta, [Item(1, "N-001"), Item(2, "N-002")]);
+
+        // PostgreSQL cannot take a NUL in a query: sent on, the call ended INTERNAL.
+        var refused = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            using var call = Roster.ListMemberTokens(new ListMemberTokensRequest { AfterReference = "N-001\0" }, Options(landlord.Token));
+            while (await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout())
+            {
+            }
+        });
+        using var after = Roster.ListMemberTokens(new ListMemberTokensRequest { AfterReference = "N-001" }, Options(landlord.Token));
+        Assert.True(await after.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.StartsWith("after_reference:", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(["N-002"], after.ResponseStream.Current.Entries.Select(entry => entry.LandlordReference));
+        Assert.Equal(["N-001", "N-002"], (await ListMemberTokensAsync(landlord)).Select(entry => entry.LandlordReference));
+    }
+
     private sealed record LandlordClient(string LandlordId, string ClubId, string Token);
 
     private async Task<LandlordClient> NewLandlordAsync()

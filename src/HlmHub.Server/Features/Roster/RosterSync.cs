@@ -209,6 +209,12 @@ internal sealed class RosterSync(
     public async Task<IReadOnlyList<(string Reference, string MemberToken, bool Active)>> ListMemberTokensAsync(
         string landlordId, string? afterReference, CancellationToken cancellationToken)
     {
+        // A control character (a NUL above all) cannot be sent to PostgreSQL: the call would end INTERNAL.
+        if (afterReference is not null && !PrintableText.Is(afterReference))
+        {
+            throw new DomainException(DomainErrorKind.InvalidArgument, "after_reference", "must be printable text (no control characters), as every landlord_reference is");
+        }
+
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         var households = db.Households.AsNoTracking().Where(household => household.LandlordId == landlordId);
         if (!string.IsNullOrEmpty(afterReference))
