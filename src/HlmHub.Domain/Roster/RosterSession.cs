@@ -18,6 +18,13 @@ public enum RosterSessionStatus
 
     /// <summary>Completed: applied once, never again.</summary>
     Completed,
+
+    /// <summary>
+    /// Abandoned by the landlord: nothing more of it is applied, what it committed stays, and it no longer takes a
+    /// slot of Roster:MaxOpenSessionsPerLandlord. The way out of a session that must not be completed (a full
+    /// snapshot cut short would mark every household it did not reach as left).
+    /// </summary>
+    Abandoned,
 }
 
 /// <summary>
@@ -40,7 +47,7 @@ public sealed class RosterSession
     /// <summary>Full snapshot or delta.</summary>
     public RosterSessionKind Kind { get; private set; }
 
-    /// <summary>Open or completed.</summary>
+    /// <summary>Open, completed or abandoned.</summary>
     public RosterSessionStatus Status { get; private set; }
 
     /// <summary>The last item sequence applied and committed (0 before the first).</summary>
@@ -67,7 +74,7 @@ public sealed class RosterSession
     /// <summary>When it started.</summary>
     public DateTimeOffset StartedAt { get; private set; }
 
-    /// <summary>When it last committed progress.</summary>
+    /// <summary>When it last committed progress, was resumed, or ended: what its idle time counts from.</summary>
     public DateTimeOffset UpdatedAt { get; private set; }
 
     /// <summary>When it completed.</summary>
@@ -125,8 +132,39 @@ public sealed class RosterSession
         UpdatedAt = at;
     }
 
+    /// <summary>Whether it has been idle for more than <paramref name="idleTimeout"/> at <paramref name="at"/>.</summary>
+    public bool IsIdleAt(DateTimeOffset at, TimeSpan idleTimeout) => UpdatedAt < at - idleTimeout;
+
+    /// <summary>A stream resumed the session: its idle time starts again.</summary>
+    public void Resume(DateTimeOffset at)
+    {
+        EnsureOpen();
+        UpdatedAt = at;
+    }
+
+    /// <summary>
+    /// Abandons the session: nothing more is applied, what it committed stays. Abandoning an abandoned session
+    /// changes nothing (a landlord that lost the answer asks again); a completed one cannot be abandoned.
+    /// </summary>
+    public void Abandon(DateTimeOffset at)
+    {
+        if (Status == RosterSessionStatus.Abandoned)
+        {
+            return;
+        }
+
+        EnsureOpen();
+        Status = RosterSessionStatus.Abandoned;
+        UpdatedAt = at;
+    }
+
     private void EnsureOpen()
     {
+        if (Status == RosterSessionStatus.Abandoned)
+        {
+            throw DomainException.Precondition("session_id", "the session was abandoned: start a new session");
+        }
+
         if (Status != RosterSessionStatus.Open)
         {
             throw DomainException.Precondition("session_id", "the session is completed: a completed session cannot be applied twice");

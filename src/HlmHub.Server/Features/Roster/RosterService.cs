@@ -94,6 +94,15 @@ internal sealed class RosterService(RosterSync sync, IOptions<RosterOptions> opt
     }
 
     [RpcPolicy(Scope, CallerKind.Landlord, Ownership.OwnLandlord)]
+    public override async Task<V1.SyncSession> AbandonSyncSession(V1.AbandonSyncSessionRequest request, ServerCallContext context)
+    {
+        var landlordId = OwnLandlord(context);
+        var session = await sync.AbandonAsync(landlordId, ParseSessionId(request.SessionId), context.CancellationToken);
+        RosterLog.SessionAbandoned(logger, landlordId, session.Id, session.Kind, session.Items);
+        return ToProto(session);
+    }
+
+    [RpcPolicy(Scope, CallerKind.Landlord, Ownership.OwnLandlord)]
     public override async Task ListMemberTokens(V1.ListMemberTokensRequest request, IServerStreamWriter<V1.MemberTokenPage> responseStream, ServerCallContext context)
     {
         var landlordId = OwnLandlord(context);
@@ -197,6 +206,7 @@ internal sealed class RosterService(RosterSync sync, IOptions<RosterOptions> opt
         SessionId = session.Id.ToString(),
         Kind = session.Kind == RosterSessionKind.FullSnapshot ? V1.SessionKind.FullSnapshot : V1.SessionKind.Delta,
         Completed = session.Status == RosterSessionStatus.Completed,
+        Abandoned = session.Status == RosterSessionStatus.Abandoned,
         LastSequence = session.LastSequence,
         Created = session.Created,
         Updated = session.Updated,
@@ -227,4 +237,8 @@ internal static partial class RosterLog
     [LoggerMessage(EventId = 4501, Level = LogLevel.Information,
         Message = "Roster session {SessionId} ({Kind}) of landlord {LandlordId}: stream ended, completed {Completed}, {Items} items applied")]
     public static partial void SessionEnded(ILogger logger, string landlordId, Guid sessionId, RosterSessionKind kind, bool completed, long items);
+
+    [LoggerMessage(EventId = 4502, Level = LogLevel.Information,
+        Message = "Roster session {SessionId} ({Kind}) of landlord {LandlordId}: abandoned, {Items} items applied before")]
+    public static partial void SessionAbandoned(ILogger logger, string landlordId, Guid sessionId, RosterSessionKind kind, long items);
 }

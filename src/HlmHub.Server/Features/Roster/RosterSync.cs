@@ -29,13 +29,19 @@ internal sealed class RosterSync(
 
     /// <summary>
     /// Opens <paramref name="landlordId"/>'s session <paramref name="sessionId"/> (the landlord's own id): a new id starts
-    /// a session, the id of its open session resumes it. A completed session is refused: it cannot be applied twice.
+    /// a session, the id of its open session resumes it. A completed or abandoned session is refused: it cannot be
+    /// applied again. A new session is refused while <see cref="RosterOptions.MaxOpenSessionsPerLandlord"/> are open
+    /// (idle ones do not count), naming them.
     /// </summary>
     public async Task<RosterSession> OpenAsync(string landlordId, Guid sessionId, RosterSessionKind kind, CancellationToken cancellationToken)
     {
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
-        var idleSince = Now - Limits.SessionIdleTimeout;
-        var existing = await db.RosterSessions.AsNoTracking().SingleOrDefaultAsync(session => session.Id == sessionId, cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        // Count and insert under the landlord's lock: two starts at once would otherwise both count the same open
+        // sessions and both open, and a full snapshot beside a delta marks as left what the delta wrote.
+        await LockLandlordAsync(db, landlordId, cancellationToken);
+        var now = Now;
+        var existing = await db.RosterSessions.SingleOrDefaultAsync(session => session.Id == sessionId, cancellationToken);
         if (existing is not null)
         {
             if (existing.LandlordId != landlordId)
@@ -44,38 +50,92 @@ internal sealed class RosterSync(
                 throw UnknownSession(sessionId);
             }
 
-            if (existing.Status == RosterSessionStatus.Completed)
-            {
-                throw CompletedSession(sessionId);
-            }
-
-            if (existing.UpdatedAt < idleSince)
-            {
-                throw new DomainException(DomainErrorKind.FailedPrecondition, "session_id",
-                    $"session {sessionId} was idle for more than Roster:SessionIdleTimeout ({Limits.SessionIdleTimeout}): start a new session");
-            }
-
+            EnsureOpen(existing, now);
             if (existing.Kind != kind)
             {
                 throw new DomainException(DomainErrorKind.InvalidArgument, "kind", $"session {sessionId} is a {existing.Kind} session, not {kind}");
             }
 
+            // Resuming is activity: the idle time starts again, so a resumed session is not refused at its first batch.
+            existing.Resume(now);
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
             return existing;
         }
 
-        var open = await db.RosterSessions.CountAsync(
-            session => session.LandlordId == landlordId && session.Status == RosterSessionStatus.Open && session.UpdatedAt >= idleSince,
-            cancellationToken);
-        if (open >= Limits.MaxOpenSessionsPerLandlord)
+        var idleSince = now - Limits.SessionIdleTimeout;
+        var open = await db.RosterSessions.AsNoTracking()
+            .Where(session => session.LandlordId == landlordId && session.Status == RosterSessionStatus.Open && session.UpdatedAt >= idleSince)
+            .OrderBy(session => session.StartedAt)
+            .Select(session => new { session.Id, session.Kind, session.LastSequence })
+            .ToListAsync(cancellationToken);
+        if (open.Count >= Limits.MaxOpenSessionsPerLandlord)
         {
+            // A landlord told only "complete the open session" may complete a full snapshot that was cut short, and
+            // so mark every household it did not reach as left: say which sessions are open, and the safe ways out.
+            var sessions = string.Join(", ", open.Select(session => string.Create(CultureInfo.InvariantCulture,
+                $"{session.Id} ({(session.Kind == RosterSessionKind.FullSnapshot ? "full snapshot" : "delta")}, last_sequence {session.LastSequence})")));
             throw new DomainException(DomainErrorKind.LimitExceeded, "session_id",
-                $"Roster:MaxOpenSessionsPerLandlord is {Limits.MaxOpenSessionsPerLandlord}: resume or complete the open session, or wait {Limits.SessionIdleTimeout} for it to expire");
+                $"Roster:MaxOpenSessionsPerLandlord is {Limits.MaxOpenSessionsPerLandlord} and open: {(sessions.Length == 0 ? "none" : sessions)}. "
+                + "Resume it with its session_id; complete it only if it is a delta (completing a full snapshot marks every household it did not list as left); "
+                + $"or abandon it with AbandonSyncSession. An idle session stops counting after Roster:SessionIdleTimeout ({Limits.SessionIdleTimeout})");
         }
 
-        var started = RosterSession.Start(sessionId, landlordId, kind, Now);
+        var started = RosterSession.Start(sessionId, landlordId, kind, now);
         db.RosterSessions.Add(started);
         await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
         return started;
+    }
+
+    /// <summary>
+    /// Abandons the landlord's session: nothing more of it is applied (a stream of it still running is refused at its
+    /// next batch or `complete`), what it committed stays, and its slot is free. Abandoning it again changes nothing.
+    /// </summary>
+    public async Task<RosterSession> AbandonAsync(string landlordId, Guid sessionId, CancellationToken cancellationToken)
+    {
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        // Under the landlord's lock, as every write of a session: a stream's transaction in progress commits first,
+        // and its next one reads the session abandoned.
+        await LockLandlordAsync(db, landlordId, cancellationToken);
+        var session = await db.RosterSessions.SingleOrDefaultAsync(item => item.Id == sessionId, cancellationToken);
+        if (session is null || session.LandlordId != landlordId)
+        {
+            throw UnknownSession(sessionId);
+        }
+
+        if (session.Status == RosterSessionStatus.Completed)
+        {
+            throw new DomainException(DomainErrorKind.FailedPrecondition, "session_id", $"session {sessionId} is completed: a completed session cannot be abandoned");
+        }
+
+        session.Abandon(Now);
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return session;
+    }
+
+    /// <summary>
+    /// Takes <paramref name="landlordId"/>'s lock for the rest of <paramref name="db"/>'s transaction: every
+    /// transaction that writes a roster session (open, batches, complete, abandon) takes it first, so a landlord's
+    /// sessions are checked and changed one transaction at a time. It is an update of the landlord's own row that
+    /// changes nothing: PostgreSQL and SQL Server hold that row's write lock until commit, and a second transaction
+    /// waits for it, then (read committed: each statement sees what was committed before it) counts and reads what
+    /// the first committed; SQLite has one writer at a time, and this write makes the transaction that writer from its
+    /// first statement. Provider-neutral, no schema change, and, unlike a filtered unique index, it holds for any
+    /// Roster:MaxOpenSessionsPerLandlord and for the idle timeout (an expired session stops counting exactly when it
+    /// stops being writable). It serialises a landlord's roster writes, never two landlords'.
+    /// </summary>
+    internal static async Task LockLandlordAsync(HlmHubDbContext db, string landlordId, CancellationToken cancellationToken)
+    {
+        var locked = await db.Landlords
+            .Where(landlord => landlord.Id == landlordId)
+            .ExecuteUpdateAsync(set => set.SetProperty(landlord => landlord.Name, landlord => landlord.Name), cancellationToken);
+        if (locked != 1)
+        {
+            throw new DomainException(DomainErrorKind.NotFound, "landlord", $"no landlord '{landlordId}'");
+        }
     }
 
     /// <summary>The landlord's session, or NOT_FOUND (another landlord's session is not this caller's business).</summary>
@@ -178,6 +238,7 @@ internal sealed class RosterSync(
     {
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await LockLandlordAsync(db, landlordId, cancellationToken);
         var session = await RequireOpenSessionAsync(db, sessionId, landlordId, cancellationToken);
         var now = Now;
         long left = 0;
@@ -368,12 +429,30 @@ internal sealed class RosterSync(
             throw UnknownSession(sessionId);
         }
 
-        if (session.Status != RosterSessionStatus.Open)
+        EnsureOpen(session, Now);
+        return session;
+    }
+
+    /// <summary>
+    /// Refuses a session that is completed, abandoned, or idle for more than <see cref="RosterOptions.SessionIdleTimeout"/>:
+    /// an idle session no longer counts as open, so another may have run since; a full snapshot completed after it
+    /// would mark as left what that one wrote.
+    /// </summary>
+    private void EnsureOpen(RosterSession session, DateTimeOffset now)
+    {
+        switch (session.Status)
         {
-            throw CompletedSession(sessionId);
+            case RosterSessionStatus.Completed:
+                throw CompletedSession(session.Id);
+            case RosterSessionStatus.Abandoned:
+                throw new DomainException(DomainErrorKind.FailedPrecondition, "session_id", $"session {session.Id} was abandoned: start a new session");
         }
 
-        return session;
+        if (session.IsIdleAt(now, Limits.SessionIdleTimeout))
+        {
+            throw new DomainException(DomainErrorKind.FailedPrecondition, "session_id",
+                $"session {session.Id} was idle for more than Roster:SessionIdleTimeout ({Limits.SessionIdleTimeout}): it takes no more batches and cannot be completed; start a new session");
+        }
     }
 
     /// <summary>What one batch needs from the database, read in a few set-based queries.</summary>

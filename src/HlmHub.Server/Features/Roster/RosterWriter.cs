@@ -44,7 +44,14 @@ internal sealed class RosterWriter(
     public async Task<IReadOnlyList<RosterItemResult>> ApplyAsync(IReadOnlyList<RosterChange> batch, CancellationToken cancellationToken)
     {
         _db ??= await dbContextFactory.CreateDbContextAsync(cancellationToken);
-        _transaction ??= await _db.Database.BeginTransactionAsync(cancellationToken);
+        if (_transaction is null)
+        {
+            _transaction = await _db.Database.BeginTransactionAsync(cancellationToken);
+            // Before the session is read: a session abandoned, or idle past its timeout and overtaken by another,
+            // is read as such (RosterSync.LockLandlordAsync).
+            await RosterSync.LockLandlordAsync(_db, landlordId, cancellationToken);
+        }
+
         RosterSession session;
         List<RosterChange> fresh;
         try
