@@ -22,11 +22,15 @@ internal sealed class RosterOptions
     /// <summary>
     /// Open sessions per landlord (default 1). One at a time keeps a full snapshot's "absent means left" exact: a delta
     /// running beside it could otherwise be undone by it. An open session idle for <see cref="SessionIdleTimeout"/>
-    /// no longer counts.
+    /// no longer counts. Enforced under the landlord's lock (RosterSync.LockLandlordAsync), so starts at the same moment
+    /// cannot exceed it.
     /// </summary>
     public int MaxOpenSessionsPerLandlord { get; set; } = 1;
 
-    /// <summary>How long an open session may stay idle and still block a new one, or be resumed (default 1 hour).</summary>
+    /// <summary>
+    /// How long an open session may stay idle and still block a new one, be resumed, take batches or complete (default
+    /// 1 hour). Past it the session is refused even on a stream still open: it no longer counted, so another may have run.
+    /// </summary>
     public TimeSpan SessionIdleTimeout { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>Rejected and stale items listed one by one in a session's summary (default 1,000; all are counted).</summary>
