@@ -1,6 +1,7 @@
 using Grpc.Core;
 using HlmHub.Contracts.V1;
 using HlmHub.Server.Tests.Infrastructure;
+using static HlmHub.Server.Tests.Infrastructure.RosterCalls;
 
 namespace HlmHub.Server.Tests;
 
@@ -214,98 +215,14 @@ public abstract class RosterServiceTests(HubFixture fixture)
 
     private RosterService.RosterServiceClient Roster => new(Hub.Channel);
 
-    private static CallOptions Options(string? token, CancellationToken cancellationToken = default)
-    {
-        var headers = new Metadata();
-        if (token is not null)
-        {
-            headers.Add("authorization", "Bearer " + token);
-        }
-
-        return new CallOptions(headers, TimeProvider.System.GetUtcNow().UtcDateTime.Add(TestTimeouts.Default), cancellationToken);
-    }
-
     private Task<SyncRosterResponse> SyncAsync(LandlordClient landlord, string sessionId, SessionKind kind, params HouseholdChange[][] batches) =>
         SyncWithTokenAsync(landlord.Token, sessionId, kind, batches);
 
     private Task<SyncRosterResponse> SyncWithTokenAsync(string? token, string sessionId, params HouseholdChange[][] batches) =>
         SyncWithTokenAsync(token, sessionId, SessionKind.Delta, batches);
 
-    private async Task<SyncRosterResponse> SyncWithTokenAsync(string? token, string sessionId, SessionKind kind, HouseholdChange[][] batches)
-    {
-        using var call = Roster.SyncRoster(Options(token));
-        try
-        {
-            await call.RequestStream.WriteAsync(Start(sessionId, kind));
-            foreach (var batch in batches)
-            {
-                await call.RequestStream.WriteAsync(Batch(batch));
-            }
+    private Task<SyncRosterResponse> SyncWithTokenAsync(string? token, string sessionId, SessionKind kind, HouseholdChange[][] batches) =>
+        RosterCalls.SyncAsync(Roster, token, sessionId, kind, batches);
 
-            await call.RequestStream.WriteAsync(new SyncRosterRequest { Complete = new SessionComplete() });
-            await call.RequestStream.CompleteAsync();
-        }
-        catch (RpcException)
-        {
-            // The server ended the call early (a refused session): its status is in the response.
-        }
-        catch (InvalidOperationException)
-        {
-            // Writing after the call ended: the same.
-        }
-
-        return await call.ResponseAsync.DefaultTimeout();
-    }
-
-    private async Task<List<MemberTokenEntry>> ListMemberTokensAsync(LandlordClient landlord)
-    {
-        using var call = Roster.ListMemberTokens(new ListMemberTokensRequest(), Options(landlord.Token));
-        var entries = new List<MemberTokenEntry>();
-        while (await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout())
-        {
-            entries.AddRange(call.ResponseStream.Current.Entries);
-        }
-
-        return entries;
-    }
-
-    private static async Task WaitForLastSequenceAsync(RosterService.RosterServiceClient client, string token, string sessionId, long sequence)
-    {
-        var deadline = TimeProvider.System.GetUtcNow() + TestTimeouts.Default;
-        while (TimeProvider.System.GetUtcNow() < deadline)
-        {
-            try
-            {
-                var session = await client.GetSyncSessionAsync(new GetSyncSessionRequest { SessionId = sessionId }, Options(token));
-                if (session.LastSequence >= sequence)
-                {
-                    return;
-                }
-            }
-            catch (RpcException exception) when (exception.StatusCode == StatusCode.NotFound)
-            {
-                // Not opened yet.
-            }
-
-            await Task.Delay(50);
-        }
-
-        Assert.Fail($"session {sessionId} never reached sequence {sequence}");
-    }
-
-    private static SyncRosterRequest Start(string sessionId, SessionKind kind) => new() { Start = new SessionStart { SessionId = sessionId, Kind = kind } };
-
-    private static SyncRosterRequest Batch(params HouseholdChange[] items)
-    {
-        var batch = new RosterBatch();
-        batch.Items.AddRange(items);
-        return new SyncRosterRequest { Batch = batch };
-    }
-
-    private static HouseholdChange Item(long sequence, string reference, long version = 1, int rooms = 3, string[]? clubs = null)
-    {
-        var item = new HouseholdChange { Sequence = sequence, Kind = ChangeKind.Upsert, LandlordReference = reference, Version = version, Rooms = rooms };
-        item.ClubIds.AddRange(clubs ?? []);
-        return item;
-    }
+    private Task<List<MemberTokenEntry>> ListMemberTokensAsync(LandlordClient landlord) => RosterCalls.ListMemberTokensAsync(Roster, landlord.Token);
 }

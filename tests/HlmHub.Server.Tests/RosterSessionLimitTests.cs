@@ -1,6 +1,7 @@
 using Grpc.Core;
 using HlmHub.Contracts.V1;
 using HlmHub.Server.Tests.Infrastructure;
+using static HlmHub.Server.Tests.Infrastructure.RosterCalls;
 
 namespace HlmHub.Server.Tests;
 
@@ -120,7 +121,7 @@ public abstract class RosterSessionLimitTests(RosterSessionLimitHubFixture fixtu
         {
             await call.RequestStream.WriteAsync(Start(id, SessionKind.FullSnapshot));
             await call.RequestStream.WriteAsync(Batch(Item(1, "X-1"), Item(2, "X-2"), Item(3, "X-3")));
-            await WaitForLastSequenceAsync(token, id, 3);
+            await WaitForLastSequenceAsync(Roster, token, id, 3);
         }
 
         // Both snapshots' streams stay open, idle past the timeout; they no longer count, so a delta opens and writes.
@@ -130,7 +131,7 @@ public abstract class RosterSessionLimitTests(RosterSessionLimitHubFixture fixtu
         var batchRefused = await Assert.ThrowsAsync<RpcException>(() => callA.ResponseAsync.DefaultTimeout());
         await SendAndEndAsync(callB, new SyncRosterRequest { Complete = new SessionComplete() });
         var completeRefused = await Assert.ThrowsAsync<RpcException>(() => callB.ResponseAsync.DefaultTimeout());
-        var tokens = await ListMemberTokensAsync(token);
+        var tokens = await ListMemberTokensAsync(Roster, token);
 
         Assert.True(delta.Session.Completed);
         Assert.Equal(StatusCode.FailedPrecondition, batchRefused.StatusCode);
@@ -155,7 +156,7 @@ public abstract class RosterSessionLimitTests(RosterSessionLimitHubFixture fixtu
         using var deltaCall = Roster.SyncRoster(Options(token));
         await deltaCall.RequestStream.WriteAsync(Start(delta, SessionKind.Delta));
         await deltaCall.RequestStream.WriteAsync(Batch(Item(1, "Y-3")));
-        await WaitForLastSequenceAsync(token, delta, 1);
+        await WaitForLastSequenceAsync(Roster, token, delta, 1);
 
         var third = Guid.NewGuid().ToString();
         var full = await Assert.ThrowsAsync<RpcException>(() => SyncAsync(token, third, SessionKind.Delta, [Item(1, "Y-5")]));
@@ -171,7 +172,7 @@ public abstract class RosterSessionLimitTests(RosterSessionLimitHubFixture fixtu
         var notTheirs = await Assert.ThrowsAsync<RpcException>(() =>
             Roster.AbandonSyncSessionAsync(new AbandonSyncSessionRequest { SessionId = delta }, Options(otherToken)).ResponseAsync);
         var progress = await Roster.GetSyncSessionAsync(new GetSyncSessionRequest { SessionId = snapshot }, Options(token));
-        var tokens = await ListMemberTokensAsync(token);
+        var tokens = await ListMemberTokensAsync(Roster, token);
 
         Assert.Equal(StatusCode.InvalidArgument, badBatch.StatusCode);
         Assert.Equal(StatusCode.ResourceExhausted, full.StatusCode);
@@ -207,9 +208,6 @@ public abstract class RosterSessionLimitTests(RosterSessionLimitHubFixture fixtu
         return await Hub.GetTokenAsync(registered.Client.ClientId, registered.ClientSecret);
     }
 
-    private static CallOptions Options(string token) =>
-        new(new Metadata { { "authorization", "Bearer " + token } }, TimeProvider.System.GetUtcNow().UtcDateTime.Add(TestTimeouts.Default));
-
     /// <summary>Sends <paramref name="messages"/> and ends the request stream; the hub may have ended the call first (its status is the answer's).</summary>
     private static async Task SendAndEndAsync(AsyncClientStreamingCall<SyncRosterRequest, SyncRosterResponse> call, params SyncRosterRequest[] messages)
     {
@@ -230,77 +228,6 @@ public abstract class RosterSessionLimitTests(RosterSessionLimitHubFixture fixtu
         }
     }
 
-    private async Task<SyncRosterResponse> SyncAsync(string token, string sessionId, SessionKind kind, params HouseholdChange[][] batches)
-    {
-        using var call = Roster.SyncRoster(Options(token));
-        try
-        {
-            await call.RequestStream.WriteAsync(Start(sessionId, kind));
-            foreach (var batch in batches)
-            {
-                await call.RequestStream.WriteAsync(Batch(batch));
-            }
-
-            await call.RequestStream.WriteAsync(new SyncRosterRequest { Complete = new SessionComplete() });
-            await call.RequestStream.CompleteAsync();
-        }
-        catch (RpcException)
-        {
-            // The hub ended the call early: its status is in the response.
-        }
-        catch (InvalidOperationException)
-        {
-            // Writing after the call ended: the same.
-        }
-
-        return await call.ResponseAsync.DefaultTimeout();
-    }
-
-    private async Task<List<MemberTokenEntry>> ListMemberTokensAsync(string token)
-    {
-        using var call = Roster.ListMemberTokens(new ListMemberTokensRequest(), Options(token));
-        var entries = new List<MemberTokenEntry>();
-        while (await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout())
-        {
-            entries.AddRange(call.ResponseStream.Current.Entries);
-        }
-
-        return entries;
-    }
-
-    private async Task WaitForLastSequenceAsync(string token, string sessionId, long sequence)
-    {
-        var deadline = TimeProvider.System.GetUtcNow() + TestTimeouts.Default;
-        while (TimeProvider.System.GetUtcNow() < deadline)
-        {
-            try
-            {
-                var session = await Roster.GetSyncSessionAsync(new GetSyncSessionRequest { SessionId = sessionId }, Options(token));
-                if (session.LastSequence >= sequence)
-                {
-                    return;
-                }
-            }
-            catch (RpcException exception) when (exception.StatusCode == StatusCode.NotFound)
-            {
-                // Not opened yet.
-            }
-
-            await Task.Delay(50);
-        }
-
-        Assert.Fail($"session {sessionId} never reached sequence {sequence}");
-    }
-
-    private static SyncRosterRequest Start(string sessionId, SessionKind kind) => new() { Start = new SessionStart { SessionId = sessionId, Kind = kind } };
-
-    private static SyncRosterRequest Batch(params HouseholdChange[] items)
-    {
-        var batch = new RosterBatch();
-        batch.Items.AddRange(items);
-        return new SyncRosterRequest { Batch = batch };
-    }
-
-    private static HouseholdChange Item(long sequence, string reference, long version = 1, int rooms = 3) =>
-        new() { Sequence = sequence, Kind = ChangeKind.Upsert, LandlordReference = reference, Version = version, Rooms = rooms };
+    private Task<SyncRosterResponse> SyncAsync(string token, string sessionId, SessionKind kind, params HouseholdChange[][] batches) =>
+        RosterCalls.SyncAsync(Roster, token, sessionId, kind, batches);
 }
