@@ -24,7 +24,7 @@ public sealed class ExampleTests(DemoHubFixture fixture) : IClassFixture<DemoHub
     {
         Peers.RequirePython();
         var runId = NewRunId();
-        var sameEvents = new Dictionary<string, string> { ["HLMHUB_RUN_ID"] = runId, ["HLMHUB_OCCURRED_AT"] = AMinuteAgo() };
+        var sameEvents = new Dictionary<string, string> { ["HLMHUB_RUN_ID"] = runId, ["HLMHUB_OCCURRED_AT"] = TheNextSecond() };
 
         var first = await RunPythonAsync("partner_redemptions.py", sameEvents);
         var again = await RunPythonAsync("partner_redemptions.py", sameEvents);
@@ -37,7 +37,7 @@ public sealed class ExampleTests(DemoHubFixture fixture) : IClassFixture<DemoHub
     {
         var node = Peers.RequireNode(RepositoryPaths.ExamplesNodeDirectory);
         var runId = NewRunId();
-        var sameEvents = new Dictionary<string, string> { ["HLMHUB_RUN_ID"] = runId, ["HLMHUB_OCCURRED_AT"] = AMinuteAgo() };
+        var sameEvents = new Dictionary<string, string> { ["HLMHUB_RUN_ID"] = runId, ["HLMHUB_OCCURRED_AT"] = TheNextSecond() };
 
         var first = await RunAsync(node, [Path.Combine(RepositoryPaths.ExamplesNodeDirectory, "partner_redemptions.js")], sameEvents);
         var again = await RunAsync(node, [Path.Combine(RepositoryPaths.ExamplesNodeDirectory, "partner_redemptions.js")], sameEvents);
@@ -74,7 +74,7 @@ public sealed class ExampleTests(DemoHubFixture fixture) : IClassFixture<DemoHub
         {
             ["MEMBER_TOKEN"] = DemoMemberToken(1),
             ["EVENT_ID"] = eventId,
-            ["OCCURRED_AT"] = AMinuteAgo(),
+            ["OCCURRED_AT"] = TheNextSecond(),
         };
 
         var first = await RunAsync("/bin/bash", [RedeemScript], environment);
@@ -247,9 +247,15 @@ public sealed class ExampleTests(DemoHubFixture fixture) : IClassFixture<DemoHub
 
     private static List<string> Lines(PeerResult result) => [.. result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)];
 
-    // By the hub's clock: an event may not be in its future. Whole seconds, as a partner's system would print it.
-    private string AMinuteAgo() =>
-        fixture.Hub.Services.GetRequiredService<TimeProvider>().GetUtcNow().AddMinutes(-1).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+    // By the hub's clock, in whole seconds as a partner's system would print it: the next whole second, so never before
+    // the demo's federation agreement was accepted (the hub judges an event by the agreement in force at its instant;
+    // "a minute ago" fell before it when the fixture's hub had started less than a minute earlier), and within the
+    // future the hub accepts (Redemptions:MaxClockSkew, 5 minutes).
+    private string TheNextSecond()
+    {
+        var now = fixture.Hub.Services.GetRequiredService<TimeProvider>().GetUtcNow();
+        return DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds() + 1).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     private static string NewRunId() => Guid.NewGuid().ToString("N")[..12];
 
