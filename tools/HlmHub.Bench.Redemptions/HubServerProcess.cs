@@ -204,6 +204,32 @@ internal sealed class HubServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// SIGTERM, as a service manager stops the hub (a graceful shutdown, draining calls for
+    /// <c>Hub:ShutdownDrainTimeout</c>), then waits up to <paramref name="timeout"/> for the process to exit; returns
+    /// its exit code.
+    /// </summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var process = _process ?? throw new InvalidOperationException("The hub was never started.");
+        // .NET only sends SIGKILL (Process.Kill); procps' `kill` sends the signal a service manager sends.
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync(cancellationToken);
+        }
+
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken).WaitAsync(timeout, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"The hub was still running {timeout.TotalSeconds:0} s after SIGTERM:\n{Output}");
+        }
+
+        return process.ExitCode;
+    }
+
     /// <summary>The hub's resident set size (VmRSS in /proc), in bytes; 0 when it does not run.</summary>
     public long ResidentBytes()
     {

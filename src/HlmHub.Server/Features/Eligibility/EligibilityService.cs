@@ -24,10 +24,14 @@ internal sealed class EligibilityService(
     WatchStreamLimiter streamLimiter,
     IDataProtectionProvider dataProtection,
     HubMetrics metrics,
+    IHostApplicationLifetime lifetime,
     TimeProvider timeProvider) : V1.EligibilityService.EligibilityServiceBase
 {
     /// <summary>The scope every rpc of the service requires.</summary>
     public const string Scope = "hlmhub.offers.read";
+
+    /// <summary>The status message of a <c>Watch</c> ended by the hub's shutdown.</summary>
+    public const string ShuttingDown = "watch: the hub is shutting down; reconnect with the last cursor received (to another instance or after restart)";
 
     private const string ClubsChanged = "watch: the clubs the partner has contracts in force with changed; reconnect without a cursor for a fresh snapshot";
 
@@ -92,9 +96,11 @@ internal sealed class EligibilityService(
     {
         var cancellationToken = context.CancellationToken;
         var partnerId = CallerPartner(context);
-        // A quiet stream writes nothing between polls: it ends when the partner's token expires all the same.
+        // A quiet stream writes nothing between polls: it ends when the partner's token expires all the same, and
+        // when the hub shuts down (SIGTERM), at once rather than holding the drain (Hub:ShutdownDrainTimeout) until
+        // it is cut off: the partner is told to reconnect with its cursor, which loses nothing.
         var caller = context.GetCaller();
-        using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, caller.TokenExpired);
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, caller.TokenExpired, lifetime.ApplicationStopping);
         var resumeFrom = _cursors.Read(partnerId, request.Cursor);
         using var slot = streamLimiter.Acquire(partnerId);
         var clubs = await PartnerClubsAsync(partnerId, cancellationToken);
@@ -128,6 +134,11 @@ internal sealed class EligibilityService(
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 caller.ThrowIfTokenExpired();
+                if (lifetime.ApplicationStopping.IsCancellationRequested)
+                {
+                    throw new RpcException(new Status(StatusCode.Unavailable, ShuttingDown));
+                }
+
                 throw;
             }
 

@@ -11,7 +11,8 @@ namespace HlmHub.Server.Features.Redemptions;
 /// a time. This class only moves events between the wire and <see cref="RedemptionPipeline"/>, which decides and
 /// commits them in batches; acknowledgements go back in the order the events came.
 /// </summary>
-internal sealed class RedemptionService(RedemptionPipeline pipeline, IOptions<RedemptionOptions> options) : V1.RedemptionService.RedemptionServiceBase
+internal sealed class RedemptionService(RedemptionPipeline pipeline, IOptions<RedemptionOptions> options, IHostApplicationLifetime lifetime)
+    : V1.RedemptionService.RedemptionServiceBase
 {
     /// <summary>The scope every rpc of the service requires.</summary>
     public const string Scope = "hlmhub.redemptions";
@@ -33,11 +34,23 @@ internal sealed class RedemptionService(RedemptionPipeline pipeline, IOptions<Re
         // A failed acknowledgement (UNAVAILABLE) ends the call: reading stops, and the status goes to the partner.
         using var callEnded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var writer = WriteAcknowledgementsAsync(inFlight.Reader, responseStream, callEnded, cancellationToken);
+        // On shutdown (SIGTERM) the stream stops reading, answers every event it took, and ends UNAVAILABLE at once:
+        // a partner's stream never ends by itself, so waiting for it would hold the hub's drain
+        // (Hub:ShutdownDrainTimeout) and then cut it off with answers unsent. Only reading stops: an event already read
+        // is still handed over and answered (the pipeline commits until the server has stopped taking calls).
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(callEnded.Token, lifetime.ApplicationStopping);
+        var stoppedForShutdown = false;
         try
         {
-            await foreach (var message in requestStream.ReadAllAsync(callEnded.Token))
+            await foreach (var message in requestStream.ReadAllAsync(reading.Token))
             {
                 await inFlight.Writer.WriteAsync(await pipeline.EnqueueAsync(partnerId, message, callEnded.Token), callEnded.Token);
+                if (lifetime.ApplicationStopping.IsCancellationRequested)
+                {
+                    // Messages already buffered are read without waiting, so a busy stream would not notice otherwise.
+                    stoppedForShutdown = true;
+                    break;
+                }
             }
         }
         catch (OperationCanceledException) when (callEnded.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
@@ -47,13 +60,25 @@ internal sealed class RedemptionService(RedemptionPipeline pipeline, IOptions<Re
             // `writer.IsFaulted`: the writer cancels before it rethrows, so reading can stop before the writer's task
             // has faulted, and the partner got CANCELLED instead of the writer's status.
         }
+        catch (OperationCanceledException) when (reading.IsCancellationRequested && !callEnded.IsCancellationRequested)
+        {
+            stoppedForShutdown = true;
+        }
         finally
         {
             inFlight.Writer.TryComplete();
         }
 
         await writer;
+        if (stoppedForShutdown)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, ShuttingDown));
+        }
     }
+
+    /// <summary>The status message of a stream ended by the hub's shutdown.</summary>
+    public const string ShuttingDown =
+        "the hub is shutting down: the events acknowledged on this stream are recorded; resend the others to another instance or after restart";
 
     [RpcPolicy(Scope, CallerKind.Partner, Ownership.OwnPartner)]
     public override async Task<V1.RedemptionAck> Redeem(V1.RedemptionEvent request, ServerCallContext context)

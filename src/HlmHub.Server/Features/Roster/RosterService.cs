@@ -13,7 +13,8 @@ namespace HlmHub.Server.Features.Roster;
 /// pseudonymised rosters. The landlord is the one bound to the caller's token, never a request field. The work is
 /// done by <see cref="RosterSync"/>; this class reads the stream, checks its shape, and maps to and from the contract.
 /// </summary>
-internal sealed class RosterService(RosterSync sync, IOptions<RosterOptions> options, ILogger<RosterService> logger) : V1.RosterService.RosterServiceBase
+internal sealed class RosterService(RosterSync sync, IOptions<RosterOptions> options, IHostApplicationLifetime lifetime, ILogger<RosterService> logger)
+    : V1.RosterService.RosterServiceBase
 {
     /// <summary>The scope every RosterService rpc requires.</summary>
     public const string Scope = "hlmhub.roster";
@@ -32,11 +33,21 @@ internal sealed class RosterService(RosterSync sync, IOptions<RosterOptions> opt
         var session = await sync.OpenAsync(landlordId, ParseSessionId(start.SessionId), ToDomain(start.Kind), cancellationToken);
         var response = new V1.SyncRosterResponse();
         var completed = false;
+        // On shutdown (SIGTERM) the session stops reading, commits what it applied and ends UNAVAILABLE at once,
+        // rather than holding the hub's drain (Hub:ShutdownDrainTimeout) and being cut off: the landlord resumes it.
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
         await using (var writer = sync.BeginWriting(session.Id, landlordId))
         {
             while (true)
             {
-                var next = requestStream.MoveNext(cancellationToken);
+                if (lifetime.ApplicationStopping.IsCancellationRequested)
+                {
+                    // Checked here too: messages already buffered are read without waiting.
+                    await writer.CommitAsync(cancellationToken);
+                    throw ShuttingDown(session.Id);
+                }
+
+                var next = requestStream.MoveNext(reading.Token);
                 if (!next.IsCompletedSuccessfully)
                 {
                     // Nothing more has arrived yet (or the stream broke): commit what was applied rather than hold a
@@ -44,7 +55,18 @@ internal sealed class RosterService(RosterSync sync, IOptions<RosterOptions> opt
                     await writer.CommitAsync(cancellationToken);
                 }
 
-                if (!await next)
+                bool more;
+                try
+                {
+                    more = await next;
+                }
+                catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    await writer.CommitAsync(cancellationToken);
+                    throw ShuttingDown(session.Id);
+                }
+
+                if (!more)
                 {
                     break;
                 }
@@ -176,6 +198,11 @@ internal sealed class RosterService(RosterSync sync, IOptions<RosterOptions> opt
 
     private static Guid ParseSessionId(string text) =>
         Guid.TryParse(text, out var id) && id != Guid.Empty ? id : throw Invalid("session_id", "must be a UUID chosen by the landlord");
+
+    /// <summary>The status of a session ended by the hub's shutdown: what it applied is committed, and it stays open.</summary>
+    public static RpcException ShuttingDown(Guid sessionId) => new(new Status(StatusCode.Unavailable,
+        $"the hub is shutting down: what this stream sent so far is committed and session {sessionId} stays open; resume it "
+        + "(GetSyncSession reports its progress) on another instance or after restart"));
 
     private static DomainException Invalid(string field, string rule) => new(DomainErrorKind.InvalidArgument, field, rule);
 
