@@ -4,6 +4,8 @@ using HlmHub.Identity;
 using HlmHub.Identity.Authorization;
 using Microsoft.AspNetCore.Grpc.JsonTranscoding;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using HlmHub.Server.Hosting.Telemetry;
 
 namespace HlmHub.Server.Hosting;
@@ -82,6 +84,7 @@ internal static class HubHosting
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks()
             .AddCheck<DatabaseHealthCheck>(DatabaseHealthCheck.Name, failureStatus: null, tags: [HealthEndpoints.ReadyTag], timeout: limits.HealthCheckTimeout);
+        builder.Services.AddSingleton<IPostConfigureOptions<HealthCheckServiceOptions>, BoundedHealthChecks>();
         // Traces, metrics (with the hub's own meter) and OTLP export when configured (Hosting/Telemetry).
         builder.AddHubTelemetry();
 
