@@ -104,6 +104,32 @@ public sealed class HubLimitsTests(HubServerFixture fixture) : IClassFixture<Hub
         await WaitUntilServedAsync(new Health.HealthClient(channel));
     }
 
+    // Kestrel answers a request whose header block is over Hub:MaxRequestHeadersTotalSizeBytes (16 KiB) with HTTP 431 on
+    // that stream. grpc-dotnet never sends such a request: it honours the limit the hub advertises
+    // (SETTINGS_MAX_HEADER_LIST_SIZE) and fails the call itself (INTERNAL, "The HTTP request headers length exceeded the
+    // server limit of 16384 bytes"). curl sends it, so the hub's side shows. (Each request on a connection of its own:
+    // curl 7.88 cannot reuse a connection for gRPC requests with --next, whatever their size.)
+    [Fact]
+    public async Task MetadataOverTheHeaderLimit_IsRefused431_AndMetadataWithinItIsServed()
+    {
+        var check = new Uri(fixture.Hub.Address, "/grpc.health.v1.Health/Check").ToString();
+        async Task<string> StatusWithPaddingAsync(int paddingBytes)
+        {
+            var result = await PeerProcess.RunAsync(Peers.RequireCurl(),
+            [
+                "--http2-prior-knowledge", "-sS", "-o", "/dev/null", "-w", "status %{http_code}\n", "-X", "POST",
+                "-H", "content-type: application/grpc", "-H", "te: trailers", "-H", "x-padding: " + new string('p', paddingBytes),
+                "--data-binary", "", check,
+            ], AppContext.BaseDirectory, RawGrpc.CallTimeout);
+            var status = result.Output.Split('\n').FirstOrDefault(line => line.StartsWith("status ", StringComparison.Ordinal));
+            Assert.True(result.ExitCode == 0 && status is not null, $"curl exited with {result.ExitCode}: {result.Output[..Math.Min(result.Output.Length, 300)]}");
+            return status!;
+        }
+
+        Assert.Equal("status 431", await StatusWithPaddingAsync(20 * 1024));
+        Assert.Equal("status 200", await StatusWithPaddingAsync(8 * 1024));
+    }
+
     // A connection over the limit, as the client sees it: refused (UNAVAILABLE, RESOURCE_EXHAUSTED), or accepted and
     // then closed before the HTTP/2 handshake completes when Kestrel still counts a connection the test just closed
     // (INTERNAL from Grpc.Net.Client, with the HttpRequestException saying so). Seen once in a CI run.

@@ -266,6 +266,35 @@ public abstract class AdminServiceTests(HubFixture fixture)
         Assert.Single(answers, answer => !answer.AlreadyRecorded);
     }
 
+    // The hub checks for an existing id before it inserts; two creates can both pass the check, and the database's
+    // unique key then refuses the second (ABORTED, docs/transport.md "Statuses"), or one sees the other's row first
+    // (ALREADY_EXISTS). Which, depends on scheduling: this test shows that either way exactly one landlord is created and
+    // no caller is answered INTERNAL, not that the ABORTED branch ran in a given run.
+    [Fact]
+    public async Task ConcurrentCreatesOfOneLandlord_CreateIt_Once_OthersAreAlreadyExistsOrAborted()
+    {
+        var landlord = SampleData.Landlord();
+
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+        {
+            try
+            {
+                await Admin.CreateLandlordAsync(landlord);
+                return StatusCode.OK;
+            }
+            catch (RpcException refused)
+            {
+                return refused.StatusCode;
+            }
+        }));
+
+        Assert.Single(statuses, status => status == StatusCode.OK);
+        Assert.All(statuses.Where(status => status != StatusCode.OK), status => Assert.Contains(status, new[] { StatusCode.AlreadyExists, StatusCode.Aborted }));
+        var listed = await ListAllAsync<ListLandlordsResponse, Landlord>(
+            (client, token, options) => client.ListLandlordsAsync(new ListLandlordsRequest { PageToken = token, PageSize = 500 }, options), r => (r.Landlords, r.NextPageToken));
+        Assert.Single(listed, existing => existing.Id == landlord.Id);
+    }
+
     [Fact]
     public async Task FeePaymentDatedInAClosedMonth_IsBookedInTheNextOpenMonth()
     {
