@@ -82,7 +82,15 @@ public sealed record RedemptionFacts(
     Contract? Contract,
     Household? Household,
     bool IsClubMember,
-    PeriodUsage UsageInPeriod);
+    PeriodUsage UsageInPeriod)
+{
+    /// <summary>
+    /// Whether the household is a tenant of a landlord taking part in the offer's club at the instant
+    /// (<see cref="Rules.ClubEligibility.IsClubTenant"/>), opted in or not: an offer that is not members-only is open to
+    /// these. Defaults to <see cref="IsClubMember"/> (a member is one), so facts that do not say are never more open.
+    /// </summary>
+    public bool IsClubTenant { get; init; } = IsClubMember;
+}
 
 /// <summary>The hub's answer.</summary>
 public sealed record RedemptionDecision(RedemptionOutcome Outcome, RejectionReason? Reason, Money ComputedDiscount)
@@ -134,7 +142,7 @@ public static class RedemptionRules
             return RejectionReason.UnknownMember;
         }
 
-        if (EligibilityRules.Check(terms, household, facts.IsClubMember) is { } ineligible)
+        if (EligibilityRules.Check(terms, household, facts.IsClubMember, facts.IsClubTenant) is { } ineligible)
         {
             return ineligible;
         }

@@ -33,6 +33,19 @@ public sealed class EligibilityRuleTests
     }
 
     [Fact]
+    public void ClubTenant_IsAnActiveHouseholdOfTheHostOrOfALandlordWithAnAgreementInForce_OptedInOrNot()
+    {
+        var hostTenant = HostMember with { HasMembership = false };
+        var neighbourTenant = hostTenant with { HouseholdLandlordId = Neighbour };
+
+        Assert.True(ClubEligibility.IsClubTenant(hostTenant, Samples.Now));
+        Assert.False(ClubEligibility.IsClubTenant(hostTenant with { HouseholdStatus = HouseholdStatus.Left }, Samples.Now));
+        Assert.False(ClubEligibility.IsClubTenant(neighbourTenant, Samples.Now));
+        Assert.False(ClubEligibility.IsClubTenant(neighbourTenant with { AgreementStatus = FederationStatus.Proposed }, Samples.Now));
+        Assert.True(ClubEligibility.IsClubTenant(neighbourTenant with { AgreementStatus = FederationStatus.Active }, Samples.Now));
+    }
+
+    [Fact]
     public void AgreementEndedWithNotice_StaysActiveUntilItsEnd_AndEndingAtOnceIsImmediate()
     {
         var club = Samples.Club();

@@ -162,6 +162,20 @@ public sealed class CapAndEligibilityRuleTests
     }
 
     [Fact]
+    public void OfferNotMembersOnly_IsOpenToTenantsOfTheClubsLandlords_NotToOtherHouseholds_WhoseConditionsAreNotTold()
+    {
+        var terms = Samples.Fixed(10) with { MembersOnly = false, QpvOnly = true };
+        var inQpv = Samples.Household(inQpv: true);
+
+        Assert.Null(EligibilityRules.Check(terms, inQpv, isClubMember: false, isClubTenant: true));
+        Assert.Null(EligibilityRules.Check(terms, inQpv, isClubMember: true));
+        Assert.Equal(RejectionReason.NotEligible, EligibilityRules.Check(terms, Samples.Household(inQpv: false), isClubMember: false, isClubTenant: true));
+        // A household of a landlord outside the club: refused before its QPV flag is looked at, whatever that flag.
+        Assert.Equal(RejectionReason.NotAMember, EligibilityRules.Check(terms, inQpv, isClubMember: false, isClubTenant: false));
+        Assert.Equal(RejectionReason.NotAMember, EligibilityRules.Check(terms, Samples.Household(inQpv: false), isClubMember: false, isClubTenant: false));
+    }
+
+    [Fact]
     public void RoomsRangeAndQpv_RestrictEligibility()
     {
         var terms = Samples.Fixed(10) with { MinRooms = 2, MaxRooms = 4, QpvOnly = true };

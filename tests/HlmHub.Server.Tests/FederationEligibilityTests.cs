@@ -181,6 +181,36 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
         Assert.All([unknown, notAMember, hasLeft, notYours, malformed, outside, notEligible, suspended], answer => Assert.False(answer.Eligible));
     }
 
+    // members_only = false opens an offer to every active tenant of the club's landlords (its host, and those with an
+    // agreement in force), opted in or not; a household of any other landlord is refused as not a member, before the
+    // offer's own conditions are looked at, so a partner learns nothing about it.
+    [Fact]
+    public async Task OfferNotMembersOnly_ServesTenantsOfTheClubsLandlords_NeverHouseholdsOfAnotherLandlord()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var terms = SampleData.TenPercentCappedAt(500);
+        terms.MembersOnly = false;
+        var open = await Admin.CreateOfferAsync(new CreateOfferRequest { Id = SampleData.Slug("offer"), ContractId = world.ContractId, Title = "For every tenant", Terms = terms });
+        var hostTenant = await world.AddHouseholdAsync(world.HostId, joined: false);
+        var neighbourTenant = await world.AddHouseholdAsync(world.NeighbourId, joined: false);
+        var stranger = await world.AddHouseholdAsync((await Admin.CreateLandlordAsync(SampleData.Landlord())).Id, joined: false);
+
+        var hostTenantCheck = await world.CheckAsync(hostTenant, open.Id);
+        var neighbourBeforeAgreement = await world.CheckAsync(neighbourTenant, open.Id);
+        var strangerCheck = await world.CheckAsync(stranger, open.Id);
+        var strangerRedemption = await world.RedeemAsync(stranger, open.Id);
+        var hostTenantRedemption = await world.RedeemAsync(hostTenant, open.Id);
+        await world.FederateAsync();
+        var neighbourUnderAgreement = await world.CheckAsync(neighbourTenant, open.Id);
+
+        Assert.True(hostTenantCheck.Eligible);
+        Assert.Equal(RedemptionOutcome.Accepted, hostTenantRedemption.Outcome);
+        Assert.Equal(EligibilityReason.NotAMember, neighbourBeforeAgreement.Reason);
+        Assert.True(neighbourUnderAgreement.Eligible);
+        Assert.Equal(EligibilityReason.NotAMember, strangerCheck.Reason);
+        Assert.Equal((RedemptionOutcome.Rejected, RedemptionReason.NotAMember), (strangerRedemption.Outcome, strangerRedemption.Reason));
+    }
+
     [Fact]
     public async Task Check_WithAControlCharacterInTheTokenOrTheOfferId_IsMalformed_AndTheNextCheckIsAnswered()
     {

@@ -25,8 +25,15 @@ public static class ClubEligibility
 {
     /// <summary>Whether the household is an eligible member of the club at <paramref name="instant"/>.</summary>
     public static bool IsEligible(ClubMemberFacts facts, DateTimeOffset instant) =>
+        facts.HasMembership && facts.MembershipLeftAt is null && IsClubTenant(facts, instant);
+
+    /// <summary>
+    /// Whether the household is an active tenant of a landlord taking part in the club at <paramref name="instant"/>
+    /// (its host, or a landlord with an agreement in force), opted in or not: who an offer that is not members-only is
+    /// open to. A household of any other landlord is no concern of the club's partners.
+    /// </summary>
+    public static bool IsClubTenant(ClubMemberFacts facts, DateTimeOffset instant) =>
         facts.HouseholdStatus == HouseholdStatus.Active
-        && facts.HasMembership && facts.MembershipLeftAt is null
         && (facts.HouseholdLandlordId == facts.HostLandlordId
             || (facts.AgreementStatus is { } status && FederationRules.IsActiveAt(status, facts.AgreementEndedAt, instant)));
 }

@@ -69,15 +69,17 @@ public static class CapRules
 public static class EligibilityRules
 {
     /// <summary>
-    /// Null when the household may use the offer, else why not: a household that has left, or is not a member of a
-    /// members-only offer's club, is <see cref="RejectionReason.NotAMember"/>; one outside the rooms range or the
-    /// QPV restriction is <see cref="RejectionReason.NotEligible"/>.
+    /// Null when the household may use the offer, else why not: a household that has left, is not a member of a
+    /// members-only offer's club, or, for any offer, is not a tenant of a landlord taking part in the club
+    /// (<see cref="ClubEligibility.IsClubTenant"/>; a member is one) is <see cref="RejectionReason.NotAMember"/>,
+    /// decided before the offer's own conditions, so that nothing about a stranger household is told; one outside the
+    /// rooms range or the QPV restriction is <see cref="RejectionReason.NotEligible"/>.
     /// </summary>
-    public static RejectionReason? Check(OfferTerms terms, Household household, bool isClubMember)
+    public static RejectionReason? Check(OfferTerms terms, Household household, bool isClubMember, bool isClubTenant = false)
     {
         ArgumentNullException.ThrowIfNull(terms);
         ArgumentNullException.ThrowIfNull(household);
-        if (household.Status != HouseholdStatus.Active || (terms.MembersOnly && !isClubMember))
+        if (household.Status != HouseholdStatus.Active || !(isClubMember || isClubTenant) || (terms.MembersOnly && !isClubMember))
         {
             return RejectionReason.NotAMember;
         }

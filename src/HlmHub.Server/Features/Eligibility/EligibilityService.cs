@@ -64,7 +64,7 @@ internal sealed class EligibilityService(
         OfferVersion? version = null;
         Contract? contract = null;
         Household? household = null;
-        var isClubMember = false;
+        var (isClubMember, isClubTenant) = (false, false);
         // Another partner's offer is answered like an unknown one, before anything about the member is read.
         if (offer is not null && offer.PartnerId == partnerId)
         {
@@ -74,11 +74,11 @@ internal sealed class EligibilityService(
             household = await db.Households.AsNoTracking().SingleOrDefaultAsync(item => item.MemberToken == request.MemberToken, cancellationToken);
             if (household is not null)
             {
-                isClubMember = await IsEligibleMemberAsync(db, offer.ClubId, household, now, cancellationToken);
+                (isClubMember, isClubTenant) = await ClubStandingAsync(db, offer.ClubId, household, now, cancellationToken);
             }
         }
 
-        var facts = new RedemptionFacts(offer, version, contract, household, isClubMember, PeriodUsage.None);
+        var facts = new RedemptionFacts(offer, version, contract, household, isClubMember, PeriodUsage.None) { IsClubTenant = isClubTenant };
         var reason = RedemptionRules.CheckAccess(partnerId, now, facts);
         metrics.RecordEligibilityCheck(reason);
         response.Eligible = reason is null;
@@ -300,7 +300,9 @@ internal sealed class EligibilityService(
     }
 
     /// <summary>The one rule, on what the database holds for this household in this club now.</summary>
-    private static async Task<bool> IsEligibleMemberAsync(HlmHubDbContext db, string clubId, Household household, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>Whether the household is an eligible member of the club now, and whether it is a tenant of one of its landlords.</summary>
+    private static async Task<(bool IsMember, bool IsTenant)> ClubStandingAsync(
+        HlmHubDbContext db, string clubId, Household household, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var hostLandlordId = await db.Clubs.AsNoTracking().Where(club => club.Id == clubId).Select(club => club.HostLandlordId).SingleAsync(cancellationToken);
         var membership = await db.Memberships.AsNoTracking()
@@ -308,9 +310,8 @@ internal sealed class EligibilityService(
         var agreement = await db.FederationAgreements.AsNoTracking()
             .Where(item => item.ClubId == clubId && item.LandlordId == household.LandlordId && item.Status != FederationStatus.Ended)
             .SingleOrDefaultAsync(cancellationToken);
-        return ClubEligibility.IsEligible(
-            new ClubMemberFacts(hostLandlordId, household.LandlordId, household.Status, membership is not null, membership?.LeftAt, agreement?.Status, agreement?.EndedAt),
-            now);
+        var facts = new ClubMemberFacts(hostLandlordId, household.LandlordId, household.Status, membership is not null, membership?.LeftAt, agreement?.Status, agreement?.EndedAt);
+        return (ClubEligibility.IsEligible(facts, now), ClubEligibility.IsClubTenant(facts, now));
     }
 
     // The partner is the caller's own, by its token (never a request field): every query below filters on it.

@@ -231,10 +231,10 @@ internal sealed class RedemptionBatch
         var contract = offer is null ? null : _contracts.GetValueOrDefault(offer.ContractId);
         // Another partner's offer is answered like an unknown one: nothing about its member is looked at.
         var household = offer is not null && offer.PartnerId == received.PartnerId ? _households.GetValueOrDefault(received.MemberToken) : null;
-        var isMember = offer is not null && household is not null && IsClubMember(offer.ClubId, household, occurredAt);
+        var (isMember, isTenant) = offer is not null && household is not null ? ClubStanding(offer.ClubId, household, occurredAt) : (false, false);
         var usagePeriod = Period.Of(occurredAt);
         var usage = household is not null && offer is not null ? _usage.GetValueOrDefault((household.Id, offer.Id, usagePeriod)) : null;
-        var facts = new RedemptionFacts(offer, version, contract, household, isMember, usage?.AsPeriodUsage ?? PeriodUsage.None);
+        var facts = new RedemptionFacts(offer, version, contract, household, isMember, usage?.AsPeriodUsage ?? PeriodUsage.None) { IsClubTenant = isTenant };
         var request = new RedemptionRequest(received.PartnerId, received.EventId, received.OfferId, received.MemberToken, occurredAt,
             new Money(received.PurchaseCents), new Money(received.DiscountCents));
 
@@ -343,11 +343,12 @@ internal sealed class RedemptionBatch
         return RedemptionAcks.First(cancellation, malformedBecause: null);
     }
 
-    private bool IsClubMember(string clubId, Household household, DateTimeOffset instant)
+    /// <summary>Whether the household is an eligible member of the club, and whether it is a tenant of one of its landlords.</summary>
+    private (bool IsMember, bool IsTenant) ClubStanding(string clubId, Household household, DateTimeOffset instant)
     {
         if (!_clubHosts.TryGetValue(clubId, out var hostLandlordId))
         {
-            return false;
+            return (false, false);
         }
 
         var hasMembership = _activeMemberships.Contains((clubId, household.Id));
@@ -355,10 +356,9 @@ internal sealed class RedemptionBatch
         // now. (The household's opt-in and status are read as they are now: the roster tells the hub of them late.)
         var inForce = _agreements.GetValueOrDefault((clubId, household.LandlordId))?
             .FirstOrDefault(agreement => agreement.AcceptedAt <= instant && (agreement.EndedAt is not { } end || instant < end));
-        return ClubEligibility.IsEligible(
-            new ClubMemberFacts(hostLandlordId, household.LandlordId, household.Status, hasMembership, MembershipLeftAt: null,
-                inForce is null ? null : FederationStatus.Active, inForce?.EndedAt),
-            instant);
+        var facts = new ClubMemberFacts(hostLandlordId, household.LandlordId, household.Status, hasMembership, MembershipLeftAt: null,
+            inForce is null ? null : FederationStatus.Active, inForce?.EndedAt);
+        return (ClubEligibility.IsEligible(facts, instant), ClubEligibility.IsClubTenant(facts, instant));
     }
 
     private RedemptionUsage UsageFor(Guid householdId, string offerId, Period period)
