@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using HlmHub.Identity.Tests.Infrastructure;
 using HlmHub.Storage.Identity;
+using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace HlmHub.Identity.Tests;
@@ -173,9 +174,29 @@ public sealed class TokenEndpointTests
 
         Assert.Equal((HttpStatusCode.Unauthorized, "invalid_client"), (forged.Status, forged.Error));
         var failure = Assert.Single(host.Logs, r => r.EventId.Id == IdentityEventIds.ClientAuthenticationFailed);
-        Assert.Contains("for client (not a client id)", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("for client (unregistered, sha256:", failure.Message, StringComparison.Ordinal);
         // The hub's own entries (OpenIddict's, at Information, echo the request: the hub runs them at Warning).
         Assert.DoesNotContain(host.Logs, r => r.Category.StartsWith("HlmHub", StringComparison.Ordinal) && r.Message.Contains("FORGED", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ClientIdAndSecretSwapped_TheSecretIsNotWrittenToTheLog_ButAWrongSecretNamesTheRegisteredClient()
+    {
+        await using var host = await IssuerTestHost.StartAsync();
+        var client = await host.RegisterAsync(Partner("maaf"));
+
+        var swapped = await host.RequestTokenAsync([ClientCredentials, new("client_id", client.ClientSecret!), new("client_secret", client.ClientId)]);
+        var wrongSecret = await host.RequestTokenAsync([ClientCredentials], (client.ClientId, "not-the-secret"));
+
+        Assert.Equal((HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized), (swapped.Status, wrongSecret.Status));
+        var failures = host.Logs.Where(r => r.EventId.Id == IdentityEventIds.ClientAuthenticationFailed).Select(r => r.Message).ToList();
+        Assert.Equal(2, failures.Count);
+        // What the hub writes: its own entries, and others' at Warning and above (OpenIddict's Information entries echo
+        // the request; the hub's appsettings.json runs OpenIddict at Warning).
+        Assert.DoesNotContain(host.Logs, r => (r.Category.StartsWith("HlmHub", StringComparison.Ordinal) || r.Level >= LogLevel.Warning)
+            && r.Message.Contains(client.ClientSecret!, StringComparison.Ordinal));
+        Assert.Contains(failures, message => message.Contains("for client (unregistered, sha256:", StringComparison.Ordinal));
+        Assert.Contains(failures, message => message.Contains($"for client {client.ClientId} (sha256:", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -80,7 +80,8 @@ internal sealed class FailedAuthenticationGate(FailedAuthenticationLimiter limit
         var clientId = TokenRequestClient.IdForLimits(context.Request);
         if (limiter.BlockedFor(clientId, address) is { } retryAfter)
         {
-            IdentityLog.TokenRequestsRateLimited(logger, address?.ToString() ?? "unknown", TokenRequestClient.ForLog(clientId));
+            // Unchecked here (no lookup per refused request): the claimed id is logged by its fingerprint only.
+            IdentityLog.TokenRequestsRateLimited(logger, address?.ToString() ?? "unknown", TokenRequestClient.ForLog(clientId, registered: false));
             await TokenErrors.WriteAsync(request.HttpContext, StatusCodes.Status429TooManyRequests, OpenIddictConstants.Errors.InvalidClient,
                 "Too many failed client authentications: retry later.", retryAfter);
             context.HandleRequest();
@@ -113,7 +114,7 @@ internal sealed class FailedAuthenticationRecorder(FailedAuthenticationLimiter l
             .SetType(OpenIddictServerHandlerType.Custom)
             .Build();
 
-    public ValueTask HandleAsync(ApplyTokenResponseContext context)
+    public async ValueTask HandleAsync(ApplyTokenResponseContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (!string.IsNullOrEmpty(context.Request?.ClientAssertion)
@@ -126,11 +127,14 @@ internal sealed class FailedAuthenticationRecorder(FailedAuthenticationLimiter l
             var address = context.Transaction.GetHttpRequest()?.HttpContext.Connection.RemoteIpAddress;
             var clientId = TokenRequestClient.IdForLimits(context.Request);
             limiter.RecordFailure(clientId, address);
-            // OpenIddict's description names the failure (unknown client, wrong secret, bad assertion); it never
-            // contains the secret or the assertion.
-            IdentityLog.ClientAuthenticationFailed(logger, address?.ToString() ?? "unknown", TokenRequestClient.ForLog(clientId), context.Response.ErrorDescription ?? "");
+            // The claimed id is logged only when a client has it: a caller that swapped its id and secret must not
+            // get the secret written to the log. OpenIddict's description names the failure (unknown client, wrong
+            // secret, bad assertion); it never contains the secret or the assertion.
+            var registered = clientId is not null
+                && context.Transaction.GetHttpRequest()?.HttpContext.RequestServices.GetService<IOpenIddictApplicationManager>() is { } applications
+                && await applications.FindByClientIdAsync(clientId, context.CancellationToken) is not null;
+            IdentityLog.ClientAuthenticationFailed(logger, address?.ToString() ?? "unknown", TokenRequestClient.ForLog(clientId, registered), context.Response.ErrorDescription ?? "");
         }
-        return ValueTask.CompletedTask;
     }
 }
 
@@ -163,13 +167,18 @@ internal static class TokenRequestClient
     }
 
     /// <summary>
-    /// A client id as the logs may carry it: the caller chose it and nothing authenticated it yet, so one with a
-    /// character no client id has (a line break forging a log line, markup, spaces) is logged as a placeholder.
+    /// A claimed client id as the logs may carry it. The caller chose it and nothing authenticated it: it may be a
+    /// secret sent in the wrong field, or a line break forging a log line. So only the id of a registered client is
+    /// written, and always with a fingerprint (the first 8 hex digits of its SHA-256), which is all that is written of
+    /// any other: enough to tell repeated attempts apart and to match them with a known id, nothing to reuse.
     /// </summary>
-    public static string ForLog(string? clientId) =>
+    public static string ForLog(string? clientId, bool registered) =>
         clientId is null ? "unknown"
-        : clientId.All(static character => char.IsAsciiLetterOrDigit(character) || character is '-' or '_' or '.' or ':' or '@') ? clientId
-        : "(not a client id)";
+        : registered ? $"{clientId} ({Fingerprint(clientId)})"
+        : $"(unregistered, {Fingerprint(clientId)})";
+
+    private static string Fingerprint(string clientId) =>
+        "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(clientId)))[..8];
 }
 
 /// <summary>Writes an RFC 6749 §5.2 error for the answers the hub gives itself in front of OpenIddict.</summary>
