@@ -24,9 +24,9 @@ internal static class HealthEndpoints
     public static void MapHubHealthEndpoints(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapHealthChecks(LivePath, new HealthCheckOptions { Predicate = static _ => false, ResponseWriter = WriteAsync })
-            .RequireRateLimiting(HubHosting.AnonymousCallsPolicy);
+            .RequireRateLimiting(HubHosting.AnonymousProbesPolicy);
         endpoints.MapHealthChecks(ReadyPath, new HealthCheckOptions { Predicate = static check => check.Tags.Contains(ReadyTag), ResponseWriter = WriteAsync })
-            .RequireRateLimiting(HubHosting.AnonymousCallsPolicy);
+            .RequireRateLimiting(HubHosting.AnonymousProbesPolicy);
     }
 
     private static async Task WriteAsync(HttpContext context, HealthReport report)

@@ -17,8 +17,15 @@ namespace HlmHub.Server.Hosting;
 /// </summary>
 internal static class HubHosting
 {
-    /// <summary>The rate-limiter policy bounding what one address can hold open on the anonymous services.</summary>
+    /// <summary>The rate-limiter policy bounding what one address can hold open on the anonymous streams (health <c>Watch</c>, reflection).</summary>
     public const string AnonymousCallsPolicy = "anonymous-calls";
+
+    /// <summary>
+    /// The same bound, counted apart, on the health probes (<c>/health/live</c>, <c>/health/ready</c>, <c>/healthz</c>,
+    /// <c>grpc.health.v1.Health/Check</c>): streams a stranger holds open never make the probes of a load balancer or an
+    /// orchestrator answer 429 from the same address (behind a proxy, every caller's).
+    /// </summary>
+    public const string AnonymousProbesPolicy = "anonymous-probes";
 
     public static WebApplicationBuilder AddHubHosting(this WebApplicationBuilder builder)
     {
@@ -90,9 +97,13 @@ internal static class HubHosting
 
         builder.Services.AddRateLimiter(options =>
         {
-            options.AddPolicy(AnonymousCallsPolicy, context => RateLimitPartition.GetConcurrencyLimiter(
-                context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
-                _ => new ConcurrencyLimiterOptions { PermitLimit = limits.MaxAnonymousCallsPerAddress, QueueLimit = 0 }));
+            foreach (var policy in new[] { AnonymousCallsPolicy, AnonymousProbesPolicy })
+            {
+                options.AddPolicy(policy, context => RateLimitPartition.GetConcurrencyLimiter(
+                    context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                    _ => new ConcurrencyLimiterOptions { PermitLimit = limits.MaxAnonymousCallsPerAddress, QueueLimit = 0 }));
+            }
+
             options.OnRejected = (context, _) =>
             {
                 var response = context.HttpContext.Response;
@@ -197,13 +208,16 @@ internal static class HubHosting
         // stack trace first: a bad setting ends here with the one line of ConfigurationErrors.
         app.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
         var grpc = app.MapGroup("").WithMetadata(new ServedOnMetadata(HubEndpointKind.Grpc));
-        grpc.MapGrpcHealthChecksService().AllowAnonymous().RequireRateLimiting(AnonymousCallsPolicy);
+        // Check is a probe; Watch a stream that stays open: each counted against its own bound.
+        grpc.MapGrpcHealthChecksService().AllowAnonymous().Add(endpoint => endpoint.Metadata.Add(new EnableRateLimitingAttribute(
+            endpoint.Metadata.OfType<Grpc.AspNetCore.Server.GrpcMethodMetadata>().FirstOrDefault()?.Method.Type == Grpc.Core.MethodType.Unary
+                ? AnonymousProbesPolicy : AnonymousCallsPolicy)));
         grpc.MapGrpcReflectionService().AllowAnonymous().RequireRateLimiting(AnonymousCallsPolicy);
         mapFeatures(grpc);
 
         var http = app.MapGroup("").WithMetadata(new ServedOnMetadata(HubEndpointKind.Http)).AllowAnonymous();
         http.MapHlmHubIdentityEndpoints();
-        http.MapHealthChecks("/healthz").RequireRateLimiting(AnonymousCallsPolicy);
+        http.MapHealthChecks("/healthz").RequireRateLimiting(AnonymousProbesPolicy);
         http.MapHubHealthEndpoints();
 
         app.VerifyEveryRpcDeclaresItsPolicy();
