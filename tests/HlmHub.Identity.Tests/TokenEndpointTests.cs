@@ -120,7 +120,7 @@ public sealed class TokenEndpointTests
     }
 
     [Fact]
-    public async Task ClientAssertionWithWrongAudienceOrLongLifetimeOrOtherKeyOrOtherType_IsInvalidClient()
+    public async Task ClientAssertionWithWrongAudienceOrLongLifetimeOrIssuedAheadOrOtherKeyOrOtherType_IsInvalidClient()
     {
         await using var host = await IssuerTestHost.StartAsync();
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -131,6 +131,9 @@ public sealed class TokenEndpointTests
         {
             ClientAssertions.Rfc7523(key, client.ClientId, "https://elsewhere.example/connect/token"),
             ClientAssertions.Rfc7523(key, client.ClientId, host.TokenEndpoint, lifetime: TimeSpan.FromHours(1)),
+            // Minted ahead (a year, or beyond the clock skew): short-lived by exp - iat, yet usable for as long as it is ahead.
+            ClientAssertions.Rfc7523(key, client.ClientId, host.TokenEndpoint, issuedAt: TimeProvider.System.GetUtcNow().AddDays(365)),
+            ClientAssertions.Rfc7523(key, client.ClientId, host.TokenEndpoint, issuedAt: TimeProvider.System.GetUtcNow().AddMinutes(10)),
             ClientAssertions.Rfc7523(otherKey, client.ClientId, host.TokenEndpoint),
             // An access token's type is not a client assertion's, even signed with the client's key.
             ClientAssertions.Create(key, client.ClientId, host.TokenEndpoint, "at+jwt"),

@@ -118,6 +118,13 @@ internal sealed class ClientAssertionReplayGuard(
             context.Reject(Errors.InvalidClient, "The client assertion lives too long (exp - iat).");
             return;
         }
+        // Bounded by the clock too: otherwise an assertion minted a year ahead, short by exp - iat, would be usable
+        // (once) at any time in that year.
+        if (issuedAt > now + options.Value.ClockSkew || expiresAt > now + options.Value.EmbeddedIssuer.ClientAssertionMaxLifetime + options.Value.ClockSkew)
+        {
+            context.Reject(Errors.InvalidClient, "The client assertion is issued in the future (iat or exp ahead of the hub's clock).");
+            return;
+        }
 
         await using var db = await dbContextFactory.CreateDbContextAsync(context.CancellationToken);
         await db.ClientAssertionUses.Where(use => use.ExpiresAt < now).ExecuteDeleteAsync(context.CancellationToken);

@@ -14,13 +14,13 @@ internal static class ClientAssertions
         Create(key, clientId, issuer, "client-authentication+jwt", jti, lifetime);
 
     /// <summary>The RFC 7523 form most libraries send: <c>typ: JWT</c>, <c>aud</c> = the token endpoint URL.</summary>
-    public static string Rfc7523(ECDsa key, string clientId, string tokenEndpoint, string? jti = null, TimeSpan? lifetime = null) =>
-        Create(key, clientId, tokenEndpoint, "JWT", jti, lifetime);
+    public static string Rfc7523(ECDsa key, string clientId, string tokenEndpoint, string? jti = null, TimeSpan? lifetime = null, DateTimeOffset? issuedAt = null) =>
+        Create(key, clientId, tokenEndpoint, "JWT", jti, lifetime, issuedAt);
 
-    public static string Create(ECDsa key, string clientId, string audience, string type, string? jti = null, TimeSpan? lifetime = null)
+    public static string Create(ECDsa key, string clientId, string audience, string type, string? jti = null, TimeSpan? lifetime = null, DateTimeOffset? issuedAt = null)
     {
         var handler = new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false };
-        var now = TimeProvider.System.GetUtcNow().UtcDateTime;
+        var now = (issuedAt ?? TimeProvider.System.GetUtcNow()).UtcDateTime;
         return handler.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = clientId,
