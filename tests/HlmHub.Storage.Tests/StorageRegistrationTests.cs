@@ -110,6 +110,14 @@ public sealed class StorageRegistrationTests
         await using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA journal_mode;";
         Assert.Equal("wal", (string?)await command.ExecuteScalarAsync(cancellationToken));
+        // The database and its write-ahead files: the owner's only, whatever the umask or the directory's mode later.
+        if (!OperatingSystem.IsWindows())
+        {
+            foreach (var file in new[] { "hlmhub.db", "hlmhub.db-wal", "hlmhub.db-shm" })
+            {
+                Assert.Equal((file, UnixFileMode.UserRead | UnixFileMode.UserWrite), (file, File.GetUnixFileMode(Path.Combine(dataDirectory, file))));
+            }
+        }
     }
 
     [Fact]

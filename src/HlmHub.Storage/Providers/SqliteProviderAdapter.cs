@@ -34,14 +34,18 @@ internal sealed class SqliteProviderAdapter : StorageProviderAdapter
         var dataSource = new SqliteConnectionStringBuilder(connectionString).DataSource;
         if (!string.IsNullOrEmpty(dataSource) && dataSource != ":memory:")
         {
-            var directory = Path.GetDirectoryName(Path.GetFullPath(dataSource));
+            var path = Path.GetFullPath(dataSource);
+            var directory = Path.GetDirectoryName(path);
             if (!string.IsNullOrEmpty(directory))
             {
                 PrivateDirectory.Create(directory);
             }
+
+            CreateOwnerOnly(path);
         }
 
         // WAL lets readers run while one writer writes; the mode is stored in the file, so setting it once is enough.
+        // (Opening creates the -wal and -shm files with the database file's mode.)
         await context.Database.OpenConnectionAsync(cancellationToken);
         try
         {
@@ -50,6 +54,33 @@ internal sealed class SqliteProviderAdapter : StorageProviderAdapter
         finally
         {
             await context.Database.CloseConnectionAsync();
+        }
+    }
+
+    /// <summary>
+    /// A new database file is created empty, readable by its owner only, before SQLite opens it: SQLite would create it
+    /// 0644 (umask permitting), and its -wal and -shm files take the database file's mode. The files then stay private
+    /// even if the data directory is opened to others later. An empty file is an empty database to SQLite.
+    /// </summary>
+    private static void CreateOwnerOnly(string path)
+    {
+        if (OperatingSystem.IsWindows() || File.Exists(path))
+        {
+            return;
+        }
+
+        try
+        {
+            using var created = new FileStream(path, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // Created meanwhile by another process: SQLite opens that one.
         }
     }
 }
