@@ -46,6 +46,23 @@ public sealed class ClientsAndDemoTests(HubFixture hub) : IClassFixture<HubFixtu
     }
 
     [Fact]
+    public async Task ClientsList_AsCsv_TurnsATextCellAFormulaWouldRunIntoText()
+    {
+        var added = await hub.RunAsync(hub.As(hub.HubAdmin), "clients", "add", "--kind", "partner", "--name", "=HYPERLINK(\"http://x.example\")",
+            "--partner", "boulangerie-de-la-place", "--scope", "hlmhub.offers.read", "--id", "formula-till");
+        Assert.True(added.ExitCode == 0, added.ToString());
+
+        var csv = await hub.RunAsync(hub.As(hub.HubAdmin), "clients", "list", "--format", "csv");
+        var json = await hub.RunAsync(hub.As(hub.HubAdmin), "clients", "list", "--format", "json");
+
+        var row = Assert.Single(Csv.Parse(csv.Output), fields => fields[0] == "formula-till");
+        Assert.Equal("'=HYPERLINK(\"http://x.example\")", row[2]);
+        // JSON is data, not a spreadsheet: the name as given.
+        using var document = JsonDocument.Parse(json.Output);
+        Assert.Contains(document.RootElement.EnumerateArray(), client => client.GetProperty("display_name").GetString() == "=HYPERLINK(\"http://x.example\")");
+    }
+
+    [Fact]
     public async Task ClientsAdd_ThenList_AsCsvAndJson_ShowTheClientWithoutItsSecret()
     {
         var added = await hub.RunAsync(hub.As(hub.HubAdmin), "clients", "add", "--kind", "partner", "--name", "Bakery till",

@@ -153,7 +153,7 @@ internal sealed class Tabular(string title, IReadOnlyList<Column> columns)
         output.Write("\r\n");
         foreach (var row in _rows)
         {
-            output.Write(string.Join(',', row.Select(value => Csv(Invariant(value)))));
+            output.Write(string.Join(',', row.Select((value, index) => Csv(columns[index].Kind == ColumnKind.Text ? Inert(Invariant(value)) : Invariant(value)))));
             output.Write("\r\n");
         }
     }
@@ -178,6 +178,14 @@ internal sealed class Tabular(string title, IReadOnlyList<Column> columns)
         IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "",
     };
+
+    /// <summary>
+    /// A text cell a spreadsheet would run as a formula (it begins with = + - @, a tab or a carriage return) gets a
+    /// leading apostrophe: text that others chose reaches the reports (a partner's event ids, display names), and
+    /// opening a CSV must not run it. Numbers and amounts have columns of their own and are left as they are.
+    /// </summary>
+    private static string Inert(string text) =>
+        text.Length > 0 && text[0] is '=' or '+' or '-' or '@' or '\t' or '\r' ? "'" + text : text;
 
     private static string Csv(string value) =>
         value.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
