@@ -102,24 +102,7 @@ internal sealed class FailedAuthenticationLimiter(IOptions<AuthOptions> options,
         }
     }
 
-    private static string AddressKey(IPAddress? address)
-    {
-        if (address is null)
-        {
-            return "a:unknown";
-        }
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
-        if (address.AddressFamily == AddressFamily.InterNetworkV6)
-        {
-            var bytes = address.GetAddressBytes();
-            Array.Clear(bytes, 8, 8);
-            return "a:" + new IPAddress(bytes) + "/64";
-        }
-        return "a:" + address;
-    }
+    private static string AddressKey(IPAddress? address) => "a:" + AddressPartitions.Key(address);
 
     // The client id goes last: it is caller-chosen text and may contain anything, the address key cannot.
     private static string ClientKey(string clientId, string addressKey) => "c:" + addressKey + "|" + clientId;

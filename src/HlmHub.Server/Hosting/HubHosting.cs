@@ -99,8 +99,9 @@ internal static class HubHosting
         {
             foreach (var policy in new[] { AnonymousCallsPolicy, AnonymousProbesPolicy })
             {
+                // Per address, an IPv6 /64 counting as one, as for failed authentications.
                 options.AddPolicy(policy, context => RateLimitPartition.GetConcurrencyLimiter(
-                    context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                    AddressPartitions.Key(context.Connection.RemoteIpAddress),
                     _ => new ConcurrencyLimiterOptions { PermitLimit = limits.MaxAnonymousCallsPerAddress, QueueLimit = 0 }));
             }
 
