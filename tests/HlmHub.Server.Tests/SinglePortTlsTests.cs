@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
@@ -32,7 +31,7 @@ public sealed class SinglePortTlsTests : IDisposable
         using var certificate = SelfSigned();
         var pfx = Path.Combine(_directory, "hub.pfx");
         await File.WriteAllBytesAsync(pfx, certificate.Export(X509ContentType.Pfx, "test-only"));
-        var url = $"https://127.0.0.1:{FreePort()}";
+        var url = $"https://127.0.0.1:{LoopbackPorts.Free()}";
         var dataDirectory = Path.Combine(_directory, "data");
         await using var hub = HubProcess.Start(new Dictionary<string, string?>
         {
@@ -85,12 +84,5 @@ public sealed class SinglePortTlsTests : IDisposable
         request.CertificateExtensions.Add(names.Build());
         var now = TimeProvider.System.GetUtcNow();
         return request.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

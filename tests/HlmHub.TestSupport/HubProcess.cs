@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace HlmHub.TestSupport;
 
@@ -90,8 +88,8 @@ public sealed class HubProcess : IAsyncDisposable
     public static HubProcess Start(
         IReadOnlyDictionary<string, string?> settings, IReadOnlyList<string>? switches = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var httpPort = FreePort();
-        var grpcPort = FreePort();
+        var ports = LoopbackPorts.Free(2);
+        var (httpPort, grpcPort) = (ports[0], ports[1]);
         var assembly = ServerAssembly;
         if (!File.Exists(assembly))
         {
@@ -198,12 +196,5 @@ public sealed class HubProcess : IAsyncDisposable
         {
             _output.Enqueue(line);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
