@@ -146,25 +146,33 @@ public sealed class HubProcess : IAsyncDisposable
     /// Waits until the output satisfies <paramref name="condition"/> (<paramref name="what"/> names it in the failure,
     /// "for ..."); fails at once if the hub exits first, or after <paramref name="within"/> (default: <see cref="TestTimeouts.Default"/>).
     /// </summary>
-    public async Task WaitForAsync(Func<string, bool> condition, string what, TimeSpan? within = null)
-    {
-        var limit = within ?? TestTimeouts.Default;
-        var deadline = TimeProvider.System.GetUtcNow() + limit;
-        while (!condition(Output))
-        {
-            if (_process.HasExited)
+    public Task WaitForAsync(Func<string, bool> condition, string what, TimeSpan? within = null) =>
+        Poll.UntilAsync(
+            async () =>
             {
+                if (condition(Output))
+                {
+                    return true;
+                }
+
+                if (!_process.HasExited)
+                {
+                    return false;
+                }
+
+                // The output is read asynchronously and may lag behind the exit: read it to its end, for the condition
+                // (a last line) and the failure message.
+                await _process.WaitForExitAsync().DefaultTimeout();
+                if (condition(Output))
+                {
+                    return true;
+                }
+
                 throw new InvalidOperationException($"The hub exited with {_process.ExitCode} while waiting {what}:\n{Output}");
-            }
-
-            if (TimeProvider.System.GetUtcNow() > deadline)
-            {
-                throw new TimeoutException($"Waited {limit} in vain {what}:\n{Output}");
-            }
-
-            await Task.Delay(100);
-        }
-    }
+            },
+            what,
+            within,
+            () => Output);
 
     /// <summary>SIGKILL (the whole process tree): the hub dies at once, mid-request or mid-job, without any shutdown.</summary>
     public async Task KillAsync()
