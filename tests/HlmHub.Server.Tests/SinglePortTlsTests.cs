@@ -31,19 +31,21 @@ public sealed class SinglePortTlsTests : IDisposable
         using var certificate = SelfSigned();
         var pfx = Path.Combine(_directory, "hub.pfx");
         await File.WriteAllBytesAsync(pfx, certificate.Export(X509ContentType.Pfx, "test-only"));
-        var url = $"https://127.0.0.1:{LoopbackPorts.Free()}";
         var dataDirectory = Path.Combine(_directory, "data");
-        await using var hub = HubProcess.Start(new Dictionary<string, string?>
+        // On the port chosen for the Http endpoint, so that a start on fresh ports (the port taken meanwhile) moves it.
+        static string Url(int port) => $"https://127.0.0.1:{port}";
+        await using var hub = HubProcess.Start(ports => new Dictionary<string, string?>
         {
             ["Storage:DataDirectory"] = dataDirectory,
-            ["Kestrel:Endpoints:Grpc:Url"] = url,
+            ["Kestrel:Endpoints:Grpc:Url"] = Url(ports.Http),
             ["Kestrel:Endpoints:Grpc:Protocols"] = "Http1AndHttp2",
             ["Kestrel:Endpoints:Grpc:Certificate:Path"] = pfx,
             ["Kestrel:Endpoints:Grpc:Certificate:Password"] = "test-only",
-            ["Kestrel:Endpoints:Http:Url"] = url,
-            ["Auth:Issuer"] = url + "/",
+            ["Kestrel:Endpoints:Http:Url"] = Url(ports.Http),
+            ["Auth:Issuer"] = Url(ports.Http) + "/",
         });
         await hub.WaitStartedAsync();
+        var url = Url(hub.HttpPort);
         // Trust exactly this certificate, as a client configured with the hub's CA would.
         SocketsHttpHandler Trusting() => new()
         {
