@@ -276,10 +276,12 @@ public abstract class RedemptionCrashTests(ITestOutputHelper output)
             }
 
             await killer;
+            // The reading task may still be handing over acknowledgements that arrived before the kill: stop it before
+            // listing what is unacknowledged, or an event could be both answered and resent (then answered twice).
+            await stream.DisposeAsync();
             var unacknowledged = stream.Unacknowledged;
             var queued = unacknowledged.Select(redemption => redemption.EventId).ToHashSet(StringComparer.Ordinal);
             _unacknowledged = [.. unacknowledged, .. toSend.Skip(handed).Where(redemption => !queued.Contains(redemption.EventId))];
-            await stream.DisposeAsync();
             return acknowledged;
         }
 
