@@ -13,7 +13,7 @@ namespace HlmHub.Storage.Tests;
 /// </summary>
 public abstract class BulkInsertTests(MigratedDatabaseFixture fixture)
 {
-    [SkippableFact]
+    [Fact]
     public async Task HouseholdsAndMemberships_InSeveralStatements_ReadBackAsWritten()
     {
         var cancellationToken = TestTimeouts.Token();
@@ -65,7 +65,7 @@ public abstract class BulkInsertTests(MigratedDatabaseFixture fixture)
         }
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task ADuplicateMemberToken_IsAUniqueViolation_AndTheTransactionKeepsNothing()
     {
         var cancellationToken = TestTimeouts.Token();

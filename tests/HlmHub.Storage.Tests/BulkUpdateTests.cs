@@ -14,7 +14,7 @@ public abstract class BulkUpdateTests(MigratedDatabaseFixture fixture)
 {
     private static readonly string[] RoomsStatusAndMark = [nameof(Household.Rooms), nameof(Household.Status), nameof(Household.LastSessionId)];
 
-    [SkippableFact]
+    [Fact]
     public async Task ChosenColumns_OfRowsInSeveralStatements_AreStored_AndNothingElseChanges()
     {
         var cancellationToken = TestTimeouts.Token();
@@ -65,7 +65,7 @@ public abstract class BulkUpdateTests(MigratedDatabaseFixture fixture)
         }
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task ARowNotInTheTable_FailsTheCall_AndTheTransactionKeepsNothing()
     {
         var cancellationToken = TestTimeouts.Token();
