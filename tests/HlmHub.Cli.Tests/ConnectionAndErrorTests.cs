@@ -48,7 +48,7 @@ public sealed class ConnectionAndErrorTests(HubFixture hub) : IClassFixture<HubF
     public async Task AnUnreachableHub_Exits4_WithOneLineNamingTheAddress()
     {
         var environment = hub.As(hub.HubAdmin);
-        var closed = HubFixture.ClosedPort();
+        var closed = LoopbackPorts.Free();
         environment["HLMHUB_URL"] = $"http://127.0.0.1:{closed}";
 
         var result = await hub.RunAsync(environment, "clients", "list");
@@ -64,7 +64,7 @@ public sealed class ConnectionAndErrorTests(HubFixture hub) : IClassFixture<HubF
     public async Task AnUnreachableTokenEndpoint_Exits4_WithOneLine()
     {
         var environment = hub.As(hub.HubAdmin);
-        var closed = HubFixture.ClosedPort();
+        var closed = LoopbackPorts.Free();
         environment["HLMHUB_AUTH_URL"] = $"http://127.0.0.1:{closed}";
 
         var result = await hub.RunAsync(environment, "clients", "list");

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 using HlmHub.Identity.Tests.Infrastructure;
@@ -93,16 +92,8 @@ public sealed class OrdinaryClientTests
 
     private static async Task<string> RunAsync(string program, IReadOnlyList<string> arguments)
     {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().DefaultTimeout();
-        Assert.True(process.ExitCode == 0, $"{program} exited with {process.ExitCode}: {await stderr}");
-        return await stdout;
+        var run = await ProcessRun.RunAsync(program, arguments, TestTimeouts.Default);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        return run.Output;
     }
 }

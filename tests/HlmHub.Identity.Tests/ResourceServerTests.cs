@@ -292,7 +292,9 @@ public sealed class ResourceServerTests
 
         var status = await host.CallFailsAsync("WritesBeforeChecking", token, ownerId: "someone-else");
 
-        Assert.NotEqual(StatusCode.OK, status.StatusCode);
+        // The write guard's exception ends the call inside the handler: gRPC's UNKNOWN with its generic detail, which
+        // tells the caller nothing of the guard (the check after the handler, had the write gone through, answers INTERNAL).
+        Assert.Equal((StatusCode.Unknown, "Exception was thrown by handler."), (status.StatusCode, status.Detail));
         Assert.Contains(host.Logs, r => r.EventId.Id == IdentityEventIds.OwnershipNotChecked && r.Level == LogLevel.Error);
         var db = await host.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<HlmHub.Storage.HlmHubDbContext>>().CreateDbContextAsync();
         await using (db)

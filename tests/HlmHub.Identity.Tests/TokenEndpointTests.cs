@@ -250,14 +250,21 @@ public sealed class TokenEndpointTests
     {
         await using var host = await IssuerTestHost.StartAsync();
         var client = await host.RegisterAsync(Partner("maaf"));
-        Assert.NotNull(await host.GetTokenAsync(client));
+        var before = await host.RequestTokenAsync([ClientCredentials], (client.ClientId, client.ClientSecret!));
+        // Away from the system clock, so the instant recorded shows it is the hub's clock that dates the disabling.
+        host.Clock.Advance(TimeSpan.FromHours(1));
+        var disabling = host.Clock.GetUtcNow();
 
         await host.Registry.DisableAsync(client.ClientId, CancellationToken.None).DefaultTimeout();
+        var disabled = host.Clock.GetUtcNow();
         var result = await host.RequestTokenAsync([ClientCredentials], (client.ClientId, client.ClientSecret!));
 
+        Assert.Equal(HttpStatusCode.OK, before.Status);
         Assert.Equal(HttpStatusCode.Unauthorized, result.Status);
         Assert.Equal("invalid_client", result.Error);
-        Assert.NotNull((await host.Registry.FindAsync(client.ClientId, CancellationToken.None).DefaultTimeout())!.DisabledAt);
+        // Recorded to the millisecond.
+        var disabledAt = (await host.Registry.FindAsync(client.ClientId, CancellationToken.None).DefaultTimeout())!.DisabledAt;
+        Assert.InRange(disabledAt ?? DateTimeOffset.MinValue, disabling.AddMilliseconds(-1), disabled);
     }
 
     [Fact]
@@ -280,7 +287,8 @@ public sealed class TokenEndpointTests
         Assert.Equal(Enumerable.Repeat(HttpStatusCode.TooManyRequests, 3), statuses.Skip(5));
         Assert.Equal(HttpStatusCode.TooManyRequests, rightSecret.Status);
         Assert.Equal("invalid_client", rightSecret.Error);
-        Assert.NotNull(rightSecret.Headers.RetryAfter);
+        // When the 5-minute window (the default) that began with the first failure ends, in whole seconds rounded up.
+        Assert.InRange(rightSecret.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromMinutes(4), TimeSpan.FromMinutes(5));
 
         host.Clock.Advance(TimeSpan.FromMinutes(6));
         var afterWindow = await host.RequestTokenAsync([ClientCredentials], (client.ClientId, client.ClientSecret!));

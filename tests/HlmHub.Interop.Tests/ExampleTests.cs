@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using HlmHub.Domain;
 using HlmHub.Interop.Tests.Infrastructure;
 using HlmHub.Server.Features.Demo;
@@ -269,13 +267,6 @@ public sealed class ExampleTests(DemoHubFixture fixture) : IClassFixture<DemoHub
         return curl;
     }
 
-    // A loopback port nothing listens on: bound, then released.
-    private static string ClosedLoopbackUrl()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return $"http://127.0.0.1:{port}";
-    }
+    // A loopback port nothing listens on.
+    private static string ClosedLoopbackUrl() => $"http://127.0.0.1:{LoopbackPorts.Free()}";
 }

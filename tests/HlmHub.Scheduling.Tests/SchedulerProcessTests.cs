@@ -354,23 +354,12 @@ public sealed class SchedulerProcessTests
         }
     }
 
-    private static async Task WaitForClusterAsync(EmptyDatabase database, params string[] nodes)
-    {
-        var deadline = TimeProvider.System.GetUtcNow() + TestTimeouts.Default;
-        while (!nodes.All((await PostgresHold.ClusterNodesAsync(database.ConnectionString)).Contains))
-        {
-            Assert.True(TimeProvider.System.GetUtcNow() < deadline, "The nodes did not both check in to the cluster.");
-            await Task.Delay(200);
-        }
-    }
+    private static Task WaitForClusterAsync(EmptyDatabase database, params string[] nodes) =>
+        Poll.UntilAsync(
+            async () => nodes.All((await PostgresHold.ClusterNodesAsync(database.ConnectionString)).Contains),
+            "for the nodes to both check in to the cluster",
+            every: TimeSpan.FromMilliseconds(200));
 
-    private static async Task WaitAsync(Func<bool> condition, string what, params HubNode[] nodes)
-    {
-        var deadline = TimeProvider.System.GetUtcNow() + TestTimeouts.Default;
-        while (!condition())
-        {
-            Assert.True(TimeProvider.System.GetUtcNow() < deadline, $"Timed out waiting for {what}:\n" + string.Join("\n----\n", nodes.Select(node => node.Output)));
-            await Task.Delay(100);
-        }
-    }
+    private static Task WaitAsync(Func<bool> condition, string what, params HubNode[] nodes) =>
+        Poll.UntilAsync(condition, $"for {what}", details: () => string.Join("\n----\n", nodes.Select(node => node.Output)));
 }

@@ -57,6 +57,10 @@ public sealed class HubEndpointsTests(SqliteHubFixture fixture) : IClassFixture<
         var exception = await Assert.ThrowsAsync<RpcException>(() =>
             new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest()).ResponseAsync.DefaultTimeout());
 
-        Assert.NotEqual(StatusCode.OK, exception.StatusCode);
+        // What a misconfigured client sees: Kestrel's HTTP/1.1-only endpoint answers the HTTP/2 preface with GOAWAY
+        // HTTP_1_1_REQUIRED, which Grpc.Net.Client reports as INTERNAL naming that code (a hub not listening there would
+        // be UNAVAILABLE instead).
+        Assert.Equal(StatusCode.Internal, exception.StatusCode);
+        Assert.Contains("HTTP_1_1_REQUIRED", exception.Status.Detail, StringComparison.Ordinal);
     }
 }

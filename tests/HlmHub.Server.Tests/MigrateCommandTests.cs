@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using HlmHub.Server.Features.Admin;
 using Microsoft.Data.Sqlite;
 
@@ -11,6 +10,10 @@ namespace HlmHub.Server.Tests;
 /// </summary>
 public sealed class MigrateCommandTests : IDisposable
 {
+    /// <summary>Loopback ports chosen by the system, whichever endpoint configuration the host uses.</summary>
+    private static readonly string[] EphemeralPorts =
+        ["--urls", "http://127.0.0.1:0", "--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:0", "--Kestrel:Endpoints:Http:Url=http://127.0.0.1:0"];
+
     private readonly string _dataDirectory = Directory.CreateTempSubdirectory("hlmhub-schema-").FullName;
 
     public void Dispose()
@@ -22,7 +25,7 @@ public sealed class MigrateCommandTests : IDisposable
     [Fact]
     public async Task MigrateSwitch_CreatesTheSchemaAndExitsWithoutServing()
     {
-        var run = await HubProcess.RunToExitAsync("--migrate", $"--Storage:DataDirectory={_dataDirectory}");
+        var run = await RunToExitAsync("--migrate", $"--Storage:DataDirectory={_dataDirectory}");
 
         Assert.True(run.ExitCode == 0, run.ToString());
         // Nothing was served: the first administrator is only created by a running hub.
@@ -37,7 +40,7 @@ public sealed class MigrateCommandTests : IDisposable
     public async Task MigrationsScriptSwitch_PrintsTheIdempotentScriptOfTheConfiguredProvider_WithoutConnecting(
         string provider, string connectionString, string providerGuard)
     {
-        var run = await HubProcess.RunToExitAsync(
+        var run = await RunToExitAsync(
             "--migrations-script", $"--Storage:Provider={provider}", $"--ConnectionStrings:HlmHub={connectionString}", $"--Storage:DataDirectory={_dataDirectory}");
 
         Assert.True(run.ExitCode == 0, run.ToString());
@@ -51,11 +54,11 @@ public sealed class MigrateCommandTests : IDisposable
     [Fact]
     public async Task ApplyMigrationsAtStartupFalse_OnADatabaseThatIsBehind_RefusesToStartWithOneLineNamingTheCommands()
     {
-        var run = await HubProcess.RunToExitAsync(
-            [$"--Storage:DataDirectory={_dataDirectory}", "--Storage:ApplyMigrationsAtStartup=false", .. HubProcess.EphemeralPorts]);
+        var run = await RunToExitAsync(
+            [$"--Storage:DataDirectory={_dataDirectory}", "--Storage:ApplyMigrationsAtStartup=false", .. EphemeralPorts]);
 
         Assert.Equal(1, run.ExitCode);
-        var line = Assert.Single(run.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        var line = Assert.Single(run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("pending migration", line, StringComparison.Ordinal);
         Assert.Contains("--migrations-script", line, StringComparison.Ordinal);
         Assert.Contains("--migrate", line, StringComparison.Ordinal);
@@ -66,10 +69,10 @@ public sealed class MigrateCommandTests : IDisposable
     [Fact]
     public async Task ApplyMigrationsAtStartupFalse_OnAMigratedDatabase_StartsAndAnswersHealthy()
     {
-        Assert.Equal(0, (await HubProcess.RunToExitAsync("--migrate", $"--Storage:DataDirectory={_dataDirectory}")).ExitCode);
+        Assert.Equal(0, (await RunToExitAsync("--migrate", $"--Storage:DataDirectory={_dataDirectory}")).ExitCode);
 
         // The hub as operators deploy it (TestSupport's, the published one in CI), started on the migrated database.
-        await using var hub = HlmHub.TestSupport.HubProcess.Start(new Dictionary<string, string?>
+        await using var hub = HubProcess.Start(new Dictionary<string, string?>
         {
             ["Storage:DataDirectory"] = _dataDirectory,
             ["Storage:ApplyMigrationsAtStartup"] = "false",
@@ -95,57 +98,7 @@ public sealed class MigrateCommandTests : IDisposable
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    /// <summary>The built HlmHub.Server run as its own process, as an operator runs it.</summary>
-    private static class HubProcess
-    {
-        /// <summary>Loopback ports chosen by the system, whichever endpoint configuration the host uses.</summary>
-        public static readonly string[] EphemeralPorts =
-            ["--urls", "http://127.0.0.1:0", "--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:0", "--Kestrel:Endpoints:Http:Url=http://127.0.0.1:0"];
-
-        public static async Task<Run> RunToExitAsync(params string[] arguments)
-        {
-            var result = await RunUntilAsync(() => false, arguments);
-            return result;
-        }
-
-        /// <summary>Runs until the process exits, or until <paramref name="condition"/> holds (then stops it).</summary>
-        public static async Task<Run> RunUntilAsync(Func<bool> condition, params string[] arguments)
-        {
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            start.ArgumentList.Add(typeof(AdminService).Assembly.Location);
-            foreach (var argument in arguments)
-            {
-                start.ArgumentList.Add(argument);
-            }
-
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var errors = process.StandardError.ReadToEndAsync();
-            var deadline = Stopwatch.StartNew();
-            var reached = false;
-            while (!process.HasExited && deadline.Elapsed < TestTimeouts.Startup)
-            {
-                if (condition())
-                {
-                    reached = true;
-                    break;
-                }
-
-                await Task.Delay(100);
-            }
-
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-
-            await process.WaitForExitAsync();
-            return new Run(reached ? 0 : process.ExitCode, reached, await output, await errors);
-        }
-    }
-
-    private sealed record Run(int ExitCode, bool Reached, string Output, string Errors)
-    {
-        public override string ToString() => $"exit {ExitCode}, reached {Reached}\n--- stdout\n{Output}\n--- stderr\n{Errors}";
-    }
+    /// <summary>The built HlmHub.Server run as its own process to its end, standard output and error apart.</summary>
+    private static Task<ProcessRun> RunToExitAsync(params string[] arguments) =>
+        ProcessRun.RunAsync("dotnet", [typeof(AdminService).Assembly.Location, .. arguments], TestTimeouts.Startup);
 }

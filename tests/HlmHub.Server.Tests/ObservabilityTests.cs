@@ -307,9 +307,11 @@ public sealed class ObservabilityProcessTests
             using var http = new HttpClient { BaseAddress = hub.HttpAddress };
             using var traced = await http.GetAsync("/health/ready").DefaultTimeout();
 
-            var received = await collector.WaitForAsync(["/v1/traces", "/v1/metrics"]);
+            await Poll.UntilAsync(
+                () => collector.Posts.Contains("/v1/traces") && collector.Posts.Contains("/v1/metrics"),
+                "for the collector to receive traces and metrics",
+                details: () => $"it received {string.Join(", ", collector.Posts)}\n{hub.Output}");
 
-            Assert.True(received, $"the collector received {string.Join(", ", collector.Posts)}\n{hub.Output}");
             Assert.All(collector.ContentTypes, contentType => Assert.Equal("application/x-protobuf", contentType));
         }
         finally
@@ -417,18 +419,9 @@ public sealed class ObservabilityProcessTests
 
     private static async Task<string> WaitForLineAsync(HubProcess hub, string text)
     {
-        var deadline = TimeProvider.System.GetUtcNow() + TestTimeouts.Default;
-        while (TimeProvider.System.GetUtcNow() < deadline)
-        {
-            if (hub.Output.Split('\n').FirstOrDefault(line => line.Contains(text, StringComparison.Ordinal)) is { } found)
-            {
-                return found;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"no log line contains '{text}':\n{hub.Output}");
+        string? Line(string output) => output.Split('\n').FirstOrDefault(line => line.Contains(text, StringComparison.Ordinal));
+        await hub.WaitForAsync(output => Line(output) is not null, $"for a log line containing '{text}'");
+        return Line(hub.Output)!;
     }
 
     /// <summary>A stand-in OTLP/HTTP collector: records the path and content type of every POST and answers 200.</summary>
@@ -468,22 +461,6 @@ public sealed class ObservabilityProcessTests
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
             collector = new OtlpCollector(app, address);
             return collector;
-        }
-
-        public async Task<bool> WaitForAsync(IReadOnlyList<string> paths)
-        {
-            var deadline = TimeProvider.System.GetUtcNow() + TestTimeouts.Default;
-            while (TimeProvider.System.GetUtcNow() < deadline)
-            {
-                if (paths.All(path => Posts.Contains(path)))
-                {
-                    return true;
-                }
-
-                await Task.Delay(100);
-            }
-
-            return false;
         }
 
         public async ValueTask DisposeAsync()

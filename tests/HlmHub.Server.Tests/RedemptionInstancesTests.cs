@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using HlmHub.Contracts.V1;
 using HlmHub.Server.Tests.Infrastructure;
 
@@ -19,7 +17,7 @@ public sealed class RedemptionInstancesTests : IAsyncLifetime
     {
         _database = await TestDatabase.CreateAsync(TestProvider.Postgres);
         // One issuer identifier for both, as an operator sets it behind a load balancer: a token from either is valid on both.
-        var port = FreePort();
+        var port = LoopbackPorts.Free();
         var issuer = $"--Auth:Issuer=http://127.0.0.1:{port}/";
         _first = await HubHost.StartAsync(_database, $"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{port}", issuer);
         _second = await HubHost.StartAsync(_database, issuer);
@@ -73,12 +71,5 @@ public sealed class RedemptionInstancesTests : IAsyncLifetime
         }
 
         Assert.Equal(events.Count, (await world.LedgerCheckAsync()).AcceptedRedemptions);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

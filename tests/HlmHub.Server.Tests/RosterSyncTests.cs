@@ -57,7 +57,7 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
         }
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task FullSnapshot_CreatesHouseholds_ThenASecondMarksTheAbsentAsLeftWithoutDeletingThem()
     {
         var first = await RunAsync(RosterSessionKind.FullSnapshot, Upsert(1, "REF-1"), Upsert(2, "REF-2"), Upsert(3, "REF-3"));
@@ -72,7 +72,7 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
         Assert.StartsWith(MemberTokenGenerator.Prefix, first.Results[0].MemberToken, StringComparison.Ordinal);
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task Delta_UpdatesAndRemoves_AndLeavesUnlistedHouseholdsAlone()
     {
         await RunAsync(RosterSessionKind.FullSnapshot, Upsert(1, "REF-1"), Upsert(2, "REF-2"));
@@ -84,7 +84,7 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
         Assert.Equal(HouseholdStatus.Left, households["REF-2"].Status);
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task OlderVersion_IsReportedStaleAndNeverApplied()
     {
         await RunAsync(RosterSessionKind.Delta, Upsert(1, "REF-1", version: 5, rooms: 3));
@@ -95,7 +95,7 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
         Assert.Equal(3, (await HouseholdsAsync())["REF-1"].Rooms);
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task BadItems_AreRejectedWithReasons_AndTheRestOfTheSessionApplies()
     {
         var run = await RunAsync(
@@ -118,7 +118,7 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
         Assert.Equal(["REF-3", "REF-8"], (await HouseholdsAsync()).Keys.Order());
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task OptInToAFederatedClub_IsAccepted_AndDroppingItLeavesTheClub()
     {
         await RunAsync(RosterSessionKind.Delta, Upsert(1, "REF-1", clubs: [_world.HostClubId, _world.FederatedClubId]));
@@ -129,7 +129,7 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
         Assert.Equal([_world.HostClubId], await ActiveClubsAsync("REF-1"));
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task OptInThroughAnAgreementWhoseNoticeRanOut_IsRejectedNamingTheEnd_WhileOneStillUnderNoticeIsAccepted()
     {
         var run = await RunAsync(
@@ -149,7 +149,7 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
         Assert.Equal(FederationStatus.Active, (await db.FederationAgreements.SingleAsync(agreement => agreement.ClubId == _world.NoticeRanOutClubId)).Status);
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task BrokenStream_ResumesAfterTheLastCommittedSequence_AndACompletedSessionCannotBeAppliedTwice()
     {
         var cancellationToken = TestTimeouts.Token();
@@ -170,7 +170,7 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
             Sync.OpenAsync(_world.LandlordId, session.Id, RosterSessionKind.FullSnapshot, cancellationToken))).Kind);
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task Writer_KeepsBatchesInOneTransactionUntilCommitted_CommitsThemBeforeRefusingABadBatch_AndDropsWhatItNeverCommitted()
     {
         var cancellationToken = TestTimeouts.Token();
@@ -207,7 +207,7 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
         Assert.Equal(["REF-1", "REF-2", "REF-3", "REF-5"], (await HouseholdsAsync()).Keys.Order(StringComparer.Ordinal));
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task Writer_CommitsByItselfOnceItHoldsMaxItemsPerCommitItems()
     {
         var cancellationToken = TestTimeouts.Token();
@@ -224,7 +224,7 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
         Assert.Equal(60, (await HouseholdsAsync()).Count);
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task MemberTokens_AreListedPageByPage_AndOnlyForTheLandlordsOwnHouseholds()
     {
         var cancellationToken = TestTimeouts.Token();
@@ -240,7 +240,7 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
         Assert.Empty(neighbours);
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task AnotherLandlordsSession_IsUnknownToThisLandlord()
     {
         var cancellationToken = TestTimeouts.Token();
@@ -252,7 +252,7 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
         Assert.Equal(DomainErrorKind.NotFound, error.Kind);
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task Limits_AreRefusedNamingTheLimit()
     {
         var cancellationToken = TestTimeouts.Token();

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
@@ -32,19 +31,21 @@ public sealed class SinglePortTlsTests : IDisposable
         using var certificate = SelfSigned();
         var pfx = Path.Combine(_directory, "hub.pfx");
         await File.WriteAllBytesAsync(pfx, certificate.Export(X509ContentType.Pfx, "test-only"));
-        var url = $"https://127.0.0.1:{FreePort()}";
         var dataDirectory = Path.Combine(_directory, "data");
-        await using var hub = HubProcess.Start(new Dictionary<string, string?>
+        // On the port chosen for the Http endpoint, so that a start on fresh ports (the port taken meanwhile) moves it.
+        static string Url(int port) => $"https://127.0.0.1:{port}";
+        await using var hub = HubProcess.Start(ports => new Dictionary<string, string?>
         {
             ["Storage:DataDirectory"] = dataDirectory,
-            ["Kestrel:Endpoints:Grpc:Url"] = url,
+            ["Kestrel:Endpoints:Grpc:Url"] = Url(ports.Http),
             ["Kestrel:Endpoints:Grpc:Protocols"] = "Http1AndHttp2",
             ["Kestrel:Endpoints:Grpc:Certificate:Path"] = pfx,
             ["Kestrel:Endpoints:Grpc:Certificate:Password"] = "test-only",
-            ["Kestrel:Endpoints:Http:Url"] = url,
-            ["Auth:Issuer"] = url + "/",
+            ["Kestrel:Endpoints:Http:Url"] = Url(ports.Http),
+            ["Auth:Issuer"] = Url(ports.Http) + "/",
         });
         await hub.WaitStartedAsync();
+        var url = Url(hub.HttpPort);
         // Trust exactly this certificate, as a client configured with the hub's CA would.
         SocketsHttpHandler Trusting() => new()
         {
@@ -85,12 +86,5 @@ public sealed class SinglePortTlsTests : IDisposable
         request.CertificateExtensions.Add(names.Build());
         var now = TimeProvider.System.GetUtcNow();
         return request.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -13,7 +13,7 @@ namespace HlmHub.Storage.Tests;
 /// </summary>
 public abstract class BulkInsertTests(MigratedDatabaseFixture fixture)
 {
-    [SkippableFact]
+    [Fact]
     public async Task HouseholdsAndMemberships_InSeveralStatements_ReadBackAsWritten()
     {
         var cancellationToken = TestTimeouts.Token();
@@ -65,7 +65,7 @@ public abstract class BulkInsertTests(MigratedDatabaseFixture fixture)
         }
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task ADuplicateMemberToken_IsAUniqueViolation_AndTheTransactionKeepsNothing()
     {
         var cancellationToken = TestTimeouts.Token();
@@ -140,6 +140,7 @@ public sealed class SqlServerBulkInsertStatementTests
         Assert.True(command.Parameters.Count <= 2_100, $"{command.Parameters.Count} parameters: SQL Server takes at most 2,100");
         var parsed = new TSql160Parser(initialQuotedIdentifiers: true).Parse(new StringReader(command.CommandText), out var errors);
         Assert.True(errors.Count == 0, string.Join("\n", errors.Select(error => error.Message)));
-        Assert.NotNull(parsed);
+        // One statement, and of its kind: nothing of the data was read as SQL.
+        Assert.IsType<InsertStatement>(Assert.Single(Assert.IsType<TSqlScript>(parsed).Batches.SelectMany(batch => batch.Statements)));
     }
 }

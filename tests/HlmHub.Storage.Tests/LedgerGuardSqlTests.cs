@@ -17,7 +17,7 @@ public abstract class LedgerGuardSqlTests(MigratedDatabaseFixture fixture)
 {
     private const long Cents = 10_000;
 
-    [SkippableFact]
+    [Fact]
     public async Task BalancedTransaction_WrittenWithRawSql_IsCommitted()
     {
         var cancellationToken = TestTimeouts.Token();
@@ -36,7 +36,7 @@ public abstract class LedgerGuardSqlTests(MigratedDatabaseFixture fixture)
         Assert.Equal(2L, await CountEntriesAsync(connection, id, cancellationToken));
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task UnbalancedTransaction_WrittenWithRawSql_IsRefusedAtCommitAndLeavesNothing()
     {
         var cancellationToken = TestTimeouts.Token();
@@ -56,7 +56,7 @@ public abstract class LedgerGuardSqlTests(MigratedDatabaseFixture fixture)
         Assert.Equal(0L, await CountEntriesAsync(connection, id, cancellationToken));
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task TransactionWithoutEntries_WrittenWithRawSql_IsRefused()
     {
         var cancellationToken = TestTimeouts.Token();
@@ -71,7 +71,7 @@ public abstract class LedgerGuardSqlTests(MigratedDatabaseFixture fixture)
         Assert.Equal(0L, await CountTransactionsAsync(connection, id, cancellationToken));
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task EntryAddedToACommittedTransaction_WithRawSql_IsRefused()
     {
         var cancellationToken = TestTimeouts.Token();
@@ -84,7 +84,7 @@ public abstract class LedgerGuardSqlTests(MigratedDatabaseFixture fixture)
         Assert.Equal(2L, await CountEntriesAsync(connection, world.CommittedTransactionId, cancellationToken));
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task LedgerRows_CannotBeUpdatedOrDeletedWithRawSql()
     {
         var cancellationToken = TestTimeouts.Token();
@@ -102,7 +102,7 @@ public abstract class LedgerGuardSqlTests(MigratedDatabaseFixture fixture)
         Assert.Equal(1L, await CountTransactionsAsync(connection, world.CommittedTransactionId, cancellationToken));
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task NonPositiveAmountsAndUnknownSides_AreRefusedByCheckConstraints()
     {
         var cancellationToken = TestTimeouts.Token();
@@ -120,7 +120,7 @@ public abstract class LedgerGuardSqlTests(MigratedDatabaseFixture fixture)
         }
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task SameIdempotencyKeyTwice_WithRawSql_IsRefused()
     {
         var cancellationToken = TestTimeouts.Token();
@@ -134,7 +134,7 @@ public abstract class LedgerGuardSqlTests(MigratedDatabaseFixture fixture)
         Assert.True(StorageErrors.IsUniqueViolation(error), error.ToString());
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task BookingIntoAClosedMonth_WithRawSql_IsRefused()
     {
         var cancellationToken = TestTimeouts.Token();

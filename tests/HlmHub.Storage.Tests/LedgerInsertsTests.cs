@@ -12,7 +12,7 @@ namespace HlmHub.Storage.Tests;
 /// </summary>
 public abstract class LedgerInsertsTests(MigratedDatabaseFixture fixture)
 {
-    [SkippableFact]
+    [Fact]
     public async Task Transactions_WrittenTwiceOnOneOpenConnection_ReadBackAsWritten_EntriesIncluded()
     {
         var cancellationToken = TestTimeouts.Token();

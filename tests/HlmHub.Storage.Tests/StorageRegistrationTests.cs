@@ -129,8 +129,11 @@ public sealed class StorageRegistrationTests
         var factory = services.GetRequiredService<IDbContextFactory<HlmHubDbContext>>();
         Assert.Same(factory, services.GetRequiredService<IDbContextFactory<HlmHubDbContext>>());
         using var scope = services.CreateScope();
-        Assert.NotNull(scope.ServiceProvider.GetRequiredService<HlmHubDbContext>());
-        Assert.NotNull(services.GetRequiredService<IDatabaseMigrator>());
+        using var otherScope = services.CreateScope();
+        var context = scope.ServiceProvider.GetRequiredService<HlmHubDbContext>();
+        Assert.Same(context, scope.ServiceProvider.GetRequiredService<HlmHubDbContext>());
+        Assert.NotSame(context, otherScope.ServiceProvider.GetRequiredService<HlmHubDbContext>());
+        Assert.Same(services.GetRequiredService<IDatabaseMigrator>(), services.GetRequiredService<IDatabaseMigrator>());
     }
 
     private static StorageOptions ResolveOptions(Dictionary<string, string?> settings)

@@ -71,20 +71,26 @@ internal sealed class Shell : IAsyncDisposable
     }
 
     /// <summary>Waits until the output satisfies <paramref name="condition"/>; fails with the output if the shell exits or time runs out first.</summary>
-    public async Task WaitForAsync(Func<string, bool> condition, string what, TimeSpan timeout)
-    {
-        var deadline = TimeProvider.System.GetUtcNow() + timeout;
-        while (!condition(Output))
-        {
-            if (_process.HasExited)
+    public Task WaitForAsync(Func<string, bool> condition, string what, TimeSpan timeout) =>
+        Poll.UntilAsync(
+            () =>
             {
-                Assert.Fail($"The shell exited ({_process.ExitCode}) before {what}:\n{Output}");
-            }
+                if (condition(Output))
+                {
+                    return true;
+                }
 
-            Assert.True(TimeProvider.System.GetUtcNow() < deadline, $"No {what} within {timeout}:\n{Output}");
-            await Task.Delay(200);
-        }
-    }
+                if (_process.HasExited)
+                {
+                    Assert.Fail($"The shell exited ({_process.ExitCode}) before {what}:\n{Output}");
+                }
+
+                return false;
+            },
+            $"for {what}",
+            timeout,
+            () => Output,
+            TimeSpan.FromMilliseconds(200));
 
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Text;
-
 namespace HlmHub.Cli.Tests.Infrastructure;
 
 /// <summary>How one run of <c>hlmhub</c> ended: its exit code and what it wrote to each stream.</summary>
@@ -38,42 +35,16 @@ internal static class CliProcess
     {
         var executable = Executable;
         Assert.True(File.Exists(executable), $"{executable} is missing: build tools/HlmHub.Cli (or this test project) first.");
-        var start = new ProcessStartInfo(executable)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        foreach (var name in start.Environment.Keys.Where(name => name.StartsWith("HLMHUB_", StringComparison.Ordinal)).ToList())
-        {
-            start.Environment.Remove(name);
-        }
-
+        // None of the test runner's HLMHUB_* variables (null removes one), then the test's.
+        var variables = Environment.GetEnvironmentVariables().Keys.Cast<string>()
+            .Where(name => name.StartsWith("HLMHUB_", StringComparison.Ordinal))
+            .ToDictionary(name => name, string? (_) => null);
         foreach (var (name, value) in environment)
         {
-            start.Environment[name] = value;
+            variables[name] = value;
         }
 
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(RunLimit);
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        var commandLine = "hlmhub " + string.Join(' ', arguments);
-        return new CliResult(commandLine, process.ExitCode, await output, await error);
+        var run = await ProcessRun.RunAsync(executable, arguments, RunLimit, workingDirectory, variables);
+        return new CliResult("hlmhub " + string.Join(' ', arguments), run.ExitCode, run.Output, run.Error);
     }
 }

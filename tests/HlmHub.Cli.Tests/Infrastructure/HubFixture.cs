@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using HlmHub.Storage;
 
@@ -65,14 +63,6 @@ public sealed class HubFixture : IAsyncLifetime
 
     internal Task<CliResult> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
         CliProcess.RunAsync(environment, WorkDirectory, arguments);
-
-    /// <summary>A loopback port nothing listens on.</summary>
-    public static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public async Task DisposeAsync()
     {

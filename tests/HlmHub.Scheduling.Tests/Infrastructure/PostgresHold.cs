@@ -49,30 +49,23 @@ internal sealed class PostgresHold : IAsyncDisposable
     /// <paramref name="statementContaining"/>, a session running such a statement. Sessions waiting on Quartz's own
     /// tables do not count: in a cluster the nodes wait on each other's row locks (qrtz_locks) for a moment.
     /// </summary>
-    public async Task WaitUntilSomeoneWaitsAsync(string? statementContaining = null)
-    {
-        var deadline = TimeProvider.System.GetUtcNow() + TestTimeouts.Default;
-        while (true)
-        {
-            // PostgreSQL keeps one snapshot of pg_stat_activity for a whole transaction: drop it, or every poll
-            // sees the sessions as they were at the first one.
-            await using (var clear = new NpgsqlCommand("SELECT pg_stat_clear_snapshot()", _connection, _transaction))
+    public Task WaitUntilSomeoneWaitsAsync(string? statementContaining = null) =>
+        Poll.UntilAsync(
+            async () =>
             {
-                await clear.ExecuteNonQueryAsync().DefaultTimeout();
-            }
+                // PostgreSQL keeps one snapshot of pg_stat_activity for a whole transaction: drop it, or every poll
+                // sees the sessions as they were at the first one.
+                await using (var clear = new NpgsqlCommand("SELECT pg_stat_clear_snapshot()", _connection, _transaction))
+                {
+                    await clear.ExecuteNonQueryAsync().DefaultTimeout();
+                }
 
-            await using var command = new NpgsqlCommand(
-                $"SELECT count(*) FROM pg_stat_activity WHERE {WaitingOnALock} AND (@statement = '' OR strpos(query, @statement) > 0)", _connection, _transaction);
-            command.Parameters.AddWithValue("statement", statementContaining ?? "");
-            if ((long)(await command.ExecuteScalarAsync().DefaultTimeout())! > 0)
-            {
-                return;
-            }
-
-            Assert.True(TimeProvider.System.GetUtcNow() < deadline, "No session started waiting on the held row.");
-            await Task.Delay(100);
-        }
-    }
+                await using var command = new NpgsqlCommand(
+                    $"SELECT count(*) FROM pg_stat_activity WHERE {WaitingOnALock} AND (@statement = '' OR strpos(query, @statement) > 0)", _connection, _transaction);
+                command.Parameters.AddWithValue("statement", statementContaining ?? "");
+                return (long)(await command.ExecuteScalarAsync().DefaultTimeout())! > 0;
+            },
+            "for a session to wait on the held row");
 
     /// <summary>
     /// Cancels the statements waiting on the held row (<c>pg_cancel_backend</c>): each fails at once with SQLSTATE

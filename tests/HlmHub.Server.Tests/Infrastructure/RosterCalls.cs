@@ -78,27 +78,21 @@ internal static class RosterCalls
     }
 
     /// <summary>Waits until the session's committed progress (<c>last_sequence</c>) reaches <paramref name="sequence"/>.</summary>
-    public static async Task WaitForLastSequenceAsync(RosterService.RosterServiceClient client, string token, string sessionId, long sequence)
-    {
-        var deadline = TimeProvider.System.GetUtcNow() + TestTimeouts.Default;
-        while (TimeProvider.System.GetUtcNow() < deadline)
-        {
-            try
+    public static Task WaitForLastSequenceAsync(RosterService.RosterServiceClient client, string token, string sessionId, long sequence) =>
+        Poll.UntilAsync(
+            async () =>
             {
-                var session = await client.GetSyncSessionAsync(new GetSyncSessionRequest { SessionId = sessionId }, Options(token));
-                if (session.LastSequence >= sequence)
+                try
                 {
-                    return;
+                    var session = await client.GetSyncSessionAsync(new GetSyncSessionRequest { SessionId = sessionId }, Options(token));
+                    return session.LastSequence >= sequence;
                 }
-            }
-            catch (RpcException exception) when (exception.StatusCode == StatusCode.NotFound)
-            {
-                // Not opened yet.
-            }
-
-            await Task.Delay(50);
-        }
-
-        Assert.Fail($"session {sessionId} never reached sequence {sequence}");
-    }
+                catch (RpcException exception) when (exception.StatusCode == StatusCode.NotFound)
+                {
+                    // Not opened yet.
+                    return false;
+                }
+            },
+            $"for session {sessionId} to reach sequence {sequence}",
+            every: TimeSpan.FromMilliseconds(50));
 }
