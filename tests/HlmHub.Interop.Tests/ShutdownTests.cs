@@ -56,7 +56,8 @@ public sealed class ShutdownTests
         using var sync = roster.SyncRoster(Bearer(tokens.Roster, cancellationToken));
         await sync.RequestStream.WriteAsync(new SyncRosterRequest { Start = new SessionStart { SessionId = sessionId, Kind = SessionKind.Delta } }, cancellationToken);
         await sync.RequestStream.WriteAsync(new SyncRosterRequest { Batch = NewHouseholds(world.ClubId, first: 1, count: 3) }, cancellationToken);
-        await WaitForAsync(async () => (await roster.GetSyncSessionAsync(new GetSyncSessionRequest { SessionId = sessionId }, Bearer(tokens.Roster, cancellationToken))).LastSequence == 3, cancellationToken);
+        await Poll.UntilAsync(async () => (await roster.GetSyncSessionAsync(new GetSyncSessionRequest { SessionId = sessionId }, Bearer(tokens.Roster, cancellationToken))).LastSequence == 3,
+            "for the roster session's first batch to be committed");
 
         var partner = new Partner(world);
         var acknowledgedFirst = new List<AckedEvent>();
@@ -148,16 +149,6 @@ public sealed class ShutdownTests
     }
 
     private static CallOptions Bearer(string token, CancellationToken cancellationToken) => PartnerWorld.Options(token, cancellationToken);
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition, CancellationToken cancellationToken)
-    {
-        using var within = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        within.CancelAfter(TestTimeouts.Default);
-        while (!await condition())
-        {
-            await Task.Delay(50, within.Token);
-        }
-    }
 
     /// <summary>The redemption, watch and roster tokens, each client registered with the one scope it needs.</summary>
     private sealed record Tokens(string Redemptions, string Watch, string Roster)

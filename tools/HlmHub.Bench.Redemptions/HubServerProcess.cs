@@ -94,7 +94,8 @@ internal sealed class HubServerProcess : IAsyncDisposable
     /// </summary>
     public static HubServerProcess Start(IReadOnlyDictionary<string, string?> settings, string dataDirectory)
     {
-        var hub = new HubServerProcess(settings, dataDirectory, FreePort(), FreePort());
+        var (grpcPort, httpPort) = TwoFreePorts();
+        var hub = new HubServerProcess(settings, dataDirectory, grpcPort, httpPort);
         hub.Restart();
         return hub;
     }
@@ -328,11 +329,14 @@ internal sealed class HubServerProcess : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    // Both held until both are chosen, so the two endpoints never get the same port.
+    private static (int First, int Second) TwoFreePorts()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        using var first = new TcpListener(IPAddress.Loopback, 0);
+        using var second = new TcpListener(IPAddress.Loopback, 0);
+        first.Start();
+        second.Start();
+        return (((IPEndPoint)first.LocalEndpoint).Port, ((IPEndPoint)second.LocalEndpoint).Port);
     }
 }
 
