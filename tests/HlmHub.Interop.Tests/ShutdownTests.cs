@@ -56,8 +56,18 @@ public sealed class ShutdownTests
         using var sync = roster.SyncRoster(Bearer(tokens.Roster, cancellationToken));
         await sync.RequestStream.WriteAsync(new SyncRosterRequest { Start = new SessionStart { SessionId = sessionId, Kind = SessionKind.Delta } }, cancellationToken);
         await sync.RequestStream.WriteAsync(new SyncRosterRequest { Batch = NewHouseholds(world.ClubId, first: 1, count: 3) }, cancellationToken);
-        await Poll.UntilAsync(async () => (await roster.GetSyncSessionAsync(new GetSyncSessionRequest { SessionId = sessionId }, Bearer(tokens.Roster, cancellationToken))).LastSequence == 3,
-            "for the roster session's first batch to be committed");
+        await Poll.UntilAsync(async () =>
+        {
+            try
+            {
+                return (await roster.GetSyncSessionAsync(new GetSyncSessionRequest { SessionId = sessionId }, Bearer(tokens.Roster, cancellationToken))).LastSequence == 3;
+            }
+            catch (RpcException notYet) when (notYet.StatusCode == StatusCode.NotFound)
+            {
+                // The stream's `start` has not been taken yet.
+                return false;
+            }
+        }, "for the roster session's first batch to be committed");
 
         var partner = new Partner(world);
         var acknowledgedFirst = new List<AckedEvent>();

@@ -403,7 +403,7 @@ public sealed class ObservabilityProcessTests
                 [new("grant_type", "password"), new("x", "ECHOED-PARAMETER")])).DefaultTimeout();
             using var forged = await http.PostAsync("/connect/token", new FormUrlEncodedContent(
                 [new("grant_type", "client_credentials"), new("client_id", "nobody\nFORGED-LINE"), new("client_secret", "whatever")])).DefaultTimeout();
-            await WaitForLineAsync(hub, "(not a client id)");
+            await WaitForLineAsync(hub, "for client (unregistered, sha256:");
             await hub.KillAsync();
 
             Assert.Equal(HttpStatusCode.BadRequest, unsupported.StatusCode);
