@@ -111,7 +111,9 @@ public sealed class AuthenticatedCaller
         {
             var reason = $"{Kind} caller may not act on {owner.ToString().ToLowerInvariant()} '{id}'";
             _auditor.Denied(ClientId, reason);
-            throw new RpcException(new Status(StatusCode.PermissionDenied, $"Permission denied: the caller does not own {owner.ToString().ToLowerInvariant()} '{id}'."));
+            // The id stays in the audit log: the caller may not have named it (a club read from another club's
+            // contract or offer), and the answer must not tell it who owns what.
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"Permission denied: the caller does not own the {owner.ToString().ToLowerInvariant()} this request is about."));
         }
     }
 }

@@ -348,6 +348,12 @@ public abstract class AdminServiceTests(HubFixture fixture)
         Assert.Equal(ownClub.Id, Assert.Single(visibleClubs.Clubs).Id);
         var otherContracts = await Admin.CallAsync((client, options) => client.ListContractsAsync(new ListContractsRequest { ClubId = otherClub.Id }, options));
         Assert.Empty(otherContracts.Contracts);
+
+        // A contract of the other club, named by its id only: refused without saying which club owns it.
+        var otherContract = await Admin.CreateContractAsync(SampleData.Contract(otherClub.Id, bakery.Id));
+        var suspendOther = await clubAdmin.FailsAsync((client, options) => client.SuspendContractAsync(new SuspendContractRequest { ContractId = otherContract.Id }, options));
+        Assert.Equal(StatusCode.PermissionDenied, suspendOther.StatusCode);
+        Assert.DoesNotContain(otherClub.Id, suspendOther.Detail, StringComparison.Ordinal);
     }
 
     [Fact]
