@@ -138,7 +138,7 @@ public sealed class AttackTests : IAsyncLifetime
 
     [Fact]
     public async Task PartnerAActingOnPartnerB_IsPermissionDenied() =>
-        await AssertRefusedAsync(_issuer.Sign(PartnerClaims()), StatusCode.PermissionDenied, "partner-b", owner: "partner-b");
+        await AssertRefusedAsync(_issuer.Sign(PartnerClaims()), StatusCode.PermissionDenied, "does not own the partner this request is about", owner: "partner-b");
 
     [Fact]
     public async Task TokenWithoutBinding_CanCallNothing()
