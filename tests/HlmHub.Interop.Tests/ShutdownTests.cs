@@ -90,7 +90,12 @@ public sealed class ShutdownTests
 
         Assert.Equal(0, exitCode);
         var redemptionsEnded = await Assert.ThrowsAsync<RpcException>(() => stream.Completion);
-        Assert.Equal((StatusCode.Unavailable, true), (redemptionsEnded.StatusCode, redemptionsEnded.Status.Detail.Contains("the hub is shutting down", StringComparison.Ordinal)));
+        // The partner is still sending when the stream ends, so the hub may close the connection while its last frames
+        // are in flight, and the client then reports the closed connection (INTERNAL) rather than the status it was
+        // sent (seen once in about ten runs). Either way the partner resends what was not acknowledged, below.
+        Assert.True((redemptionsEnded.StatusCode == StatusCode.Unavailable && redemptionsEnded.Status.Detail.Contains("the hub is shutting down", StringComparison.Ordinal))
+            || (redemptionsEnded.StatusCode == StatusCode.Internal && redemptionsEnded.Status.Detail.Contains("server closed the connection", StringComparison.Ordinal)),
+            $"{redemptionsEnded.Status}\n{hub.Output}");
         var watchEnded = await Assert.ThrowsAsync<RpcException>(() => watch.ResponseStream.MoveNext(cancellationToken));
         Assert.Equal((StatusCode.Unavailable, true), (watchEnded.StatusCode, watchEnded.Status.Detail.Contains("reconnect with the last cursor", StringComparison.Ordinal)));
         var rosterEnded = await Assert.ThrowsAsync<RpcException>(() => sync.ResponseAsync);

@@ -90,7 +90,8 @@ internal static class HubHosting
         builder.Services.AddSingleton<ErrorMappingInterceptor>();
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks()
-            .AddCheck<DatabaseHealthCheck>(DatabaseHealthCheck.Name, failureStatus: null, tags: [HealthEndpoints.ReadyTag], timeout: limits.HealthCheckTimeout);
+            .AddCheck<DatabaseHealthCheck>(DatabaseHealthCheck.Name, failureStatus: null, tags: [HealthEndpoints.ReadyTag]);
+        // Every check's time-out (Hub:HealthCheckTimeout), this one's included, is set in one place.
         builder.Services.AddSingleton<IPostConfigureOptions<HealthCheckServiceOptions>, BoundedHealthChecks>();
         // Traces, metrics (with the hub's own meter) and OTLP export when configured (Hosting/Telemetry).
         builder.AddHubTelemetry();
