@@ -50,6 +50,29 @@ public sealed class HubEndpointsTests(SqliteHubFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task AnUnknownPath_IsNotFound_OnBothEndpoints_WhateverTheCaller()
+    {
+        using var http = new HttpClient { BaseAddress = Hub.HttpAddress };
+        using var h2c = new HttpClient
+        {
+            BaseAddress = Hub.Address,
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        using var withBadToken = new HttpRequestMessage(HttpMethod.Post, "/v1/no-such-thing");
+        withBadToken.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "not-a-token");
+
+        using var anonymous = await http.GetAsync("/no-such-path").DefaultTimeout();
+        using var refusedToken = await http.SendAsync(withBadToken).DefaultTimeout();
+        using var onGrpcPort = await h2c.GetAsync("/no-such-path").DefaultTimeout();
+
+        // Not 401: a path that serves nothing has nothing to refuse (and is not logged as a refused call).
+        Assert.Equal(
+            (HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound),
+            (anonymous.StatusCode, refusedToken.StatusCode, onGrpcPort.StatusCode));
+    }
+
+    [Fact]
     public async Task HttpEndpoint_DoesNotServeGrpc()
     {
         using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(Hub.HttpAddress);

@@ -139,9 +139,11 @@ internal static class HubHosting
             var endpoint = context.GetEndpoint();
             var transcoded = endpoint?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>() is not null;
             if ((ServedOn(endpoint, transcoded) is { } servedOn && !endpoints.Serves(servedOn, context.Connection.LocalPort))
-                // A plain HTTP request (not gRPC) that nothing routes on the gRPC-only port, such as discovery: not
-                // found there, whoever asks. gRPC requests keep their gRPC answers.
-                || (endpoint is null && !endpoints.Serves(HubEndpointKind.Http, context.Connection.LocalPort)
+                // A plain HTTP request (not gRPC) that nothing routes, on either port (discovery asked on the gRPC
+                // port, a mistyped path): not found, whoever asks. Left to authorization, the default-deny policy
+                // would answer 401 and log a refused call for a path that serves nothing. gRPC requests keep their
+                // gRPC answers.
+                || (endpoint is null
                     && context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) != true))
             {
                 context.SetEndpoint(null);
