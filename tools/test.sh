@@ -65,4 +65,10 @@ failed=$(awk '/^[[:space:]]+Failed: [0-9]+$/ {sum += $2} END {print sum + 0}' "$
 # Skipped (the SQL Server tests without a server, docs/storage.md, among them): counted so a summary never hides one.
 skipped=$(awk '/^[[:space:]]+Skipped: [0-9]+$/ {sum += $2} END {print sum + 0}' "$results_dir/console.log")
 echo "tests: $passed passed, $failed failed, $skipped skipped"
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    # A non-zero status with no failed test: a test host that crashed or was aborted (after its tests had passed), or
+    # an MSBuild error. Its lines, so the end of the log (all a CI summary may keep) says which.
+    echo "tests: dotnet test exited $status without a failed test; what it reported:"
+    grep -nE "Test Run Aborted|aborted|crash|exited with error|error [A-Z]+[0-9]+:" "$results_dir/console.log" | tail -n 20 || true
+fi
 exit "$status"
