@@ -28,6 +28,14 @@ public sealed class ReconciliationOptions
     /// </summary>
     public int CatchUpMonths { get; set; } = 12;
 
+    /// <summary>
+    /// <c>RunReconciliation</c> calls one club may have running at once on one hub instance (default 2: a recorded
+    /// run and a dry run beside it). Each run reads a whole month in one database snapshot; one more is
+    /// RESOURCE_EXHAUSTED naming this setting, so one club's administrator cannot take the database from the others.
+    /// The monthly job does not count against it.
+    /// </summary>
+    public int MaxConcurrentRunsPerClub { get; set; } = 2;
+
     /// <summary>The setting both the fee jobs and reconciliation read for the payment term.</summary>
     public const string PaymentTermSetting = "Fees:PaymentTermDays";
 
@@ -62,6 +70,11 @@ public sealed class ReconciliationOptions
         if (CatchUpMonths is <= 0 or > 120)
         {
             yield return $"{SectionName}:{nameof(CatchUpMonths)} must be 1 to 120 (it is {CatchUpMonths})";
+        }
+
+        if (MaxConcurrentRunsPerClub is <= 0 or > 100)
+        {
+            yield return $"{SectionName}:{nameof(MaxConcurrentRunsPerClub)} must be 1 to 100 (it is {MaxConcurrentRunsPerClub})";
         }
 
         if (FeePaymentTermDays is < 0 or > 366)

@@ -1,13 +1,13 @@
 using Npgsql;
 
-namespace HlmHub.Scheduling.Tests.Infrastructure;
+namespace HlmHub.TestSupport;
 
 /// <summary>
-/// Holds a job in place on PostgreSQL without touching the hub: a transaction of the test's locks one row (FOR UPDATE),
-/// a ledger account or a club, so the job's first write that refers to it waits on the foreign-key check while
+/// Holds a job or an rpc in place on PostgreSQL without touching the hub: a transaction of the test's locks one row
+/// (FOR UPDATE), a ledger account or a club, so the first write that refers to it waits on the foreign-key check while
 /// everything before it commits. Releasing (rollback) lets whoever is waiting go on.
 /// </summary>
-internal sealed class PostgresHold : IAsyncDisposable
+public sealed class PostgresHold : IAsyncDisposable
 {
     private readonly NpgsqlConnection _connection;
     private readonly NpgsqlTransaction _transaction;
@@ -40,7 +40,11 @@ internal sealed class PostgresHold : IAsyncDisposable
         var transaction = await connection.BeginTransactionAsync(TestTimeouts.Token());
         await using var command = new NpgsqlCommand($"SELECT \"Id\" FROM \"{table}\" WHERE \"Id\" = @id FOR UPDATE", connection, transaction);
         command.Parameters.AddWithValue("id", id);
-        Assert.Equal(id, await command.ExecuteScalarAsync().DefaultTimeout());
+        // Support code, not a test: a missing row is the calling test's mistake, said as such.
+        if (!Equals(id, await command.ExecuteScalarAsync().DefaultTimeout()))
+        {
+            throw new InvalidOperationException($"No row '{id}' in {table} to hold.");
+        }
         return new PostgresHold(connection, transaction);
     }
 
@@ -75,7 +79,10 @@ internal sealed class PostgresHold : IAsyncDisposable
     {
         await using var command = new NpgsqlCommand(
             $"SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity WHERE {WaitingOnALock}", _connection, _transaction);
-        Assert.True((long)(await command.ExecuteScalarAsync().DefaultTimeout())! > 0, "No waiting statement to cancel.");
+        if ((long)(await command.ExecuteScalarAsync().DefaultTimeout())! == 0)
+        {
+            throw new InvalidOperationException("No waiting statement to cancel.");
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -97,7 +104,10 @@ internal sealed class PostgresHold : IAsyncDisposable
             "UPDATE qrtz_scheduler_state SET last_checkin_time = last_checkin_time - @minutes WHERE instance_name = @instance", connection);
         command.Parameters.AddWithValue("minutes", TimeSpan.FromMinutes(10).Ticks);
         command.Parameters.AddWithValue("instance", instanceId);
-        Assert.Equal(1, await command.ExecuteNonQueryAsync().DefaultTimeout());
+        if (await command.ExecuteNonQueryAsync().DefaultTimeout() != 1)
+        {
+            throw new InvalidOperationException($"No Quartz instance '{instanceId}' checked in to backdate.");
+        }
     }
 
     /// <summary>The Quartz instances checked in to this database's cluster.</summary>

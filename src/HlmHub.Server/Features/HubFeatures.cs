@@ -25,6 +25,9 @@ internal static class HubFeatures
         ArgumentNullException.ThrowIfNull(configuration);
         // The hub's own meters (HlmHub.Observability), recorded by roster, eligibility, redemptions and reconciliation.
         services.AddHubMetrics();
+        // What each caller holds open per service (Watch streams, redemption streams, reconciliation runs): one
+        // counter per service type, each bounded by its feature's named limit.
+        services.TryAdd(ServiceDescriptor.Singleton(typeof(CallerSlots<>), typeof(CallerSlots<>)));
 
         // Roster: landlords' roster sessions (Features/Roster), with their named limits.
         services.AddOptions<RosterOptions>()
@@ -49,7 +52,6 @@ internal static class HubFeatures
                 .NotNegative(nameof(options.WatchSettleDelay), options.WatchSettleDelay)
                 .Positive(nameof(options.MaxWatchStreamsPerPartner), options.MaxWatchStreamsPerPartner))
             .ValidateOnStart();
-        services.TryAddSingleton<WatchStreamLimiter>();
 
         // Statements and reconciliation (Features/Statements, src/HlmHub.Reconciliation; docs/reconciliation.md).
         services.AddOptions<StatementOptions>()

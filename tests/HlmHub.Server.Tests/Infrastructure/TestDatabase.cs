@@ -30,6 +30,9 @@ internal sealed class TestDatabase : IAsyncDisposable
 
     public string DataDirectory => _database.DataDirectory;
 
+    /// <summary>The database's connection string, for a test that holds a lock in it (<see cref="PostgresHold"/>).</summary>
+    public string ConnectionString => _database.ConnectionString;
+
     /// <summary>The configuration the hub needs for this database, as command-line arguments.</summary>
     public IReadOnlyList<string> HubArguments =>
         [.. _database.Settings.Where(setting => setting.Value is not null).Select(setting => $"--{setting.Key}={setting.Value}")];

@@ -28,6 +28,11 @@ internal sealed partial class AdminService
         var caller = context.GetCaller();
         caller.EnsureOwns(OwnerKind.Club, request.ClubId);
         var period = Period.Parse("period", request.Period);
+        using var slot = runningReconciliations.Acquire(
+            request.ClubId,
+            reconciliationOptions.Value.MaxConcurrentRunsPerClub,
+            "club_id",
+            static limit => $"the club already has {limit} reconciliations running on this instance; wait for one to end ({ReconciliationOptions.SectionName}:{nameof(ReconciliationOptions.MaxConcurrentRunsPerClub)} is {limit})");
         var queue = Channel.CreateBounded<ReconciliationProgress>(new BoundedChannelOptions(ProgressQueueLength)
         {
             FullMode = BoundedChannelFullMode.DropOldest,

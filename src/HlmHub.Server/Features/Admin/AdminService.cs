@@ -18,6 +18,8 @@ internal sealed partial class AdminService(
     IDbContextFactory<HlmHubDbContext> dbContextFactory,
     IClientRegistry clientRegistry,
     HlmHub.Reconciliation.ReconciliationEngine reconciliation,
+    Microsoft.Extensions.Options.IOptions<HlmHub.Reconciliation.ReconciliationOptions> reconciliationOptions,
+    CallerSlots<AdminService> runningReconciliations,
     TimeProvider timeProvider,
     ILogger<AdminService> logger) : V1.AdminService.AdminServiceBase
 {

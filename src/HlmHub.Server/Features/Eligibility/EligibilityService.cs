@@ -21,7 +21,7 @@ namespace HlmHub.Server.Features.Eligibility;
 internal sealed class EligibilityService(
     IDbContextFactory<HlmHubDbContext> dbContextFactory,
     IOptions<EligibilityOptions> options,
-    WatchStreamLimiter streamLimiter,
+    CallerSlots<EligibilityService> watchStreams,
     IDataProtectionProvider dataProtection,
     HubMetrics metrics,
     IHostApplicationLifetime lifetime,
@@ -102,7 +102,11 @@ internal sealed class EligibilityService(
         var caller = context.GetCaller();
         using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, caller.TokenExpired, lifetime.ApplicationStopping);
         var resumeFrom = _cursors.Read(partnerId, request.Cursor);
-        using var slot = streamLimiter.Acquire(partnerId);
+        using var slot = watchStreams.Acquire(
+            partnerId,
+            options.Value.MaxWatchStreamsPerPartner,
+            "watch",
+            static limit => $"the partner already has {limit} Watch streams open; {EligibilityOptions.SectionName}:{nameof(EligibilityOptions.MaxWatchStreamsPerPartner)} is {limit}");
         var clubs = await PartnerClubsAsync(partnerId, cancellationToken);
         var clubSet = WatchCursors.ClubSetOf(clubs.Keys);
         DateTimeOffset cursor;

@@ -26,6 +26,14 @@ internal sealed class RedemptionOptions
     /// </summary>
     public int MaxInFlightPerStream { get; set; } = 1_000;
 
+    /// <summary>
+    /// <c>StreamRedemptions</c> calls one partner may hold open on one hub instance (default 16); one more is
+    /// RESOURCE_EXHAUSTED naming this setting. Each stream holds a window of <see cref="MaxInFlightPerStream"/>
+    /// events: the bound keeps one partner from taking the shared queue, and this instance's connections, from the
+    /// others. <c>Redeem</c> calls are not counted (each holds one event).
+    /// </summary>
+    public int MaxStreamsPerPartner { get; set; } = 16;
+
     /// <summary>Events of all streams waiting for a batch (default 20,000); beyond it, streams wait to hand theirs over.</summary>
     public int MaxQueuedEvents { get; set; } = 20_000;
 
@@ -44,6 +52,7 @@ internal sealed class RedemptionOptions
         MaxBatchSize is < 1 or > 10_000 ? $"{SectionName}:MaxBatchSize must be between 1 and 10000 (it is {MaxBatchSize})."
         : BatchLinger < TimeSpan.Zero || BatchLinger > TimeSpan.FromSeconds(1) ? $"{SectionName}:BatchLinger must be between 0 and 1 second (it is {BatchLinger})."
         : MaxInFlightPerStream is < 1 or > 100_000 ? $"{SectionName}:MaxInFlightPerStream must be between 1 and 100000 (it is {MaxInFlightPerStream})."
+        : MaxStreamsPerPartner is < 1 or > 10_000 ? $"{SectionName}:MaxStreamsPerPartner must be between 1 and 10000 (it is {MaxStreamsPerPartner})."
         : MaxQueuedEvents < MaxBatchSize ? $"{SectionName}:MaxQueuedEvents must be at least MaxBatchSize (it is {MaxQueuedEvents})."
         : MaxClockSkew < TimeSpan.Zero || MaxClockSkew > TimeSpan.FromHours(1) ? $"{SectionName}:MaxClockSkew must be between 0 and 1 hour (it is {MaxClockSkew})."
         : MaxCommitAttempts is < 1 or > 100 ? $"{SectionName}:MaxCommitAttempts must be between 1 and 100 (it is {MaxCommitAttempts})."

@@ -11,7 +11,8 @@ namespace HlmHub.Server.Features.Redemptions;
 /// a time. This class only moves events between the wire and <see cref="RedemptionPipeline"/>, which decides and
 /// commits them in batches; acknowledgements go back in the order the events came.
 /// </summary>
-internal sealed class RedemptionService(RedemptionPipeline pipeline, IOptions<RedemptionOptions> options, IHostApplicationLifetime lifetime)
+internal sealed class RedemptionService(
+    RedemptionPipeline pipeline, IOptions<RedemptionOptions> options, CallerSlots<RedemptionService> streams, IHostApplicationLifetime lifetime)
     : V1.RedemptionService.RedemptionServiceBase
 {
     /// <summary>The scope every rpc of the service requires.</summary>
@@ -23,6 +24,11 @@ internal sealed class RedemptionService(RedemptionPipeline pipeline, IOptions<Re
     {
         var cancellationToken = context.CancellationToken;
         var partnerId = CallerPartner(context);
+        using var slot = streams.Acquire(
+            partnerId,
+            options.Value.MaxStreamsPerPartner,
+            "stream",
+            static limit => $"the partner already has {limit} redemption streams open on this instance; {RedemptionOptions.SectionName}:{nameof(RedemptionOptions.MaxStreamsPerPartner)} is {limit}");
         // The in-flight window: acknowledgements to come, in arrival order. When it is full the reader waits, stops
         // reading the stream, and HTTP/2 flow control holds the partner back.
         var inFlight = Channel.CreateBounded<Task<V1.RedemptionAck>>(new BoundedChannelOptions(options.Value.MaxInFlightPerStream)
