@@ -126,6 +126,39 @@ public sealed class ClientsAndDemoTests(HubFixture hub) : IClassFixture<HubFixtu
     }
 
     [Fact]
+    public async Task ASecretFileThatCannotBeWritten_Exits2_BeforeTheHubIssuesASecret_AndAnOlderFileIsReplacedWhole()
+    {
+        var added = await hub.RunAsync(hub.As(hub.HubAdmin), "clients", "add", "--kind", "admin", "--name", "Kept admin",
+            "--scope", "hlmhub.admin", "--id", "kept-admin");
+        Assert.True(added.ExitCode == 0, added.ToString());
+        var oldSecret = SecretIn(added.Output);
+        // A regular file where a directory should be: unwritable whoever runs the test (root included).
+        await File.WriteAllTextAsync(Path.Combine(hub.WorkDirectory, "not-a-directory"), "");
+
+        var rotate = await hub.RunAsync(hub.As(hub.HubAdmin), "clients", "rotate-secret", "kept-admin", "--secret-file", "not-a-directory/kept.json");
+        var add = await hub.RunAsync(hub.As(hub.HubAdmin), "clients", "add", "--kind", "admin", "--name", "Never added",
+            "--scope", "hlmhub.admin", "--id", "never-added", "--secret-file", "not-a-directory/never.json");
+
+        Assert.True(rotate.ExitCode == 2, rotate.ToString());
+        Assert.Contains("cannot write", Assert.Single(rotate.ErrorLines), StringComparison.Ordinal);
+        Assert.True(add.ExitCode == 2, add.ToString());
+        // The hub was not asked: the old secret still works, and the client was not registered.
+        var list = await hub.RunAsync(hub.As(("kept-admin", oldSecret)), "clients", "list", "--format", "csv");
+        Assert.True(list.ExitCode == 0, list.ToString());
+        Assert.DoesNotContain(Csv.Parse(list.Output), fields => fields[0] == "never-added");
+
+        var path = Path.Combine(hub.WorkDirectory, "kept.json");
+        await File.WriteAllTextAsync(path, "an older file");
+        var replaced = await hub.RunAsync(hub.As(hub.HubAdmin), "clients", "rotate-secret", "kept-admin", "--secret-file", "kept.json");
+
+        Assert.True(replaced.ExitCode == 0, replaced.ToString());
+        using var file = JsonDocument.Parse(await File.ReadAllTextAsync(path));
+        var newSecret = file.RootElement.GetProperty("client_secret").GetString()!;
+        Assert.True((await hub.RunAsync(hub.As(("kept-admin", newSecret)), "clients", "list")).ExitCode == 0);
+        Assert.Empty(Directory.GetFiles(hub.WorkDirectory, "*.tmp"));
+    }
+
+    [Fact]
     public async Task RotateSecret_OfAnUnknownClient_Exits5()
     {
         var result = await hub.RunAsync(hub.As(hub.HubAdmin), "clients", "rotate-secret", "nobody-here");

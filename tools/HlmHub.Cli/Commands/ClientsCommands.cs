@@ -58,9 +58,10 @@ internal static class ClientsCommands
                 PublicJwk = ReadPublicKey(parse.GetValue(publicKey)),
             };
             request.Scopes.AddRange(parse.GetRequiredValue(scopes));
+            using var file = PrepareSecretFile(parse.GetValue(secretFile));
             var registered = await session.CallAsync(options => session.Admin.RegisterClientAsync(request, options), cancellationToken);
             WriteClients(context, [registered.Client], OutputFormat.Table);
-            HandOverSecret(context, session, registered, parse.GetValue(secretFile));
+            HandOverSecret(context, session, registered, file);
             return ExitCodes.Ok;
         });
         return command;
@@ -99,8 +100,9 @@ internal static class ClientsCommands
         context.Run(command, async (parse, session, cancellationToken) =>
         {
             var request = new V1.RotateClientSecretRequest { ClientId = parse.GetRequiredValue(id) };
+            using var file = PrepareSecretFile(parse.GetValue(secretFile));
             var rotated = await session.CallAsync(options => session.Admin.RotateClientSecretAsync(request, options), cancellationToken);
-            HandOverSecret(context, session, rotated, parse.GetValue(secretFile));
+            HandOverSecret(context, session, rotated, file);
             return ExitCodes.Ok;
         });
         return command;
@@ -122,8 +124,11 @@ internal static class ClientsCommands
 
     private static Option<FileInfo?> SecretFileOption() => new("--secret-file")
     {
-        Description = "Write the client id and secret to this new file (mode 0600) instead of showing the secret",
+        Description = "Write the client id and secret to this file (mode 0600, replacing an older one) instead of showing the secret",
     };
+
+    // Before the call: a file that cannot be written must fail before the hub issues a secret it cannot show again.
+    private static OwnerOnlyFile? PrepareSecretFile(FileInfo? secretFile) => secretFile is null ? null : OwnerOnlyFile.Prepare(secretFile.FullName);
 
     private static string ReadPublicKey(FileInfo? file)
     {
@@ -142,7 +147,7 @@ internal static class ClientsCommands
         }
     }
 
-    private static void HandOverSecret(CliContext context, HubSession session, V1.RegisteredClient client, FileInfo? secretFile)
+    private static void HandOverSecret(CliContext context, HubSession session, V1.RegisteredClient client, OwnerOnlyFile? secretFile)
     {
         if (client.ClientSecret.Length == 0)
         {
@@ -158,8 +163,8 @@ internal static class ClientsCommands
                 ["client_secret"] = client.ClientSecret,
                 ["hub_url"] = session.Settings.HubUrl.AbsoluteUri,
             }, JsonFiles.Indented);
-            JsonFiles.WriteOwnerOnly(secretFile.FullName, content);
-            context.Output.WriteLine($"The secret of {client.Client.ClientId} is in {secretFile.FullName} (mode 0600); it is not shown again.");
+            secretFile.Commit(content);
+            context.Output.WriteLine($"The secret of {client.Client.ClientId} is in {secretFile.Path} (mode 0600); it is not shown again.");
             return;
         }
 

@@ -27,9 +27,11 @@ internal static class DemoCommands
         var command = new Command("seed", "Seeds the demo club, its partners, households and clients; a second run adds nothing") { file };
         context.Run(command, async (parse, session, cancellationToken) =>
         {
+            // Prepared before the seed: a file that cannot be written fails before the hub issues secrets to go in it.
+            using var credentials = OwnerOnlyFile.Prepare(parse.GetRequiredValue(file).FullName);
             var seeded = await session.CallAsync(options => session.Demo.SeedDemoAsync(new V1.SeedDemoRequest(), options), cancellationToken);
-            var path = parse.GetRequiredValue(file).FullName;
-            JsonFiles.WriteOwnerOnly(path, CredentialsJson(seeded));
+            var path = credentials.Path;
+            credentials.Commit(CredentialsJson(seeded));
             context.Output.WriteLine($"Demo club {seeded.ClubId}: {seeded.RecordsAdded} records and {seeded.ClientsRegistered} clients added.");
             foreach (var client in seeded.Clients)
             {
