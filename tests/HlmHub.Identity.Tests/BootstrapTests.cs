@@ -34,6 +34,25 @@ public sealed class BootstrapTests
     }
 
     [Fact]
+    public async Task CredentialsThatCannotBeWritten_FailTheStart_RegisteringNoOne_AndTheNextStartBootstraps()
+    {
+        var dataDirectory = IssuerTestHost.NewDataDirectory();
+        var path = Path.Combine(dataDirectory, BootstrapAdmin.FileName);
+        Directory.CreateDirectory(path);
+
+        var failed = await Assert.ThrowsAnyAsync<Exception>(() => IssuerTestHost.StartAsync(dataDirectory: dataDirectory));
+        Assert.Contains(path, failed.Message, StringComparison.Ordinal);
+        Directory.Delete(path);
+        await using var host = await IssuerTestHost.StartAsync(dataDirectory: dataDirectory);
+
+        // Had the first start registered its administrator, this one would have found it and written no file.
+        var admin = BootstrapAdmin.Read(dataDirectory);
+        Assert.Equal(admin.ClientId, Assert.Single(await host.Registry.ListAsync(0, 10, CancellationToken.None)).ClientId);
+        Assert.Equal("admin", new JsonWebToken(await host.GetTokenAsync(new RegisteredClient(admin.ClientId, admin.Secret))).GetPayloadValue<string>("hlmhub_kind"));
+        Assert.Empty(Directory.GetFiles(dataDirectory, "*.tmp"));
+    }
+
+    [Fact]
     public async Task SecondStart_WithAnAdmin_CreatesNoOther()
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "hlmhub-identity-tests", Guid.NewGuid().ToString("N"));

@@ -44,18 +44,53 @@ internal sealed class IdentityBootstrapper(
             {
                 return null;
             }
-            var registered = await registry.RegisterAsync(
-                new ClientRegistration(ClientKind.Admin, "Bootstrap hub administrator", [AdminScope]), cancellationToken);
             var directory = storageOptions.Value.DataDirectory;
             PrivateDirectory.Create(directory);
             var path = Path.GetFullPath(Path.Combine(directory, FileName));
-            var json = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string>
+            // The file is made before the administrator: a hub that has a hub administrator never bootstraps again, so
+            // an administrator registered and then not written down (a full disk, a directory in the file's place)
+            // would leave no one able to administer the hub. If the file cannot be made, nothing is registered and
+            // the next start tries again. Written beside the path and renamed over it, an older file goes whole.
+            if (Directory.Exists(path))
             {
-                ["client_id"] = registered.ClientId,
-                ["client_secret"] = registered.ClientSecret!,
-                ["token_endpoint"] = issuerUrl.TokenEndpoint,
-            }, new JsonSerializerOptions { WriteIndented = true });
-            await WriteOwnerOnlyAsync(path, json, cancellationToken);
+                throw new IOException($"Cannot write the bootstrap administrator's credentials: {path} is a directory.");
+            }
+
+            var temporaryPath = path + ".tmp";
+            File.Delete(temporaryPath); // a leftover of an attempt that registered no one: no hub administrator exists
+            RegisteredClient registered;
+            await using (var stream = CreateOwnerOnly(temporaryPath))
+            {
+                try
+                {
+                    registered = await registry.RegisterAsync(
+                        new ClientRegistration(ClientKind.Admin, "Bootstrap hub administrator", [AdminScope]), cancellationToken);
+                }
+                catch
+                {
+                    await stream.DisposeAsync();
+                    File.Delete(temporaryPath);
+                    throw;
+                }
+
+                await stream.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string>
+                {
+                    ["client_id"] = registered.ClientId,
+                    ["client_secret"] = registered.ClientSecret!,
+                    ["token_endpoint"] = issuerUrl.TokenEndpoint,
+                }, new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
+                await stream.FlushAsync(cancellationToken);
+            }
+
+            try
+            {
+                File.Move(temporaryPath, path, overwrite: true);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                throw new IOException($"The bootstrap administrator {registered.ClientId} was created, but its credentials could not be moved to {path}; they are in {temporaryPath}.", exception);
+            }
+
             IdentityLog.BootstrapAdminCreated(logger, registered.ClientId, path);
             return path;
         }
@@ -79,18 +114,16 @@ internal sealed class IdentityBootstrapper(
 
     private const string ClientKindAdminText = "admin";
 
-    // The file is created 0600 from the start (never world-readable, not even for a moment); an old file
-    // from a previous bootstrap is replaced.
-    private static async Task WriteOwnerOnlyAsync(string path, byte[] content, CancellationToken cancellationToken)
+    // Created 0600 from the start: never world-readable, not even for a moment.
+    private static FileStream CreateOwnerOnly(string path)
     {
-        File.Delete(path);
         var streamOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
         if (!OperatingSystem.IsWindows())
         {
             streamOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
-        await using var stream = new FileStream(path, streamOptions);
-        await stream.WriteAsync(content, cancellationToken);
+
+        return new FileStream(path, streamOptions);
     }
 }
 
