@@ -94,10 +94,7 @@ public sealed class ClientsAndDemoTests(HubFixture hub) : IClassFixture<HubFixtu
     [Fact]
     public async Task RotateSecret_GivesANewSecretThatWorks_AndTheOldOneStops()
     {
-        var added = await hub.RunAsync(hub.As(hub.HubAdmin), "clients", "add", "--kind", "admin", "--name", "Rotated admin",
-            "--club", "club-des-locataires-plaine-commune", "--scope", "hlmhub.admin", "--id", "rotated-admin");
-        Assert.True(added.ExitCode == 0, added.ToString());
-        var oldSecret = SecretIn(added.Output);
+        var oldSecret = await AddAdminAsync("rotated-admin", "Rotated admin", "--club", "club-des-locataires-plaine-commune");
         var before = await hub.RunAsync(hub.As(("rotated-admin", oldSecret)), "payments", "record",
             "--contract", "club-des-locataires-plaine-commune-boulangerie-de-la-place", "--reference", "VIR-ROT-0", "--amount", "50");
         Assert.True(before.ExitCode == 0, before.ToString());
@@ -128,10 +125,7 @@ public sealed class ClientsAndDemoTests(HubFixture hub) : IClassFixture<HubFixtu
     [Fact]
     public async Task ASecretFileThatCannotBeWritten_Exits2_BeforeTheHubIssuesASecret_AndAnOlderFileIsReplacedWhole()
     {
-        var added = await hub.RunAsync(hub.As(hub.HubAdmin), "clients", "add", "--kind", "admin", "--name", "Kept admin",
-            "--scope", "hlmhub.admin", "--id", "kept-admin");
-        Assert.True(added.ExitCode == 0, added.ToString());
-        var oldSecret = SecretIn(added.Output);
+        var oldSecret = await AddAdminAsync("kept-admin", "Kept admin");
         // A regular file where a directory should be: unwritable whoever runs the test (root included).
         await File.WriteAllTextAsync(Path.Combine(hub.WorkDirectory, "not-a-directory"), "");
 
@@ -170,10 +164,7 @@ public sealed class ClientsAndDemoTests(HubFixture hub) : IClassFixture<HubFixtu
     [Fact]
     public async Task Disable_StopsTheClientsNextToken()
     {
-        var added = await hub.RunAsync(hub.As(hub.HubAdmin), "clients", "add", "--kind", "admin", "--name", "Short-lived admin",
-            "--scope", "hlmhub.admin", "--id", "short-lived-admin");
-        Assert.True(added.ExitCode == 0, added.ToString());
-        var secret = SecretIn(added.Output);
+        var secret = await AddAdminAsync("short-lived-admin", "Short-lived admin");
         Assert.Equal(0, (await hub.RunAsync(hub.As(("short-lived-admin", secret)), "clients", "list", "--format", "csv")).ExitCode);
 
         var disabled = await hub.RunAsync(hub.As(hub.HubAdmin), "clients", "disable", "short-lived-admin");
@@ -243,6 +234,14 @@ public sealed class ClientsAndDemoTests(HubFixture hub) : IClassFixture<HubFixtu
         Assert.Contains("already recorded", retry.Output, StringComparison.Ordinal);
         Assert.Contains("1,000.00 €", retry.Output, StringComparison.Ordinal);
         Assert.Contains(booked.GetProperty("transaction_id").GetString()!, retry.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>Adds an administrator client with <c>hlmhub clients add</c> (exit 0 asserted); the secret it printed.</summary>
+    private async Task<string> AddAdminAsync(string clientId, string name, params string[] binding)
+    {
+        var added = await hub.RunAsync(hub.As(hub.HubAdmin), ["clients", "add", "--kind", "admin", "--name", name, "--scope", "hlmhub.admin", "--id", clientId, .. binding]);
+        Assert.True(added.ExitCode == 0, added.ToString());
+        return SecretIn(added.Output);
     }
 
     private static string SecretIn(string output) =>
