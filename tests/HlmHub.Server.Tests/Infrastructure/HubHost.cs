@@ -74,7 +74,7 @@ internal sealed class HubHost : IAsyncDisposable
         await BuildGate.WaitAsync().DefaultTimeout();
         try
         {
-            using var subscription = DiagnosticListener.AllListeners.Subscribe(new HostingObserver(built));
+            using var subscription = DiagnosticListener.AllListeners.Subscribe(new HostingObserver(built, logs));
             var entryPoint = typeof(AdminService).Assembly.EntryPoint
                 ?? throw new InvalidOperationException("HlmHub.Server has no entry point.");
             run = Task.Factory.StartNew(
@@ -96,7 +96,6 @@ internal sealed class HubHost : IAsyncDisposable
             BuildGate.Release();
         }
 
-        host.Services.GetRequiredService<ILoggerFactory>().AddProvider(logs);
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStarted.Register(() => started.TrySetResult());
         var firstDone = await Task.WhenAny(started.Task, run).WaitAsync(TestTimeouts.Startup);
@@ -176,7 +175,12 @@ internal sealed class HubHost : IAsyncDisposable
     }
 
     /// <summary>Catches the host the Program builds, from Microsoft.Extensions.Hosting's "HostBuilt" event.</summary>
-    private sealed class HostingObserver(TaskCompletionSource<IHost> built) : IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>
+    /// <summary>
+    /// Catches the hub's host as its Program builds it. "HostBuilt" is written on the thread that builds the host,
+    /// before that thread starts it, so the test's log provider is added there: added once the test thread had the
+    /// host, it missed what the first hosted services logged while the host was already starting.
+    /// </summary>
+    private sealed class HostingObserver(TaskCompletionSource<IHost> built, TestLoggerProvider logs) : IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>
     {
         private readonly List<IDisposable> _subscriptions = [];
 
@@ -192,6 +196,7 @@ internal sealed class HubHost : IAsyncDisposable
         {
             if (value.Key == "HostBuilt" && value.Value is IHost host)
             {
+                host.Services.GetRequiredService<ILoggerFactory>().AddProvider(logs);
                 built.TrySetResult(host);
             }
         }
