@@ -59,6 +59,8 @@ internal static class BenchServers
             });
             builder.Services.AddHlmHubStorage(builder.Configuration);
             builder.Services.AddHlmHubIdentity(builder.Configuration);
+            // The hub's per-caller rate limiter, with a rate no benchmark reaches: its cost is measured, not its refusals.
+            builder.Services.AddRateLimiter(options => options.GlobalLimiter = CallerRateLimits.Create(100_000_000, 100_000_000));
         }
 
         await using var app = builder.Build();
@@ -67,6 +69,7 @@ internal static class BenchServers
             await app.Services.GetRequiredService<IDatabaseMigrator>().MigrateAsync(CancellationToken.None);
             app.UseRouting();
             app.UseAuthentication();
+            app.UseRateLimiter();
             app.UseAuthorization();
             app.MapGroup("").AllowAnonymous().MapHlmHubIdentityEndpoints();
             app.MapGrpcService<HubEchoService>();

@@ -59,6 +59,16 @@ internal sealed class HubHostOptions
     public int MaxAnonymousCallsPerAddress { get; set; } = 8;
 
     /// <summary>
+    /// <c>Hub:CallsPerSecondPerCaller</c>: calls one authenticated caller (one client of one issuer) may start per
+    /// second on this instance, unary or streaming (a stream counts once, when it opens), once its burst is spent
+    /// (default 500). Further calls end with RESOURCE_EXHAUSTED (429 over HTTP/JSON) saying when to retry.
+    /// </summary>
+    public int CallsPerSecondPerCaller { get; set; } = 500;
+
+    /// <summary><c>Hub:CallBurstPerCaller</c>: calls one caller may start at once before that rate applies (default 1,000).</summary>
+    public int CallBurstPerCaller { get; set; } = 1_000;
+
+    /// <summary>
     /// <c>Hub:HealthCheckTimeout</c>: how long one health check (the database's, the scheduler's) may take before it
     /// counts as unhealthy (default 5 s), so a hung database makes <c>/health/ready</c> answer 503, not hang.
     /// </summary>
@@ -74,5 +84,7 @@ internal sealed class HubHostOptions
         .Positive(nameof(KeepAlivePingDelay), KeepAlivePingDelay)
         .Positive(nameof(KeepAlivePingTimeout), KeepAlivePingTimeout)
         .Positive(nameof(MaxAnonymousCallsPerAddress), MaxAnonymousCallsPerAddress)
+        .Positive(nameof(CallsPerSecondPerCaller), CallsPerSecondPerCaller)
+        .Positive(nameof(CallBurstPerCaller), CallBurstPerCaller)
         .Positive(nameof(HealthCheckTimeout), HealthCheckTimeout);
 }

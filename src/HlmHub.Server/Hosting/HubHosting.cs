@@ -98,6 +98,8 @@ internal static class HubHosting
 
         builder.Services.AddRateLimiter(options =>
         {
+            // Every authenticated caller, on every route: Hub:CallsPerSecondPerCaller after Hub:CallBurstPerCaller.
+            options.GlobalLimiter = CallerRateLimits.Create(limits.CallsPerSecondPerCaller, limits.CallBurstPerCaller);
             foreach (var policy in new[] { AnonymousCallsPolicy, AnonymousProbesPolicy })
             {
                 // Per address, an IPv6 /64 counting as one, as for failed authentications.
@@ -106,24 +108,7 @@ internal static class HubHosting
                     _ => new ConcurrencyLimiterOptions { PermitLimit = limits.MaxAnonymousCallsPerAddress, QueueLimit = 0 }));
             }
 
-            options.OnRejected = (context, _) =>
-            {
-                var response = context.HttpContext.Response;
-                if (context.HttpContext.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) != true)
-                {
-                    // The HTTP health endpoints: a plain 429.
-                    response.StatusCode = StatusCodes.Status429TooManyRequests;
-                    return ValueTask.CompletedTask;
-                }
-
-                // A Trailers-Only gRPC answer: RESOURCE_EXHAUSTED says "you hold too much", which clients do not retry blindly.
-                response.StatusCode = StatusCodes.Status200OK;
-                response.ContentType = "application/grpc";
-                response.Headers["grpc-status"] = ((int)Grpc.Core.StatusCode.ResourceExhausted).ToString(CultureInfo.InvariantCulture);
-                response.Headers["grpc-message"] = Uri.EscapeDataString(
-                    $"Too many calls to anonymous services from this address (at most {limits.MaxAnonymousCallsPerAddress} at once).");
-                return ValueTask.CompletedTask;
-            };
+            options.OnRejected = (context, cancellationToken) => RefuseAsync(context, limits, cancellationToken);
         });
         return builder;
     }
@@ -180,19 +165,68 @@ internal static class HubHosting
         return null;
     }
 
-    private static async Task RefuseJsonBodyAsync(HttpContext context, string message)
+    private static Task RefuseJsonBodyAsync(HttpContext context, string message) =>
+        WriteJsonErrorAsync(context, StatusCodes.Status413PayloadTooLarge, Grpc.Core.StatusCode.ResourceExhausted, message, context.RequestAborted);
+
+    /// <summary>An answer in the error body of the transcoded rpcs: google.rpc.Status as JSON.</summary>
+    private static async Task WriteJsonErrorAsync(HttpContext context, int httpStatus, Grpc.Core.StatusCode code, string message, CancellationToken cancellationToken)
     {
-        context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+        context.Response.StatusCode = httpStatus;
         context.Response.ContentType = "application/json; charset=utf-8";
-        // The error body of the transcoded rpcs: google.rpc.Status as JSON.
         await using var json = new System.Text.Json.Utf8JsonWriter(context.Response.Body);
         json.WriteStartObject();
-        json.WriteNumber("code", (int)Grpc.Core.StatusCode.ResourceExhausted);
+        json.WriteNumber("code", (int)code);
         json.WriteString("message", message);
         json.WriteStartArray("details");
         json.WriteEndArray();
         json.WriteEndObject();
-        await json.FlushAsync(context.RequestAborted);
+        await json.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// A call the rate limiter refused: RESOURCE_EXHAUSTED over gRPC (clients do not retry it blindly), 429 over HTTP,
+    /// with the JSON error body on a transcoded rpc. Only the per-caller bucket says when to retry
+    /// (<c>grpc-retry-pushback-ms</c>, <c>Retry-After</c>); the anonymous bounds count open calls, which end when they end.
+    /// </summary>
+    private static ValueTask RefuseAsync(OnRejectedContext context, HubHostOptions limits, CancellationToken cancellationToken)
+    {
+        var http = context.HttpContext;
+        var response = http.Response;
+        var overRate = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter);
+        var retrySeconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+        var message = overRate
+            ? $"Too many calls from this client: at most {limits.CallsPerSecondPerCaller} a second (Hub:CallsPerSecondPerCaller) "
+                + $"after a burst of {limits.CallBurstPerCaller} (Hub:CallBurstPerCaller); retry in {retrySeconds} s."
+            : $"Too many calls to anonymous services from this address (at most {limits.MaxAnonymousCallsPerAddress} at once).";
+        if (http.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            // A Trailers-Only gRPC answer.
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = "application/grpc";
+            response.Headers["grpc-status"] = ((int)Grpc.Core.StatusCode.ResourceExhausted).ToString(CultureInfo.InvariantCulture);
+            response.Headers["grpc-message"] = Uri.EscapeDataString(message);
+            if (overRate)
+            {
+                // gRPC's retry pushback: a client whose retry policy covers RESOURCE_EXHAUSTED waits this long.
+                response.Headers["grpc-retry-pushback-ms"] = (retrySeconds * 1000L).ToString(CultureInfo.InvariantCulture);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        if (overRate)
+        {
+            response.Headers.RetryAfter = retrySeconds.ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (http.GetEndpoint()?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>() is not null)
+        {
+            return new ValueTask(WriteJsonErrorAsync(http, StatusCodes.Status429TooManyRequests, Grpc.Core.StatusCode.ResourceExhausted, message, cancellationToken));
+        }
+
+        // The HTTP health endpoints and the identity routes: a plain 429.
+        response.StatusCode = StatusCodes.Status429TooManyRequests;
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>

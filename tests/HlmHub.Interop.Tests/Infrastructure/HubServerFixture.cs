@@ -11,6 +11,13 @@ public sealed class HubServerFixture : IAsyncLifetime
     /// <summary>Anonymous calls one address may hold open in these tests: above the raw tests' own concurrency.</summary>
     public const int MaxAnonymousCalls = 64;
 
+    /// <summary>
+    /// Calls one client may start per second: the fuzz sends thousands from the administrator's token as fast as the
+    /// hub answers, which the default rate would refuse in part on a fast machine. The rate itself has its own tests
+    /// (<c>CallerRateLimitTests</c>).
+    /// </summary>
+    public const int CallsPerSecondPerCaller = 1_000_000;
+
     private TestDatabase? _database;
     private HubHost? _hub;
 
@@ -25,7 +32,8 @@ public sealed class HubServerFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _database = await TestDatabase.CreateAsync(TestProvider.Sqlite);
-        _hub = await HubHost.StartAsync(_database, "--Hub:ResponseCompression=gzip", $"--Hub:MaxAnonymousCallsPerAddress={MaxAnonymousCalls}");
+        _hub = await HubHost.StartAsync(_database, "--Hub:ResponseCompression=gzip", $"--Hub:MaxAnonymousCallsPerAddress={MaxAnonymousCalls}",
+            $"--Hub:CallsPerSecondPerCaller={CallsPerSecondPerCaller}", $"--Hub:CallBurstPerCaller={CallsPerSecondPerCaller}");
         var (clientId, secret) = _hub.BootstrapAdmin();
         AdminToken = await _hub.GetTokenAsync(clientId, secret, "hlmhub.admin");
     }
