@@ -184,6 +184,15 @@ public sealed class EmbeddedIssuerOptions
     /// </summary>
     public int MaxTrackedFailureKeys { get; set; } = 100_000;
 
+    /// <summary>
+    /// <c>Auth:EmbeddedIssuer:MaxTokenRequestsPerClientPerMinute</c>: token requests one (client id, remote address)
+    /// pair may make in a minute, successful or not (default 300: a script running the CLI in a loop stays under it),
+    /// before it gets 429 until the minute ends. A token lasts <see cref="AuthOptions.TokenLifetime"/> and checking a
+    /// secret costs a PBKDF2 hash: a client asking for a new token per call as fast as it can would otherwise take
+    /// the hub's CPU from every other client.
+    /// </summary>
+    public int MaxTokenRequestsPerClientPerMinute { get; set; } = 300;
+
     /// <summary><c>Auth:EmbeddedIssuer:MaxTokenRequestBytes</c>: largest accepted token request body (default 16 KiB).</summary>
     public int MaxTokenRequestBytes { get; set; } = 16 * 1024;
 

@@ -98,6 +98,33 @@ public sealed class ConnectionAndErrorTests(HubFixture hub) : IClassFixture<HubF
     }
 
     [Fact]
+    public async Task AClientOverItsTokenRequestRate_Exits3_SayingToWait_NotThatItFailedToAuthenticate()
+    {
+        // A hub of its own, allowing one token request per client and minute.
+        await using var database = await EmptyDatabase.CreateAsync(HlmHub.Storage.StorageProvider.Sqlite, TestTimeouts.Token());
+        await using var limited = HubProcess.Start(new Dictionary<string, string?>(database.Settings)
+        {
+            ["Auth:EmbeddedIssuer:MaxTokenRequestsPerClientPerMinute"] = "1",
+        });
+        await limited.WaitStartedAsync();
+        var admin = BootstrapAdmin.Read(database.DataDirectory);
+        var environment = hub.As((admin.ClientId, admin.Secret));
+        environment["HLMHUB_URL"] = $"http://127.0.0.1:{limited.GrpcPort}";
+        environment["HLMHUB_AUTH_URL"] = $"http://127.0.0.1:{limited.HttpPort}";
+
+        var first = await hub.RunAsync(environment, "clients", "list");
+        var second = await hub.RunAsync(environment, "clients", "list");
+
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.True(second.ExitCode == 3, second.ToString());
+        var line = Assert.Single(second.ErrorLines);
+        Assert.Contains("too many token requests", line, StringComparison.Ordinal);
+        Assert.Contains("wait", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("failed authentications", line, StringComparison.Ordinal);
+        AssertNoTrace(second);
+    }
+
+    [Fact]
     public async Task NoCredentials_Exits2_SayingWhatToSet()
     {
         var result = await hub.RunAsync(new Dictionary<string, string> { ["HLMHUB_URL"] = hub.GrpcUrl }, "clients", "list");

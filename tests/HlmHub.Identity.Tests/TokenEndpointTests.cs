@@ -342,6 +342,39 @@ public sealed class TokenEndpointTests
     }
 
     [Fact]
+    public async Task AClientAskingForTokensInALoop_Gets429AfterItsAllowance_OtherClientsAndAddressesStillGetTheirs()
+    {
+        await using var host = await IssuerTestHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Auth:EmbeddedIssuer:MaxTokenRequestsPerClientPerMinute"] = "3",
+        });
+        var looping = await host.RegisterAsync(Partner("maaf"));
+        var other = await host.RegisterAsync(Partner("macif"));
+
+        var statuses = new List<HttpStatusCode>();
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            statuses.Add((await host.RequestTokenAsync([ClientCredentials], (looping.ClientId, looping.ClientSecret!))).Status);
+        }
+        var refused = await host.RequestTokenAsync([ClientCredentials], (looping.ClientId, looping.ClientSecret!));
+        var otherClient = await host.RequestTokenAsync([ClientCredentials], (other.ClientId, other.ClientSecret!));
+        // The same client from another address (127.0.0.2) has an allowance of its own.
+        using var elsewhere = HttpClientFrom(IPAddress.Parse("127.0.0.2"), host.Address);
+        using var fromElsewhere = await elsewhere.SendAsync(new HttpRequestMessage(HttpMethod.Post, IdentityEndpointPaths.Token)
+        {
+            Content = new FormUrlEncodedContent([ClientCredentials, new("client_id", looping.ClientId), new("client_secret", looping.ClientSecret!)]),
+        }).DefaultTimeout();
+
+        Assert.Equal(Enumerable.Repeat(HttpStatusCode.OK, 3), statuses);
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.Status);
+        Assert.Equal("invalid_request", refused.Error);
+        Assert.Contains("Auth:EmbeddedIssuer:MaxTokenRequestsPerClientPerMinute", refused.Body.GetProperty("error_description").GetString(), StringComparison.Ordinal);
+        Assert.InRange(refused.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
+        Assert.Equal(HttpStatusCode.OK, otherClient.Status);
+        Assert.Equal(HttpStatusCode.OK, fromElsewhere.StatusCode);
+    }
+
+    [Fact]
     public async Task DiscoveryDocuments_AtBothPaths_DescribeTheIssuerAndItsJwks()
     {
         await using var host = await IssuerTestHost.StartAsync();

@@ -37,6 +37,7 @@ internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
         Require(failures, embedded.MaxFailedAuthenticationsPerClient > 0, "EmbeddedIssuer:MaxFailedAuthenticationsPerClient", $"must be greater than 0 (it is {embedded.MaxFailedAuthenticationsPerClient})");
         Require(failures, embedded.MaxFailedAuthenticationsPerAddress > 0, "EmbeddedIssuer:MaxFailedAuthenticationsPerAddress", $"must be greater than 0 (it is {embedded.MaxFailedAuthenticationsPerAddress})");
         Require(failures, embedded.MaxTrackedFailureKeys >= 100, "EmbeddedIssuer:MaxTrackedFailureKeys", $"must be 100 or more (it is {embedded.MaxTrackedFailureKeys})");
+        Require(failures, embedded.MaxTokenRequestsPerClientPerMinute > 0, "EmbeddedIssuer:MaxTokenRequestsPerClientPerMinute", $"must be greater than 0 (it is {embedded.MaxTokenRequestsPerClientPerMinute})");
         Require(failures, embedded.MaxTokenRequestBytes > 0, "EmbeddedIssuer:MaxTokenRequestBytes", $"must be greater than 0 (it is {embedded.MaxTokenRequestBytes})");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

@@ -88,6 +88,7 @@ internal static class IssuerRegistration
                 server.AddEventHandler(IssuerUrlHandler.Descriptor);
                 server.AddEventHandler(TokenRequestSizeHandler.Descriptor);
                 server.AddEventHandler(FailedAuthenticationGate.Descriptor);
+                server.AddEventHandler(TokenRequestRateGate.Descriptor);
                 server.AddEventHandler(FailedAuthenticationRecorder.Descriptor);
                 server.AddEventHandler(TokenRequestMetrics.Descriptor);
                 server.AddEventHandler(Rfc7523AssertionParameters.Descriptor);

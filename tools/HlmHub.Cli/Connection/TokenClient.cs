@@ -96,8 +96,10 @@ internal sealed class TokenClient(HttpClient http, HubSettings settings, TimePro
         var description = ReadString(body, "error_description");
         return (response.StatusCode, error) switch
         {
-            (HttpStatusCode.TooManyRequests, _) => new CliException(ExitCodes.AuthenticationOrPermission,
+            (HttpStatusCode.TooManyRequests, "invalid_client") => new CliException(ExitCodes.AuthenticationOrPermission,
                 $"too many failed authentications: the token endpoint asks to wait {response.Headers.RetryAfter?.Delta?.TotalSeconds ?? 60:0} s"),
+            (HttpStatusCode.TooManyRequests, _) => new CliException(ExitCodes.AuthenticationOrPermission,
+                $"too many token requests from client '{settings.ClientId}': the token endpoint asks to wait {response.Headers.RetryAfter?.Delta?.TotalSeconds ?? 60:0} s"),
             (_, "invalid_client") => new CliException(ExitCodes.AuthenticationOrPermission,
                 $"the hub refused client '{settings.ClientId}' (invalid_client): check {HubSettings.ClientIdVariable} and {(settings.ClientSecret is null ? "the key file" : HubSettings.ClientSecretVariable)}, and that the client is not disabled"),
             (_, "invalid_scope") => new CliException(ExitCodes.AuthenticationOrPermission,
