@@ -159,6 +159,13 @@ public sealed class EmbeddedIssuerOptions
     /// </summary>
     public TimeSpan KeyCacheRefreshInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// <c>Auth:EmbeddedIssuer:DisabledClientsRefreshInterval</c>: how often an instance re-reads which clients are
+    /// disabled (default 30 s). A disabled client's tokens are refused, and its open streams end, at once on the
+    /// instance that disabled it and within this interval on the others.
+    /// </summary>
+    public TimeSpan DisabledClientsRefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary><c>Auth:EmbeddedIssuer:ClientAssertionMaxLifetime</c>: longest accepted private_key_jwt assertion, exp - iat (default 5 minutes).</summary>
     public TimeSpan ClientAssertionMaxLifetime { get; set; } = TimeSpan.FromMinutes(5);
 

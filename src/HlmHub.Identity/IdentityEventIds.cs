@@ -38,4 +38,7 @@ public static class IdentityEventIds
 
     /// <summary>A client's secret was replaced by a new one (the old one stopped working).</summary>
     public const int ClientSecretRotated = 3012;
+
+    /// <summary>The disabled clients could not be read from the database; the last set read stays in force.</summary>
+    public const int DisabledClientsUnreadable = 3013;
 }

@@ -22,8 +22,10 @@ public sealed class TokenRouterTests
         var options = Options.Create(new AuthOptions { Issuer = EmbeddedIssuer });
         _cache = new ValidatedTokenCache(options, TimeProvider.System);
         _router = new TokenRouter(_cache, options, new IssuerSchemes(options.Value),
-            new EmbeddedIssuerUrl(options, new ServiceCollection().BuildServiceProvider()), _published);
+            new EmbeddedIssuerUrl(options, new ServiceCollection().BuildServiceProvider()), _published, _disabled);
     }
+
+    private readonly DisabledClients _disabled = new();
 
     private readonly PublishedKeys _published = new() { "key-1" };
 
@@ -87,6 +89,27 @@ public sealed class TokenRouterTests
         Assert.Equal(TokenRouteKind.Cached, whilePublished.Kind);
         Assert.Equal((TokenRouteKind.Issuer, HubAuthentication.EmbeddedScheme), (afterRevocation.Kind, afterRevocation.IssuerScheme));
     }
+
+    [Fact]
+    public void ACachedTokenOfADisabledClient_IsRefused_AnotherClientsIsStillAnsweredFromTheCache()
+    {
+        var disabledToken = Jwt("ES256", "key-1", EmbeddedIssuer);
+        var otherToken = Jwt("ES256", "key-1", EmbeddedIssuer + "?other");
+        _cache.Add(disabledToken, Principal("client-a"), HubAuthentication.EmbeddedScheme, "key-1", TimeProvider.System.GetUtcNow().AddHours(1));
+        _cache.Add(otherToken, Principal("client-b"), HubAuthentication.EmbeddedScheme, "key-1", TimeProvider.System.GetUtcNow().AddHours(1));
+        var beforeDisabling = _router.Route(Request(disabledToken));
+
+        _disabled.Disable("client-a");
+        var afterDisabling = _router.Route(Request(disabledToken));
+        var other = _router.Route(Request(otherToken));
+
+        Assert.Equal(TokenRouteKind.Cached, beforeDisabling.Kind);
+        Assert.Equal((TokenRouteKind.Refused, DisabledClients.Refusal), (afterDisabling.Kind, afterDisabling.Refusal));
+        Assert.Equal(TokenRouteKind.Cached, other.Kind);
+    }
+
+    private static ClaimsPrincipal Principal(string clientId) => new(new CallerClaimsIdentity([], HubAuthentication.EmbeddedScheme, new CallerIdentity(
+        EmbeddedIssuer, clientId, CallerKind.Partner, "maaf", null, null, new HashSet<string>(), TimeProvider.System.GetUtcNow().AddHours(1))));
 
     /// <summary>The embedded issuer's published keys, as this test sets them (the real set is the database's: KeyRotationTests).</summary>
     private sealed class PublishedKeys : HashSet<string>, IPublishedSigningKeys

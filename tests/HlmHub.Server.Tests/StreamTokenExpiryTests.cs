@@ -27,9 +27,9 @@ public sealed class ShortTokenHubFixture : IAsyncLifetime
 }
 
 /// <summary>
-/// A token is checked when a call starts; a stream must not outlive it. A partner whose client is disabled, or whose
-/// token leaked, keeps an open stream no longer than its token's lifetime: the stream then ends with UNAUTHENTICATED,
-/// and nothing sent on it after that is booked.
+/// A token is checked when a call starts; a stream must not outlive it. A stream opened with a leaked token stays
+/// open no longer than the token's lifetime: it then ends with UNAUTHENTICATED, and nothing sent on it after that is
+/// booked (a disabled client's streams end sooner: <see cref="DisabledClientTests"/>).
 /// </summary>
 public sealed class StreamTokenExpiryTests(ShortTokenHubFixture fixture) : IClassFixture<ShortTokenHubFixture>
 {

@@ -15,7 +15,8 @@ namespace HlmHub.Identity.Authorization;
 /// ownership rule and returned without checking it fails loudly. The rule that matters, checking before the
 /// first write, is held by <see cref="OwnershipWriteGuard"/>.
 /// </summary>
-internal sealed class RpcCallerInterceptor(TimeProvider timeProvider, IOptions<AuthOptions> options, ILogger<RpcCallerInterceptor> logger) : Interceptor
+internal sealed class RpcCallerInterceptor(
+    TimeProvider timeProvider, IOptions<AuthOptions> options, DisabledClients disabledClients, ILogger<RpcCallerInterceptor> logger) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -30,7 +31,7 @@ internal sealed class RpcCallerInterceptor(TimeProvider timeProvider, IOptions<A
         IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
         var caller = Attach(context);
-        using var expiry = ExpiryOf(caller);
+        using var expiry = ExpiryOf(caller, context);
         using var reader = expiry is null ? null : new ExpiringStreamReader<TRequest>(requestStream, expiry);
         var response = await continuation(reader ?? requestStream, context);
         VerifyOwnershipChecked(context, caller);
@@ -41,7 +42,7 @@ internal sealed class RpcCallerInterceptor(TimeProvider timeProvider, IOptions<A
         TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
         var caller = Attach(context);
-        using var expiry = ExpiryOf(caller);
+        using var expiry = ExpiryOf(caller, context);
         await continuation(request, expiry is null ? responseStream : new ExpiringStreamWriter<TResponse>(responseStream, expiry), context);
         VerifyOwnershipChecked(context, caller);
     }
@@ -51,7 +52,7 @@ internal sealed class RpcCallerInterceptor(TimeProvider timeProvider, IOptions<A
         DuplexStreamingServerMethod<TRequest, TResponse> continuation)
     {
         var caller = Attach(context);
-        using var expiry = ExpiryOf(caller);
+        using var expiry = ExpiryOf(caller, context);
         using var reader = expiry is null ? null : new ExpiringStreamReader<TRequest>(requestStream, expiry);
         await continuation(reader ?? requestStream, expiry is null ? responseStream : new ExpiringStreamWriter<TResponse>(responseStream, expiry), context);
 
@@ -60,9 +61,10 @@ internal sealed class RpcCallerInterceptor(TimeProvider timeProvider, IOptions<A
 
     /// <summary>
     /// A stream authorized by a token ends when the token does: its <c>exp</c>, with the clock skew every token is
-    /// validated with (anonymous standard services have no token to outlive).
+    /// validated with, or sooner when a token of the embedded issuer belongs to a client disabled meanwhile
+    /// (anonymous standard services have no token to outlive).
     /// </summary>
-    private TokenExpiry? ExpiryOf(AuthenticatedCaller? caller)
+    private TokenExpiry? ExpiryOf(AuthenticatedCaller? caller, ServerCallContext context)
     {
         if (caller is null)
         {
@@ -70,6 +72,11 @@ internal sealed class RpcCallerInterceptor(TimeProvider timeProvider, IOptions<A
         }
 
         var expiry = new TokenExpiry(caller.Identity.ExpiresAt + options.Value.ClockSkew, timeProvider);
+        if (context.GetHttpContext().User.Identity is CallerClaimsIdentity { AuthenticationType: HubAuthentication.EmbeddedScheme })
+        {
+            expiry.EndsWith(disabledClients.Track(caller.ClientId, expiry));
+        }
+
         caller.ExpiresWith(expiry);
         return expiry;
     }

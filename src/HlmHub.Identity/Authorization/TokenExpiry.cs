@@ -6,8 +6,9 @@ namespace HlmHub.Identity.Authorization;
 /// When the token a streaming call was authorized with stops being valid (its <c>exp</c> plus <c>Auth:ClockSkew</c>).
 /// A token is checked when a call starts; a stream can outlive it by hours, so the streams of the call are wrapped
 /// (<see cref="ExpiringStreamReader{T}"/>, <see cref="ExpiringStreamWriter{T}"/>): once the token has expired, reading
-/// or writing ends the call with UNAUTHENTICATED. A disabled client, or a leaked token, then keeps an open stream
-/// no longer than an unexpired token lets it make new calls (at most <c>Auth:TokenLifetime</c>).
+/// or writing ends the call with UNAUTHENTICATED. A leaked token then keeps an open stream no longer than it could
+/// make new calls (at most <c>Auth:TokenLifetime</c>); a disabled client's streams end sooner, when the instance
+/// learns it is disabled (<see cref="EndBecauseClientDisabled"/>).
 /// </summary>
 internal sealed class TokenExpiry : IDisposable
 {
@@ -18,6 +19,7 @@ internal sealed class TokenExpiry : IDisposable
     private readonly DateTimeOffset _expiresAt;
     private readonly CancellationTokenSource _expired;
     private readonly bool _timerCoversExpiry;
+    private volatile bool _clientDisabled;
 
     public TokenExpiry(DateTimeOffset expiresAt, TimeProvider timeProvider)
     {
@@ -39,14 +41,43 @@ internal sealed class TokenExpiry : IDisposable
     {
         if (HasExpired)
         {
-            throw Expired();
+            throw Error();
         }
     }
 
-    public static RpcException Expired() => new(new Status(StatusCode.Unauthenticated,
-        "The access token expired during this call: get a new token and call again (resend what was not acknowledged)."));
+    /// <summary>
+    /// Ends the call as an expiry would, because its client has been disabled (<see cref="ResourceServer.DisabledClients"/>):
+    /// a token the client can no longer renew stops serving now rather than at its <c>exp</c>.
+    /// </summary>
+    public void EndBecauseClientDisabled()
+    {
+        _clientDisabled = true;
+        try
+        {
+            _expired.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The call has ended already.
+        }
+    }
 
-    public void Dispose() => _expired.Dispose();
+    /// <summary>Why the call ends: its token expired, or its client was disabled.</summary>
+    public RpcException Error() => _clientDisabled
+        ? new(new Status(StatusCode.Unauthenticated, "The client was disabled during this call: its tokens are no longer accepted."))
+        : new(new Status(StatusCode.Unauthenticated,
+            "The access token expired during this call: get a new token and call again (resend what was not acknowledged)."));
+
+    private IDisposable? _registration;
+
+    /// <summary>Disposes <paramref name="registration"/> (a <see cref="ResourceServer.DisabledClients"/> tracking) with this expiry.</summary>
+    public void EndsWith(IDisposable registration) => _registration = registration;
+
+    public void Dispose()
+    {
+        _registration?.Dispose();
+        _expired.Dispose();
+    }
 }
 
 /// <summary>A request stream that ends the call with UNAUTHENTICATED once the caller's token has expired (<see cref="TokenExpiry"/>).</summary>
@@ -75,7 +106,7 @@ internal sealed class ExpiringStreamReader<T>(IAsyncStreamReader<T> inner, Token
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && expiry.Token.IsCancellationRequested)
         {
-            throw TokenExpiry.Expired();
+            throw expiry.Error();
         }
     }
 

@@ -32,6 +32,7 @@ internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
         Require(failures, embedded.KeyAnnouncementLead < embedded.KeyRotationInterval, "EmbeddedIssuer:KeyAnnouncementLead",
             $"must be shorter than Auth:EmbeddedIssuer:KeyRotationInterval ({embedded.KeyAnnouncementLead} is not shorter than {embedded.KeyRotationInterval})");
         Positive(failures, "EmbeddedIssuer:KeyCacheRefreshInterval", embedded.KeyCacheRefreshInterval);
+        Positive(failures, "EmbeddedIssuer:DisabledClientsRefreshInterval", embedded.DisabledClientsRefreshInterval);
         Positive(failures, "EmbeddedIssuer:ClientAssertionMaxLifetime", embedded.ClientAssertionMaxLifetime);
         Positive(failures, "EmbeddedIssuer:FailedAuthenticationWindow", embedded.FailedAuthenticationWindow);
         Require(failures, embedded.MaxFailedAuthenticationsPerClient > 0, "EmbeddedIssuer:MaxFailedAuthenticationsPerClient", $"must be greater than 0 (it is {embedded.MaxFailedAuthenticationsPerClient})");

@@ -52,4 +52,8 @@ internal static partial class IdentityLog
     [LoggerMessage(EventId = IdentityEventIds.IssuerMetadataUnavailable, EventName = "IssuerMetadataUnavailable", Level = LogLevel.Warning,
         Message = "Could not read the discovery document or JWKS of {Authority}: {Reason}")]
     public static partial void IssuerMetadataUnavailable(ILogger logger, string authority, string reason);
+
+    [LoggerMessage(EventId = IdentityEventIds.DisabledClientsUnreadable, EventName = "DisabledClientsUnreadable", Level = LogLevel.Warning,
+        Message = "Could not read the disabled clients from the database ({Reason}); the last set read stays in force until the next try")]
+    public static partial void DisabledClientsUnreadable(ILogger logger, string reason);
 }

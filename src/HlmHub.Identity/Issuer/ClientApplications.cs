@@ -55,6 +55,9 @@ internal static class ClientApplications
     public static ClientKind? KindOf(OpenIddictEntityFrameworkCoreApplication application) =>
         ParseKind(Read(ParseObject(application.Properties), KindProperty));
 
+    /// <summary>True when an application's stored properties (OpenIddict's JSON column) say it is disabled.</summary>
+    public static bool IsDisabled(string? properties) => ReadInstant(ParseObject(properties), DisabledAtProperty) is not null;
+
     /// <summary>Reads a stored application (EF entity, JSON columns) into the registry's description.</summary>
     public static ClientDescription Describe(OpenIddictEntityFrameworkCoreApplication application)
     {

@@ -22,6 +22,7 @@ internal sealed class OpenIddictClientRegistry(
     IServiceScopeFactory scopeFactory,
     IDbContextFactory<HlmHubDbContext> dbContextFactory,
     TimeProvider timeProvider,
+    ResourceServer.DisabledClients disabledClients,
     ILogger<OpenIddictClientRegistry> logger) : IClientRegistry
 {
     /// <summary>Most scopes one client may be allowed: far above the hub's handful, small enough to bound token size.</summary>
@@ -116,6 +117,8 @@ internal sealed class OpenIddictClientRegistry(
             await manager.PopulateAsync(application, descriptor, cancellationToken);
             await manager.UpdateAsync(application, cancellationToken);
         }
+        // This instance refuses the client's tokens, and ends its streams, from now on; the others at their next refresh.
+        disabledClients.Disable(clientId);
         IdentityLog.ClientDisabled(logger, clientId);
     }
 

@@ -46,6 +46,12 @@ public static class HubAuthentication
         var schemes = new IssuerSchemes(configured);
         services.AddSingleton(schemes);
         services.AddSingleton<ValidatedTokenCache>();
+        services.AddSingleton<DisabledClients>();
+        if (schemes.EmbeddedEnabled)
+        {
+            services.AddHostedService<DisabledClientsRefresher>();
+        }
+
         services.AddSingleton<TokenRouter>();
         services.AddSingleton<IssuerEvents>();
         services.AddSingleton<EmbeddedIssuerConfigurationManager>();
@@ -118,7 +124,7 @@ public static class HubAuthentication
 /// once more against the refreshed keys (JwtBearer has just asked for the refresh, and would otherwise refuse
 /// this call and accept the next); when it is invalid, keep the reason for the status message and the audit.
 /// </summary>
-internal sealed class IssuerEvents(IssuerSchemes schemes, ValidatedTokenCache cache, ILogger<IssuerEvents> logger) : JwtBearerEvents
+internal sealed class IssuerEvents(IssuerSchemes schemes, ValidatedTokenCache cache, DisabledClients disabledClients, ILogger<IssuerEvents> logger) : JwtBearerEvents
 {
     private const string MetadataUnavailable = "the token's issuer could not be reached to read its keys";
 
@@ -186,6 +192,12 @@ internal sealed class IssuerEvents(IssuerSchemes schemes, ValidatedTokenCache ca
         if (caller.Kind != CallerKind.None && (allowed & caller.Kind) != caller.Kind)
         {
             HubAuthentication.SetFailure(httpContext, $"the token's issuer may not assert {caller.Kind} callers");
+            return null;
+        }
+
+        if (scheme == HubAuthentication.EmbeddedScheme && disabledClients.IsDisabled(caller.ClientId))
+        {
+            HubAuthentication.SetFailure(httpContext, DisabledClients.Refusal);
             return null;
         }
 

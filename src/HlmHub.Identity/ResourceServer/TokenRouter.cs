@@ -25,9 +25,14 @@ internal sealed class TokenRouter
     private readonly EmbeddedIssuerUrl? _embeddedIssuer;
     private readonly IPublishedSigningKeys _embeddedKeys;
 
-    public TokenRouter(ValidatedTokenCache cache, IOptions<AuthOptions> options, IssuerSchemes schemes, EmbeddedIssuerUrl embeddedIssuer, IPublishedSigningKeys embeddedKeys)
+    private readonly DisabledClients _disabledClients;
+
+    public TokenRouter(
+        ValidatedTokenCache cache, IOptions<AuthOptions> options, IssuerSchemes schemes, EmbeddedIssuerUrl embeddedIssuer, IPublishedSigningKeys embeddedKeys,
+        DisabledClients disabledClients)
     {
         _cache = cache;
+        _disabledClients = disabledClients;
         _embeddedKeys = embeddedKeys;
         _schemeByIssuer = schemes.External.ToDictionary(issuer => issuer.Issuer, issuer => issuer.Scheme, StringComparer.Ordinal);
         _allowedAlgorithms = new HashSet<string>(options.Value.EffectiveAllowedAlgorithms, StringComparer.Ordinal);
@@ -50,7 +55,11 @@ internal sealed class TokenRouter
         // tokens stop at once on this instance, and within the key set's refresh interval on the others.
         if (_cache.TryGet(header, out var entry) && (entry.Scheme != HubAuthentication.EmbeddedScheme || _embeddedKeys.StillPublishes(entry.KeyId)))
         {
-            return TokenRoute.FromCache(entry);
+            // So is a disabled client's: at once on the instance that disabled it, within the refresh interval elsewhere.
+            return entry.Scheme == HubAuthentication.EmbeddedScheme && CallerClaimsIdentity.Find(entry.Principal) is { } caller
+                && _disabledClients.IsDisabled(caller.ClientId)
+                ? TokenRoute.Refused(DisabledClients.Refusal)
+                : TokenRoute.FromCache(entry);
         }
 
         var token = header.ToString();
