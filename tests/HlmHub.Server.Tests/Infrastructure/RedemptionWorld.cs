@@ -202,5 +202,12 @@ internal sealed class RedemptionWorld
         return (originals.Count, cancellations.Count);
     }
 
+    /// <summary>The rejected events stored for the world's partner.</summary>
+    public async Task<int> StoredRejectionsAsync()
+    {
+        await using var db = await DbAsync();
+        return await db.Redemptions.CountAsync(item => item.PartnerId == PartnerId && item.Outcome == Domain.RedemptionOutcome.Rejected);
+    }
+
     private Task<HlmHubDbContext> DbAsync() => _hub.Services.GetRequiredService<IDbContextFactory<HlmHubDbContext>>().CreateDbContextAsync();
 }

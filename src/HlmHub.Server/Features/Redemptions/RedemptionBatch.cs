@@ -23,6 +23,8 @@ internal sealed class RedemptionBatch
     private readonly HlmHubDbContext _db;
     private readonly RedemptionOptions _limits;
     private readonly DateTimeOffset _now;
+    private readonly Func<string, int> _rejectionAllowance;
+    private readonly Dictionary<string, int> _rejectionsStored = new(StringComparer.Ordinal);
     private readonly Dictionary<(string PartnerId, string EventId), Redemption> _byEvent = [];
     private readonly Dictionary<Guid, Redemption> _cancellationOf = [];
     private readonly Dictionary<Guid, string> _eventIdOfRedemption = [];
@@ -41,21 +43,27 @@ internal sealed class RedemptionBatch
     private Dictionary<(string ClubId, string LandlordId), List<FederationAgreement>> _agreements = [];
     private Dictionary<string, List<Period>> _closedPeriods = new(StringComparer.Ordinal);
 
-    private RedemptionBatch(HlmHubDbContext db, RedemptionOptions limits, DateTimeOffset now)
+    private RedemptionBatch(HlmHubDbContext db, RedemptionOptions limits, DateTimeOffset now, Func<string, int> rejectionAllowance)
     {
         _db = db;
         _limits = limits;
         _now = now;
+        _rejectionAllowance = rejectionAllowance;
     }
+
+    /// <summary>What a batch decided: one acknowledgement per item, in order, and the rejected events it stored per partner.</summary>
+    public sealed record Decided(V1.RedemptionAck[] Acks, IReadOnlyDictionary<string, int> RejectionsStored);
 
     /// <summary>
     /// Decides <paramref name="items"/> and writes what they change through <paramref name="db"/>, inside the
-    /// caller's database transaction (the caller commits); returns one acknowledgement per item, in order.
+    /// caller's database transaction (the caller commits). <paramref name="rejectionAllowance"/> says how many more
+    /// rejected events of a partner may be stored today (<see cref="StoredRejections"/>).
     /// </summary>
-    public static async Task<V1.RedemptionAck[]> DecideAndWriteAsync(
-        HlmHubDbContext db, IReadOnlyList<RedemptionSubmission> items, RedemptionOptions limits, DateTimeOffset now, CancellationToken cancellationToken)
+    public static async Task<Decided> DecideAndWriteAsync(
+        HlmHubDbContext db, IReadOnlyList<RedemptionSubmission> items, RedemptionOptions limits, DateTimeOffset now,
+        Func<string, int> rejectionAllowance, CancellationToken cancellationToken)
     {
-        var batch = new RedemptionBatch(db, limits, now);
+        var batch = new RedemptionBatch(db, limits, now, rejectionAllowance);
         var events = items.Select(item => ReceivedEvent.From(item)).ToList();
         await batch.LoadAsync(events, cancellationToken);
         var acks = new V1.RedemptionAck[events.Count];
@@ -66,7 +74,7 @@ internal sealed class RedemptionBatch
 
         await batch.StageAccountsAsync(cancellationToken);
         await batch.WriteAsync(cancellationToken);
-        return acks;
+        return new Decided(acks, batch._rejectionsStored);
     }
 
     /// <summary>
@@ -243,6 +251,22 @@ internal sealed class RedemptionBatch
         var clubId = decision.Reason is RejectionReason.NotYourOffer or RejectionReason.Malformed ? null : offer?.ClubId;
         var bookingPeriod = clubId is null ? usagePeriod : PeriodRules.BookingPeriod(usagePeriod, _closedPeriods.GetValueOrDefault(clubId) ?? []);
         var redemption = Redemption.Record(Guid.CreateVersion7(_now), request, facts, decision, bookingPeriod, _now);
+        if (decision.Outcome == RedemptionOutcome.Rejected)
+        {
+            var stored = _rejectionsStored.GetValueOrDefault(received.PartnerId);
+            if (stored >= _rejectionAllowance(received.PartnerId))
+            {
+                // Over the partner's quota for today: answered as it would be, nothing written.
+                var unstored = RedemptionAcks.First(redemption, malformed);
+                unstored.RedemptionId = "";
+                unstored.Message += $" (not stored: Redemptions:MaxStoredRejectionsPerPartnerPerDay is {_limits.MaxStoredRejectionsPerPartnerPerDay}, "
+                    + "reached today; a resend of this event is decided again)";
+                return unstored;
+            }
+
+            _rejectionsStored[received.PartnerId] = stored + 1;
+        }
+
         _newRedemptions.Add(redemption);
         Remember(redemption);
         if (decision.Outcome == RedemptionOutcome.Accepted)

@@ -47,6 +47,15 @@ internal sealed class RedemptionOptions
     /// </summary>
     public int MaxCommitAttempts { get; set; } = 5;
 
+    /// <summary>
+    /// Rejected events of one partner stored per day (Europe/Paris) by one hub instance (default 10,000). A rejected
+    /// event is stored so that a resend gets the first answer; past this, the partner's rejected events are still
+    /// answered, with their reason, but not stored (the answer says so, and a resend is decided again): a broken
+    /// integration sending garbage under fresh event ids cannot grow the database without bound. Accepted events are
+    /// never affected.
+    /// </summary>
+    public int MaxStoredRejectionsPerPartnerPerDay { get; set; } = 10_000;
+
     /// <summary>The start-up check of these limits; null when valid, else the message.</summary>
     public string? Validate() =>
         MaxBatchSize is < 1 or > 10_000 ? $"{SectionName}:MaxBatchSize must be between 1 and 10000 (it is {MaxBatchSize})."
@@ -56,6 +65,7 @@ internal sealed class RedemptionOptions
         : MaxQueuedEvents < MaxBatchSize ? $"{SectionName}:MaxQueuedEvents must be at least MaxBatchSize (it is {MaxQueuedEvents})."
         : MaxClockSkew < TimeSpan.Zero || MaxClockSkew > TimeSpan.FromHours(1) ? $"{SectionName}:MaxClockSkew must be between 0 and 1 hour (it is {MaxClockSkew})."
         : MaxCommitAttempts is < 1 or > 100 ? $"{SectionName}:MaxCommitAttempts must be between 1 and 100 (it is {MaxCommitAttempts})."
+        : MaxStoredRejectionsPerPartnerPerDay < 0 ? $"{SectionName}:MaxStoredRejectionsPerPartnerPerDay must be 0 or more (it is {MaxStoredRejectionsPerPartnerPerDay})."
         : null;
 }
 

@@ -28,6 +28,7 @@ internal sealed partial class RedemptionPipeline : BackgroundService
     private readonly ILogger<RedemptionPipeline> _logger;
     private readonly Channel<Pending> _queue;
     private readonly HubMetrics _metrics;
+    private readonly StoredRejections _storedRejections;
 
     // The loop's own database connection, kept open from one batch to the next so that the batches' statements are
     // compiled once (BulkInsert keeps them per connection); opened by a context of its own, so that EF Core sets it
@@ -44,6 +45,7 @@ internal sealed partial class RedemptionPipeline : BackgroundService
         _metrics = metrics;
         _dbContextFactory = dbContextFactory;
         _limits = options.Value;
+        _storedRejections = new StoredRejections(_limits.MaxStoredRejectionsPerPartnerPerDay);
         _timeProvider = timeProvider;
         _logger = logger;
         _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_limits.MaxQueuedEvents)
@@ -174,9 +176,13 @@ internal sealed partial class RedemptionPipeline : BackgroundService
         db.Database.SetDbConnection(connection, contextOwnsConnection: false);
         db.ChangeTracker.AutoDetectChangesEnabled = false;
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var acks = await RedemptionBatch.DecideAndWriteAsync(db, submissions, _limits, _timeProvider.GetUtcNow(), cancellationToken);
+        var now = _timeProvider.GetUtcNow();
+        var decided = await RedemptionBatch.DecideAndWriteAsync(
+            db, submissions, _limits, now, partnerId => _storedRejections.Allowance(partnerId, now), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return acks;
+        // Counted once committed: a batch decided again after a conflict counts only the attempt that was written.
+        _storedRejections.Add(decided.RejectionsStored, now);
+        return decided.Acks;
     }
 
     private async Task<System.Data.Common.DbConnection> ConnectionAsync(CancellationToken cancellationToken)
