@@ -49,17 +49,26 @@ internal sealed class DisabledClients
         EndStreamsOf(clientId);
     }
 
-    /// <summary>The disabled clients as the database holds them (every instance's disabling).</summary>
-    public void Replace(IReadOnlyCollection<string> clientIds)
+    /// <summary>
+    /// Adds the disabled clients the database holds (every instance's disabling). Only ever adds: a disabled client
+    /// is never enabled again, and a read that started before this instance disabled a client must not drop it.
+    /// </summary>
+    public void Merge(IReadOnlyCollection<string> clientIds)
     {
-        FrozenSet<string> before;
+        List<string> added;
         lock (_gate)
         {
-            before = _disabled;
-            _disabled = clientIds.ToFrozenSet(StringComparer.Ordinal);
+            var before = _disabled;
+            added = [.. clientIds.Where(id => !before.Contains(id))];
+            if (added.Count == 0)
+            {
+                return;
+            }
+
+            _disabled = before.Concat(added).ToFrozenSet(StringComparer.Ordinal);
         }
 
-        foreach (var clientId in clientIds.Where(id => !before.Contains(id)))
+        foreach (var clientId in added)
         {
             EndStreamsOf(clientId);
         }
@@ -150,7 +159,7 @@ internal sealed class DisabledClientsRefresher(
                 .Where(application => application.Properties != null && application.Properties.Contains(Issuer.ClientApplications.DisabledAtProperty))
                 .Select(application => new { application.ClientId, application.Properties })
                 .ToListAsync(cancellationToken);
-            disabledClients.Replace([.. marked
+            disabledClients.Merge([.. marked
                 .Where(application => application.ClientId is not null && Issuer.ClientApplications.IsDisabled(application.Properties))
                 .Select(application => application.ClientId!)]);
         }
