@@ -193,10 +193,10 @@ public sealed class EmbeddedIssuerOptions
 
     /// <summary>
     /// <c>Auth:EmbeddedIssuer:MaxTokenRequestsPerClientPerMinute</c>: token requests one (client id, remote address)
-    /// pair may make in a minute, successful or not (default 300: a script running the CLI in a loop stays under it),
-    /// before it gets 429 until the minute ends. A token lasts <see cref="AuthOptions.TokenLifetime"/> and checking a
-    /// secret costs a PBKDF2 hash: a client asking for a new token per call as fast as it can would otherwise take
-    /// the hub's CPU from every other client.
+    /// pair may make in a minute, successful or not (default 300): a burst of that many, then that many a minute,
+    /// evenly spread; past it, 429 with <c>Retry-After</c>. A token lasts <see cref="AuthOptions.TokenLifetime"/> and
+    /// checking a secret costs a PBKDF2 hash: a client asking for a new token per call as fast as it can would otherwise
+    /// take the hub's CPU from every other client. CLI commands run one after another stay well under it.
     /// </summary>
     public int MaxTokenRequestsPerClientPerMinute { get; set; } = 300;
 

@@ -375,6 +375,27 @@ public sealed class TokenEndpointTests
     }
 
     [Fact]
+    public async Task MadeUpClientIds_ShareOneAllowancePerAddress_ARegisteredClientThereKeepsItsOwn()
+    {
+        await using var host = await IssuerTestHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Auth:EmbeddedIssuer:MaxTokenRequestsPerClientPerMinute"] = "3",
+        });
+        var client = await host.RegisterAsync(Partner("maaf"));
+
+        var statuses = new List<HttpStatusCode>();
+        for (var attempt = 0; attempt < 4; attempt++)
+        {
+            statuses.Add((await host.RequestTokenAsync([ClientCredentials], ("made-up-" + Guid.NewGuid().ToString("N"), "guess"))).Status);
+        }
+        var registered = await host.RequestTokenAsync([ClientCredentials], (client.ClientId, client.ClientSecret!));
+
+        // Three made-up ids fail authentication; the fourth, another id again, is over the address's shared allowance.
+        Assert.Equal([HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.TooManyRequests], statuses);
+        Assert.Equal(HttpStatusCode.OK, registered.Status);
+    }
+
+    [Fact]
     public async Task DiscoveryDocuments_AtBothPaths_DescribeTheIssuerAndItsJwks()
     {
         await using var host = await IssuerTestHost.StartAsync();

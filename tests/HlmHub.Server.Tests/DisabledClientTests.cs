@@ -22,7 +22,10 @@ public sealed class DisabledClientTests
         // One issuer identifier for both: a token from either is valid on both.
         var port = LoopbackPorts.Free();
         var issuer = $"--Auth:Issuer=http://127.0.0.1:{port}/";
-        _first = await HubHost.StartAsync(_database, $"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{port}", issuer);
+        // The first instance, where clients are disabled, never re-reads them during a test: what it refuses, it
+        // refuses from its own disabling, at once.
+        _first = await HubHost.StartAsync(_database, $"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{port}", issuer,
+            "--Auth:EmbeddedIssuer:DisabledClientsRefreshInterval=1.00:00:00");
         _second = await HubHost.StartAsync(_database, issuer, "--Auth:EmbeddedIssuer:DisabledClientsRefreshInterval=00:00:01");
     }
 

@@ -74,7 +74,7 @@ internal sealed class RpcCallerInterceptor(
         var expiry = new TokenExpiry(caller.Identity.ExpiresAt + options.Value.ClockSkew, timeProvider);
         if (context.GetHttpContext().User.Identity is CallerClaimsIdentity { AuthenticationType: HubAuthentication.EmbeddedScheme })
         {
-            expiry.EndsWith(disabledClients.Track(caller.ClientId, expiry));
+            expiry.DisposeWithThis(disabledClients.Track(caller.ClientId, expiry));
         }
 
         caller.ExpiresWith(expiry);

@@ -20,6 +20,7 @@ internal sealed class TokenExpiry : IDisposable
     private readonly CancellationTokenSource _expired;
     private readonly bool _timerCoversExpiry;
     private volatile bool _clientDisabled;
+    private IDisposable? _registration;
 
     public TokenExpiry(DateTimeOffset expiresAt, TimeProvider timeProvider)
     {
@@ -60,6 +61,11 @@ internal sealed class TokenExpiry : IDisposable
         {
             // The call has ended already.
         }
+        catch (AggregateException)
+        {
+            // A callback the call registered failed: the call ends all the same, at its next read or write, and the
+            // caller (disabling a client, or the refresh) goes on to the client's other streams.
+        }
     }
 
     /// <summary>Why the call ends: its token expired, or its client was disabled.</summary>
@@ -68,10 +74,8 @@ internal sealed class TokenExpiry : IDisposable
         : new(new Status(StatusCode.Unauthenticated,
             "The access token expired during this call: get a new token and call again (resend what was not acknowledged)."));
 
-    private IDisposable? _registration;
-
     /// <summary>Disposes <paramref name="registration"/> (a <see cref="ResourceServer.DisabledClients"/> tracking) with this expiry.</summary>
-    public void EndsWith(IDisposable registration) => _registration = registration;
+    public void DisposeWithThis(IDisposable registration) => _registration = registration;
 
     public void Dispose()
     {

@@ -33,6 +33,8 @@ internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
             $"must be shorter than Auth:EmbeddedIssuer:KeyRotationInterval ({embedded.KeyAnnouncementLead} is not shorter than {embedded.KeyRotationInterval})");
         Positive(failures, "EmbeddedIssuer:KeyCacheRefreshInterval", embedded.KeyCacheRefreshInterval);
         Positive(failures, "EmbeddedIssuer:DisabledClientsRefreshInterval", embedded.DisabledClientsRefreshInterval);
+        Require(failures, embedded.DisabledClientsRefreshInterval <= TimeSpan.FromDays(1), "EmbeddedIssuer:DisabledClientsRefreshInterval",
+            $"must be at most 1 day (it is {embedded.DisabledClientsRefreshInterval})");
         Positive(failures, "EmbeddedIssuer:ClientAssertionMaxLifetime", embedded.ClientAssertionMaxLifetime);
         Positive(failures, "EmbeddedIssuer:FailedAuthenticationWindow", embedded.FailedAuthenticationWindow);
         Require(failures, embedded.MaxFailedAuthenticationsPerClient > 0, "EmbeddedIssuer:MaxFailedAuthenticationsPerClient", $"must be greater than 0 (it is {embedded.MaxFailedAuthenticationsPerClient})");

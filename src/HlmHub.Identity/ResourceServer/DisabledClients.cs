@@ -120,6 +120,8 @@ internal sealed class DisabledClientsRefresher(
     TimeProvider timeProvider,
     ILogger<DisabledClientsRefresher> logger) : BackgroundService
 {
+    private static readonly TimeSpan FirstReadRetryDelay = TimeSpan.FromSeconds(1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Not before the hub has started: its migrations (a hosted service before this one) may still be running.
@@ -140,15 +142,22 @@ internal sealed class DisabledClientsRefresher(
             return;
         }
 
+        // Until the first read succeeds, a client disabled before this instance started is not known here: retried
+        // every second rather than at the refresh interval.
+        while (!await RefreshAsync(stoppingToken))
+        {
+            await Task.Delay(FirstReadRetryDelay, timeProvider, stoppingToken);
+        }
+
         using var timer = new PeriodicTimer(options.Value.EmbeddedIssuer.DisabledClientsRefreshInterval, timeProvider);
-        do
+        while (await WaitAsync(timer, stoppingToken))
         {
             await RefreshAsync(stoppingToken);
         }
-        while (await WaitAsync(timer, stoppingToken));
     }
 
-    internal async Task RefreshAsync(CancellationToken cancellationToken)
+    /// <summary>Reads the disabled clients; false when the database could not be read (logged).</summary>
+    internal async Task<bool> RefreshAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -162,10 +171,12 @@ internal sealed class DisabledClientsRefresher(
             disabledClients.Merge([.. marked
                 .Where(application => application.ClientId is not null && Issuer.ClientApplications.IsDisabled(application.Properties))
                 .Select(application => application.ClientId!)]);
+            return true;
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             IdentityLog.DisabledClientsUnreadable(logger, exception.GetType().Name);
+            return false;
         }
     }
 
