@@ -59,13 +59,7 @@ public sealed class DisabledClientTests
         var admin = await _first.HubAdminAsync();
         var world = await RedemptionWorld.CreateAsync(_first, admin);
         var member = await world.AddMemberAsync();
-        var partner = await admin.CallAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest
-        {
-            Kind = ClientKind.Partner,
-            DisplayName = "Boulangerie",
-            PartnerId = world.PartnerId,
-            Scopes = { "hlmhub.redemptions" },
-        }, options));
+        var partner = await world.RegisterClientAsync(ClientKind.Partner, world.PartnerId, "hlmhub.redemptions");
         var token = await _first.GetTokenAsync(partner.Client.ClientId, partner.ClientSecret);
         var served = onAnotherInstance ? _second : _first;
         using var call = world.Client(served).StreamRedemptions(world.Options(token));

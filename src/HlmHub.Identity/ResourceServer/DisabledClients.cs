@@ -36,21 +36,10 @@ internal sealed class DisabledClients
     }
 
     /// <summary>This instance has just disabled <paramref name="clientId"/>.</summary>
-    public void Disable(string clientId)
-    {
-        lock (_gate)
-        {
-            if (!_disabled.Contains(clientId))
-            {
-                _disabled = _disabled.Append(clientId).ToFrozenSet(StringComparer.Ordinal);
-            }
-        }
-
-        EndStreamsOf(clientId);
-    }
+    public void Disable(string clientId) => Merge([clientId]);
 
     /// <summary>
-    /// Adds the disabled clients the database holds (every instance's disabling). Only ever adds: a disabled client
+    /// Adds disabled clients (those the database holds: every instance's disabling) and ends their open streams. Only ever adds: a disabled client
     /// is never enabled again, and a read that started before this instance disabled a client must not drop it.
     /// </summary>
     public void Merge(IReadOnlyCollection<string> clientIds)

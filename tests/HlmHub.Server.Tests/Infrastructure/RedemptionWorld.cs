@@ -145,7 +145,13 @@ internal sealed class RedemptionWorld
 
     public async Task<string> TokenAsync(ClientKind kind, string boundTo, string scope)
     {
-        var registered = await _admin.CallAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest
+        var registered = await RegisterClientAsync(kind, boundTo, scope);
+        return await _hub.GetTokenAsync(registered.Client.ClientId, registered.ClientSecret);
+    }
+
+    /// <summary>A new client of <paramref name="kind"/> bound to <paramref name="boundTo"/>, registered by the world's administrator.</summary>
+    public async Task<RegisteredClient> RegisterClientAsync(ClientKind kind, string boundTo, string scope) =>
+        await _admin.CallAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest
         {
             Kind = kind,
             DisplayName = $"{kind} {boundTo}",
@@ -153,8 +159,6 @@ internal sealed class RedemptionWorld
             PartnerId = kind == ClientKind.Partner ? boundTo : "",
             Scopes = { scope },
         }, options));
-        return await _hub.GetTokenAsync(registered.Client.ClientId, registered.ClientSecret);
-    }
 
     /// <summary>The balance (debits minus credits, in cents) of one of the club's accounts.</summary>
     public async Task<long> BalanceAsync(Ledger.AccountKind kind, string? partnerId = null)
