@@ -51,6 +51,13 @@ public sealed class Household
     public DateTimeOffset UpdatedAt { get; private set; }
 
     /// <summary>
+    /// When <see cref="Status"/> last changed (the household was created, left, or came back): the only change to the
+    /// household itself that can change its eligibility, and what an eligibility <c>Watch</c> poll looks up. A change
+    /// of rooms or QPV leaves it alone, so that it never rewrites the index a poll reads (docs/roster.md).
+    /// </summary>
+    public DateTimeOffset StatusChangedAt { get; private set; }
+
+    /// <summary>
     /// The landlord's own version of the record (0 when it never sent one): a roster change with an older version is
     /// stale and never applied.
     /// </summary>
@@ -76,6 +83,7 @@ public sealed class Household
         Status = HouseholdStatus.Active,
         Version = 1,
         UpdatedAt = at,
+        StatusChangedAt = at,
     };
 
     /// <summary>Applies a roster update; the version moves only when something changed. Returns whether it did.</summary>
@@ -86,6 +94,11 @@ public sealed class Household
         if (rooms == Rooms && inQpv == InQpv && status == Status)
         {
             return false;
+        }
+
+        if (status != Status)
+        {
+            StatusChangedAt = at;
         }
 
         Rooms = rooms;

@@ -131,5 +131,9 @@ public sealed class HlmHubDbContext(DbContextOptions<HlmHubDbContext> options) :
         {
             CaseSensitiveIdentifiers.ApplyForSqlServer(modelBuilder);
         }
+        else if (Database.IsNpgsql())
+        {
+            HeapOnlyUpdates.ApplyForPostgres(modelBuilder);
+        }
     }
 }

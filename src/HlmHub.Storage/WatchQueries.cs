@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore;
 namespace HlmHub.Storage;
 
 /// <summary>
-/// The queries an eligibility <c>Watch</c> poll runs, kept next to the indexes they rely on (Households.UpdatedAt,
+/// The queries an eligibility <c>Watch</c> poll runs, kept next to the indexes they rely on (Households.StatusChangedAt,
 /// Memberships (ClubId, JoinedAt) and (ClubId, LeftAt)) so a storage test can check the plan uses them. A window
 /// is (start exclusive, end inclusive].
 /// </summary>
@@ -29,8 +29,9 @@ public static class WatchQueries
     /// <summary>
     /// One keyset page (<paramref name="pageSize"/> households after <paramref name="afterMemberToken"/>, in
     /// member-token order) of the households with a membership (current or past) in <paramref name="clubIds"/>;
-    /// with a <paramref name="window"/>, only those that changed inside it: the household itself (its status,
-    /// through <see cref="Household.UpdatedAt"/>), one of those memberships (joined or left), or its landlord's
+    /// with a <paramref name="window"/>, only those whose eligibility may have changed inside it: the household's
+    /// status (<see cref="Household.StatusChangedAt"/>: a change of rooms or QPV changes no eligibility), one of those
+    /// memberships (joined or left), or its landlord's
     /// agreement with the club of one of them (one of <paramref name="changedAgreements"/>, from
     /// <see cref="ChangedAgreements"/>).
     /// </summary>
@@ -51,7 +52,7 @@ public static class WatchQueries
             // A union of index range scans, then the households by primary key: an OR of correlated subqueries
             // would make the database visit every household of the clubs on each poll.
             var changedIds = db.Households
-                .Where(household => household.UpdatedAt > start && household.UpdatedAt <= end)
+                .Where(household => household.StatusChangedAt > start && household.StatusChangedAt <= end)
                 .Select(household => household.Id)
                 .Union(db.Memberships
                     .Where(membership => clubIds.Contains(membership.ClubId) && membership.JoinedAt > start && membership.JoinedAt <= end)

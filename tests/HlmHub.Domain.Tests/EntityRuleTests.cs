@@ -151,6 +151,24 @@ public sealed class FederationAndMembershipTests
         Assert.Equal(2, household.Version);
         Assert.Equal("rooms", Assert.Throws<DomainException>(() => household.Update(8, false, HouseholdStatus.Active, Samples.Now)).Field);
     }
+
+    [Fact]
+    public void HouseholdStatusChangeTime_MovesWhenItLeavesOrComesBack_NotWhenOnlyItsRoomsOrQpvChange()
+    {
+        var household = Samples.Household(rooms: 3);
+        var created = household.StatusChangedAt;
+
+        household.Update(5, !household.InQpv, HouseholdStatus.Active, Samples.Now.AddDays(1));
+        var afterRooms = (household.StatusChangedAt, household.UpdatedAt);
+        household.Update(5, household.InQpv, HouseholdStatus.Left, Samples.Now.AddDays(2));
+        var afterLeaving = household.StatusChangedAt;
+        household.Update(5, household.InQpv, HouseholdStatus.Active, Samples.Now.AddDays(3));
+
+        Assert.Equal(Samples.Now, created);
+        Assert.Equal((Samples.Now, Samples.Now.AddDays(1)), afterRooms);
+        Assert.Equal(Samples.Now.AddDays(2), afterLeaving);
+        Assert.Equal(Samples.Now.AddDays(3), household.StatusChangedAt);
+    }
 }
 
 public sealed class LedgerTests

@@ -1,5 +1,6 @@
 using HlmHub.Storage;
 using HlmHub.Storage.Tests.Infrastructure;
+using HlmHub.TestSupport;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Infrastructure;
@@ -82,6 +83,35 @@ public abstract class MigrationTests(StorageProvider provider)
         }
 
         Assert.Empty(await database.Migrator.GetPendingMigrationsAsync(cancellationToken));
+    }
+
+    [SkippableFact]
+    public async Task UpgradingADatabaseWithHouseholds_KeepsThem_AndTakesTheirLastChangeAsTheirLastStatusChange()
+    {
+        var cancellationToken = TestTimeouts.Token();
+        await using var database = await TestDatabase.CreateAsync(provider, cancellationToken);
+        var id = Guid.NewGuid();
+        var lastChange = new DateTimeOffset(2026, 11, 20, 9, 30, 0, TimeSpan.Zero);
+        await using (var context = await database.CreateContextAsync(cancellationToken))
+        {
+            // The schema as the last release left it, with one household written by it. EF Core's own migrator, which
+            // can stop at a migration, does not create the SQLite file's directory as the hub's does.
+            Directory.CreateDirectory(database.DataDirectory);
+            await context.GetService<IMigrator>().MigrateAsync("AddWatchIndexes", cancellationToken);
+            var landlord = Domain.Landlord.Create("bailleur-a", "Bailleur A", SampleWorld.Siren(), SampleWorld.Now);
+            context.Add(landlord);
+            await context.SaveChangesAsync(cancellationToken);
+            var updatedAt = lastChange.ToUnixTimeMilliseconds();
+            await context.Database.ExecuteSqlAsync(
+                $"""INSERT INTO "Households" ("Id", "LandlordId", "LandlordReference", "MemberToken", "Rooms", "InQpv", "Status", "Version", "UpdatedAt", "SourceVersion", "LastSessionId") VALUES ({id}, {landlord.Id}, {"REF-1"}, {"mt_1"}, {3}, {false}, {"Left"}, {2L}, {updatedAt}, {0L}, {null as Guid?})""",
+                cancellationToken);
+        }
+
+        await database.Migrator.MigrateAsync(cancellationToken);
+
+        await using var upgraded = await database.CreateContextAsync(cancellationToken);
+        var household = await upgraded.Households.SingleAsync(item => item.Id == id, cancellationToken);
+        Assert.Equal((Domain.HouseholdStatus.Left, 2L, lastChange, lastChange), (household.Status, household.Version, household.UpdatedAt, household.StatusChangedAt));
     }
 
     // SQL Server scripts separate batches with GO lines; PostgreSQL scripts are one batch.

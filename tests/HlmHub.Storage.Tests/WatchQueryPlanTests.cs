@@ -21,7 +21,7 @@ public sealed class WatchQueryPlanTests(SqliteDatabaseFixture fixture) : IClassF
         var plan = await ExplainAsync(db, query, cancellationToken);
 
         var shown = string.Join(Environment.NewLine, plan);
-        Assert.True(plan.Any(step => step.EndsWith("USING INDEX IX_Households_UpdatedAt (UpdatedAt>? AND UpdatedAt<?)", StringComparison.Ordinal)), shown);
+        Assert.True(plan.Any(step => step.EndsWith("USING INDEX IX_Households_StatusChangedAt (StatusChangedAt>? AND StatusChangedAt<?)", StringComparison.Ordinal)), shown);
         Assert.True(plan.Any(step => step.EndsWith("USING INDEX IX_Memberships_ClubId_JoinedAt (ClubId=? AND JoinedAt>? AND JoinedAt<?)", StringComparison.Ordinal)), shown);
         Assert.True(plan.Any(step => step.EndsWith("USING INDEX IX_Memberships_ClubId_LeftAt (ClubId=? AND LeftAt>? AND LeftAt<?)", StringComparison.Ordinal)), shown);
         // The page's households are reached by primary key from the changed ids, not read in member-token order.
@@ -39,7 +39,7 @@ public sealed class WatchQueryPlanTests(SqliteDatabaseFixture fixture) : IClassF
         var plan = await ExplainAsync(db, query, cancellationToken);
 
         var shown = string.Join(Environment.NewLine, plan);
-        Assert.True(plan.Any(step => step.EndsWith("USING INDEX IX_Households_UpdatedAt (UpdatedAt>? AND UpdatedAt<?)", StringComparison.Ordinal)), shown);
+        Assert.True(plan.Any(step => step.EndsWith("USING INDEX IX_Households_StatusChangedAt (StatusChangedAt>? AND StatusChangedAt<?)", StringComparison.Ordinal)), shown);
         // The changed agreement's club: its opt-ins by the primary key's club prefix, then each household by id.
         Assert.True(plan.Any(step => step.StartsWith("SEARCH ", StringComparison.Ordinal) && step.EndsWith("INDEX sqlite_autoindex_Memberships_1 (ClubId=?)", StringComparison.Ordinal)), shown);
         Assert.False(plan.Any(IsTableScan), shown);

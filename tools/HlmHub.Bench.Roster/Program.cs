@@ -96,11 +96,11 @@ await using (var connection = ceilingDatabase.OpenReferenceConnection())
             ids.Add(id);
             var token = tokens.Compute("bench-ceiling", Reference(index));
             householdRows.Add(string.Create(CultureInfo.InvariantCulture,
-                $"({ceilingDatabase.GuidLiteral(id)}, 'bench-ceiling', '{Reference(index)}', '{token}', {1 + index % 7}, {ceilingDatabase.Bool(index % 3 == 0)}, 'Active', 1, 0, 1, {ceilingDatabase.GuidLiteral(Guid.Empty)})"));
+                $"({ceilingDatabase.GuidLiteral(id)}, 'bench-ceiling', '{Reference(index)}', '{token}', {1 + index % 7}, {ceilingDatabase.Bool(index % 3 == 0)}, 'Active', 1, 0, 0, 1, {ceilingDatabase.GuidLiteral(Guid.Empty)})"));
         }
 
         command.CommandText =
-            "INSERT INTO \"Households\" (\"Id\", \"LandlordId\", \"LandlordReference\", \"MemberToken\", \"Rooms\", \"InQpv\", \"Status\", \"Version\", \"UpdatedAt\", \"SourceVersion\", \"LastSessionId\") VALUES " +
+            "INSERT INTO \"Households\" (\"Id\", \"LandlordId\", \"LandlordReference\", \"MemberToken\", \"Rooms\", \"InQpv\", \"Status\", \"Version\", \"UpdatedAt\", \"StatusChangedAt\", \"SourceVersion\", \"LastSessionId\") VALUES " +
             string.Join(",", householdRows) + ";" +
             "INSERT INTO \"Memberships\" (\"ClubId\", \"HouseholdId\", \"JoinedAt\") VALUES " +
             string.Join(",", ids.Select(id => $"('club-bench-ceiling', {ceilingDatabase.GuidLiteral(id)}, 0)")) + ";";

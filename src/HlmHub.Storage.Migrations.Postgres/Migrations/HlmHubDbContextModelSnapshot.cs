@@ -188,6 +188,9 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                         .HasMaxLength(32)
                         .HasColumnType("character varying(32)");
 
+                    b.Property<long>("StatusChangedAt")
+                        .HasColumnType("bigint");
+
                     b.Property<long>("UpdatedAt")
                         .HasColumnType("bigint");
 
@@ -199,7 +202,7 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                     b.HasIndex("MemberToken")
                         .IsUnique();
 
-                    b.HasIndex("UpdatedAt");
+                    b.HasIndex("StatusChangedAt");
 
                     b.HasIndex("LandlordId", "LandlordReference")
                         .IsUnique();
@@ -208,6 +211,8 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                         {
                             t.HasCheckConstraint("CK_Households_RoomsInRange", "\"Rooms\" BETWEEN 1 AND 7");
                         });
+
+                    b.HasAnnotation("Npgsql:StorageParameter:fillfactor", 90);
                 });
 
             modelBuilder.Entity("HlmHub.Domain.Landlord", b =>

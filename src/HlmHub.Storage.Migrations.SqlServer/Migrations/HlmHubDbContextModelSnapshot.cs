@@ -189,6 +189,9 @@ namespace HlmHub.Storage.Migrations.SqlServer.Migrations
                         .HasMaxLength(32)
                         .HasColumnType("nvarchar(32)");
 
+                    b.Property<long>("StatusChangedAt")
+                        .HasColumnType("bigint");
+
                     b.Property<long>("UpdatedAt")
                         .HasColumnType("bigint");
 
@@ -200,7 +203,7 @@ namespace HlmHub.Storage.Migrations.SqlServer.Migrations
                     b.HasIndex("MemberToken")
                         .IsUnique();
 
-                    b.HasIndex("UpdatedAt");
+                    b.HasIndex("StatusChangedAt");
 
                     b.HasIndex("LandlordId", "LandlordReference")
                         .IsUnique();

@@ -183,6 +183,9 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                         .HasMaxLength(32)
                         .HasColumnType("TEXT");
 
+                    b.Property<long>("StatusChangedAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long>("UpdatedAt")
                         .HasColumnType("INTEGER");
 
@@ -194,7 +197,7 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                     b.HasIndex("MemberToken")
                         .IsUnique();
 
-                    b.HasIndex("UpdatedAt");
+                    b.HasIndex("StatusChangedAt");
 
                     b.HasIndex("LandlordId", "LandlordReference")
                         .IsUnique();

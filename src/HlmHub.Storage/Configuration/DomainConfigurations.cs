@@ -33,8 +33,10 @@ internal sealed class HouseholdConfiguration : IEntityTypeConfiguration<Househol
         builder.ToTable(table => table.HasCheckConstraint(CheckConstraintNames.HouseholdRoomsInRange, "\"Rooms\" BETWEEN 1 AND 7"));
         builder.HasIndex(household => new { household.LandlordId, household.LandlordReference }).IsUnique();
         builder.HasIndex(household => household.MemberToken).IsUnique();
-        // A Watch poll looks up the households changed in its window (WatchQueries.ChangedHouseholds).
-        builder.HasIndex(household => household.UpdatedAt);
+        // A Watch poll looks up the households whose status changed in its window (WatchQueries.ChangedHouseholds).
+        // Not UpdatedAt: every roster change moves it, and a changed indexed column makes PostgreSQL write a new entry
+        // in each of the table's indexes instead of a heap-only update (HeapOnlyUpdates).
+        builder.HasIndex(household => household.StatusChangedAt);
         builder.HasOne<Landlord>().WithMany().HasForeignKey(household => household.LandlordId).OnDelete(DeleteBehavior.Restrict);
     }
 }

@@ -216,11 +216,13 @@ internal sealed class RosterSync(
 
         // The session's progress (its concurrency token: a second stream resuming the same session fails here) and
         // the memberships left or rejoined first; then the known households this batch changed, as multi-row updates
-        // (BulkUpdate: only the session mark where nothing else changed, as in a full snapshot re-sent unchanged);
+        // (BulkUpdate: the status change time only where the status changed, only the session mark where nothing
+        // else changed, as in a full snapshot re-sent unchanged);
         // then the batch's new rows, as multi-row inserts (BulkInsert), households before the memberships that
         // refer to them.
         await db.SaveChangesAsync(cancellationToken);
-        var (changed, seenOnly) = context.KnownHouseholdsToWrite();
+        var (statusChanged, changed, seenOnly) = context.KnownHouseholdsToWrite();
+        await db.UpdateAllAsync(statusChanged, StatusColumns, cancellationToken);
         await db.UpdateAllAsync(changed, RosterColumns, cancellationToken);
         await db.UpdateAllAsync(seenOnly, SessionMarkColumn, cancellationToken);
         await db.InsertAllAsync(context.NewHouseholds, cancellationToken);
@@ -252,7 +254,8 @@ internal sealed class RosterSync(
                     set => set
                         .SetProperty(household => household.Status, HouseholdStatus.Left)
                         .SetProperty(household => household.Version, household => household.Version + 1)
-                        .SetProperty(household => household.UpdatedAt, now),
+                        .SetProperty(household => household.UpdatedAt, now)
+                        .SetProperty(household => household.StatusChangedAt, now),
                     cancellationToken);
         }
 
@@ -291,12 +294,18 @@ internal sealed class RosterSync(
         return [.. page.Select(item => (item.LandlordReference, item.MemberToken, item.Status == HouseholdStatus.Active))];
     }
 
-    /// <summary>The columns a roster change can set on a known household (its landlord, reference and token never change).</summary>
+    /// <summary>
+    /// The columns a roster change that keeps the household's status sets on a known household (its landlord, reference
+    /// and token never change). None is indexed: on PostgreSQL such an update can stay on the row's page (HeapOnlyUpdates).
+    /// </summary>
     private static readonly string[] RosterColumns =
     [
         nameof(Household.Rooms), nameof(Household.InQpv), nameof(Household.Status), nameof(Household.Version),
         nameof(Household.UpdatedAt), nameof(Household.SourceVersion), nameof(Household.LastSessionId),
     ];
+
+    /// <summary>The columns a roster change that moves the household's status sets: those above and the indexed change time.</summary>
+    private static readonly string[] StatusColumns = [.. RosterColumns, nameof(Household.StatusChangedAt)];
 
     /// <summary>The column that marks a household as listed by a session (what a full snapshot's end reads).</summary>
     private static readonly string[] SessionMarkColumn = [nameof(Household.LastSessionId)];
@@ -505,17 +514,23 @@ internal sealed class RosterSync(
         public Dictionary<string, DateTimeOffset> NoticeRanOut { get; }
 
         /// <summary>
-        /// The known households the batch changed: those with a changed roster column, and those only marked as listed
-        /// by the session (a smaller update: it leaves the indexed UpdatedAt alone).
+        /// The known households the batch changed: those whose status changed (left or came back), those with another
+        /// changed roster column, and those only marked as listed by the session. Each group writes only the columns it
+        /// needs: the indexed StatusChangedAt for the first only.
         /// </summary>
-        public (List<Household> Changed, List<Household> SeenOnly) KnownHouseholdsToWrite()
+        public (List<Household> StatusChanged, List<Household> Changed, List<Household> SeenOnly) KnownHouseholdsToWrite()
         {
+            var statusChanged = new List<Household>();
             var changed = new List<Household>();
             var seenOnly = new List<Household>();
             foreach (var (household, stored) in _stored)
             {
                 var now = StoredHousehold.Of(household);
-                if (now with { LastSessionId = stored.LastSessionId } != stored)
+                if (now.StatusChangedAt != stored.StatusChangedAt)
+                {
+                    statusChanged.Add(household);
+                }
+                else if (now with { LastSessionId = stored.LastSessionId } != stored)
                 {
                     changed.Add(household);
                 }
@@ -525,7 +540,7 @@ internal sealed class RosterSync(
                 }
             }
 
-            return (changed, seenOnly);
+            return (statusChanged, changed, seenOnly);
         }
 
         public List<Membership> MembershipsOf(Guid householdId)
@@ -570,8 +585,10 @@ internal sealed class RosterSync(
 
 /// <summary>The columns of a household that a roster batch can change, as read or as they are now.</summary>
 internal readonly record struct StoredHousehold(
-    int Rooms, bool InQpv, HouseholdStatus Status, long Version, DateTimeOffset UpdatedAt, long SourceVersion, Guid? LastSessionId)
+    int Rooms, bool InQpv, HouseholdStatus Status, long Version, DateTimeOffset UpdatedAt, DateTimeOffset StatusChangedAt, long SourceVersion,
+    Guid? LastSessionId)
 {
     public static StoredHousehold Of(Household household) => new(
-        household.Rooms, household.InQpv, household.Status, household.Version, household.UpdatedAt, household.SourceVersion, household.LastSessionId);
+        household.Rooms, household.InQpv, household.Status, household.Version, household.UpdatedAt, household.StatusChangedAt,
+        household.SourceVersion, household.LastSessionId);
 }

@@ -1,0 +1,58 @@
+﻿using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace HlmHub.Storage.Migrations.Postgres.Migrations
+{
+    /// <inheritdoc />
+    public partial class HouseholdStatusChangedAt : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropIndex(
+                name: "IX_Households_UpdatedAt",
+                table: "Households");
+
+            migrationBuilder.AlterTable(
+                name: "Households")
+                .Annotation("Npgsql:StorageParameter:fillfactor", 90);
+
+            migrationBuilder.AddColumn<long>(
+                name: "StatusChangedAt",
+                table: "Households",
+                type: "bigint",
+                nullable: false,
+                defaultValue: 0L);
+
+            // Until now a household's last change is the best known time of its last status change.
+            migrationBuilder.Sql("UPDATE \"Households\" SET \"StatusChangedAt\" = \"UpdatedAt\";");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Households_StatusChangedAt",
+                table: "Households",
+                column: "StatusChangedAt");
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropIndex(
+                name: "IX_Households_StatusChangedAt",
+                table: "Households");
+
+            migrationBuilder.DropColumn(
+                name: "StatusChangedAt",
+                table: "Households");
+
+            migrationBuilder.AlterTable(
+                name: "Households")
+                .OldAnnotation("Npgsql:StorageParameter:fillfactor", 90);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Households_UpdatedAt",
+                table: "Households",
+                column: "UpdatedAt");
+        }
+    }
+}
