@@ -161,8 +161,9 @@ public sealed class EmbeddedIssuerOptions
 
     /// <summary>
     /// <c>Auth:EmbeddedIssuer:DisabledClientsRefreshInterval</c>: how often an instance re-reads which clients are
-    /// disabled (default 30 s). A disabled client's tokens are refused, and its open streams end, at once on the
-    /// instance that disabled it and within this interval on the others.
+    /// disabled or had their secret rotated (default 30 s). A disabled client's tokens, and those got before a secret
+    /// rotation, are refused, and their open streams end, at once on the instance that disabled the client or rotated
+    /// the secret and within this interval on the others.
     /// </summary>
     public TimeSpan DisabledClientsRefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -79,13 +79,16 @@ public interface IClientRegistry
     /// <exception cref="ClientRegistryException">The registration is invalid or the id is taken.</exception>
     Task<RegisteredClient> RegisterAsync(ClientRegistration registration, CancellationToken cancellationToken);
 
-    /// <summary>Disables a client: it gets no new token. Tokens already issued stay valid until they expire.</summary>
+    /// <summary>
+    /// Disables a client: it gets no new token, and the tokens already issued to it are refused (at once on this
+    /// instance, within <c>Auth:EmbeddedIssuer:DisabledClientsRefreshInterval</c> on the others).
+    /// </summary>
     /// <exception cref="ClientRegistryException">No such client.</exception>
     Task DisableAsync(string clientId, CancellationToken cancellationToken);
 
     /// <summary>
     /// Gives a secret client a new generated secret and returns it (only this once); the old secret stops working at
-    /// once. Tokens already issued stay valid until they expire.
+    /// once, and the tokens issued before (in an earlier second) are refused, as for a disabled client.
     /// </summary>
     /// <exception cref="ClientRegistryException">No such client, or it is disabled, or it authenticates with a public key.</exception>
     Task<string> RotateSecretAsync(string clientId, CancellationToken cancellationToken);

@@ -22,10 +22,10 @@ public sealed class TokenRouterTests
         var options = Options.Create(new AuthOptions { Issuer = EmbeddedIssuer });
         _cache = new ValidatedTokenCache(options, TimeProvider.System);
         _router = new TokenRouter(_cache, options, new IssuerSchemes(options.Value),
-            new EmbeddedIssuerUrl(options, new ServiceCollection().BuildServiceProvider()), _published, _disabled);
+            new EmbeddedIssuerUrl(options, new ServiceCollection().BuildServiceProvider()), _published, _revoked);
     }
 
-    private readonly DisabledClients _disabled = new();
+    private readonly RevokedClientTokens _revoked = new();
 
     private readonly PublishedKeys _published = new() { "key-1" };
 
@@ -99,17 +99,41 @@ public sealed class TokenRouterTests
         _cache.Add(otherToken, Principal("client-b"), HubAuthentication.EmbeddedScheme, "key-1", TimeProvider.System.GetUtcNow().AddHours(1));
         var beforeDisabling = _router.Route(Request(disabledToken));
 
-        _disabled.Disable("client-a");
+        _revoked.Disable("client-a");
         var afterDisabling = _router.Route(Request(disabledToken));
         var other = _router.Route(Request(otherToken));
 
         Assert.Equal(TokenRouteKind.Cached, beforeDisabling.Kind);
-        Assert.Equal((TokenRouteKind.Refused, DisabledClients.Refusal), (afterDisabling.Kind, afterDisabling.Refusal));
+        Assert.Equal((TokenRouteKind.Refused, RevokedClientTokens.ClientDisabled), (afterDisabling.Kind, afterDisabling.Refusal));
         Assert.Equal(TokenRouteKind.Cached, other.Kind);
     }
 
-    private static ClaimsPrincipal Principal(string clientId) => new(new CallerClaimsIdentity([], HubAuthentication.EmbeddedScheme, new CallerIdentity(
-        EmbeddedIssuer, clientId, CallerKind.Partner, "maaf", null, null, new HashSet<string>(), TimeProvider.System.GetUtcNow().AddHours(1))));
+    [Fact]
+    public void ACachedTokenIssuedBeforeItsClientsSecretWasRotated_IsRefused_OneIssuedInTheRotationsSecondIsStillAnswered()
+    {
+        var rotatedAt = new DateTimeOffset(2026, 12, 2, 10, 0, 5, 400, TimeSpan.Zero);
+        var earlierToken = Jwt("ES256", "key-1", EmbeddedIssuer);
+        var sameSecondToken = Jwt("ES256", "key-1", EmbeddedIssuer + "?same-second");
+        _cache.Add(earlierToken, Principal("client-a", issuedAt: rotatedAt.AddSeconds(-1)), HubAuthentication.EmbeddedScheme, "key-1", TimeProvider.System.GetUtcNow().AddHours(1));
+        _cache.Add(sameSecondToken, Principal("client-a", issuedAt: rotatedAt.AddMilliseconds(-400)), HubAuthentication.EmbeddedScheme, "key-1", TimeProvider.System.GetUtcNow().AddHours(1));
+        var beforeRotation = _router.Route(Request(earlierToken));
+
+        _revoked.SecretRotatedAt("client-a", rotatedAt);
+        var earlier = _router.Route(Request(earlierToken));
+        var sameSecond = _router.Route(Request(sameSecondToken));
+        // A re-read of an older rotation (another instance's, read late) does not let the earlier token back in.
+        _revoked.Merge([new("client-a", rotatedAt.AddMinutes(-5))]);
+        var afterOlderRead = _router.Route(Request(earlierToken));
+
+        Assert.Equal(TokenRouteKind.Cached, beforeRotation.Kind);
+        Assert.Equal((TokenRouteKind.Refused, RevokedClientTokens.SecretRotated), (earlier.Kind, earlier.Refusal));
+        Assert.Equal(TokenRouteKind.Cached, sameSecond.Kind);
+        Assert.Equal((TokenRouteKind.Refused, RevokedClientTokens.SecretRotated), (afterOlderRead.Kind, afterOlderRead.Refusal));
+    }
+
+    private static ClaimsPrincipal Principal(string clientId, DateTimeOffset? issuedAt = null) => new(new CallerClaimsIdentity([], HubAuthentication.EmbeddedScheme, new CallerIdentity(
+        EmbeddedIssuer, clientId, CallerKind.Partner, "maaf", null, null, new HashSet<string>(), TimeProvider.System.GetUtcNow().AddHours(1),
+        issuedAt ?? TimeProvider.System.GetUtcNow())));
 
     /// <summary>The embedded issuer's published keys, as this test sets them (the real set is the database's: KeyRotationTests).</summary>
     private sealed class PublishedKeys : HashSet<string>, IPublishedSigningKeys

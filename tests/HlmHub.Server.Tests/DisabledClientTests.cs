@@ -5,9 +5,10 @@ using HlmHub.Server.Tests.Infrastructure;
 namespace HlmHub.Server.Tests;
 
 /// <summary>
-/// Disabling a client stops its unexpired tokens, not only its next token request: on the instance that disabled
-/// it at once, on another instance of the same database within <c>Auth:EmbeddedIssuer:DisabledClientsRefreshInterval</c>
-/// (one second here). Its open redemption stream ends with UNAUTHENTICATED, and nothing it sends after is booked.
+/// Disabling a client stops its unexpired tokens, not only its next token request, and rotating its secret stops the
+/// tokens got before: on the instance that did it at once, on another instance of the same database within
+/// <c>Auth:EmbeddedIssuer:DisabledClientsRefreshInterval</c> (one second here). An open redemption stream of such a
+/// token ends with UNAUTHENTICATED, and nothing it sends after is booked.
 /// Two hubs in this process on one database, as behind a load balancer.
 /// </summary>
 public sealed class DisabledClientTests
@@ -52,6 +53,55 @@ public sealed class DisabledClientTests
         {
             await StopAsync();
         }
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public async Task ARotatedSecretsEarlierTokenIsRefused_AndItsOpenStreamEnds_WhileATokenOfTheNewSecretIsServed(bool postgres, bool onAnotherInstance)
+    {
+        await StartAsync(postgres ? TestProvider.Postgres : TestProvider.Sqlite);
+        try
+        {
+            await RotateWhileStreamingAsync(onAnotherInstance);
+        }
+        finally
+        {
+            await StopAsync();
+        }
+    }
+
+    private async Task RotateWhileStreamingAsync(bool onAnotherInstance)
+    {
+        var admin = await _first.HubAdminAsync();
+        var world = await RedemptionWorld.CreateAsync(_first, admin);
+        var member = await world.AddMemberAsync();
+        var partner = await world.RegisterClientAsync(ClientKind.Partner, world.PartnerId, "hlmhub.redemptions");
+        var oldToken = await _first.GetTokenAsync(partner.Client.ClientId, partner.ClientSecret);
+        var served = onAnotherInstance ? _second : _first;
+        using var call = world.Client(served).StreamRedemptions(world.Options(oldToken));
+        await call.RequestStream.WriteAsync(world.Event(member, 1_000, 100));
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+        var before = call.ResponseStream.Current;
+        // A token's issue time is in whole seconds, and tokens of the rotation's own second are accepted: rotate in a later one.
+        await Task.Delay(TimeSpan.FromMilliseconds(1_100));
+
+        var rotated = await admin.CallAsync((client, options) => client.RotateClientSecretAsync(new RotateClientSecretRequest { ClientId = partner.Client.ClientId }, options));
+        var ended = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+        var unary = await Assert.ThrowsAsync<RpcException>(() =>
+            world.Client(served).RedeemAsync(world.Event(member, 1_000, 100), world.Options(oldToken)).ResponseAsync.DefaultTimeout());
+        var newToken = await _first.GetTokenAsync(partner.Client.ClientId, rotated.ClientSecret);
+        var afterRotation = await world.Client(served).RedeemAsync(world.Event(member, 1_000, 100), world.Options(newToken)).ResponseAsync.DefaultTimeout();
+
+        Assert.Equal(RedemptionOutcome.Accepted, before.Outcome);
+        Assert.Equal(StatusCode.Unauthenticated, ended.StatusCode);
+        Assert.Contains("secret was rotated during this call", ended.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.Unauthenticated, unary.StatusCode);
+        Assert.Contains("issued before its client's secret was rotated", unary.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(RedemptionOutcome.Accepted, afterRotation.Outcome);
+        Assert.Equal(2, (await world.LedgerCheckAsync()).AcceptedRedemptions);
     }
 
     private async Task DisableWhileStreamingAsync(bool onAnotherInstance)

@@ -16,7 +16,7 @@ namespace HlmHub.Identity.Authorization;
 /// first write, is held by <see cref="OwnershipWriteGuard"/>.
 /// </summary>
 internal sealed class RpcCallerInterceptor(
-    TimeProvider timeProvider, IOptions<AuthOptions> options, DisabledClients disabledClients, ILogger<RpcCallerInterceptor> logger) : Interceptor
+    TimeProvider timeProvider, IOptions<AuthOptions> options, RevokedClientTokens revokedTokens, ILogger<RpcCallerInterceptor> logger) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -61,8 +61,8 @@ internal sealed class RpcCallerInterceptor(
 
     /// <summary>
     /// A stream authorized by a token ends when the token does: its <c>exp</c>, with the clock skew every token is
-    /// validated with, or sooner when a token of the embedded issuer belongs to a client disabled meanwhile
-    /// (anonymous standard services have no token to outlive).
+    /// validated with, or sooner when a token of the embedded issuer is revoked meanwhile (its client disabled, or its
+    /// secret rotated) (anonymous standard services have no token to outlive).
     /// </summary>
     private TokenExpiry? ExpiryOf(AuthenticatedCaller? caller, ServerCallContext context)
     {
@@ -74,7 +74,7 @@ internal sealed class RpcCallerInterceptor(
         var expiry = new TokenExpiry(caller.Identity.ExpiresAt + options.Value.ClockSkew, timeProvider);
         if (context.GetHttpContext().User.Identity is CallerClaimsIdentity { AuthenticationType: HubAuthentication.EmbeddedScheme })
         {
-            expiry.DisposeWithThis(disabledClients.Track(caller.ClientId, expiry));
+            expiry.DisposeWithThis(revokedTokens.Track(caller.ClientId, caller.Identity.IssuedAt, expiry));
         }
 
         caller.ExpiresWith(expiry);

@@ -7,8 +7,8 @@ namespace HlmHub.Identity.Authorization;
 /// A token is checked when a call starts; a stream can outlive it by hours, so the streams of the call are wrapped
 /// (<see cref="ExpiringStreamReader{T}"/>, <see cref="ExpiringStreamWriter{T}"/>): once the token has expired, reading
 /// or writing ends the call with UNAUTHENTICATED. A leaked token then keeps an open stream no longer than it could
-/// make new calls (at most <c>Auth:TokenLifetime</c>); a disabled client's streams end sooner, when the instance
-/// learns it is disabled (<see cref="EndBecauseClientDisabled"/>).
+/// make new calls (at most <c>Auth:TokenLifetime</c>); a revoked token's streams (its client disabled, or its secret
+/// rotated after the token was issued) end sooner, when the instance learns it (<see cref="EndBecauseRevoked"/>).
 /// </summary>
 internal sealed class TokenExpiry : IDisposable
 {
@@ -19,7 +19,7 @@ internal sealed class TokenExpiry : IDisposable
     private readonly DateTimeOffset _expiresAt;
     private readonly CancellationTokenSource _expired;
     private readonly bool _timerCoversExpiry;
-    private volatile bool _clientDisabled;
+    private volatile string? _revoked;
     private IDisposable? _registration;
 
     public TokenExpiry(DateTimeOffset expiresAt, TimeProvider timeProvider)
@@ -47,12 +47,13 @@ internal sealed class TokenExpiry : IDisposable
     }
 
     /// <summary>
-    /// Ends the call as an expiry would, because its client has been disabled (<see cref="ResourceServer.DisabledClients"/>):
-    /// a token the client can no longer renew stops serving now rather than at its <c>exp</c>.
+    /// Ends the call as an expiry would, because its token has been revoked (<see cref="ResourceServer.RevokedClientTokens"/>,
+    /// <paramref name="reason"/> one of its refusals): a token that would be refused on a new call stops serving now
+    /// rather than at its <c>exp</c>.
     /// </summary>
-    public void EndBecauseClientDisabled()
+    public void EndBecauseRevoked(string reason)
     {
-        _clientDisabled = true;
+        _revoked ??= reason;
         try
         {
             _expired.Cancel();
@@ -64,17 +65,22 @@ internal sealed class TokenExpiry : IDisposable
         catch (AggregateException)
         {
             // A callback the call registered failed: the call ends all the same, at its next read or write, and the
-            // caller (disabling a client, or the refresh) goes on to the client's other streams.
+            // caller (disabling a client, rotating its secret, or the refresh) goes on to the client's other streams.
         }
     }
 
-    /// <summary>Why the call ends: its token expired, or its client was disabled.</summary>
-    public RpcException Error() => _clientDisabled
-        ? new(new Status(StatusCode.Unauthenticated, "The client was disabled during this call: its tokens are no longer accepted."))
-        : new(new Status(StatusCode.Unauthenticated,
-            "The access token expired during this call: get a new token and call again (resend what was not acknowledged)."));
+    /// <summary>Why the call ends: its token expired, or it was revoked (its client disabled, or its secret rotated).</summary>
+    public RpcException Error() => _revoked switch
+    {
+        null => new(new Status(StatusCode.Unauthenticated,
+            "The access token expired during this call: get a new token and call again (resend what was not acknowledged).")),
+        ResourceServer.RevokedClientTokens.ClientDisabled => new(new Status(StatusCode.Unauthenticated,
+            "The client was disabled during this call: its tokens are no longer accepted.")),
+        _ => new(new Status(StatusCode.Unauthenticated,
+            "The client's secret was rotated during this call: tokens issued before are no longer accepted; get a new token with the new secret and call again (resend what was not acknowledged).")),
+    };
 
-    /// <summary>Disposes <paramref name="registration"/> (a <see cref="ResourceServer.DisabledClients"/> tracking) with this expiry.</summary>
+    /// <summary>Disposes <paramref name="registration"/> (a <see cref="ResourceServer.RevokedClientTokens"/> tracking) with this expiry.</summary>
     public void DisposeWithThis(IDisposable registration) => _registration = registration;
 
     public void Dispose()

@@ -11,7 +11,8 @@ internal sealed record CallerIdentity(
     string? LandlordId,
     string? ClubId,
     IReadOnlySet<string> Scopes,
-    DateTimeOffset ExpiresAt)
+    DateTimeOffset ExpiresAt,
+    DateTimeOffset IssuedAt)
 {
     /// <summary>Reads the caller from a token whose signature, issuer, audience and lifetime were validated.</summary>
     public static CallerIdentity FromToken(JsonWebToken token)
@@ -36,7 +37,9 @@ internal sealed record CallerIdentity(
             kind == CallerKind.Landlord ? landlord : null,
             kind == CallerKind.ClubAdmin ? club : null,
             ReadScopes(token),
-            new DateTimeOffset(token.ValidTo, TimeSpan.Zero));
+            new DateTimeOffset(token.ValidTo, TimeSpan.Zero),
+            // DateTime.MinValue without an iat claim: such a token is refused once its client has a rotation.
+            new DateTimeOffset(DateTime.SpecifyKind(token.IssuedAt, DateTimeKind.Utc), TimeSpan.Zero));
     }
 
     private static string? ReadString(JsonWebToken token, string claim) =>

@@ -25,6 +25,9 @@ internal static class ClientApplications
     /// <summary>Disabling instant, Unix milliseconds; absent while the client is enabled.</summary>
     public const string DisabledAtProperty = "hlmhub_disabled_at";
 
+    /// <summary>Instant of the last secret rotation, Unix milliseconds; absent until the secret is first rotated.</summary>
+    public const string SecretRotatedAtProperty = "hlmhub_secret_rotated_at";
+
     public static string KindName(ClientKind kind) => kind switch
     {
         ClientKind.Partner => HubClaims.KindPartner,
@@ -55,8 +58,21 @@ internal static class ClientApplications
     public static ClientKind? KindOf(OpenIddictEntityFrameworkCoreApplication application) =>
         ParseKind(Read(ParseObject(application.Properties), KindProperty));
 
-    /// <summary>True when an application's stored properties (OpenIddict's JSON column) say it is disabled.</summary>
-    public static bool IsDisabled(string? properties) => ReadInstant(ParseObject(properties), DisabledAtProperty) is not null;
+    /// <summary>
+    /// From an application's stored properties (OpenIddict's JSON column), the instant before which its tokens were
+    /// issued are refused: <see cref="DateTimeOffset.MaxValue"/> when it is disabled, after its last secret rotation
+    /// (<see cref="ResourceServer.RevokedClientTokens.IssuedBefore"/>), null when neither happened.
+    /// </summary>
+    public static DateTimeOffset? TokensIssuedBefore(string? properties)
+    {
+        var parsed = ParseObject(properties);
+        if (ReadInstant(parsed, DisabledAtProperty) is not null)
+        {
+            return DateTimeOffset.MaxValue;
+        }
+
+        return ReadInstant(parsed, SecretRotatedAtProperty) is { } rotatedAt ? ResourceServer.RevokedClientTokens.IssuedBefore(rotatedAt) : null;
+    }
 
     /// <summary>Reads a stored application (EF entity, JSON columns) into the registry's description.</summary>
     public static ClientDescription Describe(OpenIddictEntityFrameworkCoreApplication application)

@@ -16,13 +16,14 @@ namespace HlmHub.Identity.Issuer;
 /// <summary>
 /// <see cref="IClientRegistry"/> on OpenIddict's application manager: OpenIddict validates the application,
 /// hashes the secret (PBKDF2) and keeps the client's public key for private_key_jwt. We add what OpenIddict
-/// has no notion of: the binding claims, the registration date, and disabling.
+/// has no notion of: the binding claims, the registration date, disabling, and refusing the tokens of a disabled
+/// client or those got before a secret rotation (<see cref="ResourceServer.RevokedClientTokens"/>).
 /// </summary>
 internal sealed class OpenIddictClientRegistry(
     IServiceScopeFactory scopeFactory,
     IDbContextFactory<HlmHubDbContext> dbContextFactory,
     TimeProvider timeProvider,
-    ResourceServer.DisabledClients disabledClients,
+    ResourceServer.RevokedClientTokens revokedTokens,
     ILogger<OpenIddictClientRegistry> logger) : IClientRegistry
 {
     /// <summary>Most scopes one client may be allowed: far above the hub's handful, small enough to bound token size.</summary>
@@ -118,7 +119,7 @@ internal sealed class OpenIddictClientRegistry(
             await manager.UpdateAsync(application, cancellationToken);
         }
         // This instance refuses the client's tokens, and ends its streams, from now on; the others at their next refresh.
-        disabledClients.Disable(clientId);
+        revokedTokens.Disable(clientId);
         IdentityLog.ClientDisabled(logger, clientId);
     }
 
@@ -142,8 +143,15 @@ internal sealed class OpenIddictClientRegistry(
         }
 
         var secret = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(SecretBytes));
-        // OpenIddict hashes the new secret (PBKDF2) exactly as at registration and replaces the old hash.
-        await manager.UpdateAsync(application, secret, cancellationToken);
+        var rotatedAt = timeProvider.GetUtcNow();
+        // One update: OpenIddict hashes the new secret (PBKDF2) exactly as at registration and replaces the old hash,
+        // and the rotation instant, which every instance reads to refuse the tokens got before it, is stored with it.
+        descriptor.ClientSecret = secret;
+        descriptor.Properties[ClientApplications.SecretRotatedAtProperty] = ClientApplications.Instant(rotatedAt);
+        await manager.UpdateAsync(application, descriptor, cancellationToken);
+        // A rotated secret is usually a leaked one: the tokens got with it stop here at once, on the others at their
+        // next refresh, and so do the streams they opened.
+        revokedTokens.SecretRotatedAt(clientId, rotatedAt);
         IdentityLog.ClientSecretRotated(logger, clientId);
         return secret;
     }

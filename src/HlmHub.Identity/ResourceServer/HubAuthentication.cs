@@ -46,10 +46,10 @@ public static class HubAuthentication
         var schemes = new IssuerSchemes(configured);
         services.AddSingleton(schemes);
         services.AddSingleton<ValidatedTokenCache>();
-        services.AddSingleton<DisabledClients>();
+        services.AddSingleton<RevokedClientTokens>();
         if (schemes.EmbeddedEnabled)
         {
-            services.AddHostedService<DisabledClientsRefresher>();
+            services.AddHostedService<RevokedClientTokensRefresher>();
         }
 
         services.AddSingleton<TokenRouter>();
@@ -124,7 +124,7 @@ public static class HubAuthentication
 /// once more against the refreshed keys (JwtBearer has just asked for the refresh, and would otherwise refuse
 /// this call and accept the next); when it is invalid, keep the reason for the status message and the audit.
 /// </summary>
-internal sealed class IssuerEvents(IssuerSchemes schemes, ValidatedTokenCache cache, DisabledClients disabledClients, ILogger<IssuerEvents> logger) : JwtBearerEvents
+internal sealed class IssuerEvents(IssuerSchemes schemes, ValidatedTokenCache cache, RevokedClientTokens revokedTokens, ILogger<IssuerEvents> logger) : JwtBearerEvents
 {
     private const string MetadataUnavailable = "the token's issuer could not be reached to read its keys";
 
@@ -195,9 +195,9 @@ internal sealed class IssuerEvents(IssuerSchemes schemes, ValidatedTokenCache ca
             return null;
         }
 
-        if (scheme == HubAuthentication.EmbeddedScheme && disabledClients.IsDisabled(caller.ClientId))
+        if (scheme == HubAuthentication.EmbeddedScheme && revokedTokens.RefusalFor(caller.ClientId, caller.IssuedAt) is { } refusal)
         {
-            HubAuthentication.SetFailure(httpContext, DisabledClients.Refusal);
+            HubAuthentication.SetFailure(httpContext, refusal);
             return null;
         }
 

@@ -25,14 +25,14 @@ internal sealed class TokenRouter
     private readonly EmbeddedIssuerUrl? _embeddedIssuer;
     private readonly IPublishedSigningKeys _embeddedKeys;
 
-    private readonly DisabledClients _disabledClients;
+    private readonly RevokedClientTokens _revokedTokens;
 
     public TokenRouter(
         ValidatedTokenCache cache, IOptions<AuthOptions> options, IssuerSchemes schemes, EmbeddedIssuerUrl embeddedIssuer, IPublishedSigningKeys embeddedKeys,
-        DisabledClients disabledClients)
+        RevokedClientTokens revokedTokens)
     {
         _cache = cache;
-        _disabledClients = disabledClients;
+        _revokedTokens = revokedTokens;
         _embeddedKeys = embeddedKeys;
         _schemeByIssuer = schemes.External.ToDictionary(issuer => issuer.Issuer, issuer => issuer.Scheme, StringComparer.Ordinal);
         _allowedAlgorithms = new HashSet<string>(options.Value.EffectiveAllowedAlgorithms, StringComparer.Ordinal);
@@ -55,10 +55,11 @@ internal sealed class TokenRouter
         // tokens stop at once on this instance, and within the key set's refresh interval on the others.
         if (_cache.TryGet(header, out var entry) && (entry.Scheme != HubAuthentication.EmbeddedScheme || _embeddedKeys.StillPublishes(entry.KeyId)))
         {
-            // So is a disabled client's: at once on the instance that disabled it, within the refresh interval elsewhere.
+            // So is a revoked one (its client disabled, or its secret rotated since): at once on the instance that did
+            // it, within the refresh interval elsewhere.
             return entry.Scheme == HubAuthentication.EmbeddedScheme && CallerClaimsIdentity.Find(entry.Principal) is { } caller
-                && _disabledClients.IsDisabled(caller.ClientId)
-                ? TokenRoute.Refused(DisabledClients.Refusal)
+                && _revokedTokens.RefusalFor(caller.ClientId, caller.IssuedAt) is { } refusal
+                ? TokenRoute.Refused(refusal)
                 : TokenRoute.FromCache(entry);
         }
 

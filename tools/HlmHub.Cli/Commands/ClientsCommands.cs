@@ -93,7 +93,7 @@ internal static class ClientsCommands
     {
         var id = new Argument<string>("client-id") { Description = "The client whose secret to replace" };
         var secretFile = SecretFileOption();
-        var command = new Command("rotate-secret", "Gives a client a new secret, shown once (or written to --secret-file); the old one stops working")
+        var command = new Command("rotate-secret", "Gives a client a new secret, shown once (or written to --secret-file); the old one, and the tokens got with it, stop working")
         {
             id, secretFile,
         };
