@@ -53,7 +53,8 @@ public sealed class Household
     /// <summary>
     /// When <see cref="Status"/> last changed (the household was created, left, or came back): the only change to the
     /// household itself that can change its eligibility, and what an eligibility <c>Watch</c> poll looks up. A change
-    /// of rooms or QPV leaves it alone, so that it never rewrites the index a poll reads (docs/roster.md).
+    /// of rooms or QPV leaves it alone, so that it never rewrites the index a poll reads
+    /// (docs/federation-and-eligibility.md, docs/storage.md).
     /// </summary>
     public DateTimeOffset StatusChangedAt { get; private set; }
 

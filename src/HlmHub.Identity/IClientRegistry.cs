@@ -88,7 +88,7 @@ public interface IClientRegistry
 
     /// <summary>
     /// Gives a secret client a new generated secret and returns it (only this once); the old secret stops working at
-    /// once, and the tokens issued before (in an earlier second) are refused, as for a disabled client.
+    /// once, and the tokens got with an earlier secret are refused, as for a disabled client.
     /// </summary>
     /// <exception cref="ClientRegistryException">No such client, or it is disabled, or it authenticates with a public key.</exception>
     Task<string> RotateSecretAsync(string clientId, CancellationToken cancellationToken);

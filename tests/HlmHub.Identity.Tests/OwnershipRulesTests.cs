@@ -9,7 +9,7 @@ public sealed class OwnershipRulesTests
 {
     private static AuthenticatedCaller Caller(CallerKind kind, Ownership declared, string? partner = null, string? landlord = null, string? club = null) =>
         new(
-            new CallerIdentity("https://hub.example", "client-1", kind, partner, landlord, club, new HashSet<string> { "s" }, DateTimeOffset.MaxValue, DateTimeOffset.UnixEpoch),
+            new CallerIdentity("https://hub.example", "client-1", kind, partner, landlord, club, new HashSet<string> { "s" }, DateTimeOffset.MaxValue, DateTimeOffset.MinValue),
             new RpcPolicyAttribute("s", CallerKind.Any, declared),
             new CallAuditor(NullLogger.Instance, TimeProvider.System, "/svc/Rpc"));
 

@@ -109,31 +109,37 @@ public sealed class TokenRouterTests
     }
 
     [Fact]
-    public void ACachedTokenIssuedBeforeItsClientsSecretWasRotated_IsRefused_OneIssuedInTheRotationsSecondIsStillAnswered()
+    public void ACachedTokenGotWithASecretRotatedSince_IsRefused_OneGotUnderTheNewRotationIsStillAnswered()
     {
-        var rotatedAt = new DateTimeOffset(2026, 12, 2, 10, 0, 5, 400, TimeSpan.Zero);
-        var earlierToken = Jwt("ES256", "key-1", EmbeddedIssuer);
-        var sameSecondToken = Jwt("ES256", "key-1", EmbeddedIssuer + "?same-second");
-        _cache.Add(earlierToken, Principal("client-a", issuedAt: rotatedAt.AddSeconds(-1)), HubAuthentication.EmbeddedScheme, "key-1", TimeProvider.System.GetUtcNow().AddHours(1));
-        _cache.Add(sameSecondToken, Principal("client-a", issuedAt: rotatedAt.AddMilliseconds(-400)), HubAuthentication.EmbeddedScheme, "key-1", TimeProvider.System.GetUtcNow().AddHours(1));
-        var beforeRotation = _router.Route(Request(earlierToken));
+        var firstRotation = new DateTimeOffset(2026, 12, 2, 10, 0, 5, 400, TimeSpan.Zero);
+        var secondRotation = firstRotation.AddMilliseconds(1);
+        var beforeAnyRotation = Jwt("ES256", "key-1", EmbeddedIssuer);
+        var underFirst = Jwt("ES256", "key-1", EmbeddedIssuer + "?first");
+        var underSecond = Jwt("ES256", "key-1", EmbeddedIssuer + "?second");
+        _cache.Add(beforeAnyRotation, Principal("client-a"), HubAuthentication.EmbeddedScheme, "key-1", TimeProvider.System.GetUtcNow().AddHours(1));
+        _cache.Add(underFirst, Principal("client-a", firstRotation), HubAuthentication.EmbeddedScheme, "key-1", TimeProvider.System.GetUtcNow().AddHours(1));
+        _cache.Add(underSecond, Principal("client-a", secondRotation), HubAuthentication.EmbeddedScheme, "key-1", TimeProvider.System.GetUtcNow().AddHours(1));
+        var beforeRotating = _router.Route(Request(beforeAnyRotation));
 
-        _revoked.SecretRotatedAt("client-a", rotatedAt);
-        var earlier = _router.Route(Request(earlierToken));
-        var sameSecond = _router.Route(Request(sameSecondToken));
-        // A re-read of an older rotation (another instance's, read late) does not let the earlier token back in.
-        _revoked.Merge([new("client-a", rotatedAt.AddMinutes(-5))]);
-        var afterOlderRead = _router.Route(Request(earlierToken));
+        _revoked.SecretRotatedAt("client-a", firstRotation);
+        var afterFirst = (_router.Route(Request(beforeAnyRotation)), _router.Route(Request(underFirst)));
+        _revoked.SecretRotatedAt("client-a", secondRotation);
+        var afterSecond = (_router.Route(Request(underFirst)), _router.Route(Request(underSecond)));
+        // A late re-read of the first rotation (another instance's) does not let the first secret's tokens back in.
+        _revoked.Merge([new("client-a", firstRotation)]);
+        var afterLateRead = _router.Route(Request(underFirst));
 
-        Assert.Equal(TokenRouteKind.Cached, beforeRotation.Kind);
-        Assert.Equal((TokenRouteKind.Refused, RevokedClientTokens.SecretRotated), (earlier.Kind, earlier.Refusal));
-        Assert.Equal(TokenRouteKind.Cached, sameSecond.Kind);
-        Assert.Equal((TokenRouteKind.Refused, RevokedClientTokens.SecretRotated), (afterOlderRead.Kind, afterOlderRead.Refusal));
+        Assert.Equal(TokenRouteKind.Cached, beforeRotating.Kind);
+        Assert.Equal((TokenRouteKind.Refused, RevokedClientTokens.SecretRotated), (afterFirst.Item1.Kind, afterFirst.Item1.Refusal));
+        Assert.Equal(TokenRouteKind.Cached, afterFirst.Item2.Kind);
+        Assert.Equal((TokenRouteKind.Refused, RevokedClientTokens.SecretRotated), (afterSecond.Item1.Kind, afterSecond.Item1.Refusal));
+        Assert.Equal(TokenRouteKind.Cached, afterSecond.Item2.Kind);
+        Assert.Equal(TokenRouteKind.Refused, afterLateRead.Kind);
     }
 
-    private static ClaimsPrincipal Principal(string clientId, DateTimeOffset? issuedAt = null) => new(new CallerClaimsIdentity([], HubAuthentication.EmbeddedScheme, new CallerIdentity(
+    private static ClaimsPrincipal Principal(string clientId, DateTimeOffset? secretRotatedAt = null) => new(new CallerClaimsIdentity([], HubAuthentication.EmbeddedScheme, new CallerIdentity(
         EmbeddedIssuer, clientId, CallerKind.Partner, "maaf", null, null, new HashSet<string>(), TimeProvider.System.GetUtcNow().AddHours(1),
-        issuedAt ?? TimeProvider.System.GetUtcNow())));
+        secretRotatedAt ?? DateTimeOffset.MinValue)));
 
     /// <summary>The embedded issuer's published keys, as this test sets them (the real set is the database's: KeyRotationTests).</summary>
     private sealed class PublishedKeys : HashSet<string>, IPublishedSigningKeys

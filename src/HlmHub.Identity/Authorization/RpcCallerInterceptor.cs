@@ -74,7 +74,7 @@ internal sealed class RpcCallerInterceptor(
         var expiry = new TokenExpiry(caller.Identity.ExpiresAt + options.Value.ClockSkew, timeProvider);
         if (context.GetHttpContext().User.Identity is CallerClaimsIdentity { AuthenticationType: HubAuthentication.EmbeddedScheme })
         {
-            expiry.DisposeWithThis(revokedTokens.Track(caller.ClientId, caller.Identity.IssuedAt, expiry));
+            expiry.DisposeWithThis(revokedTokens.Track(caller.ClientId, caller.Identity.SecretRotatedAt, expiry));
         }
 
         caller.ExpiresWith(expiry);

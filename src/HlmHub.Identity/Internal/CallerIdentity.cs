@@ -12,7 +12,7 @@ internal sealed record CallerIdentity(
     string? ClubId,
     IReadOnlySet<string> Scopes,
     DateTimeOffset ExpiresAt,
-    DateTimeOffset IssuedAt)
+    DateTimeOffset SecretRotatedAt)
 {
     /// <summary>Reads the caller from a token whose signature, issuer, audience and lifetime were validated.</summary>
     public static CallerIdentity FromToken(JsonWebToken token)
@@ -38,9 +38,19 @@ internal sealed record CallerIdentity(
             kind == CallerKind.ClubAdmin ? club : null,
             ReadScopes(token),
             new DateTimeOffset(token.ValidTo, TimeSpan.Zero),
-            // DateTime.MinValue without an iat claim: such a token is refused once its client has a rotation.
-            new DateTimeOffset(DateTime.SpecifyKind(token.IssuedAt, DateTimeKind.Utc), TimeSpan.Zero));
+            ReadRotation(token));
     }
+
+    /// <summary>
+    /// The client's last secret rotation the token was issued under (<see cref="HubClaims.SecretRotatedAt"/>), or
+    /// <see cref="DateTimeOffset.MinValue"/> for a token without one: issued before any rotation, or by another issuer.
+    /// </summary>
+    private static DateTimeOffset ReadRotation(JsonWebToken token) =>
+        ReadString(token, HubClaims.SecretRotatedAt) is { } text
+            && long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var milliseconds)
+            && milliseconds <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()
+            ? DateTimeOffset.FromUnixTimeMilliseconds(milliseconds)
+            : DateTimeOffset.MinValue;
 
     private static string? ReadString(JsonWebToken token, string claim) =>
         token.TryGetPayloadValue<string>(claim, out var value) && !string.IsNullOrEmpty(value) ? value : null;
@@ -72,6 +82,12 @@ internal static class HubClaims
     public const string Partner = "hlmhub_partner";
     public const string Landlord = "hlmhub_landlord";
     public const string Club = "hlmhub_club";
+
+    /// <summary>
+    /// In the embedded issuer's tokens: the client's last secret rotation when the token was issued (Unix
+    /// milliseconds, as stored), absent before the first. A token issued under an earlier rotation is refused.
+    /// </summary>
+    public const string SecretRotatedAt = "hlmhub_secret_rotated_at";
 
     public const string KindPartner = "partner";
     public const string KindLandlord = "landlord";

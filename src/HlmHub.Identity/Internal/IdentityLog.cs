@@ -54,6 +54,6 @@ internal static partial class IdentityLog
     public static partial void IssuerMetadataUnavailable(ILogger logger, string authority, string reason);
 
     [LoggerMessage(EventId = IdentityEventIds.DisabledClientsUnreadable, EventName = "DisabledClientsUnreadable", Level = LogLevel.Warning,
-        Message = "Could not read the disabled clients from the database ({Reason}); the last set read stays in force until the next try")]
+        Message = "Could not read the disabled clients and rotated secrets from the database ({Reason}); what was read last stays in force until the next try")]
     public static partial void DisabledClientsUnreadable(ILogger logger, string reason);
 }

@@ -59,19 +59,14 @@ internal static class ClientApplications
         ParseKind(Read(ParseObject(application.Properties), KindProperty));
 
     /// <summary>
-    /// From an application's stored properties (OpenIddict's JSON column), the instant before which its tokens were
-    /// issued are refused: <see cref="DateTimeOffset.MaxValue"/> when it is disabled, after its last secret rotation
-    /// (<see cref="ResourceServer.RevokedClientTokens.IssuedBefore"/>), null when neither happened.
+    /// From an application's stored properties (OpenIddict's JSON column), what <see cref="ResourceServer.RevokedClientTokens"/>
+    /// keeps of it: <see cref="DateTimeOffset.MaxValue"/> when it is disabled, else its last secret rotation, or null
+    /// when neither happened.
     /// </summary>
-    public static DateTimeOffset? TokensIssuedBefore(string? properties)
+    public static DateTimeOffset? LastRotation(string? properties)
     {
         var parsed = ParseObject(properties);
-        if (ReadInstant(parsed, DisabledAtProperty) is not null)
-        {
-            return DateTimeOffset.MaxValue;
-        }
-
-        return ReadInstant(parsed, SecretRotatedAtProperty) is { } rotatedAt ? ResourceServer.RevokedClientTokens.IssuedBefore(rotatedAt) : null;
+        return ReadInstant(parsed, DisabledAtProperty) is not null ? DateTimeOffset.MaxValue : ReadInstant(parsed, SecretRotatedAtProperty);
     }
 
     /// <summary>Reads a stored application (EF entity, JSON columns) into the registry's description.</summary>

@@ -143,9 +143,14 @@ internal sealed class OpenIddictClientRegistry(
         }
 
         var secret = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(SecretBytes));
-        var rotatedAt = timeProvider.GetUtcNow();
+        // Never equal to the previous rotation, even with a clock that has not moved: tokens are told apart by it.
+        var previous = ClientApplications.ReadInstant(descriptor.Properties, ClientApplications.SecretRotatedAtProperty);
+        // To the millisecond, as stored and as the new tokens carry it: this instance compares them with it.
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
+        var rotatedAt = previous is { } last && now <= last ? last.AddMilliseconds(1) : now;
         // One update: OpenIddict hashes the new secret (PBKDF2) exactly as at registration and replaces the old hash,
-        // and the rotation instant, which every instance reads to refuse the tokens got before it, is stored with it.
+        // and the rotation instant, which each new token carries and every instance reads to refuse the tokens got
+        // under an earlier one, is stored with it.
         descriptor.ClientSecret = secret;
         descriptor.Properties[ClientApplications.SecretRotatedAtProperty] = ClientApplications.Instant(rotatedAt);
         await manager.UpdateAsync(application, descriptor, cancellationToken);

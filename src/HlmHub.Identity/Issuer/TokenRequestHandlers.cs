@@ -78,7 +78,8 @@ internal sealed class AllowedScopesCheck(IOpenIddictApplicationManager applicati
 
 /// <summary>
 /// Answers an authenticated client_credentials request: the access token carries the client's binding from its
-/// registration (<c>hlmhub_kind</c> with <c>hlmhub_partner</c>, <c>hlmhub_landlord</c> or <c>hlmhub_club</c>),
+/// registration (<c>hlmhub_kind</c> with <c>hlmhub_partner</c>, <c>hlmhub_landlord</c> or <c>hlmhub_club</c>; and
+/// <c>hlmhub_secret_rotated_at</c> once its secret has been rotated),
 /// <c>sub</c> = <c>client_id</c>, the granted scopes (all allowed ones when none are asked for), <c>aud</c> =
 /// <c>Auth:Audience</c> and <c>Auth:TokenLifetime</c>, as the hand-written issuer did, so resource servers see
 /// the same tokens.
@@ -126,6 +127,14 @@ internal sealed class ClientCredentialsSignIn(IOpenIddictApplicationManager appl
                 identity.SetClaim(claim, id);
             }
         }
+        // The client's last secret rotation, read from the same application entity whose secret hash OpenIddict
+        // has just checked (its entity cache is per request): a token got with a secret carries that secret's
+        // rotation, so once the secret is rotated again every instance refuses it, without comparing clocks.
+        if (Read(properties, ClientApplications.SecretRotatedAtProperty) is { Length: > 0 } rotatedAt)
+        {
+            identity.SetClaim(HubClaims.SecretRotatedAt, rotatedAt);
+        }
+
         var principal = new ClaimsPrincipal(identity);
         principal.SetScopes(granted);
         // OpenIddict writes the access token's aud from the principal's resources.

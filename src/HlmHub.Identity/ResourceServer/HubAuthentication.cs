@@ -195,7 +195,7 @@ internal sealed class IssuerEvents(IssuerSchemes schemes, ValidatedTokenCache ca
             return null;
         }
 
-        if (scheme == HubAuthentication.EmbeddedScheme && revokedTokens.RefusalFor(caller.ClientId, caller.IssuedAt) is { } refusal)
+        if (scheme == HubAuthentication.EmbeddedScheme && revokedTokens.RefusalFor(caller.ClientId, caller.SecretRotatedAt) is { } refusal)
         {
             HubAuthentication.SetFailure(httpContext, refusal);
             return null;

@@ -13,75 +13,77 @@ namespace HlmHub.Identity.ResourceServer;
 
 /// <summary>
 /// The embedded issuer's clients whose tokens are no longer accepted, as the resource server sees them: every token of
-/// a disabled client, and the tokens a client got before its secret was rotated. A token stays valid until it expires,
-/// so without this a disabled client, or whoever holds a token got with a leaked secret, would keep calling, and the
-/// streams it opened would keep serving, for up to <c>Auth:TokenLifetime</c>. With it, such a token is refused from
-/// the next call and its open streams end at their next read or write: at once on the instance that disabled the
-/// client or rotated its secret, within <see cref="EmbeddedIssuerOptions.DisabledClientsRefreshInterval"/> on the
-/// others (<see cref="RevokedClientTokensRefresher"/>). Only tokens of the embedded issuer are concerned: an external
-/// issuer's clients are its own.
+/// a disabled client, and the tokens a client got with a secret it has since rotated. A token stays valid until it
+/// expires, so without this a disabled client, or whoever holds a token got with a leaked secret, would keep calling,
+/// and the streams it opened would keep serving, for up to <c>Auth:TokenLifetime</c>. With it, such a token is
+/// refused from the next call and its open streams end at their next read or write: at once on the instance that
+/// disabled the client or rotated its secret, within <see cref="EmbeddedIssuerOptions.DisabledClientsRefreshInterval"/>
+/// on the others (<see cref="RevokedClientTokensRefresher"/>). Only tokens of the embedded issuer are concerned: an
+/// external issuer's clients are its own.
 /// </summary>
+/// <remarks>
+/// A token says under which rotation of its client's secret it was issued (<see cref="HubClaims.SecretRotatedAt"/>,
+/// the stored instant itself, absent before the first rotation). A token whose rotation is older than the client's
+/// last one was got with an earlier secret: refused. Comparing the stored instants, not a token's <c>iat</c> with the
+/// rotation's time, leaves no gap between the two instances' clocks, and none within the rotation's second.
+/// </remarks>
 internal sealed class RevokedClientTokens
 {
     /// <summary>Why a disabled client's token is refused (UNAUTHENTICATED).</summary>
     public const string ClientDisabled = "the token's client is disabled";
 
-    /// <summary>Why a token got before its client's secret was rotated is refused (UNAUTHENTICATED).</summary>
+    /// <summary>Why a token got with a secret rotated since is refused (UNAUTHENTICATED).</summary>
     public const string SecretRotated = "the token was issued before its client's secret was rotated: get a new token with the new secret";
 
     private readonly object _gate = new();
-    private readonly ConcurrentDictionary<TokenExpiry, (string ClientId, DateTimeOffset IssuedAt)> _openStreams = new();
-
-    /// <summary>Per client, the instant before which its tokens were issued are refused (<see cref="DateTimeOffset.MaxValue"/>: all of them).</summary>
-    private volatile FrozenDictionary<string, DateTimeOffset> _issuedBefore = FrozenDictionary<string, DateTimeOffset>.Empty;
+    private readonly ConcurrentDictionary<TokenExpiry, (string ClientId, DateTimeOffset SecretRotatedAt)> _openStreams = new();
 
     /// <summary>
-    /// Why a token of <paramref name="clientId"/> issued at <paramref name="issuedAt"/> (its <c>iat</c>) is refused, or
-    /// null when it is not. Read on every call: no lock, and one field read while no client is disabled or rotated.
+    /// Per client, its last secret rotation (<see cref="DateTimeOffset.MaxValue"/> once disabled): a token issued under
+    /// an earlier one is refused.
     /// </summary>
-    public string? RefusalFor(string clientId, DateTimeOffset issuedAt)
+    private volatile FrozenDictionary<string, DateTimeOffset> _lastRotation = FrozenDictionary<string, DateTimeOffset>.Empty;
+
+    /// <summary>
+    /// Why a token of <paramref name="clientId"/> issued under the secret rotation <paramref name="secretRotatedAt"/>
+    /// (<see cref="DateTimeOffset.MinValue"/>: none) is refused, or null when it is not. Read on every call: no lock,
+    /// and one field read while no client is disabled or rotated.
+    /// </summary>
+    public string? RefusalFor(string clientId, DateTimeOffset secretRotatedAt)
     {
-        var revoked = _issuedBefore;
-        if (revoked.Count == 0 || !revoked.TryGetValue(clientId, out var before) || issuedAt >= before)
+        var revoked = _lastRotation;
+        if (revoked.Count == 0 || !revoked.TryGetValue(clientId, out var last) || secretRotatedAt >= last)
         {
             return null;
         }
 
-        return before == DateTimeOffset.MaxValue ? ClientDisabled : SecretRotated;
+        return last == DateTimeOffset.MaxValue ? ClientDisabled : SecretRotated;
     }
 
     /// <summary>This instance has just disabled <paramref name="clientId"/>: none of its tokens is accepted any more.</summary>
     public void Disable(string clientId) => Merge([new(clientId, DateTimeOffset.MaxValue)]);
 
-    /// <summary>This instance has just rotated the secret of <paramref name="clientId"/>, at <paramref name="rotatedAt"/>.</summary>
-    public void SecretRotatedAt(string clientId, DateTimeOffset rotatedAt) => Merge([new(clientId, IssuedBefore(rotatedAt))]);
+    /// <summary>This instance has just rotated the secret of <paramref name="clientId"/>, stamping it <paramref name="rotatedAt"/>.</summary>
+    public void SecretRotatedAt(string clientId, DateTimeOffset rotatedAt) => Merge([new(clientId, rotatedAt)]);
 
     /// <summary>
-    /// The instant before which a client's tokens are refused after a rotation at <paramref name="rotatedAt"/>. A token's
-    /// <c>iat</c> is in whole seconds: a token got with the new secret in the same second as the rotation must still
-    /// work, so tokens of that second are accepted, the old secret's among them.
+    /// Adds rotations and disablings (those the database holds: every instance's) and ends the open streams they
+    /// concern. Only ever moves a client's instant later: a disabled client is never enabled again, and a read that
+    /// started before this instance disabled a client or rotated its secret must not undo it.
     /// </summary>
-    public static DateTimeOffset IssuedBefore(DateTimeOffset rotatedAt) =>
-        DateTimeOffset.FromUnixTimeSeconds(rotatedAt.ToUnixTimeSeconds());
-
-    /// <summary>
-    /// Adds revocations (those the database holds: every instance's) and ends the open streams they concern. Only ever
-    /// moves a client's instant later: a disabled client is never enabled again, and a read that started before this
-    /// instance disabled a client or rotated its secret must not undo it.
-    /// </summary>
-    public void Merge(IReadOnlyCollection<KeyValuePair<string, DateTimeOffset>> revocations)
+    public void Merge(IReadOnlyCollection<KeyValuePair<string, DateTimeOffset>> rotations)
     {
-        List<KeyValuePair<string, DateTimeOffset>> moved = [];
+        List<string> moved = [];
         lock (_gate)
         {
-            var current = _issuedBefore;
+            var current = _lastRotation;
             var next = new Dictionary<string, DateTimeOffset>(current, StringComparer.Ordinal);
-            foreach (var (clientId, before) in revocations)
+            foreach (var (clientId, rotatedAt) in rotations)
             {
-                if (!next.TryGetValue(clientId, out var known) || before > known)
+                if (!next.TryGetValue(clientId, out var known) || rotatedAt > known)
                 {
-                    next[clientId] = before;
-                    moved.Add(new(clientId, before));
+                    next[clientId] = rotatedAt;
+                    moved.Add(clientId);
                 }
             }
 
@@ -90,24 +92,25 @@ internal sealed class RevokedClientTokens
                 return;
             }
 
-            _issuedBefore = next.ToFrozenDictionary(StringComparer.Ordinal);
+            _lastRotation = next.ToFrozenDictionary(StringComparer.Ordinal);
         }
 
-        foreach (var (clientId, _) in moved)
+        foreach (var clientId in moved)
         {
             EndRevokedStreamsOf(clientId);
         }
     }
 
     /// <summary>
-    /// Follows a streaming call of <paramref name="clientId"/>, authorized by a token issued at <paramref name="issuedAt"/>,
-    /// until the returned registration is disposed: if the token is revoked meanwhile, <paramref name="expiry"/> ends the call.
+    /// Follows a streaming call of <paramref name="clientId"/>, authorized by a token issued under the secret rotation
+    /// <paramref name="secretRotatedAt"/>, until the returned registration is disposed: if the token is revoked
+    /// meanwhile, <paramref name="expiry"/> ends the call.
     /// </summary>
-    public IDisposable Track(string clientId, DateTimeOffset issuedAt, TokenExpiry expiry)
+    public IDisposable Track(string clientId, DateTimeOffset secretRotatedAt, TokenExpiry expiry)
     {
-        _openStreams[expiry] = (clientId, issuedAt);
+        _openStreams[expiry] = (clientId, secretRotatedAt);
         // Revoked between the call's authentication and now: the loop in EndRevokedStreamsOf may have run without it.
-        if (RefusalFor(clientId, issuedAt) is { } reason)
+        if (RefusalFor(clientId, secretRotatedAt) is { } reason)
         {
             expiry.EndBecauseRevoked(reason);
         }
@@ -117,9 +120,9 @@ internal sealed class RevokedClientTokens
 
     private void EndRevokedStreamsOf(string clientId)
     {
-        foreach (var (expiry, (owner, issuedAt)) in _openStreams)
+        foreach (var (expiry, (owner, secretRotatedAt)) in _openStreams)
         {
-            if (string.Equals(owner, clientId, StringComparison.Ordinal) && RefusalFor(owner, issuedAt) is { } reason)
+            if (string.Equals(owner, clientId, StringComparison.Ordinal) && RefusalFor(owner, secretRotatedAt) is { } reason)
             {
                 expiry.EndBecauseRevoked(reason);
             }
@@ -188,19 +191,25 @@ internal sealed class RevokedClientTokensRefresher(
         {
             await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
             // The disabling and rotation instants are application properties (ClientApplications), in OpenIddict's JSON
-            // column: a text search finds the few rows, and the exact check reads each one's properties.
+            // column: a text search finds the rows that have one, and the exact check reads each one's properties.
             var marked = await db.Set<OpenIddictEntityFrameworkCoreApplication>().AsNoTracking()
                 .Where(application => application.Properties != null
                     && (application.Properties.Contains(Issuer.ClientApplications.DisabledAtProperty)
                         || application.Properties.Contains(Issuer.ClientApplications.SecretRotatedAtProperty)))
                 .Select(application => new { application.ClientId, application.Properties })
                 .ToListAsync(cancellationToken);
+            // A rotation older than a token's lifetime (and the clock skew it is validated with) has no live token
+            // issued before it left to refuse.
+            var auth = options.Value;
+            var oldestLiveRotation = timeProvider.GetUtcNow() - auth.TokenLifetime - auth.ClockSkew;
             List<KeyValuePair<string, DateTimeOffset>> revocations = [];
             foreach (var application in marked)
             {
-                if (application.ClientId is not null && Issuer.ClientApplications.TokensIssuedBefore(application.Properties) is { } before)
+                if (application.ClientId is not null
+                    && Issuer.ClientApplications.LastRotation(application.Properties) is { } last
+                    && last >= oldestLiveRotation)
                 {
-                    revocations.Add(new(application.ClientId, before));
+                    revocations.Add(new(application.ClientId, last));
                 }
             }
 

@@ -58,7 +58,7 @@ internal sealed class TokenRouter
             // So is a revoked one (its client disabled, or its secret rotated since): at once on the instance that did
             // it, within the refresh interval elsewhere.
             return entry.Scheme == HubAuthentication.EmbeddedScheme && CallerClaimsIdentity.Find(entry.Principal) is { } caller
-                && _revokedTokens.RefusalFor(caller.ClientId, caller.IssuedAt) is { } refusal
+                && _revokedTokens.RefusalFor(caller.ClientId, caller.SecretRotatedAt) is { } refusal
                 ? TokenRoute.Refused(refusal)
                 : TokenRoute.FromCache(entry);
         }

@@ -22,8 +22,10 @@ namespace HlmHub.Storage.Migrations.SqlServer.Migrations
                 defaultValue: 0L);
 
             // Until now a household's last change is the best known time of its last status change.
-            // In EXEC: in the idempotent script, the batch is compiled before the new column exists.
-            migrationBuilder.Sql("EXEC(N'UPDATE \"Households\" SET \"StatusChangedAt\" = \"UpdatedAt\"');");
+            // In EXEC, compiled only when it runs: the idempotent script compiles every step's batch, and a later
+            // migration that dropped or renamed the column would otherwise make this step fail to compile. Bracketed
+            // names: the statement does not depend on QUOTED_IDENTIFIER (sqlcmd runs without it unless given -I).
+            migrationBuilder.Sql("EXEC(N'UPDATE [Households] SET [StatusChangedAt] = [UpdatedAt]');");
 
             migrationBuilder.CreateIndex(
                 name: "IX_Households_StatusChangedAt",

@@ -9,8 +9,8 @@ namespace HlmHub.Storage.Configuration;
 /// the table's indexes gets a new entry. A roster delta changes the rooms or QPV flag of households spread over the
 /// whole table, about one per page, and leaves their indexed columns alone (see <see cref="Household.StatusChangedAt"/>);
 /// but after a full sync every page is filled to the brim, so none of those updates fits. Leaving part of each page of
-/// the households free lets them (docs/benchmarks.md, the roster delta on PostgreSQL). SQLite and SQL Server update
-/// rows in place and have no such setting.
+/// the households free lets them (docs/benchmarks.md, the roster delta on PostgreSQL). SQLite and SQL Server do not
+/// write a new version of an updated row, so the setting is PostgreSQL's only.
 /// </summary>
 internal static class HeapOnlyUpdates
 {
