@@ -90,7 +90,8 @@ public sealed class DisabledClientTests
         var ended = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
         var unary = await Assert.ThrowsAsync<RpcException>(() =>
             world.Client(served).RedeemAsync(world.Event(member, 1_000, 100), world.Options(oldToken)).ResponseAsync.DefaultTimeout());
-        var newToken = await _first.GetTokenAsync(partner.Client.ClientId, rotated.ClientSecret);
+        // From the serving instance's own issuer: it stamps the token with the rotation it reads from the database.
+        var newToken = await served.GetTokenAsync(partner.Client.ClientId, rotated.ClientSecret);
         var afterRotation = await world.Client(served).RedeemAsync(world.Event(member, 1_000, 100), world.Options(newToken)).ResponseAsync.DefaultTimeout();
 
         Assert.Equal(RedemptionOutcome.Accepted, before.Outcome);

@@ -87,15 +87,16 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
     [Fact]
     public async Task WatchWindow_HoldsTheHouseholdsThatLeftOrCameBack_NotOneWhoseRoomsChanged()
     {
+        var cancellationToken = TestTimeouts.Token();
         string[] club = [_world.HostClubId];
         await RunAsync(RosterSessionKind.FullSnapshot,
             Upsert(1, "REF-1", clubs: club), Upsert(2, "REF-2", clubs: club), Upsert(3, "REF-3", clubs: club), Upsert(4, "REF-4", clubs: club));
         await RunAsync(RosterSessionKind.Delta, Remove(1, "REF-3", version: 2));
         var before = await HouseholdsAsync();
         // Instants are stored to the millisecond: the window starts strictly after the writes above.
-        await Task.Delay(TimeSpan.FromMilliseconds(20));
+        await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken);
         var start = TimeProvider.System.GetUtcNow();
-        await Task.Delay(TimeSpan.FromMilliseconds(20));
+        await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken);
 
         // In the window: REF-1's rooms change, REF-2 leaves and REF-3 comes back (none of their opt-ins moves), and a
         // full snapshot without REF-4 marks it as left at its end.
@@ -104,9 +105,9 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
         await RunAsync(RosterSessionKind.FullSnapshot, Upsert(1, "REF-1", version: 2, rooms: 6, clubs: club), Upsert(2, "REF-3", version: 3, clubs: club));
         var end = TimeProvider.System.GetUtcNow();
 
-        await using var db = await DbAsync();
+        await using var db = await DbAsync(cancellationToken);
         var changed = await WatchQueries.ChangedHouseholds(db, club, (start, end), [], null, pageSize: 100)
-            .Select(household => household.LandlordReference).ToListAsync();
+            .Select(household => household.LandlordReference).ToListAsync(cancellationToken);
         var after = await HouseholdsAsync();
         Assert.Equal(["REF-2", "REF-3", "REF-4"], changed.Order(StringComparer.Ordinal));
         Assert.Equal((6, HouseholdStatus.Active), (after["REF-1"].Rooms, after["REF-1"].Status));
@@ -344,7 +345,8 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
         return (await Sync.CompleteAsync(session.Id, _world.LandlordId, cancellationToken), results);
     }
 
-    protected Task<HlmHubDbContext> DbAsync() => _services!.GetRequiredService<IDbContextFactory<HlmHubDbContext>>().CreateDbContextAsync();
+    protected Task<HlmHubDbContext> DbAsync(CancellationToken cancellationToken = default) =>
+        _services!.GetRequiredService<IDbContextFactory<HlmHubDbContext>>().CreateDbContextAsync(cancellationToken);
 
     protected async Task<Dictionary<string, Household>> HouseholdsAsync()
     {
@@ -438,7 +440,7 @@ public sealed class PostgresRosterSyncTests() : RosterSyncTests(StorageProvider.
     {
         while (true)
         {
-            await using var db = await DbAsync();
+            await using var db = await DbAsync(cancellationToken);
             var updates = await db.Database
                 .SqlQueryRaw<TableUpdates>("SELECT n_tup_upd AS \"Updated\", n_tup_hot_upd AS \"HeapOnly\" FROM pg_stat_user_tables WHERE relname = 'Households'")
                 .SingleAsync(cancellationToken);

@@ -57,10 +57,10 @@ var checkpointBeforeDelta = Environment.GetEnvironmentVariable("BENCH_CHECKPOINT
 if (checkpointBeforeDelta)
 {
     await using var connection = database.OpenReferenceConnection();
-    await connection.OpenAsync();
+    await connection.OpenAsync(CancellationToken.None);
     await using var command = connection.CreateCommand();
     command.CommandText = provider == StorageProvider.Sqlite ? "PRAGMA wal_checkpoint(TRUNCATE);" : "CHECKPOINT;";
-    await command.ExecuteNonQueryAsync();
+    await command.ExecuteNonQueryAsync(CancellationToken.None);
 }
 
 memory = PeakMemory.Start();

@@ -198,16 +198,12 @@ internal sealed class RevokedClientTokensRefresher(
                         || application.Properties.Contains(Issuer.ClientApplications.SecretRotatedAtProperty)))
                 .Select(application => new { application.ClientId, application.Properties })
                 .ToListAsync(cancellationToken);
-            // A rotation older than a token's lifetime (and the clock skew it is validated with) has no live token
-            // issued before it left to refuse.
-            var auth = options.Value;
-            var oldestLiveRotation = timeProvider.GetUtcNow() - auth.TokenLifetime - auth.ClockSkew;
+            // Every rotation is kept, however old: skipping those older than a token's lifetime would compare this
+            // instance's clock with the issuing one's, and a client has one entry whatever its number of rotations.
             List<KeyValuePair<string, DateTimeOffset>> revocations = [];
             foreach (var application in marked)
             {
-                if (application.ClientId is not null
-                    && Issuer.ClientApplications.LastRotation(application.Properties) is { } last
-                    && last >= oldestLiveRotation)
+                if (application.ClientId is not null && Issuer.ClientApplications.LastRotation(application.Properties) is { } last)
                 {
                     revocations.Add(new(application.ClientId, last));
                 }

@@ -111,7 +111,7 @@ internal static class ClientsCommands
     private static Command Disable(CliContext context)
     {
         var id = new Argument<string>("client-id") { Description = "The client to disable: it gets no new token" };
-        var command = new Command("disable", "Disables a client: it gets no new token (tokens already issued expire on their own)") { id };
+        var command = new Command("disable", "Disables a client: it gets no new token, and the tokens it holds stop working") { id };
         context.Run(command, async (parse, session, cancellationToken) =>
         {
             var request = new V1.DisableClientRequest { ClientId = parse.GetRequiredValue(id) };
