@@ -64,6 +64,12 @@ passed=$(awk '/^[[:space:]]+Passed: [0-9]+$/ {sum += $2} END {print sum + 0}' "$
 failed=$(awk '/^[[:space:]]+Failed: [0-9]+$/ {sum += $2} END {print sum + 0}' "$results_dir/console.log")
 # Skipped (the SQL Server tests without a server, docs/storage.md, among them): counted so a summary never hides one.
 skipped=$(awk '/^[[:space:]]+Skipped: [0-9]+$/ {sum += $2} END {print sum + 0}' "$results_dir/console.log")
+if [ "$failed" -gt 0 ]; then
+    # Each failed test with its message and the top of its stack, repeated here: a CI summary may keep only the end
+    # of the log, and a failure that happens one run in ten must be diagnosable from that run alone.
+    echo "tests: what failed:"
+    awk '/^  Failed HlmHub\./ {left = 16} left > 0 {print; left--}' "$results_dir/console.log" | head -n 120 || true
+fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
     # A non-zero status with no failed test: a test host that crashed or was aborted (after its tests had passed), or
