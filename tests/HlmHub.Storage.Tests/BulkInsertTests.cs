@@ -114,7 +114,57 @@ public abstract class BulkInsertTests(MigratedDatabaseFixture fixture)
 }
 
 public sealed class SqliteBulkInsertTests(SqliteDatabaseFixture fixture)
-    : BulkInsertTests(fixture), IClassFixture<SqliteDatabaseFixture>;
+    : BulkInsertTests(fixture), IClassFixture<SqliteDatabaseFixture>
+{
+    /// <summary>
+    /// One context over several transactions, as a roster session keeps one, its connection opened and closed around
+    /// each: Microsoft.Data.Sqlite pools the handles behind connections, so a later transaction can run on another
+    /// handle than an earlier one. The rows go in that transaction, and a rollback keeps none of them. (The statements
+    /// kept from an earlier opening used to run on the handle they were compiled on, outside the transaction: the
+    /// insert waited for the write lock its own transaction held, or ran beside another connection's work.)
+    /// </summary>
+    [Fact]
+    public async Task OneContextOverSeveralTransactions_WritesInEachTransaction_WhateverHandleThePoolGivesIt()
+    {
+        var cancellationToken = TestTimeouts.Token();
+        var world = new SampleWorld();
+        await using (var setup = await fixture.Database.CreateContextAsync(cancellationToken))
+        {
+            world.AddTo(setup);
+            await setup.SaveChangesAsync(cancellationToken);
+        }
+
+        await using var context = await fixture.Database.CreateContextAsync(cancellationToken);
+        // A statement run outside the transaction waits for the write lock the transaction holds: fail in seconds.
+        context.Database.SetCommandTimeout(3);
+        var committed = new List<Household>();
+        for (var round = 0; round < 2; round++)
+        {
+            await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken);
+            var household = NewHousehold(world, $"KEPT-{round}");
+            await context.InsertAllAsync([household], cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            committed.Add(household);
+        }
+
+        // Another connection takes the handle the pool gave the last transaction, so the next one opens on another.
+        await using var other = await fixture.Database.CreateContextAsync(cancellationToken);
+        await other.Database.OpenConnectionAsync(cancellationToken);
+        var rolledBack = NewHousehold(world, "ROLLED-BACK");
+        await using (var transaction = await context.Database.BeginTransactionAsync(cancellationToken))
+        {
+            await context.InsertAllAsync([rolledBack], cancellationToken);
+            await transaction.RollbackAsync(cancellationToken);
+        }
+
+        var kept = committed.Select(household => household.Id).ToList();
+        Assert.Equal(2, await other.Households.CountAsync(household => kept.Contains(household.Id), cancellationToken));
+        Assert.False(await other.Households.AnyAsync(household => household.Id == rolledBack.Id, cancellationToken));
+    }
+
+    private static Household NewHousehold(SampleWorld world, string reference) =>
+        Household.Create(Guid.CreateVersion7(), world.Landlord.Id, $"{reference}-{world.Suffix}", $"mt_{reference}_{world.Suffix}", 3, false, SampleWorld.Now);
+}
 
 public sealed class PostgresBulkInsertTests(PostgresDatabaseFixture fixture)
     : BulkInsertTests(fixture), IClassFixture<PostgresDatabaseFixture>;

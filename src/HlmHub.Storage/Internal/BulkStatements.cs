@@ -17,14 +17,31 @@ namespace HlmHub.Storage.Internal;
 internal static class BulkStatements
 {
     /// <summary>
-    /// The statements already made on each SQLite connection, by statement shape and row count. A connection kept open
-    /// across many writes (the redemption group commit keeps one) reuses them, so SQLite compiles each statement once
-    /// instead of once per command: compiling was a sixth of the group commit's time (docs/benchmarks.md). A connection
-    /// closed keeps the commands but not what the server compiled (Microsoft.Data.Sqlite finalizes its commands'
-    /// statements on close); they go when the connection is collected. One connection is used by one caller at a
-    /// time, as ADO.NET requires, so each list needs no lock.
+    /// The statements already made on each open SQLite connection, by statement shape and row count. A connection kept
+    /// open across many writes (the redemption group commit keeps one) reuses them, so SQLite compiles each statement
+    /// once instead of once per command: compiling was a sixth of the group commit's time (docs/benchmarks.md). They
+    /// last until the connection closes (<see cref="ForgetOnClose"/>). One connection is used by one caller at a time,
+    /// as ADO.NET requires, so each list needs no lock.
     /// </summary>
     private static readonly ConditionalWeakTable<DbConnection, Dictionary<(Type Entity, string Shape, int Rows), DbCommand>> Prepared = new();
+
+    /// <summary>
+    /// Drops a connection's commands when it closes. Closing gives its handle back to Microsoft.Data.Sqlite's pool
+    /// and finalizes the statements of the commands made since it opened; opened again, the connection may get
+    /// another handle. A command kept across a close is compiled again on the next handle without being registered
+    /// with the connection, so the close after that leaves its statements on a handle another connection may take,
+    /// and a later opening runs them there, outside this connection's transaction: a roster session (one context over
+    /// many transactions) waited on its own write lock for the command time-out, or wrote beside another connection's
+    /// work. Commands made afresh after each opening are registered, and finalized by its close.
+    /// </summary>
+    private static readonly System.Data.StateChangeEventHandler ForgetOnClose = (sender, change) =>
+    {
+        if (change.CurrentState != System.Data.ConnectionState.Open && sender is DbConnection connection)
+        {
+            connection.StateChange -= ForgetOnClose;
+            Prepared.Remove(connection);
+        }
+    };
 
     /// <summary>Each model's mapped tables: reading them from the model is not free, and a model never changes.</summary>
     private static readonly ConditionalWeakTable<IModel, ConcurrentDictionary<Type, MappedTable>> Tables = new();
@@ -73,7 +90,13 @@ internal static class BulkStatements
             return await batch.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        var prepared = Prepared.GetOrCreateValue(connection);
+        if (!Prepared.TryGetValue(connection, out var prepared))
+        {
+            prepared = [];
+            Prepared.Add(connection, prepared);
+            connection.StateChange += ForgetOnClose;
+        }
+
         var affected = 0;
         foreach (var rows in statements)
         {
