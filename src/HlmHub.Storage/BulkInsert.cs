@@ -49,7 +49,7 @@ public static class BulkInsert
     /// Inserts rows as <see cref="InsertAllAsync{T}"/> does, one statement per list of <paramref name="statements"/>
     /// (each of at most <see cref="RowsPerStatement{T}(DbContext)"/> rows), in that order: for a caller that must
     /// choose where statements end (<see cref="LedgerInserts"/>). A server database gets them all in one round trip
-    /// (an ADO.NET batch); SQLite, in process, runs each statement, compiled once per connection.
+    /// (an ADO.NET batch); SQLite, in process, runs each statement, compiled once per opening of its connection.
     /// </summary>
     public static async Task InsertStatementsAsync<T>(this DbContext db, IReadOnlyList<IReadOnlyList<T>> statements, CancellationToken cancellationToken)
         where T : class

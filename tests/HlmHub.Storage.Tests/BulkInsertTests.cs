@@ -119,12 +119,13 @@ public sealed class SqliteBulkInsertTests(SqliteDatabaseFixture fixture)
     /// <summary>
     /// One context over several transactions, as a roster session keeps one, its connection opened and closed around
     /// each: Microsoft.Data.Sqlite pools the handles behind connections, so a later transaction can run on another
-    /// handle than an earlier one. The rows go in that transaction, and a rollback keeps none of them. (The statements
-    /// kept from an earlier opening used to run on the handle they were compiled on, outside the transaction: the
-    /// insert waited for the write lock its own transaction held, or ran beside another connection's work.)
+    /// handle than an earlier one. The rows of that transaction go in it, and its rollback keeps none of them. (The
+    /// statements kept from an earlier opening used to run on the handle they were compiled on, outside the
+    /// transaction: the insert waited for the write lock its own transaction held, or ran beside another connection's
+    /// work.)
     /// </summary>
     [Fact]
-    public async Task OneContextOverSeveralTransactions_WritesInEachTransaction_WhateverHandleThePoolGivesIt()
+    public async Task OneContextOverSeveralTransactions_OnAnotherPooledHandle_WritesInItsOwnTransaction()
     {
         var cancellationToken = TestTimeouts.Token();
         var world = new SampleWorld();
@@ -138,9 +139,11 @@ public sealed class SqliteBulkInsertTests(SqliteDatabaseFixture fixture)
         // A statement run outside the transaction waits for the write lock the transaction holds: fail in seconds.
         context.Database.SetCommandTimeout(3);
         var committed = new List<Household>();
+        object? lastHandle = null;
         for (var round = 0; round < 2; round++)
         {
             await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken);
+            lastHandle = Handle(context);
             var household = NewHousehold(world, $"KEPT-{round}");
             await context.InsertAllAsync([household], cancellationToken);
             await transaction.CommitAsync(cancellationToken);
@@ -150,9 +153,11 @@ public sealed class SqliteBulkInsertTests(SqliteDatabaseFixture fixture)
         // Another connection takes the handle the pool gave the last transaction, so the next one opens on another.
         await using var other = await fixture.Database.CreateContextAsync(cancellationToken);
         await other.Database.OpenConnectionAsync(cancellationToken);
+        Assert.Same(lastHandle, Handle(other));
         var rolledBack = NewHousehold(world, "ROLLED-BACK");
         await using (var transaction = await context.Database.BeginTransactionAsync(cancellationToken))
         {
+            Assert.NotSame(lastHandle, Handle(context));
             await context.InsertAllAsync([rolledBack], cancellationToken);
             await transaction.RollbackAsync(cancellationToken);
         }
@@ -161,6 +166,9 @@ public sealed class SqliteBulkInsertTests(SqliteDatabaseFixture fixture)
         Assert.Equal(2, await other.Households.CountAsync(household => kept.Contains(household.Id), cancellationToken));
         Assert.False(await other.Households.AnyAsync(household => household.Id == rolledBack.Id, cancellationToken));
     }
+
+    // The native SQLite handle the context's connection holds while open.
+    private static object? Handle(DbContext context) => ((Microsoft.Data.Sqlite.SqliteConnection)context.Database.GetDbConnection()).Handle;
 
     private static Household NewHousehold(SampleWorld world, string reference) =>
         Household.Create(Guid.CreateVersion7(), world.Landlord.Id, $"{reference}-{world.Suffix}", $"mt_{reference}_{world.Suffix}", 3, false, SampleWorld.Now);

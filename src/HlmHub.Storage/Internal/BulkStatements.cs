@@ -12,7 +12,7 @@ namespace HlmHub.Storage.Internal;
 /// <summary>
 /// What <see cref="BulkInsert"/> and <see cref="BulkUpdate"/> share: the table an entity maps to (from the EF Core
 /// model, once per model), parameters made by the provider's type mappings, and running a caller's statements in its
-/// transaction, in one round trip where the provider batches and compiled once per connection on SQLite.
+/// transaction, in one round trip where the provider batches and compiled once per opening of a connection on SQLite.
 /// </summary>
 internal static class BulkStatements
 {
