@@ -317,7 +317,8 @@ public sealed class Redemption
         {
             Id = Require.NotEmpty("id", id),
             PartnerId = original.PartnerId,
-            PartnerEventId = Require.Text("partnerEventId", partnerEventId, Limits.PartnerEventIdMaxLength),
+            // Stored as received, as a redemption's is: the partner's key for it, resent and matched as is.
+            PartnerEventId = Require.Identifier("partnerEventId", partnerEventId, Limits.PartnerEventIdMaxLength),
             Kind = RedemptionKind.Cancellation,
             ClubId = original.ClubId,
             OfferId = original.OfferId,

@@ -33,6 +33,21 @@ internal static partial class Require
         return trimmed;
     }
 
+    /// <summary>
+    /// An identifier a caller chose (an event id): kept exactly as given, never trimmed, since the caller resends and
+    /// matches it as is; 1 to <paramref name="maxLength"/> printable characters, no space at either end.
+    /// </summary>
+    public static string Identifier(string field, string? value, int maxLength)
+    {
+        if (string.IsNullOrEmpty(value) || value.Length > maxLength || !PrintableText.Is(value)
+            || char.IsWhiteSpace(value[0]) || char.IsWhiteSpace(value[^1]))
+        {
+            throw DomainException.Invalid(field, $"must be 1 to {maxLength} printable characters, not beginning or ending with a space");
+        }
+
+        return value;
+    }
+
     public static int InRange(string field, int value, int minimum, int maximum)
     {
         if (value < minimum || value > maximum)

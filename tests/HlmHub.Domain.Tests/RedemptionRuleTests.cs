@@ -85,6 +85,23 @@ public sealed class RedemptionRuleTests
             Redemption.Cancel(Guid.NewGuid(), "evt-4", cancellation, alreadyCancelled: false, Samples.Now, Period.Of(Samples.Now), Samples.Now));
     }
 
+    [Theory]
+    [InlineData(" evt-5")]
+    [InlineData("evt-5 ")]
+    [InlineData("   ")]
+    [InlineData("")]
+    public void Cancellation_RefusesAnEventIdWithASpaceAtEitherEnd_RatherThanStoreItTrimmed(string eventId)
+    {
+        var original = Redemption.Record(Guid.NewGuid(), Request(), Facts(), RedemptionRules.Decide(Request(), Facts()), Period.Of(Samples.Now), Samples.Now);
+
+        var refused = Assert.Throws<DomainException>(() =>
+            Redemption.Cancel(Guid.NewGuid(), eventId, original, alreadyCancelled: false, Samples.Now, Period.Of(Samples.Now), Samples.Now));
+        var kept = Redemption.Cancel(Guid.NewGuid(), "evt 5", original, alreadyCancelled: false, Samples.Now, Period.Of(Samples.Now), Samples.Now);
+
+        Assert.Equal("partnerEventId", refused.Field);
+        Assert.Equal("evt 5", kept.PartnerEventId);
+    }
+
     [Fact]
     public void RejectedRedemptionForAnotherPartnersOffer_RecordsNoOffer()
     {

@@ -2,6 +2,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using HlmHub.Contracts.V1;
 using HlmHub.Server.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 using Domain = HlmHub.Domain;
 using Ledger = HlmHub.Domain.Ledger;
 
@@ -291,11 +292,103 @@ public abstract class RedemptionServiceTests(HubFixture fixture)
             acks.Select(ack => ack.Outcome));
         Assert.All(acks.Skip(1).Take(3), ack => Assert.Equal(RedemptionReason.Malformed, ack.Reason));
         Assert.Equal("member_token must be printable text: it holds a control character", acks[1].Message);
-        Assert.Equal("event_id is required: 1 to 100 printable characters", acks[2].Message);
+        Assert.Equal("event_id is required: 1 to 100 printable characters, not beginning or ending with a space", acks[2].Message);
         Assert.Equal("offer_id must be printable text: it holds a control character", acks[3].Message);
         // Not recorded: a resend is answered the same way, not as a duplicate.
         Assert.Equal((RedemptionOutcome.Rejected, RedemptionReason.Malformed), (again[0].Outcome, again[0].Reason));
         Assert.Equal(2, (await world.LedgerCheckAsync()).AcceptedRedemptions);
+    }
+
+    [Fact]
+    public async Task EventIdsWithASpaceAtEitherEnd_AreMalformed_NotRecorded_AndAnInnerSpaceIsKeptAsSent()
+    {
+        // A cancellation's id used to be trimmed when stored: "   " failed its whole batch as UNAVAILABLE, and "c1 "
+        // was stored as "c1", colliding with another event of that id or refusing it later as a conflict.
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        var member = await world.AddMemberAsync();
+        var redemption = world.Event(member, 4_000, 400);
+        var padded = world.Event(member, 1_000, 100);
+        padded.EventId = " r-" + Guid.NewGuid().ToString("N");
+        var blank = RedemptionWorld.Cancellation(redemption.EventId);
+        blank.EventId = "   ";
+        var trailing = RedemptionWorld.Cancellation(redemption.EventId);
+        trailing.EventId = "c-" + Guid.NewGuid().ToString("N") + " ";
+        var inner = RedemptionWorld.Cancellation(redemption.EventId);
+        inner.EventId = "c " + Guid.NewGuid().ToString("N");
+
+        var acks = await world.StreamAsync([redemption, padded, blank, trailing, world.Event(member, 2_000, 200)]);
+        var cancelled = await world.StreamAsync([inner]);
+        var sameIdTrimmed = world.Event(member, 3_000, 300);
+        sameIdTrimmed.EventId = trailing.EventId.TrimEnd();
+        var afterwards = await world.RedeemAsync(sameIdTrimmed);
+
+        Assert.Equal(
+            [RedemptionOutcome.Accepted, RedemptionOutcome.Rejected, RedemptionOutcome.Rejected, RedemptionOutcome.Rejected, RedemptionOutcome.Accepted],
+            acks.Select(ack => ack.Outcome));
+        Assert.All(acks.Skip(1).Take(3), ack => Assert.Equal(
+            (RedemptionReason.Malformed, "event_id is required: 1 to 100 printable characters, not beginning or ending with a space"), (ack.Reason, ack.Message)));
+        Assert.Equal((RedemptionOutcome.Accepted, inner.EventId), (cancelled[0].Outcome, cancelled[0].EventId));
+        Assert.Equal(RedemptionOutcome.Accepted, afterwards.Outcome);
+        await using (var db = await world.DbAsync())
+        {
+            var stored = await db.Redemptions.AsNoTracking().Where(item => item.PartnerId == world.PartnerId).Select(item => item.PartnerEventId).ToListAsync();
+            Assert.Contains(inner.EventId, stored);
+            Assert.DoesNotContain(stored, id => id.Trim() != id);
+        }
+
+        Assert.Equal((3, 1), await world.LedgerCheckAsync());
+    }
+
+    [Fact]
+    public async Task AnEventTheDatabaseRefusesAsADuplicateKeyOnEveryAttempt_FailsAlone_ItsBatchMatesAreStoredAndAnswered()
+    {
+        // A unique violation is first taken for a race with another hub and the batch decided again; one that is still
+        // there after every attempt is one event at fault, and used to fail its whole batch as UNAVAILABLE. A unique
+        // index the hub does not know of stands in for such an event: the second redemption of this member collides.
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        var member = await world.AddMemberAsync();
+        var colliding = await world.AddMemberAsync();
+        var index = "IX_Test_Collide_" + Guid.NewGuid().ToString("N")[..8];
+        await using (var db = await world.DbAsync())
+        {
+            // Names and the token are the test's own (no quote in them): a partial index, on SQLite and PostgreSQL alike.
+            var create = $"CREATE UNIQUE INDEX \"{index}\" ON \"Redemptions\" (\"MemberToken\") WHERE \"MemberToken\" = '{colliding}'";
+            await db.Database.ExecuteSqlRawAsync(create);
+        }
+
+        try
+        {
+            var events = new[]
+            {
+                world.Event(member, 1_000, 100), world.Event(colliding, 1_000, 100), world.Event(member, 2_000, 200), world.Event(colliding, 2_000, 200),
+            };
+            using var call = world.Client().StreamRedemptions(world.Options());
+            foreach (var item in events)
+            {
+                await call.RequestStream.WriteAsync(item);
+            }
+
+            await call.RequestStream.CompleteAsync();
+            var acks = new List<RedemptionAck>();
+            var failure = await Assert.ThrowsAsync<RpcException>(async () =>
+            {
+                while (await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout())
+                {
+                    acks.Add(call.ResponseStream.Current);
+                }
+            });
+
+            // In order: the first three are stored and answered, the fourth ends the stream, nothing of it written.
+            Assert.Equal(StatusCode.Unavailable, failure.StatusCode);
+            Assert.Equal([RedemptionOutcome.Accepted, RedemptionOutcome.Accepted, RedemptionOutcome.Accepted], acks.Select(ack => ack.Outcome));
+            Assert.Equal((3, 0), await world.LedgerCheckAsync());
+        }
+        finally
+        {
+            await using var db = await world.DbAsync();
+            var drop = $"DROP INDEX \"{index}\"";
+            await db.Database.ExecuteSqlRawAsync(drop);
+        }
     }
 
     [Fact]

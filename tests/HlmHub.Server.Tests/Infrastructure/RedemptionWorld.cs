@@ -213,5 +213,6 @@ internal sealed class RedemptionWorld
         return await db.Redemptions.CountAsync(item => item.PartnerId == PartnerId && item.Outcome == Domain.RedemptionOutcome.Rejected);
     }
 
-    private Task<HlmHubDbContext> DbAsync() => _hub.Services.GetRequiredService<IDbContextFactory<HlmHubDbContext>>().CreateDbContextAsync();
+    /// <summary>A context on the world's hub database, for what a test checks or sets up below the hub's APIs.</summary>
+    public Task<HlmHubDbContext> DbAsync() => _hub.Services.GetRequiredService<IDbContextFactory<HlmHubDbContext>>().CreateDbContextAsync();
 }

@@ -205,11 +205,14 @@ internal sealed class RedemptionBatch
 
     private V1.RedemptionAck Decide(ReceivedEvent received)
     {
-        if (received.EventId.Length is 0 or > Limits.PartnerEventIdMaxLength || !PrintableText.Is(received.EventId))
+        if (received.EventId.Length is 0 or > Limits.PartnerEventIdMaxLength || !PrintableText.Is(received.EventId)
+            || char.IsWhiteSpace(received.EventId[0]) || char.IsWhiteSpace(received.EventId[^1]))
         {
-            // Without a usable event id nothing can be stored under it: answered, never recorded.
+            // Without a usable event id nothing can be stored under it: answered, never recorded. Spaces at either
+            // end are refused: SQL Server's comparisons ignore trailing spaces, so "e1 " would collide there with
+            // "e1" in the unique index while the batch's own look-up tells them apart.
             return RedemptionAcks.Refused(received.EventId, RejectionReason.Malformed,
-                $"event_id is required: 1 to {Limits.PartnerEventIdMaxLength} printable characters");
+                $"event_id is required: 1 to {Limits.PartnerEventIdMaxLength} printable characters, not beginning or ending with a space");
         }
 
         if (received.UnprintableField() is { } field)

@@ -140,9 +140,10 @@ internal sealed partial class RedemptionPipeline : BackgroundService
                 // Another instance wrote the same event or cap counter first: read again, decide again.
                 Log.BatchRaced(_logger, batch.Count, attempt);
             }
-            catch (Exception exception) when (batch.Count > 1 && IsRefusedWrite(exception) && !IsRace(exception))
+            catch (Exception exception) when (batch.Count > 1 && IsRefusedWrite(exception))
             {
-                // One event the database refuses must not fail the others again and again: each is tried alone.
+                // One event the database refuses must not fail the others again and again: each is tried alone. A
+                // unique violation still there after every attempt is no race but one event at fault: split too.
                 Log.BatchFailedSplitting(_logger, exception, batch.Count);
                 foreach (var pending in batch)
                 {
