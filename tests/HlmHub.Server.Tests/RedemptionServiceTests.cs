@@ -470,6 +470,40 @@ public abstract class RedemptionServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task SettlementsRecordedAtOnce_UnderDifferentReferences_NeverPayMoreThanOwed()
+    {
+        // Each call used to read what is owed before the others booked: several could pass the check together.
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        var member = await world.AddMemberAsync();
+        var coFunded = await world.AddOfferAsync(terms => terms.ClubFundedBasisPoints = 5_000);
+        await world.RedeemAsync(world.Event(member, 4_000, 400, offerId: coFunded));
+        // A first payment, alone: the club's bank account exists before the others race.
+        await fixture.HubAdmin.CallAsync((client, options) => client.RecordSubsidySettlementAsync(
+            new RecordSubsidySettlementRequest { ClubId = world.ClubId, PartnerId = world.PartnerId, PaymentReference = "VIR-FIRST", AmountCents = 100 }, options));
+
+        var calls = Enumerable.Range(1, 6).Select(index => Task.Run(async () =>
+        {
+            try
+            {
+                await fixture.HubAdmin.CallAsync((client, options) => client.RecordSubsidySettlementAsync(
+                    new RecordSubsidySettlementRequest { ClubId = world.ClubId, PartnerId = world.PartnerId, PaymentReference = $"VIR-AT-ONCE-{index}", AmountCents = 100 }, options));
+                return StatusCode.OK;
+            }
+            catch (RpcException exception)
+            {
+                return exception.StatusCode;
+            }
+        })).ToList();
+        var outcomes = await Task.WhenAll(calls);
+
+        // 1 EUR still owed (half of a 4 EUR discount, less 1 EUR paid): exactly one payment of it is booked, the others refused.
+        Assert.Equal(1, outcomes.Count(outcome => outcome == StatusCode.OK));
+        Assert.All(outcomes.Where(outcome => outcome != StatusCode.OK), outcome => Assert.Equal(StatusCode.FailedPrecondition, outcome));
+        Assert.Equal(0L, await world.BalanceAsync(Ledger.AccountKind.SubsidyPayable, world.PartnerId));
+        await world.LedgerCheckAsync();
+    }
+
+    [Fact]
     public async Task LandlordToken_IsRefused_AndPartnerWithoutTheScopeToo()
     {
         var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
