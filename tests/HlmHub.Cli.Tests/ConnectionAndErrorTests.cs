@@ -75,6 +75,48 @@ public sealed class ConnectionAndErrorTests(HubFixture hub) : IClassFixture<HubF
         AssertNoTrace(result);
     }
 
+    [Theory]
+    [InlineData(503, 4, "is unavailable (HTTP 503): retry in a moment")]
+    [InlineData(502, 4, "is unavailable (HTTP 502): retry in a moment")]
+    [InlineData(500, 5, "the token endpoint failed (HTTP 500)")]
+    public async Task ATokenEndpointThatFails_ExitsUnreachableOrHubFailure_NotAsBadCredentials(int status, int exitCode, string says)
+    {
+        // What a proxy answers while the hub restarts: a real HTTP/1.1 server on loopback that fails every request.
+        var port = LoopbackPorts.Free();
+        using var listener = new System.Net.HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        var answering = Task.Run(async () =>
+        {
+            while (listener.IsListening)
+            {
+                System.Net.HttpListenerContext context;
+                try
+                {
+                    context = await listener.GetContextAsync();
+                }
+                catch (Exception exception) when (exception is System.Net.HttpListenerException or ObjectDisposedException && !listener.IsListening)
+                {
+                    return; // stopped
+                }
+
+                context.Response.StatusCode = status;
+                context.Response.Close();
+            }
+        });
+        var environment = hub.As(hub.HubAdmin);
+        environment["HLMHUB_AUTH_URL"] = $"http://127.0.0.1:{port}/connect/token";
+
+        var result = await hub.RunAsync(environment, "clients", "list");
+        listener.Stop();
+        await answering.DefaultTimeout();
+
+        Assert.True(result.ExitCode == exitCode, result.ToString());
+        var line = Assert.Single(result.ErrorLines);
+        Assert.Contains(says, line, StringComparison.Ordinal);
+        AssertNoTrace(result);
+    }
+
     [Fact]
     public async Task TheTokenEndpointNamedDirectly_IsUsedWithoutDiscovery()
     {

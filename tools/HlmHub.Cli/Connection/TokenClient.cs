@@ -104,6 +104,12 @@ internal sealed class TokenClient(HttpClient http, HubSettings settings, TimePro
                 $"the hub refused client '{settings.ClientId}' (invalid_client): check {HubSettings.ClientIdVariable} and {(settings.ClientSecret is null ? "the key file" : HubSettings.ClientSecretVariable)}, and that the client is not disabled"),
             (_, "invalid_scope") => new CliException(ExitCodes.AuthenticationOrPermission,
                 $"client '{settings.ClientId}' may not request scope '{scope}' (invalid_scope): use an administrator client"),
+            // A proxy in front of a hub that is restarting, or the hub not ready: not the credentials, so a script
+            // that retries on 4 retries, rather than one that checks the credentials on 3.
+            (HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout, _) => new CliException(ExitCodes.HubUnreachable,
+                $"the token endpoint {response.RequestMessage?.RequestUri?.GetLeftPart(UriPartial.Authority)} is unavailable (HTTP {(int)response.StatusCode}): retry in a moment"),
+            ({ } status, _) when (int)status >= 500 => new CliException(ExitCodes.Refused,
+                $"the token endpoint failed (HTTP {(int)status}): the hub's log says why"),
             _ => new CliException(ExitCodes.AuthenticationOrPermission,
                 $"the token endpoint refused the request: HTTP {(int)response.StatusCode} {error ?? ""} {description ?? ""}".TrimEnd()),
         };
