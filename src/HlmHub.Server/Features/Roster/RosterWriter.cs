@@ -43,7 +43,19 @@ internal sealed class RosterWriter(
     /// </summary>
     public async Task<IReadOnlyList<RosterItemResult>> ApplyAsync(IReadOnlyList<RosterChange> batch, CancellationToken cancellationToken)
     {
-        _db ??= await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        if (_db is null)
+        {
+            _db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+            if (_db.Database.IsSqlite())
+            {
+                // Opened by us, the connection stays open from one transaction to the next (EF Core closes only what
+                // it opened), so SQLite compiles the session's bulk statements once (Storage's BulkStatements drops
+                // them at each close). On PostgreSQL it goes back to the pool between transactions: a session
+                // waiting on its landlord holds no server connection.
+                await _db.Database.OpenConnectionAsync(cancellationToken);
+            }
+        }
+
         if (_transaction is null)
         {
             _transaction = await _db.Database.BeginTransactionAsync(cancellationToken);
