@@ -32,12 +32,10 @@ internal sealed partial class AdminService
                 "payment_reference", $"is too long for club '{club.Id}' and partner '{partner.Id}': at most {reference.Length - (key.Length - Limits.IdempotencyKeyMaxLength)} characters");
         }
 
-        // Two settlements at once would each read what is owed before the other books, and together pay more. Each
-        // takes the partner's lock first: an update of its row that changes nothing, held until commit (a row lock
-        // on PostgreSQL and SQL Server, the one writer on SQLite), so the second reads what the first booked.
+        // Two settlements at once would each read what is owed before the other books, and together pay more: each
+        // takes the partner's lock first, so the second reads what the first booked.
         await using var lockedForSettling = await db.Database.BeginTransactionAsync(cancellationToken);
-        await db.Partners.Where(candidate => candidate.Id == partner.Id)
-            .ExecuteUpdateAsync(set => set.SetProperty(candidate => candidate.Name, candidate => candidate.Name), cancellationToken);
+        await RowLocks.LockPartnerAsync(db, partner.Id, cancellationToken);
         if (await FindSettlementAsync(db, club.Id, partner.Id, reference, key, amount, cancellationToken) is { } recorded)
         {
             return recorded;

@@ -1,0 +1,40 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace HlmHub.Storage;
+
+/// <summary>
+/// Locks one row for the rest of the caller's transaction, so that a rule checked against what was read and then
+/// written (what a club still owes a partner, whether a contract's fee is accrued) holds when two callers act at
+/// once: the second waits, then reads what the first committed. Each lock is an update of the row that changes
+/// nothing. PostgreSQL and SQL Server hold that row's write lock until commit, and at read committed each later
+/// statement sees what was committed before it; SQLite has one writer at a time, and this write makes the
+/// transaction that writer from its first statement. Provider-neutral and with no schema change, as the roster's
+/// landlord lock (<c>RosterSync.LockLandlordAsync</c>). Each returns whether the row exists.
+/// </summary>
+public static class RowLocks
+{
+    /// <summary>Serialises what is checked and booked against one partner (subsidy settlements).</summary>
+    public static async Task<bool> LockPartnerAsync(HlmHubDbContext db, string partnerId, CancellationToken cancellationToken)
+    {
+        RequireTransaction(db);
+        return await db.Partners.Where(partner => partner.Id == partnerId)
+            .ExecuteUpdateAsync(set => set.SetProperty(partner => partner.Name, partner => partner.Name), cancellationToken) == 1;
+    }
+
+    /// <summary>Serialises a contract's changes and the booking of its fees.</summary>
+    public static async Task<bool> LockContractAsync(HlmHubDbContext db, string contractId, CancellationToken cancellationToken)
+    {
+        RequireTransaction(db);
+        return await db.Contracts.Where(contract => contract.Id == contractId)
+            .ExecuteUpdateAsync(set => set.SetProperty(contract => contract.Status, contract => contract.Status), cancellationToken) == 1;
+    }
+
+    // Outside a transaction the update would commit at once and lock nothing.
+    private static void RequireTransaction(HlmHubDbContext db)
+    {
+        if (db.Database.CurrentTransaction is null)
+        {
+            throw new InvalidOperationException("A row lock lasts until the transaction ends: begin one first.");
+        }
+    }
+}
