@@ -1,6 +1,7 @@
 using HlmHub.Contracts.V1;
 using Grpc.Core;
 using HlmHub.Server.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 
 namespace HlmHub.Server.Tests;
 
@@ -144,6 +145,37 @@ public abstract class AdminServiceTests(HubFixture fixture)
         Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
         Assert.Equal($"end_date: the yearly fee that fell due on {secondFee} is already accrued: the contract's last day can be {secondFee} or later", refused.Detail);
         Assert.Equal(ContractStatus.Ended, ended.Status);
+    }
+
+    [Fact]
+    public async Task AFeeTheJobReadAsDue_IsNotBooked_WhenTheContractsEndWasMovedBeforeItMeanwhile()
+    {
+        // The daily job reads contracts, then books their fees one by one. An end date moved back in between used to
+        // be allowed (nothing accrued yet) and the fee booked anyway, from the contract as read: a fee owed by a
+        // partner gone before it fell due, which the overdue check never flags.
+        var (_, club) = await NewClubAsync();
+        var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
+        var today = Domain.Period.DayOf(TimeProvider.System.GetUtcNow());
+        var request = SampleData.Contract(club.Id, bakery.Id);
+        request.StartDate = today.AddYears(-1).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var contract = await Admin.CreateContractAsync(request);
+        var factory = Hub.Services.GetRequiredService<IDbContextFactory<HlmHub.Storage.HlmHubDbContext>>();
+        Domain.Contract readByTheJob;
+        await using (var db = await factory.CreateDbContextAsync(TestTimeouts.Token()))
+        {
+            readByTheJob = await db.Contracts.AsNoTracking().SingleAsync(item => item.Id == contract.Id, TestTimeouts.Token());
+        }
+
+        var yesterday = today.AddDays(-1).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        await Admin.CallAsync((client, options) => client.EndContractAsync(new EndContractRequest { ContractId = contract.Id, EndDate = yesterday }, options));
+        var outcome = await Hub.Services.GetRequiredService<Features.Fees.FeeAccrualService>().BookAsync(readByTheJob, today, [], TestTimeouts.Token());
+
+        Assert.Equal(Features.Fees.FeeBookingOutcome.NoLongerDue, outcome);
+        var key = Domain.Ledger.FeeBooking.AccrualKey(readByTheJob, today);
+        await using (var db = await factory.CreateDbContextAsync(TestTimeouts.Token()))
+        {
+            Assert.False(await db.LedgerTransactions.AnyAsync(transaction => transaction.IdempotencyKey == key, TestTimeouts.Token()));
+        }
     }
 
     [Fact]

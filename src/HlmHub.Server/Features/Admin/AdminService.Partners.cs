@@ -145,12 +145,18 @@ internal sealed partial class AdminService
         var cancellationToken = context.CancellationToken;
         var caller = context.GetCaller();
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        // Locked before it is read: two changes at once, or a change and the fee job booking a fee (which takes the
+        // same lock), each see what the other committed; without it an end date could be moved back before a fee
+        // booked in between, or one change overwrite the other's status.
+        await using var locked = await db.Database.BeginTransactionAsync(cancellationToken);
+        await RowLocks.LockContractAsync(db, contractId, cancellationToken);
         var contract = await RequireContractAsync(db, "contract_id", contractId, cancellationToken);
         caller.EnsureOwns(OwnerKind.Club, contract.ClubId);
         // A contract past its last day in force is ended, whatever its row says: record it before any change.
         contract.Settle(Now);
         await apply(db, contract, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
+        await locked.CommitAsync(cancellationToken);
         AdminLog.Changed(logger, caller.ClientId, "contract", contract.Id, change);
         return AdminMapping.ToProto(contract, Now);
     }

@@ -6,6 +6,19 @@ using Microsoft.Extensions.Options;
 
 namespace HlmHub.Server.Features.Fees;
 
+/// <summary>What became of one fee the run found due.</summary>
+internal enum FeeBookingOutcome
+{
+    /// <summary>Booked now.</summary>
+    Booked,
+
+    /// <summary>Booked before, by this run's predecessor or another node.</summary>
+    AlreadyBooked,
+
+    /// <summary>Not due any more: the contract's end was moved back before it since the run read the contract.</summary>
+    NoLongerDue,
+}
+
 /// <summary>What one accrual run did.</summary>
 internal sealed record FeeAccrualResult(DateOnly Today, int ContractsRead, int Booked, int AlreadyBooked);
 
@@ -68,13 +81,16 @@ internal sealed class FeeAccrualService(
                     closedPeriodsByClub[fee.Contract.ClubId] = closed;
                 }
 
-                if (await BookAsync(fee.Contract, fee.DueDate, closed, cancellationToken))
+                switch (await BookAsync(fee.Contract, fee.DueDate, closed, cancellationToken))
                 {
-                    booked++;
-                }
-                else
-                {
-                    alreadyBooked++;
+                    case FeeBookingOutcome.Booked:
+                        booked++;
+                        break;
+                    case FeeBookingOutcome.AlreadyBooked:
+                        alreadyBooked++;
+                        break;
+                    default:
+                        break; // the contract changed since it was read: the fee is not due under its new terms
                 }
             }
         }
@@ -83,28 +99,42 @@ internal sealed class FeeAccrualService(
         return new FeeAccrualResult(today, contractsRead, booked, alreadyBooked);
     }
 
-    /// <summary>Books one fee; false when another run booked it first (the unique idempotency key refused ours).</summary>
-    private async Task<bool> BookAsync(Contract contract, DateOnly dueDate, IReadOnlyCollection<Period> closedPeriods, CancellationToken cancellationToken)
+    /// <summary>
+    /// Books the fee of <paramref name="readEarlier"/> (the contract as the run read it) that fell due on
+    /// <paramref name="dueDate"/>, if it is still due once the contract is locked and read again: an administrator may
+    /// have moved its end date back meanwhile (<c>AdminService.EndContract</c> takes the same lock, and refuses an end
+    /// before a fee already booked). Not booked when another run booked it first (the unique idempotency key).
+    /// </summary>
+    internal async Task<FeeBookingOutcome> BookAsync(Contract readEarlier, DateOnly dueDate, IReadOnlyCollection<Period> closedPeriods, CancellationToken cancellationToken)
     {
-        await EnsureAccountsAsync(contract, cancellationToken);
+        await EnsureAccountsAsync(readEarlier, cancellationToken);
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        await using var locked = await db.Database.BeginTransactionAsync(cancellationToken);
+        await RowLocks.LockContractAsync(db, readEarlier.Id, cancellationToken);
+        var contract = await db.Contracts.AsNoTracking().SingleOrDefaultAsync(candidate => candidate.Id == readEarlier.Id, cancellationToken);
+        if (contract is null || !FeeBooking.DueDatesBetween(contract, dueDate, dueDate).Any())
+        {
+            return FeeBookingOutcome.NoLongerDue;
+        }
+
         var now = timeProvider.GetUtcNow();
         // A fee that fell due in a month the club has closed is booked in the next open month.
         var bookingPeriod = PeriodRules.BookingPeriod(new Period(dueDate.Year, dueDate.Month), closedPeriods);
         var transaction = FeeBooking.Accrual(Guid.CreateVersion7(now), contract, dueDate, bookingPeriod, now);
-        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         db.LedgerTransactions.Add(transaction);
         try
         {
             await db.SaveChangesAsync(cancellationToken);
+            await locked.CommitAsync(cancellationToken);
         }
         catch (DbUpdateException exception) when (StorageErrors.IsUniqueViolation(exception))
         {
             // Another node (or an overlapping recovery of this job) booked the same fee first: nothing to do.
-            return false;
+            return FeeBookingOutcome.AlreadyBooked;
         }
 
         FeeLog.FeeBooked(logger, contract.Id, dueDate, bookingPeriod.ToString(), contract.YearlyFee.ToString());
-        return true;
+        return FeeBookingOutcome.Booked;
     }
 
     /// <summary>The partner's fee accounts are created on first use; a concurrent creation by another run is fine.</summary>
