@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using HlmHub.Domain;
 using HlmHub.Domain.Ledger;
 using HlmHub.Storage;
@@ -68,8 +69,11 @@ public sealed partial class ReconciliationEngine
     /// <summary>
     /// Tenants' savings in a club over [<paramref name="from"/>, <paramref name="to"/>], net of cancellations: only the
     /// accepted redemptions that no accepted cancellation (of any month) cancels count, for the households, the
-    /// redemptions and the savings alike, each in the month it happened in. A cancelled redemption and its
-    /// cancellation therefore drop out together, and no month or household shows negative savings. Aggregated in SQL.
+    /// redemptions and the savings alike, each in the month it happened in (in Paris, from
+    /// <see cref="Redemption.OccurredAt"/>), not the month it was booked in: a redemption that arrived after its month
+    /// was closed is booked in the next open month, but the tenant saved in the month it happened. A cancelled
+    /// redemption and its cancellation therefore drop out together, and no month or household shows negative savings.
+    /// Aggregated in SQL.
     /// </summary>
     public async Task<SavingsReport> GetSavingsReportAsync(string clubId, Period from, Period to, CancellationToken cancellationToken)
     {
@@ -80,25 +84,38 @@ public sealed partial class ReconciliationEngine
 
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         var fromKey = from.Key;
-        var toKey = to.Key;
+        var start = from.StartUtc;
+        // Not to.EndUtc: the month after 2999-12 is not a Period, but its first instant is still a date.
+        var end = Period.StartOfDayUtc(new DateOnly(to.Year, to.Month, 1).AddMonths(1));
+        var months = new List<Period> { from };
+        while (months[^1] < to)
+        {
+            months.Add(months[^1].Next());
+        }
+
         var cancellations = db.Redemptions.Where(cancellation => cancellation.Kind == RedemptionKind.Cancellation && cancellation.Outcome == RedemptionOutcome.Accepted);
-        var rows = db.Redemptions.AsNoTracking()
-            .Where(redemption => redemption.ClubId == clubId && redemption.Outcome == RedemptionOutcome.Accepted
-                && redemption.Kind == RedemptionKind.Redemption
-                && StorageFunctions.PeriodKey(redemption.Period) >= fromKey && StorageFunctions.PeriodKey(redemption.Period) <= toKey
-                && !cancellations.Any(cancellation => cancellation.CancelsRedemptionId == redemption.Id))
-            .Join(db.Partners, redemption => redemption.PartnerId, partner => partner.Id, (redemption, partner) => new
-            {
-                redemption.Period,
-                partner.Kind,
-                Household = redemption.HouseholdId,
-                Cents = StorageFunctions.Cents(redemption.ComputedDiscount),
-            });
+        var rows = OccurrenceMonths.Inline(
+            db.Redemptions.AsNoTracking()
+                .Where(redemption => redemption.ClubId == clubId && redemption.Outcome == RedemptionOutcome.Accepted
+                    && redemption.Kind == RedemptionKind.Redemption
+                    // A redemption is booked in the month it happened or a later one (never an earlier one), so this
+                    // lets the (club, period) index narrow the scan without leaving out a late-booked redemption.
+                    && StorageFunctions.PeriodKey(redemption.Period) >= fromKey
+                    && redemption.OccurredAt >= start && redemption.OccurredAt < end
+                    && !cancellations.Any(cancellation => cancellation.CancelsRedemptionId == redemption.Id))
+                .Join(db.Partners, redemption => redemption.PartnerId, partner => partner.Id, (redemption, partner) => new
+                {
+                    Month = OccurrenceMonths.KeyOf(redemption.OccurredAt),
+                    partner.Kind,
+                    Household = redemption.HouseholdId,
+                    Cents = StorageFunctions.Cents(redemption.ComputedDiscount),
+                }),
+            months);
         var byMonthAndKind = await rows
-            .GroupBy(row => new { row.Period, row.Kind })
+            .GroupBy(row => new { row.Month, row.Kind })
             .Select(group => new
             {
-                group.Key.Period,
+                group.Key.Month,
                 group.Key.Kind,
                 Households = group.Where(row => row.Household != null).Select(row => row.Household).Distinct().Count(),
                 Redemptions = group.LongCount(),
@@ -116,7 +133,7 @@ public sealed partial class ReconciliationEngine
             })
             .ToListAsync(cancellationToken);
         var byMonth = await rows
-            .GroupBy(row => row.Period)
+            .GroupBy(row => row.Month)
             .Select(group => new
             {
                 group.Key,
@@ -132,10 +149,56 @@ public sealed partial class ReconciliationEngine
             clubId,
             from,
             to,
-            [.. byMonthAndKind.OrderBy(row => row.Period).ThenBy(row => row.Kind)
-                .Select(row => new SavingsFigure(row.Period, row.Kind, row.Households, row.Redemptions, new Money(row.Cents)))],
+            [.. byMonthAndKind.OrderBy(row => row.Month).ThenBy(row => row.Kind)
+                .Select(row => new SavingsFigure(Period.FromKey(row.Month), row.Kind, row.Households, row.Redemptions, new Money(row.Cents)))],
             [.. byKind.OrderBy(row => row.Key).Select(row => new SavingsFigure(null, row.Key, row.Households, row.Redemptions, new Money(row.Cents)))],
-            [.. byMonth.OrderBy(row => row.Key).Select(row => new SavingsFigure(row.Key, null, row.Households, row.Redemptions, new Money(row.Cents)))],
+            [.. byMonth.OrderBy(row => row.Key).Select(row => new SavingsFigure(Period.FromKey(row.Key), null, row.Households, row.Redemptions, new Money(row.Cents)))],
             new SavingsFigure(null, null, totalHouseholds, totalRedemptions, new Money(totalCents)));
+    }
+}
+
+/// <summary>
+/// The month (in Paris) an instant falls in, inside a query: <see cref="KeyOf"/> marks where, and <see cref="Inline"/>
+/// replaces it with a comparison of the stored instant against the first instant of each month of a known range. No
+/// provider can be asked for the Paris month of an instant in SQL the same way (SQLite has no time zones), while
+/// comparing instants is plain SQL everywhere. The months are searched by halves, so 120 months nest CASE only 7
+/// deep (SQL Server allows 10).
+/// </summary>
+internal static class OccurrenceMonths
+{
+    /// <summary>
+    /// The <c>yyyymm</c> key of the month <paramref name="instant"/> falls in, among the months given to
+    /// <see cref="Inline"/>; only inside a query that <see cref="Inline"/> rewrites.
+    /// </summary>
+    public static int KeyOf(DateTimeOffset instant) =>
+        throw new InvalidOperationException($"{nameof(OccurrenceMonths)}.{nameof(KeyOf)}({instant:O}) is only for queries rewritten by {nameof(Inline)}.");
+
+    /// <summary>
+    /// The query with every <see cref="KeyOf"/> replaced by a search of <paramref name="months"/> (consecutive,
+    /// ascending); the query must only read instants inside them.
+    /// </summary>
+    public static IQueryable<T> Inline<T>(IQueryable<T> query, IReadOnlyList<Period> months) =>
+        query.Provider.CreateQuery<T>(new Rewriter(months).Visit(query.Expression));
+
+    private sealed class Rewriter(IReadOnlyList<Period> months) : ExpressionVisitor
+    {
+        protected override Expression VisitMethodCall(MethodCallExpression node) =>
+            node.Method.DeclaringType == typeof(OccurrenceMonths) && node.Method.Name == nameof(KeyOf)
+                ? Search(Visit(node.Arguments[0]), 0, months.Count - 1)
+                : base.VisitMethodCall(node);
+
+        private Expression Search(Expression instant, int first, int last)
+        {
+            if (first == last)
+            {
+                return Expression.Constant(months[first].Key);
+            }
+
+            var middle = (first + last + 1) / 2;
+            return Expression.Condition(
+                Expression.LessThan(instant, Expression.Constant(months[middle].StartUtc)),
+                Search(instant, first, middle - 1),
+                Search(instant, middle, last));
+        }
     }
 }

@@ -82,8 +82,11 @@ internal sealed class CraftedMonth
     /// <summary>Instants spread over October in Paris (the 2nd to the 28th, at noon UTC).</summary>
     public static DateTimeOffset Day(int day) => new(2026, 10, day, 12, 0, 0, TimeSpan.Zero);
 
-    /// <summary>An accepted redemption, booked in the ledger unless <paramref name="book"/> is false.</summary>
-    public Redemption Redeem(Offer offer, string eventId, DateTimeOffset occurredAt, long purchaseCents, int household = 0, bool book = true)
+    /// <summary>
+    /// An accepted redemption, booked in the ledger unless <paramref name="book"/> is false, in the month it happened
+    /// unless <paramref name="bookedIn"/> says otherwise (as for a redemption that arrived after its month was closed).
+    /// </summary>
+    public Redemption Redeem(Offer offer, string eventId, DateTimeOffset occurredAt, long purchaseCents, int household = 0, bool book = true, Period? bookedIn = null)
     {
         var version = offer == Bread ? BreadVersion : LessonsVersion;
         var contract = offer == Bread ? BakeryContract : SchoolContract;
@@ -98,7 +101,7 @@ internal sealed class CraftedMonth
             throw new InvalidOperationException($"The crafted redemption was {decision.Outcome} ({decision.Reason}).");
         }
 
-        var redemption = Redemption.Record(Guid.NewGuid(), request, facts, decision, Period.Of(occurredAt), occurredAt.AddSeconds(1));
+        var redemption = Redemption.Record(Guid.NewGuid(), request, facts, decision, bookedIn ?? Period.Of(occurredAt), occurredAt.AddSeconds(1));
         _pending.Add(redemption);
         if (book && RedemptionBooking.Transaction(Guid.NewGuid(), redemption, terms, occurredAt.AddSeconds(1)) is { } transaction)
         {

@@ -156,6 +156,25 @@ public abstract class ReconciliationInputsTests(ReconciliationDatabase database)
         Assert.Equal((October, 2L, 3L, new Money(10_500)), (octoberFigure.Period!.Value, octoberFigure.Households, octoberFigure.Redemptions, octoberFigure.TotalSavings));
     }
 
+    [Fact]
+    public async Task Savings_count_a_redemption_booked_in_a_later_month_in_the_Paris_month_it_happened()
+    {
+        var month = new CraftedMonth();
+        // Both arrived after October was closed and were booked in November. 22:30 UTC on 31 October is 23:30 in
+        // Paris, still October; 23:30 UTC is already 1 November there.
+        month.Redeem(month.Bread, "late-october", new DateTimeOffset(2026, 10, 31, 22, 30, 0, TimeSpan.Zero), 2_000, household: 0, bookedIn: November);
+        month.Redeem(month.Bread, "first-of-november", new DateTimeOffset(2026, 10, 31, 23, 30, 0, TimeSpan.Zero), 4_000, household: 1, bookedIn: November);
+        await month.SaveAsync(database.Contexts);
+
+        var both = await database.Engine.GetSavingsReportAsync(month.ClubId, October, November, TestTimeouts.Token());
+        var octoberOnly = await database.Engine.GetSavingsReportAsync(month.ClubId, October, October, TestTimeouts.Token());
+
+        Assert.Equal(
+            [(October, 1L, 1L, new Money(200)), (November, 1L, 1L, new Money(400))],
+            both.ByMonth.Select(figure => (figure.Period!.Value, figure.Households, figure.Redemptions, figure.TotalSavings)));
+        Assert.Equal((1L, new Money(200)), (octoberOnly.Total.Redemptions, octoberOnly.Total.TotalSavings));
+    }
+
     private Task<ReconciliationReport> RunAsync(string clubId, Period period, bool dryRun = false) =>
         database.Engine.RunAsync(new ReconciliationRequest(clubId, period, dryRun, "test"), null, TestTimeouts.Token());
 
