@@ -14,23 +14,33 @@ public sealed class StatementLine
     /// <summary>The offer.</summary>
     public string OfferId { get; private set; }
 
-    /// <summary>Redemptions the partner counts (net of cancellations).</summary>
+    /// <summary>
+    /// Redemptions the partner counts in the month, net of the cancellations in the month. A cancellation counts in
+    /// the month it happens, as the hub books it, not in its redemption's month, so a month whose cancellations
+    /// outnumber its redemptions has a negative count.
+    /// </summary>
     public int RedemptionCount { get; private set; }
 
-    /// <summary>Total purchases.</summary>
+    /// <summary>Total purchases, net of the month's cancellations (negative when they outweigh its redemptions).</summary>
     public Money PurchaseTotal { get; private set; }
 
-    /// <summary>Total discounts given.</summary>
+    /// <summary>Total discounts given, net of the month's cancellations (negative when they outweigh its redemptions).</summary>
     public Money DiscountTotal { get; private set; }
 
     internal static StatementLine Create(Guid statementId, string offerId, int count, Money purchaseTotal, Money discountTotal) => new()
     {
         StatementId = statementId,
         OfferId = Require.Slug("lines.offerId", offerId),
-        RedemptionCount = Require.InRange("lines.redemptionCount", count, 0, int.MaxValue),
-        PurchaseTotal = Require.NotNegative("lines.purchaseTotal", purchaseTotal),
-        DiscountTotal = Require.NotNegative("lines.discountTotal", discountTotal),
+        RedemptionCount = count,
+        PurchaseTotal = NetTotal("lines.purchaseTotal", purchaseTotal),
+        DiscountTotal = NetTotal("lines.discountTotal", discountTotal),
     };
+
+    // Either way, the bound keeps a month's sums (the statement's and the reconciliation's) far from a 64-bit overflow.
+    private static Money NetTotal(string field, Money value) =>
+        value.Cents is >= -Limits.MaxTotalCents and <= Limits.MaxTotalCents
+            ? value
+            : throw DomainException.Invalid(field, $"must be between -{Limits.MaxTotalCents} and {Limits.MaxTotalCents} cents");
 }
 
 /// <summary>One event id a partner lists in its statement (optional, for event-level reconciliation).</summary>

@@ -218,6 +218,8 @@ public sealed partial class ReconciliationEngine(
             state.Fingerprint.Append(CultureInfo.InvariantCulture, $"statement={statement.PartnerId}/{statement.Id:N}/{statement.Revision}/{statement.EventCount};");
         }
 
+        // Net per offer: the month's redemptions less the month's cancellations (which may cancel earlier months'
+        // redemptions), so negative when they outweigh them; statements carry the same net figures (statement.proto).
         var hubNet = hub
             .GroupBy(group => (group.PartnerId, group.OfferId))
             .ToDictionary(
@@ -250,8 +252,8 @@ public sealed partial class ReconciliationEngine(
                         state.Add(new FoundDiscrepancy(
                             DiscrepancyKind.MissingAtPartner, partnerId, offerId, null, null, null, expected.Discount, 0, expected.Count, 0,
                             statement is null
-                                ? $"no statement from {partnerId} for {request.Period}; the hub counts {expected.Count} redemption(s) of {offerId}, {Euros(expected.Discount)} of discounts"
-                                : $"statement revision {statement.Revision} has no line for {offerId}; the hub counts {expected.Count} redemption(s), {Euros(expected.Discount)} of discounts"));
+                                ? $"no statement from {partnerId} for {request.Period}; the hub counts {expected.Count} redemption(s) of {offerId}, {Euros(expected.Discount)} of discounts, net of the month's cancellations"
+                                : $"statement revision {statement.Revision} has no line for {offerId}; the hub counts {expected.Count} redemption(s), {Euros(expected.Discount)} of discounts, net of the month's cancellations"));
                     }
 
                     continue;
@@ -261,7 +263,7 @@ public sealed partial class ReconciliationEngine(
                 {
                     state.Add(new FoundDiscrepancy(
                         DiscrepancyKind.AmountMismatch, partnerId, offerId, null, null, null, expected.Discount, actual.Discount, expected.Count, actual.Count,
-                        $"{offerId}: the hub counts {expected.Count} redemption(s), {Euros(expected.Purchase)} of purchases, {Euros(expected.Discount)} of discounts; "
+                        $"{offerId}: the hub counts {expected.Count} redemption(s), {Euros(expected.Purchase)} of purchases, {Euros(expected.Discount)} of discounts, net of the month's cancellations; "
                         + $"the statement {actual.Count}, {Euros(actual.Purchase)}, {Euros(actual.Discount)}"));
                 }
             }

@@ -175,6 +175,27 @@ public abstract class ReconciliationInputsTests(ReconciliationDatabase database)
         Assert.Equal((1L, new Money(200)), (octoberOnly.Total.Redemptions, octoberOnly.Total.TotalSavings));
     }
 
+    [Fact]
+    public async Task A_month_whose_cancellations_outweigh_its_redemptions_reconciles_against_a_negative_statement_line()
+    {
+        var month = new CraftedMonth();
+        month.AccrueFee(month.BakeryContract, new DateOnly(2026, 1, 1));
+        month.PayFee(month.BakeryContract, "VIR-1", month.BakeryContract.YearlyFee, new DateOnly(2026, 1, 10));
+        month.AccrueFee(month.SchoolContract, new DateOnly(2026, 3, 15));
+        month.PayFee(month.SchoolContract, "VIR-2", month.SchoolContract.YearlyFee, new DateOnly(2026, 3, 20));
+        // A 20 EUR purchase (2 EUR off) in October, cancelled in November, where nothing else happened: the
+        // bakery's November is one cancellation, and its statement says so net.
+        var bread = month.Redeem(month.Bread, "b-1", CraftedMonth.Day(20), 2_000);
+        month.Cancel(bread, "b-1-cancel", new DateTimeOffset(2026, 11, 4, 12, 0, 0, TimeSpan.Zero));
+        month.Statement(month.Bakery, 1, [(month.Bread, -1, -2_000, -200)], ["b-1-cancel"], November);
+        await month.SaveAsync(database.Contexts);
+
+        var report = await RunAsync(month.ClubId, November, dryRun: true);
+
+        Assert.Equal((0L, 1L, new Money(-200), 1L), (report.Redemptions, report.Cancellations, report.DiscountTotal, report.Statements));
+        Assert.Empty(report.Discrepancies);
+    }
+
     private Task<ReconciliationReport> RunAsync(string clubId, Period period, bool dryRun = false) =>
         database.Engine.RunAsync(new ReconciliationRequest(clubId, period, dryRun, "test"), null, TestTimeouts.Token());
 

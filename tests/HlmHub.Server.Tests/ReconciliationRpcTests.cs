@@ -249,6 +249,31 @@ public abstract class ReconciliationRpcTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task SubmitStatement_takes_a_negative_net_line_and_refuses_a_total_beyond_the_bound_below_zero()
+    {
+        var world = await NewClubAsync();
+        // What a month looks like whose one event cancels an earlier month's 30 EUR purchase (3 EUR off).
+        var negative = world.Statement();
+        negative.Lines[0].RedemptionCount = -1;
+        negative.Lines[0].PurchaseTotalCents = -3_000;
+        negative.Lines[0].DiscountTotalCents = -300;
+        var beyond = world.Statement();
+        beyond.Lines[0].DiscountTotalCents = -1_000_000_000_001;
+
+        var taken = await world.Partner.CallAsync((client, options) => client.SubmitStatementAsync(negative, options));
+        var refused = await world.Partner.FailsAsync((client, options) => client.SubmitStatementAsync(beyond, options));
+        var report = (await world.ClubAdminClient.RunReconciliation(new RunReconciliationRequest { ClubId = world.ClubId, Period = October, DryRun = true }, world.ClubAdminOptions())
+            .ResponseStream.ReadAllAsync().ToListAsync())[^1].Report;
+
+        Assert.Equal(1, taken.Revision);
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.Contains("either way", refused.Detail, StringComparison.Ordinal);
+        // The hub accepted nothing in October, so the line is compared as sent: -1 against 0.
+        var mismatch = Assert.Single(report.Discrepancies, item => item.Kind == DiscrepancyKind.AmountMismatch);
+        Assert.Equal((0L, -300L, 0L, -1L), (mismatch.ExpectedCents, mismatch.ActualCents, mismatch.ExpectedCount, mismatch.ActualCount));
+    }
+
+    [Fact]
     public async Task SubmitStatement_as_json_over_http1_is_the_same_rpc_and_a_foreign_offer_is_403_with_the_reason()
     {
         var world = await NewClubAsync();

@@ -47,15 +47,14 @@ internal sealed class StatementService(
                 DomainErrorKind.LimitExceeded, "event_ids", $"at most Statements:MaxEventIds = {limits.MaxEventIds}: send totals only beyond that");
         }
 
-        if (request.Lines.Any(line => line.RedemptionCount < 0 || line.PurchaseTotalCents < 0 || line.DiscountTotalCents < 0))
+        // Counts and totals are net of the month's cancellations, and may be negative: a cancellation counts in the
+        // month it happens (as the hub books it), so a month whose cancellations of earlier redemptions outweigh its
+        // own redemptions is negative in the partner's books and in the hub's alike. A bound on each total, either
+        // way, keeps the statement's sums, and the reconciliation's, far from a 64-bit overflow.
+        if (request.Lines.Any(line => !IsWithinBound(line.PurchaseTotalCents) || !IsWithinBound(line.DiscountTotalCents)))
         {
-            throw new DomainException(DomainErrorKind.InvalidArgument, "lines", "counts and totals must not be negative");
-        }
-
-        // A bound on each total keeps the statement's sums, and the reconciliation's, far from a 64-bit overflow.
-        if (request.Lines.Any(line => line.PurchaseTotalCents > Limits.MaxTotalCents || line.DiscountTotalCents > Limits.MaxTotalCents))
-        {
-            throw new DomainException(DomainErrorKind.InvalidArgument, "lines", $"a total is at most {Limits.MaxTotalCents} cents (10,000,000,000.00 EUR)");
+            throw new DomainException(
+                DomainErrorKind.InvalidArgument, "lines", $"a total is at most {Limits.MaxTotalCents} cents (10,000,000,000.00 EUR) either way, net of cancellations");
         }
 
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
@@ -106,4 +105,6 @@ internal sealed class StatementService(
             SubmittedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(now),
         };
     }
+
+    private static bool IsWithinBound(long cents) => cents is >= -Limits.MaxTotalCents and <= Limits.MaxTotalCents;
 }
