@@ -51,4 +51,24 @@ public static class PeriodRules
 
         return booking;
     }
+
+    /// <summary>
+    /// The earliest month from <paramref name="firstMonth"/> up to, not including, <paramref name="period"/> that is
+    /// not in <paramref name="closedPeriods"/>; null when all are closed. Months close in order: a month left open
+    /// before a closed one still takes late bookings (a payment dated in it, a cancellation), and the closed month's
+    /// reconciliation reads those booked up to its end, so the closed month would not be final.
+    /// </summary>
+    public static Period? FirstOpenBefore(Period period, Period firstMonth, IReadOnlyCollection<Period> closedPeriods)
+    {
+        ArgumentNullException.ThrowIfNull(closedPeriods);
+        for (var month = firstMonth; month < period; month = month.Next())
+        {
+            if (!closedPeriods.Contains(month))
+            {
+                return month;
+            }
+        }
+
+        return null;
+    }
 }

@@ -14,9 +14,9 @@ namespace HlmHub.Cli.Tests;
 /// <summary>
 /// <c>hlmhub reconcile</c>, <c>report</c>, <c>ledger</c> and <c>month close</c> against a real hub process. The demo
 /// bakery, as a partner does (RedemptionService, StatementService, its own token), redeemed three times this month and
-/// sent the matching statement, so this month reconciles clean; for the two months before it sent statements of
-/// redemptions the hub never accepted, so those months do not. Each test uses its own month(s) so the order the tests
-/// run in does not matter.
+/// sent the matching statement, so this month reconciles clean; for the two months before it, and for a month a year
+/// earlier, it sent statements of redemptions the hub never accepted, so those months do not. Each test uses its own
+/// month(s) so the order the tests run in does not matter; months close in order, so one test closes them all.
 /// </summary>
 public sealed partial class ReconciliationCommandsTests(ReconciliationCommandsTests.Fixture world) : IClassFixture<ReconciliationCommandsTests.Fixture>
 {
@@ -77,7 +77,7 @@ public sealed partial class ReconciliationCommandsTests(ReconciliationCommandsTe
     [Fact]
     public async Task ReconcileDryRun_ReportsTheDiscrepancies_ButRecordsNoRun()
     {
-        var dry = await AsHubAdmin("reconcile", "--club", Club, "--month", world.TwoMonthsAgo, "--dry-run");
+        var dry = await AsHubAdmin("reconcile", "--club", Club, "--month", world.NeverReconciled, "--dry-run");
 
         AssertExit(1, dry);
         Assert.Contains("(dry run: nothing recorded)", Words(dry.Output), StringComparison.Ordinal);
@@ -85,7 +85,7 @@ public sealed partial class ReconciliationCommandsTests(ReconciliationCommandsTe
         Assert.Equal("1", SummaryValue(dry, "missing_at_hub"));
         Assert.Equal("2", SummaryValue(dry, "discrepancies"));
         // Nothing recorded: for the hub the month was never reconciled.
-        var report = await AsHubAdmin("report", "discrepancies", "--club", Club, "--month", world.TwoMonthsAgo);
+        var report = await AsHubAdmin("report", "discrepancies", "--club", Club, "--month", world.NeverReconciled);
         AssertFailed(5, report);
     }
 
@@ -245,15 +245,28 @@ public sealed partial class ReconciliationCommandsTests(ReconciliationCommandsTe
     }
 
     [Fact]
-    public async Task MonthClose_WithDiscrepancies_IsRefusedUnlessAccepted_ThenClosesOnce()
+    public async Task MonthClose_RefusesAMonthWhileAnEarlierOneIsOpen_ThenClosesInOrder_DiscrepanciesOnlyIfAccepted()
     {
-        var reconciled = await AsHubAdmin("reconcile", "--club", Club, "--month", world.LastMonth);
+        // Every month from the club's first booked one up to the clean month, closed as an administrator would.
+        foreach (var month in Fixture.MonthsFrom(world.FirstBookedMonth, world.ThreeMonthsAgo))
+        {
+            await world.ReconcileAndCloseAsync(month);
+        }
+
+        var reconciled = await AsHubAdmin("reconcile", "--club", Club, "--month", world.TwoMonthsAgo);
+        var outOfOrder = await AsHubAdmin("month", "close", "--club", Club, "--month", world.TwoMonthsAgo, "--accept-discrepancies");
+        var cleanReconciled = await AsHubAdmin("reconcile", "--club", Club, "--month", world.ThreeMonthsAgo);
+        var clean = await world.RunAsync(world.As(world.DemoClubAdmin), "month", "close", "--club", Club, "--month", world.ThreeMonthsAgo);
+        var refused = await AsHubAdmin("month", "close", "--club", Club, "--month", world.TwoMonthsAgo);
+        var closed = await AsHubAdmin("month", "close", "--club", Club, "--month", world.TwoMonthsAgo, "--accept-discrepancies", "--format", "json");
+        var again = await AsHubAdmin("month", "close", "--club", Club, "--month", world.TwoMonthsAgo, "--accept-discrepancies");
+
         AssertExit(1, reconciled);
-
-        var refused = await AsHubAdmin("month", "close", "--club", Club, "--month", world.LastMonth);
-        var closed = await AsHubAdmin("month", "close", "--club", Club, "--month", world.LastMonth, "--accept-discrepancies", "--format", "json");
-        var again = await AsHubAdmin("month", "close", "--club", Club, "--month", world.LastMonth, "--accept-discrepancies");
-
+        AssertFailed(5, outOfOrder);
+        Assert.Contains($"{world.ThreeMonthsAgo} is still open", outOfOrder.Error, StringComparison.Ordinal);
+        AssertExit(0, cleanReconciled);
+        AssertExit(0, clean);
+        Assert.Contains($"{world.ThreeMonthsAgo} closed", clean.Output, StringComparison.Ordinal);
         AssertFailed(5, refused);
         AssertExit(0, closed);
         using var document = JsonDocument.Parse(closed.Output);
@@ -263,17 +276,6 @@ public sealed partial class ReconciliationCommandsTests(ReconciliationCommandsTe
         Assert.Equal(SummaryValue(reconciled, "run"), closure.GetProperty("run_id").GetString());
         AssertExit(0, again);
         Assert.Contains("already closed", again.Output, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task MonthClose_OfACleanReconciledMonth_NeedsNoAcceptance()
-    {
-        var reconciled = await AsHubAdmin("reconcile", "--club", Club, "--month", world.ThreeMonthsAgo);
-        var closed = await world.RunAsync(world.As(world.DemoClubAdmin), "month", "close", "--club", Club, "--month", world.ThreeMonthsAgo);
-
-        AssertExit(0, reconciled);
-        AssertExit(0, closed);
-        Assert.Contains($"{world.ThreeMonthsAgo} closed", closed.Output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -344,8 +346,49 @@ public sealed partial class ReconciliationCommandsTests(ReconciliationCommandsTe
         /// <summary>A statement of one redemption the hub never accepted.</summary>
         public string TwoMonthsAgo { get; private set; } = "";
 
-        /// <summary>Nothing happened.</summary>
+        /// <summary>The bakery paid a fee ahead, nothing else: reconciles clean.</summary>
         public string ThreeMonthsAgo { get; private set; } = "";
+
+        /// <summary>
+        /// The club's first month with a booking, from which months close in order: the demo books its fees from
+        /// January of this year, and the payment <see cref="ThreeMonthsAgo"/> is a booking too.
+        /// </summary>
+        public string FirstBookedMonth { get; private set; } = "";
+
+        /// <summary>
+        /// January of last year, before <see cref="FirstBookedMonth"/> (so closing a later month never needs it): a
+        /// statement of one redemption the hub never accepted, and never a recorded run.
+        /// </summary>
+        public string NeverReconciled { get; private set; } = "";
+
+        /// <summary>The months from <paramref name="first"/> up to, not including, <paramref name="before"/> (yyyy-MM).</summary>
+        public static IEnumerable<string> MonthsFrom(string first, string before)
+        {
+            for (var month = DateTime.ParseExact(first, "yyyy-MM", CultureInfo.InvariantCulture);
+                string.CompareOrdinal(month.ToString("yyyy-MM", CultureInfo.InvariantCulture), before) < 0;
+                month = month.AddMonths(1))
+            {
+                yield return month.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+            }
+        }
+
+        /// <summary>Records a run of <paramref name="month"/> and closes it, discrepancies accepted (AdminService, as the hub administrator).</summary>
+        public async Task ReconcileAndCloseAsync(string month)
+        {
+            using var http = new HttpClient();
+            using var channel = GrpcChannel.ForAddress(_hub.GrpcUrl);
+            var admin = new V1.AdminService.AdminServiceClient(channel);
+            var token = await TokenAsync(http, HubAdmin, "hlmhub.admin");
+            using (var run = admin.RunReconciliation(new V1.RunReconciliationRequest { ClubId = Club, Period = month }, Bearer(token)))
+            {
+                await foreach (var update in run.ResponseStream.ReadAllAsync())
+                {
+                    Assert.NotNull(update);
+                }
+            }
+
+            await admin.ClosePeriodAsync(new V1.ClosePeriodRequest { ClubId = Club, Period = month, AcceptDiscrepancies = true }, Bearer(token));
+        }
 
         public Dictionary<string, string> As((string ClientId, string Secret) client) => _hub.As(client);
 
@@ -385,6 +428,18 @@ public sealed partial class ReconciliationCommandsTests(ReconciliationCommandsTe
             LastMonth = ParisMonth(occurredAt, -1);
             TwoMonthsAgo = ParisMonth(occurredAt, -2);
             ThreeMonthsAgo = ParisMonth(occurredAt, -3);
+            var january = ThisMonth[..4] + "-01";
+            FirstBookedMonth = string.CompareOrdinal(january, ThreeMonthsAgo) < 0 ? january : ThreeMonthsAgo;
+            NeverReconciled = (int.Parse(ThisMonth[..4], CultureInfo.InvariantCulture) - 1).ToString(CultureInfo.InvariantCulture) + "-01";
+            // Whatever this month is, a booking three months ago: the months before the clean one are then the club's
+            // to close first.
+            await AdminAsync((admin, options) => admin.RecordFeePaymentAsync(new V1.RecordFeePaymentRequest
+            {
+                ContractId = Club + "-" + Bakery,
+                PaymentReference = "VIR-AHEAD",
+                AmountCents = 1_000,
+                PaidAt = Timestamp.FromDateTimeOffset(DateTimeOffset.ParseExact(ThreeMonthsAgo + "-15T12:00:00Z", "yyyy-MM-dd'T'HH:mm:ssK", CultureInfo.InvariantCulture)),
+            }, options));
 
             var redemptions = new V1.RedemptionService.RedemptionServiceClient(channel);
             var thisMonthEvents = new List<string>();
@@ -408,6 +463,7 @@ public sealed partial class ReconciliationCommandsTests(ReconciliationCommandsTe
             await SubmitAsync(statements, partner, ThisMonth, thisMonthEvents);
             await SubmitAsync(statements, partner, LastMonth, GhostEventsLastMonth);
             await SubmitAsync(statements, partner, TwoMonthsAgo, ["till-ghost-3"]);
+            await SubmitAsync(statements, partner, NeverReconciled, ["till-ghost-4"]);
         }
 
         public Task DisposeAsync() => _hub.DisposeAsync();

@@ -94,13 +94,7 @@ public abstract class ReconciliationRpcTests(HubFixture fixture)
     public async Task Balances_entries_and_the_fee_report_show_a_recorded_payment()
     {
         var world = await NewClubAsync();
-        await Admin.CallAsync((client, options) => client.RecordFeePaymentAsync(new RecordFeePaymentRequest
-        {
-            ContractId = world.ContractId,
-            PaymentReference = "VIR-2026-10",
-            AmountCents = 4_000,
-            PaidAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(new DateTimeOffset(2026, 10, 5, 10, 0, 0, TimeSpan.Zero)),
-        }, options));
+        await RecordFeePaymentAsync(world, "VIR-2026-10", new DateTimeOffset(2026, 10, 5, 10, 0, 0, TimeSpan.Zero));
 
         var balances = await world.ClubAdmin.CallAsync((client, options) => client.GetBalancesAsync(new GetBalancesRequest { ClubId = world.ClubId, Period = October }, options));
         var entries = await world.ClubAdmin.CallAsync((client, options) => client.ListLedgerEntriesAsync(new ListLedgerEntriesRequest { ClubId = world.ClubId, Period = October, PageSize = 1 }, options));
@@ -165,6 +159,36 @@ public abstract class ReconciliationRpcTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task ClosePeriod_refuses_a_month_while_an_earlier_one_since_the_first_booking_is_open_naming_it()
+    {
+        var world = await NewClubAsync();
+        // A fee payment dated in August is booked there; October's fee findings read every payment booked up to
+        // October, so August, and September after it (empty, but a payment dated in it would land there), must be
+        // closed first for October to be final.
+        await RecordFeePaymentAsync(world, "VIR-2026-08", new DateTimeOffset(2026, 8, 5, 10, 0, 0, TimeSpan.Zero));
+        await RecordRunAsync(world, October);
+
+        var beforeAugust = await CloseAsync(world, October);
+        await RecordRunAsync(world, "2026-08");
+        await world.ClubAdmin.CallAsync((client, options) => client.ClosePeriodAsync(
+            new ClosePeriodRequest { ClubId = world.ClubId, Period = "2026-08", AcceptDiscrepancies = true }, options));
+        var beforeSeptember = await CloseAsync(world, October);
+        await RecordRunAsync(world, "2026-09");
+        await world.ClubAdmin.CallAsync((client, options) => client.ClosePeriodAsync(
+            new ClosePeriodRequest { ClubId = world.ClubId, Period = "2026-09", AcceptDiscrepancies = true }, options));
+        var october = await world.ClubAdmin.CallAsync((client, options) => client.ClosePeriodAsync(
+            new ClosePeriodRequest { ClubId = world.ClubId, Period = October, AcceptDiscrepancies = true }, options));
+
+        Assert.Equal((StatusCode.FailedPrecondition, StatusCode.FailedPrecondition), (beforeAugust.StatusCode, beforeSeptember.StatusCode));
+        Assert.Contains("2026-08 is still open", beforeAugust.Detail, StringComparison.Ordinal);
+        Assert.Contains("2026-09 is still open", beforeSeptember.Detail, StringComparison.Ordinal);
+        Assert.False(october.AlreadyClosed);
+
+        static Task<Status> CloseAsync(ClubWorld world, string period) => world.ClubAdmin.FailsAsync((client, options) => client.ClosePeriodAsync(
+            new ClosePeriodRequest { ClubId = world.ClubId, Period = period, AcceptDiscrepancies = true }, options));
+    }
+
+    [Fact]
     public async Task Concurrent_ClosePeriod_calls_close_the_month_once_and_the_others_are_answered_already_closed()
     {
         var world = await NewClubAsync();
@@ -204,6 +228,16 @@ public abstract class ReconciliationRpcTests(HubFixture fixture)
         Assert.Contains("dry run", refused.Status.Detail, StringComparison.Ordinal);
         Assert.Equal((true, ""), (dry.DryRun, dry.RunId));
     }
+
+    /// <summary>A 40 EUR payment of the world's contract, booked in the month of <paramref name="paidAt"/>.</summary>
+    private Task<FeePayment> RecordFeePaymentAsync(ClubWorld world, string reference, DateTimeOffset paidAt) =>
+        Admin.CallAsync((client, options) => client.RecordFeePaymentAsync(new RecordFeePaymentRequest
+        {
+            ContractId = world.ContractId,
+            PaymentReference = reference,
+            AmountCents = 4_000,
+            PaidAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(paidAt),
+        }, options));
 
     private static async Task<ReconciliationReport> RecordRunAsync(ClubWorld world, string period) =>
         (await world.ClubAdminClient.RunReconciliation(new RunReconciliationRequest { ClubId = world.ClubId, Period = period }, world.ClubAdminOptions())

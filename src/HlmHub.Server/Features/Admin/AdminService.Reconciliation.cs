@@ -182,9 +182,10 @@ internal sealed partial class AdminService
     }
 
     /// <summary>
-    /// Closes a month only when its latest recorded run still describes it: a dry run now must read the same inputs
-    /// (same fingerprint) and, unless the caller accepts them, find no discrepancies (nor may the run have found any).
-    /// A caller that finds the month closed, before, while or after checking, is answered as for a closed month.
+    /// Closes a month only when every month before it, since the club's first, is closed, and its latest recorded run
+    /// still describes it: a dry run now must read the same inputs (same fingerprint) and, unless the caller accepts
+    /// them, find no discrepancies (nor may the run have found any). A caller that finds the month closed, before,
+    /// while or after checking, is answered as for a closed month.
     /// </summary>
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
     public override async Task<V1.ClosePeriodResponse> ClosePeriod(V1.ClosePeriodRequest request, ServerCallContext context)
@@ -194,7 +195,7 @@ internal sealed partial class AdminService
         caller.EnsureOwns(OwnerKind.Club, request.ClubId);
         var period = Period.Parse("period", request.Period);
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
-        await RequireClubAsync(db, "club_id", request.ClubId, cancellationToken);
+        var club = await RequireClubAsync(db, "club_id", request.ClubId, cancellationToken);
         var latest = await reconciliation.FindLatestRunAsync(request.ClubId, period, cancellationToken);
         if (await FindClosureAsync(db, request.ClubId, period, cancellationToken) is { } existing)
         {
@@ -202,6 +203,14 @@ internal sealed partial class AdminService
         }
 
         var closure = PeriodClosure.Close(request.ClubId, period, Now);
+        if (await FirstOpenMonthBeforeAsync(db, club, period, cancellationToken) is { } open)
+        {
+            throw new DomainException(
+                DomainErrorKind.FailedPrecondition,
+                "period",
+                $"{open} is still open for club '{club.Id}': months close in order, so reconcile and close {open} first (a month left open before a closed one could still take bookings that change it)");
+        }
+
         if (latest is null)
         {
             throw new DomainException(DomainErrorKind.FailedPrecondition, "period", $"{period} has no recorded reconciliation: run one (not a dry run) first");
@@ -247,6 +256,37 @@ internal sealed partial class AdminService
 
         AdminLog.Created(logger, caller.ClientId, "period closure", $"{request.ClubId} {period}");
         return ToProto(closure, alreadyClosed: false, latest);
+    }
+
+    /// <summary>
+    /// The club's earliest open month before <paramref name="period"/> (<see cref="PeriodRules.FirstOpenBefore"/>),
+    /// counted from the club's first month: the month it was created in (where the monthly job starts), or an earlier
+    /// one holding a ledger transaction or an accepted redemption (a fee that fell due before the club joined the hub,
+    /// a back-dated payment), since those are what a later month's reconciliation reads across months. Statements
+    /// and rejected redemptions do not count: a run reads only its own month's, and a partner could otherwise date
+    /// one years back and make the club close every month since.
+    /// </summary>
+    private static async Task<Period?> FirstOpenMonthBeforeAsync(HlmHubDbContext db, Club club, Period period, CancellationToken cancellationToken)
+    {
+        var clubId = club.Id;
+        var periodKey = period.Key;
+        var firstRedemption = await db.Redemptions
+            .Where(redemption => redemption.ClubId == clubId && redemption.Outcome == RedemptionOutcome.Accepted)
+            .MinAsync(redemption => (int?)StorageFunctions.PeriodKey(redemption.Period), cancellationToken);
+        var firstTransaction = await db.LedgerTransactions
+            .Where(transaction => transaction.ClubId == clubId)
+            .MinAsync(transaction => (int?)StorageFunctions.PeriodKey(transaction.Period), cancellationToken);
+        var firstKey = new[] { Period.Of(club.CreatedAt).Key, firstRedemption ?? int.MaxValue, firstTransaction ?? int.MaxValue }.Min();
+        if (firstKey >= periodKey)
+        {
+            return null;
+        }
+
+        var closed = await db.PeriodClosures.AsNoTracking()
+            .Where(closure => closure.ClubId == clubId && StorageFunctions.PeriodKey(closure.Period) < periodKey)
+            .Select(closure => closure.Period)
+            .ToListAsync(cancellationToken);
+        return PeriodRules.FirstOpenBefore(period, Period.FromKey(firstKey), closed);
     }
 
     private static Task<PeriodClosure?> FindClosureAsync(HlmHubDbContext db, string clubId, Period period, CancellationToken cancellationToken) =>

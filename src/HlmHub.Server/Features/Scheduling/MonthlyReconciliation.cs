@@ -53,7 +53,8 @@ internal sealed class MonthlyReconciliation(
             clubs = [.. all
                 .Select(club =>
                 {
-                    // Nothing to reconcile before the club existed, nor up to its last closed month (closed is final).
+                    // Nothing to reconcile before the club existed, nor up to its last closed month (closed is final;
+                    // months close in order, so every month after it is open and every one up to it is closed).
                     var from = Max(oldest, Period.Of(club.CreatedAt));
                     return new ClubMonths(club.Id, lastClosed.TryGetValue(club.Id, out var closed) ? Max(from, closed.Next()) : from);
                 })
