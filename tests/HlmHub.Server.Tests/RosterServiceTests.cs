@@ -89,6 +89,25 @@ public abstract class RosterServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task ABatchWithAnItemOutOfOrderAtOrBeforeLastSequence_IsRefused_AndNothingOfItIsWritten()
+    {
+        var landlord = await NewLandlordAsync();
+        var sessionId = Guid.NewGuid().ToString();
+
+        // After the first batch the session is at 4. In the second, 4 comes after 6: not a resend (a resend is the
+        // batch's first items), so it must not be skipped as already applied while 6 and 8 are written.
+        var refused = await Assert.ThrowsAsync<RpcException>(() => SyncAsync(landlord, sessionId, SessionKind.FullSnapshot,
+            [Item(1, "E-001"), Item(2, "E-002"), Item(3, "E-003"), Item(4, "E-004")], [Item(6, "E-006"), Item(4, "E-007"), Item(7, "E-008")]));
+        var progress = await Roster.GetSyncSessionAsync(new GetSyncSessionRequest { SessionId = sessionId }, Options(landlord.Token));
+        var tokens = await ListMemberTokensAsync(landlord);
+
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.Contains("sequences must strictly increase (4 after 6)", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal((4L, false), (progress.LastSequence, progress.Completed));
+        Assert.Equal(["E-001", "E-002", "E-003", "E-004"], tokens.Select(entry => entry.LandlordReference));
+    }
+
+    [Fact]
     public async Task ItemsWithoutASequence_AreRefusedAsABatch_AndAFullSnapshotOfThemMarksNoHouseholdLeft()
     {
         var landlord = await NewLandlordAsync();

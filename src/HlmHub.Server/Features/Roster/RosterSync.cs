@@ -181,20 +181,24 @@ internal sealed class RosterSync(
             }
         }
 
+        // Checked on the whole batch, before resumed items are skipped: a resend after a broken stream is a prefix of
+        // the batch, so in a strictly increasing batch the items at or before LastSequence are exactly that prefix.
+        // Checked only on what is left, an out-of-order item (6, 4, 7 after 4) would be dropped as already applied,
+        // neither written nor reported, and a full snapshot would then mark its household as left.
+        for (var index = 1; index < batch.Count; index++)
+        {
+            if (batch[index].Sequence <= batch[index - 1].Sequence)
+            {
+                throw new DomainException(DomainErrorKind.InvalidArgument, "sequence", $"sequences must strictly increase ({batch[index].Sequence} after {batch[index - 1].Sequence})");
+            }
+        }
+
         var session = await RequireOpenSessionAsync(db, sessionId, landlordId, cancellationToken);
         var fresh = batch.Where(change => change.Sequence > session.LastSequence).ToList();
         if (session.Items + fresh.Count > Limits.MaxItemsPerSession)
         {
             throw new DomainException(DomainErrorKind.LimitExceeded, "items",
                 $"the session would exceed Roster:MaxItemsPerSession ({Limits.MaxItemsPerSession})");
-        }
-
-        for (var index = 1; index < fresh.Count; index++)
-        {
-            if (fresh[index].Sequence <= fresh[index - 1].Sequence)
-            {
-                throw new DomainException(DomainErrorKind.InvalidArgument, "sequence", $"sequences must strictly increase ({fresh[index].Sequence} after {fresh[index - 1].Sequence})");
-            }
         }
 
         return (session, fresh);
