@@ -111,6 +111,7 @@ namespace HlmHub.Storage.Migrations.SqlServer.Migrations
                         .HasColumnType("uniqueidentifier");
 
                     b.Property<long?>("AcceptedAt")
+                        .IsConcurrencyToken()
                         .HasColumnType("bigint");
 
                     b.Property<string>("ClubId")
@@ -119,6 +120,7 @@ namespace HlmHub.Storage.Migrations.SqlServer.Migrations
                         .HasColumnType("nvarchar(100)");
 
                     b.Property<long?>("EndedAt")
+                        .IsConcurrencyToken()
                         .HasColumnType("bigint");
 
                     b.Property<string>("LandlordId")
@@ -135,6 +137,7 @@ namespace HlmHub.Storage.Migrations.SqlServer.Migrations
                         .HasColumnType("nvarchar(100)");
 
                     b.Property<string>("Status")
+                        .IsConcurrencyToken()
                         .IsRequired()
                         .HasMaxLength(32)
                         .HasColumnType("nvarchar(32)");

@@ -106,6 +106,7 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<long?>("AcceptedAt")
+                        .IsConcurrencyToken()
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("ClubId")
@@ -114,6 +115,7 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<long?>("EndedAt")
+                        .IsConcurrencyToken()
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("LandlordId")
@@ -130,6 +132,7 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Status")
+                        .IsConcurrencyToken()
                         .IsRequired()
                         .HasMaxLength(32)
                         .HasColumnType("TEXT");

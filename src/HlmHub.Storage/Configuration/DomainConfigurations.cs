@@ -62,6 +62,13 @@ internal sealed class FederationAgreementConfiguration : IEntityTypeConfiguratio
         builder.Property(agreement => agreement.ClubId).HasMaxLength(Limits.SlugMaxLength);
         builder.Property(agreement => agreement.LandlordId).HasMaxLength(Limits.SlugMaxLength);
         builder.Property(agreement => agreement.ProposedByLandlordId).HasMaxLength(Limits.SlugMaxLength);
+        // Both parties change the same row, each deciding on what it read (an end brought forward, never pushed back):
+        // an update applies only if the columns a change writes are still as read, or the later of two notices would
+        // win. Every change moves at least one of them, and never back to a value it had (the status only goes
+        // forward, an end only earlier), so no change is missed; no version column to add or keep.
+        builder.Property(agreement => agreement.Status).IsConcurrencyToken();
+        builder.Property(agreement => agreement.AcceptedAt).IsConcurrencyToken();
+        builder.Property(agreement => agreement.EndedAt).IsConcurrencyToken();
         // One live (proposed or active) agreement per club and landlord.
         builder.HasIndex(agreement => new { agreement.ClubId, agreement.LandlordId })
             .IsUnique()

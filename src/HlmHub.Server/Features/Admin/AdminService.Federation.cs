@@ -1,6 +1,7 @@
 using HlmHub.Domain;
 using Grpc.Core;
 using HlmHub.Identity;
+using HlmHub.Server.Features.Federation;
 using HlmHub.Storage;
 using Microsoft.EntityFrameworkCore;
 using V1 = HlmHub.Contracts.V1;
@@ -48,17 +49,15 @@ internal sealed partial class AdminService
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
     public override async Task<V1.FederationAgreement> EndFederation(V1.EndFederationRequest request, ServerCallContext context)
     {
-        var cancellationToken = context.CancellationToken;
         var caller = context.GetCaller();
         var id = AdminMapping.RequireGuid("agreement_id", request.AgreementId);
-        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
-        var agreement = await db.FederationAgreements.SingleOrDefaultAsync(existing => existing.Id == id, cancellationToken)
-            ?? throw NotFound($"agreement_id: federation agreement '{id}' does not exist");
-        caller.EnsureOwns(OwnerKind.Club, agreement.ClubId);
-        var club = await RequireClubAsync(db, "club_id", agreement.ClubId, cancellationToken);
-        var now = Now;
-        agreement.End(club, club.HostLandlordId, AdminMapping.ToDomain("ends_at", request.EndsAt), now);
-        await db.SaveChangesAsync(cancellationToken);
+        var endsAt = AdminMapping.ToDomain("ends_at", request.EndsAt);
+        // The neighbour may end the same agreement at the same moment: decided again on fresh data if it did.
+        var (agreement, now) = await FederationAgreementChanges.ChangeAsync(dbContextFactory, timeProvider, id, (loaded, club, at) =>
+        {
+            caller.EnsureOwns(OwnerKind.Club, loaded.ClubId);
+            loaded.End(club, club.HostLandlordId, endsAt, at);
+        }, context.CancellationToken);
         AdminLog.Changed(logger, caller.ClientId, "federation agreement", agreement.Id.ToString(), "ended");
         return AdminMapping.ToProto(agreement, now);
     }

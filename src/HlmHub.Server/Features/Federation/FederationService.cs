@@ -68,7 +68,8 @@ internal sealed class FederationService(
 
     /// <summary>
     /// Loads the agreement, proves the caller is <paramref name="party"/> (PERMISSION_DENIED otherwise, before
-    /// anything is written), applies the change for that landlord and saves.
+    /// anything is written), applies the change for that landlord and saves; decided again on fresh data if the other
+    /// party changed the agreement meanwhile (<see cref="FederationAgreementChanges"/>).
     /// </summary>
     private async Task<V1.FederationAgreement> ChangeAsync(
         string agreementId,
@@ -77,24 +78,21 @@ internal sealed class FederationService(
         Action<FederationAgreement, Club, string, DateTimeOffset> apply,
         ServerCallContext context)
     {
-        var cancellationToken = context.CancellationToken;
         var caller = context.GetCaller();
         var id = AdminMapping.RequireGuid("agreement_id", agreementId);
-        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
-        var notFound = new RpcException(new Status(StatusCode.NotFound, $"agreement_id: federation agreement '{id}' does not exist"));
-        var agreement = await db.FederationAgreements.SingleOrDefaultAsync(existing => existing.Id == id, cancellationToken) ?? throw notFound;
-        var club = await db.Clubs.AsNoTracking().SingleAsync(existing => existing.Id == agreement.ClubId, cancellationToken);
-        if (caller.LandlordId != agreement.LandlordId && caller.LandlordId != club.HostLandlordId)
+        var landlordId = "";
+        var (agreement, now) = await FederationAgreementChanges.ChangeAsync(dbContextFactory, timeProvider, id, (loaded, club, at) =>
         {
-            // A landlord that is neither party learns nothing of the agreement, not even that it exists or whose it is.
-            throw notFound;
-        }
+            if (caller.LandlordId != loaded.LandlordId && caller.LandlordId != club.HostLandlordId)
+            {
+                // A landlord that is neither party learns nothing of the agreement, not even that it exists or whose it is.
+                throw new RpcException(new Status(StatusCode.NotFound, $"agreement_id: federation agreement '{id}' does not exist"));
+            }
 
-        var landlordId = party(agreement, club);
-        caller.EnsureOwns(OwnerKind.Landlord, landlordId);
-        var now = timeProvider.GetUtcNow();
-        apply(agreement, club, landlordId, now);
-        await db.SaveChangesAsync(cancellationToken);
+            landlordId = party(loaded, club);
+            caller.EnsureOwns(OwnerKind.Landlord, landlordId);
+            apply(loaded, club, landlordId, at);
+        }, context.CancellationToken);
         FederationLog.Changed(logger, caller.ClientId, landlordId, agreement.Id, agreement.ClubId, change);
         return AdminMapping.ToProto(agreement, now);
     }
