@@ -6,6 +6,7 @@ using HlmHub.Storage.Identity;
 using HlmHub.Storage.Internal;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
+using OpenIddict.EntityFrameworkCore.Models;
 
 namespace HlmHub.Storage;
 
@@ -126,6 +127,9 @@ public sealed class HlmHubDbContext(DbContextOptions<HlmHubDbContext> options) :
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(HlmHubDbContext).Assembly);
         // OpenIddict's four tables (applications, authorizations, scopes, tokens) with its default entities.
         modelBuilder.UseOpenIddict();
+        // OAuth client ids are case-sensitive and the client registry accepts both cases; OpenIddict finds a client in
+        // SQL, then compares ids ordinally, so on SQL Server's usual collation "Foo" beside "foo" hit its unique index.
+        modelBuilder.Entity<OpenIddictEntityFrameworkCoreApplication>().Property(application => application.ClientId).CaseSensitiveOnSqlServer();
         StorageFunctionTranslations.Register(modelBuilder);
         if (Database.IsSqlServer())
         {

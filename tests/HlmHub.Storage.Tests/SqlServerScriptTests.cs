@@ -30,6 +30,42 @@ public sealed class SqlServerScriptTests
         Assert.Contains("[PartnerEventId] nvarchar(100) COLLATE Latin1_General_100_BIN2 NOT NULL", createScript, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Identifiers the hub looks up in SQL, then matches ordinally in memory (a roster batch keys its households by
+    /// reference; OpenIddict compares client ids ordinally after its query): on SQL Server's usual collation the query
+    /// and the unique index matched `A-1` with `a-1` where the code did not, and a roster batch inserted a household
+    /// it had just found, which the index refused, rolling back the whole transaction.
+    /// </summary>
+    [Theory]
+    [InlineData("Households", "LandlordReference")]
+    [InlineData("OpenIddictApplications", "ClientId")]
+    public void CreateScript_GivesAnIdentifierMatchedOrdinallyInMemory_TheBinaryCollation(string table, string column)
+    {
+        using var context = OfflineContext.Create(StorageProvider.SqlServer);
+
+        var created = ParsedScript.Parse(context.Database.GenerateCreateScript());
+
+        Assert.True(created.Errors.Count == 0, string.Join("\n", created.Errors));
+        Assert.Equal("Latin1_General_100_BIN2", created.ColumnCollations[(table, column)]);
+    }
+
+    /// <summary>
+    /// A database made before: the migration gives the column the binary collation, and, since SQL Server refuses to
+    /// change the collation of a column an index uses, drops that unique index first and creates it again after.
+    /// </summary>
+    [Theory]
+    [InlineData("Households", "LandlordReference", "IX_Households_LandlordId_LandlordReference")]
+    [InlineData("OpenIddictApplications", "ClientId", "IX_OpenIddictApplications_ClientId")]
+    public void IdempotentScript_ChangesAnIndexedIdentifierToTheBinaryCollation_BetweenDroppingAndRecreatingItsIndex(string table, string column, string index)
+    {
+        var steps = Script.Value.Steps;
+
+        var altered = steps.FindIndex(step => step == new Step("alter column", table, column, "Latin1_General_100_BIN2"));
+        Assert.True(altered >= 0, $"no ALTER COLUMN giving [{table}].[{column}] the binary collation");
+        Assert.Equal(new Step("drop index", table, index, null), steps[..altered].LastOrDefault(step => step.Name == index));
+        Assert.Equal(new Step("create unique index", table, index, null), steps[(altered + 1)..].FirstOrDefault(step => step.Name == index));
+    }
+
     [Fact]
     public void IdempotentScript_IsValidTSql_IncludingEveryStatementRunThroughExec()
     {
@@ -143,6 +179,9 @@ public sealed class SqlServerScriptTests
 
     private sealed record Insert(string Table, int Rows);
 
+    /// <summary>A schema statement, in script order: what it does, on which table, to which column or index, with which collation.</summary>
+    private sealed record Step(string Kind, string Table, string Name, string? Collation);
+
     /// <summary>What ScriptDom finds in a T-SQL script, and in each string it runs through EXEC.</summary>
     private sealed class ParsedScript : TSqlFragmentVisitor
     {
@@ -160,6 +199,12 @@ public sealed class SqlServerScriptTests
 
         public Dictionary<string, string> CheckConstraints { get; } = [];
 
+        /// <summary>Each created table's text columns and their collation (null: the database's).</summary>
+        public Dictionary<(string Table, string Column), string?> ColumnCollations { get; } = [];
+
+        /// <summary>Column alterations and index drops and creations, in script order.</summary>
+        public List<Step> Steps { get; } = [];
+
         public static ParsedScript Parse(string script)
         {
             var result = new ParsedScript();
@@ -169,11 +214,12 @@ public sealed class SqlServerScriptTests
 
         public override void ExplicitVisit(ExecutableStringList node)
         {
-            foreach (var literal in node.Strings.OfType<StringLiteral>())
-            {
-                ExecBodies.Add(literal.Value);
-                ParseInto(literal.Value, ExecBodyErrors);
-            }
+            // One statement, even when concatenated with a variable: EF Core's ALTER COLUMN drops a column's default
+            // constraint by a name it reads first, EXEC(N'ALTER TABLE [T] DROP CONSTRAINT [' + @var + '];'). The
+            // variable stands as a name here; its pieces alone are not statements.
+            var body = string.Concat(node.Strings.Select(part => part is StringLiteral literal ? literal.Value : "variable_value"));
+            ExecBodies.Add(body);
+            ParseInto(body, ExecBodyErrors);
         }
 
         public override void ExplicitVisit(CreateTriggerStatement node)
@@ -182,8 +228,33 @@ public sealed class SqlServerScriptTests
             Triggers.Add(new Trigger(node.Name.BaseIdentifier.Value, node.TriggerObject.Name.BaseIdentifier.Value, actions, Text(node)));
         }
 
-        public override void ExplicitVisit(CreateIndexStatement node) =>
+        public override void ExplicitVisit(CreateIndexStatement node)
+        {
             Indexes.Add(new Index(node.Name.Value, node.Unique, node.FilterPredicate is not null));
+            Steps.Add(new Step(node.Unique ? "create unique index" : "create index", node.OnName.BaseIdentifier.Value, node.Name.Value, null));
+        }
+
+        public override void ExplicitVisit(CreateTableStatement node)
+        {
+            foreach (var column in node.Definition.ColumnDefinitions)
+            {
+                ColumnCollations[(node.SchemaObjectName.BaseIdentifier.Value, column.ColumnIdentifier.Value)] = column.Collation?.Value;
+            }
+
+            // On into the table's constraints (the check constraints above).
+            base.ExplicitVisit(node);
+        }
+
+        public override void ExplicitVisit(AlterTableAlterColumnStatement node) =>
+            Steps.Add(new Step("alter column", node.SchemaObjectName.BaseIdentifier.Value, node.ColumnIdentifier.Value, node.Collation?.Value));
+
+        public override void ExplicitVisit(DropIndexStatement node)
+        {
+            foreach (var clause in node.DropIndexClauses.OfType<DropIndexClause>())
+            {
+                Steps.Add(new Step("drop index", clause.Object.BaseIdentifier.Value, clause.Index.Value, null));
+            }
+        }
 
         public override void ExplicitVisit(CheckConstraintDefinition node) =>
             CheckConstraints[node.ConstraintIdentifier.Value] = Text(node.CheckCondition);

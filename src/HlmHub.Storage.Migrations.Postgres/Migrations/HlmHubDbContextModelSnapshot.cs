@@ -169,7 +169,8 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                     b.Property<string>("LandlordReference")
                         .IsRequired()
                         .HasMaxLength(100)
-                        .HasColumnType("character varying(100)");
+                        .HasColumnType("character varying(100)")
+                        .HasAnnotation("HlmHub:CaseSensitive", true);
 
                     b.Property<Guid?>("LastSessionId")
                         .HasColumnType("uuid");
@@ -1082,7 +1083,8 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
 
                     b.Property<string>("ClientId")
                         .HasMaxLength(100)
-                        .HasColumnType("character varying(100)");
+                        .HasColumnType("character varying(100)")
+                        .HasAnnotation("HlmHub:CaseSensitive", true);
 
                     b.Property<string>("ClientSecret")
                         .HasColumnType("text");

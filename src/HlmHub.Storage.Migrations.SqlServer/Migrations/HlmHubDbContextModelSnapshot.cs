@@ -169,7 +169,9 @@ namespace HlmHub.Storage.Migrations.SqlServer.Migrations
                     b.Property<string>("LandlordReference")
                         .IsRequired()
                         .HasMaxLength(100)
-                        .HasColumnType("nvarchar(100)");
+                        .HasColumnType("nvarchar(100)")
+                        .UseCollation("Latin1_General_100_BIN2")
+                        .HasAnnotation("HlmHub:CaseSensitive", true);
 
                     b.Property<Guid?>("LastSessionId")
                         .HasColumnType("uniqueidentifier");
@@ -1093,7 +1095,9 @@ namespace HlmHub.Storage.Migrations.SqlServer.Migrations
 
                     b.Property<string>("ClientId")
                         .HasMaxLength(100)
-                        .HasColumnType("nvarchar(100)");
+                        .HasColumnType("nvarchar(100)")
+                        .UseCollation("Latin1_General_100_BIN2")
+                        .HasAnnotation("HlmHub:CaseSensitive", true);
 
                     b.Property<string>("ClientSecret")
                         .HasColumnType("nvarchar(max)");

@@ -164,7 +164,8 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                     b.Property<string>("LandlordReference")
                         .IsRequired()
                         .HasMaxLength(100)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("TEXT")
+                        .HasAnnotation("HlmHub:CaseSensitive", true);
 
                     b.Property<Guid?>("LastSessionId")
                         .HasColumnType("TEXT");
@@ -1073,7 +1074,8 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
 
                     b.Property<string>("ClientId")
                         .HasMaxLength(100)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("TEXT")
+                        .HasAnnotation("HlmHub:CaseSensitive", true);
 
                     b.Property<string>("ClientSecret")
                         .HasColumnType("TEXT");

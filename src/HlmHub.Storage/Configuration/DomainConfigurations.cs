@@ -28,7 +28,9 @@ internal sealed class HouseholdConfiguration : IEntityTypeConfiguration<Househol
         builder.HasKey(household => household.Id);
         builder.Property(household => household.Id).ValueGeneratedNever();
         builder.Property(household => household.LandlordId).HasMaxLength(Limits.SlugMaxLength);
-        builder.Property(household => household.LandlordReference).HasMaxLength(Limits.LandlordReferenceMaxLength);
+        // The roster keys a batch's households by reference ordinally: on SQL Server's usual collation `a-1` stored
+        // matched `A-1` sent, the batch inserted it again and the unique index refused the whole transaction.
+        builder.Property(household => household.LandlordReference).HasMaxLength(Limits.LandlordReferenceMaxLength).CaseSensitiveOnSqlServer();
         builder.Property(household => household.MemberToken).HasMaxLength(Limits.MemberTokenMaxLength).CaseSensitiveOnSqlServer();
         builder.ToTable(table => table.HasCheckConstraint(CheckConstraintNames.HouseholdRoomsInRange, "\"Rooms\" BETWEEN 1 AND 7"));
         builder.HasIndex(household => new { household.LandlordId, household.LandlordReference }).IsUnique();
