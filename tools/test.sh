@@ -72,9 +72,9 @@ if [ "$failed" -gt 0 ]; then
 fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
-    # A non-zero status with no failed test: a test host that crashed or was aborted (after its tests had passed), or
-    # an MSBuild error. Its lines, so the end of the log (all a CI summary may keep) says which.
+    # A non-zero status with no failed test: a test host that crashed or was aborted (after its tests had passed), a
+    # test class whose clean-up failed (a hub fixture that logged an error), or an MSBuild error. Its lines, so the end of the log (all a CI summary may keep) says which.
     echo "tests: dotnet test exited $status without a failed test; what it reported:"
-    grep -nE "Test Run Aborted|aborted|crash|exited with error|error [A-Z]+[0-9]+:" "$results_dir/console.log" | tail -n 20 || true
+    grep -nE "Test Run Aborted|aborted|crash|exited with error|Cleanup Failure|error [A-Z]+[0-9]+:" "$results_dir/console.log" | tail -n 20 || true
 fi
 exit "$status"

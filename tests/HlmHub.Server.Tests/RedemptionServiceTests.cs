@@ -382,6 +382,10 @@ public abstract class RedemptionServiceTests(HubFixture fixture)
             Assert.Equal(StatusCode.Unavailable, failure.StatusCode);
             Assert.Equal([RedemptionOutcome.Accepted, RedemptionOutcome.Accepted, RedemptionOutcome.Accepted], acks.Select(ack => ack.Outcome));
             Assert.Equal((3, 0), await world.LedgerCheckAsync());
+            // The one event that failed is logged as such (4003), naming what refused it (PostgreSQL names the index,
+            // SQLite the column, which no index of the hub's own makes unique); only that error.
+            Assert.Equal(1, Hub.AcceptErrors(record => record.EventId.Id == 4003
+                && (record.Message.Contains(index, StringComparison.Ordinal) || record.Message.Contains("Redemptions.MemberToken", StringComparison.Ordinal))));
         }
         finally
         {
