@@ -60,8 +60,13 @@ public sealed class StatementEvent
     internal static StatementEvent Create(Guid statementId, string partnerEventId) => new()
     {
         StatementId = statementId,
-        PartnerEventId = Require.Text("eventIds", partnerEventId, Limits.PartnerEventIdMaxLength),
+        PartnerEventId = RequireWellFormed(partnerEventId),
     };
+
+    // The rule redemptions apply to the same ids (kept exactly as sent), so an id listed here matches the event's,
+    // and two ids that differ only by a surrounding space are not stored as one.
+    internal static string RequireWellFormed(string partnerEventId) =>
+        Require.Identifier("eventIds", partnerEventId, Limits.PartnerEventIdMaxLength);
 }
 
 /// <summary>
@@ -102,6 +107,26 @@ public sealed class Statement
 
     /// <summary>The event ids listed, if the partner sent them.</summary>
     public IReadOnlyList<StatementEvent> Events => _events;
+
+    /// <summary>
+    /// Checks a submission's ids by the rules <see cref="Submit"/> applies, so that a service can refuse a malformed
+    /// one (INVALID_ARGUMENT naming it) before it looks anything up with it.
+    /// </summary>
+    public static void RequireWellFormedIds(string clubId, IEnumerable<string> offerIds, IEnumerable<string> eventIds)
+    {
+        ArgumentNullException.ThrowIfNull(offerIds);
+        ArgumentNullException.ThrowIfNull(eventIds);
+        Require.Slug("clubId", clubId);
+        foreach (var offerId in offerIds)
+        {
+            Require.Slug("lines.offerId", offerId);
+        }
+
+        foreach (var eventId in eventIds)
+        {
+            StatementEvent.RequireWellFormed(eventId);
+        }
+    }
 
     /// <summary>Validates and creates a statement revision.</summary>
     public static Statement Submit(

@@ -101,6 +101,38 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
     }
 
     [Fact]
+    public async Task EndWithTheZeroTimestamp_EndsTheAgreementAtOnce()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var agreementId = await world.FederateAsync();
+
+        // 1970-01-01, what many clients send for "now": in the past, so at once, not a year out of range.
+        var ended = await world.Neighbour.CallAsync((client, options) => client.EndFederationAsync(
+            new EndFederationRequest { AgreementId = agreementId, EndsAt = new Google.Protobuf.WellKnownTypes.Timestamp() }, options));
+
+        Assert.Equal(FederationStatus.Ended, ended.Status);
+        Assert.Equal(Domain.FederationStatus.Ended, await world.StoredAgreementStatusAsync(agreementId));
+    }
+
+    [Fact]
+    public async Task ListFederationProposals_ListsAPendingProposalBeforeAnEarlierEndedAgreement()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var endedId = await world.FederateAsync();
+        await world.Neighbour.CallAsync((client, options) => client.EndFederationAsync(new EndFederationRequest { AgreementId = endedId }, options));
+        var proposed = await Admin.CallAsync((client, options) => client.ProposeFederationAsync(new ProposeFederationRequest { ClubId = world.ClubId, LandlordId = world.NeighbourId }, options));
+
+        var neighbourFirst = await world.Neighbour.CallAsync((client, options) => client.ListFederationProposalsAsync(new ListFederationProposalsRequest { PageSize = 1 }, options));
+        var hostFirst = await world.Host.CallAsync((client, options) => client.ListFederationProposalsAsync(new ListFederationProposalsRequest { PageSize = 1 }, options));
+        var neighbourSecond = await world.Neighbour.CallAsync((client, options) => client.ListFederationProposalsAsync(
+            new ListFederationProposalsRequest { PageSize = 1, PageToken = neighbourFirst.NextPageToken }, options));
+
+        Assert.Equal((proposed.Id, FederationStatus.Proposed), (Assert.Single(neighbourFirst.Agreements).Id, neighbourFirst.Agreements[0].Status));
+        Assert.Equal(proposed.Id, Assert.Single(hostFirst.Agreements).Id);
+        Assert.Equal((endedId, FederationStatus.Ended), (Assert.Single(neighbourSecond.Agreements).Id, neighbourSecond.Agreements[0].Status));
+    }
+
+    [Fact]
     public async Task EndWithAFutureDate_KeepsTheAgreementActiveUntilThatInstant()
     {
         var world = await World.CreateAsync(Hub, Admin);

@@ -283,6 +283,38 @@ public abstract class ReconciliationRpcTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task SubmitStatement_refuses_a_malformed_club_offer_or_event_id_as_invalid_argument_and_stores_nothing()
+    {
+        var world = await NewClubAsync();
+        // "ev-1 " would be stored as a second "ev-1" once trimmed; a NUL is no one's id, and PostgreSQL cannot take it.
+        var trailingSpace = world.Statement();
+        trailingSpace.EventIds.Add("ev-1 ");
+        var controlInEvent = world.Statement();
+        controlInEvent.EventIds.Add("ev-\u0000");
+        var controlInClub = world.Statement();
+        controlInClub.ClubId = world.ClubId + "\u0000";
+        var controlInOffer = world.Statement();
+        controlInOffer.Lines[0].OfferId = world.OfferId + "\u0000";
+
+        Status[] statuses =
+        [
+            await world.Partner.FailsAsync((client, options) => client.SubmitStatementAsync(trailingSpace, options)),
+            await world.Partner.FailsAsync((client, options) => client.SubmitStatementAsync(controlInEvent, options)),
+            await world.Partner.FailsAsync((client, options) => client.SubmitStatementAsync(controlInClub, options)),
+            await world.Partner.FailsAsync((client, options) => client.SubmitStatementAsync(controlInOffer, options)),
+        ];
+        var next = await world.Partner.CallAsync((client, options) => client.SubmitStatementAsync(world.Statement(), options));
+
+        Assert.All(statuses, status => Assert.Equal(StatusCode.InvalidArgument, status.StatusCode));
+        Assert.StartsWith("event_ids:", statuses[0].Detail, StringComparison.Ordinal);
+        Assert.StartsWith("event_ids:", statuses[1].Detail, StringComparison.Ordinal);
+        Assert.StartsWith("club_id:", statuses[2].Detail, StringComparison.Ordinal);
+        Assert.StartsWith("lines.offer_id:", statuses[3].Detail, StringComparison.Ordinal);
+        // Nothing of the refused submissions was stored: the next one is the month's first revision.
+        Assert.Equal(1, next.Revision);
+    }
+
+    [Fact]
     public async Task SubmitStatement_takes_a_negative_net_line_and_refuses_a_total_beyond_the_bound_below_zero()
     {
         var world = await NewClubAsync();

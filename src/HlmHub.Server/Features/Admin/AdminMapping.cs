@@ -146,6 +146,17 @@ internal static class AdminMapping
         return Period.Supports(instant) ? instant : throw Invalid(field, $"must fall in the years {Period.MinYear} to {Period.MaxYear}");
     }
 
+    /// <summary>
+    /// When an agreement or notice should end, as a client sent it: unset, or a valid instant before the years the hub
+    /// books (the zero timestamp, 1970, which clients often send for "now"), is null: at once, since any such instant
+    /// is in the past and the rpc ends the agreement at once for an end not in the future. Later instants are read as
+    /// <see cref="ToDomain"/> reads them.
+    /// </summary>
+    public static DateTimeOffset? ToEnd(string field, Timestamp? timestamp) =>
+        timestamp is not null && ProtoTimestamps.IsValid(timestamp) && timestamp.ToDateTimeOffset() < new Period(Period.MinYear, 1).StartUtc
+            ? null
+            : ToDomain(field, timestamp);
+
     public static Money? ToMoney(bool present, long cents) => present ? new Money(cents) : null;
 
     public static string OrEmpty(string? text) => text ?? "";

@@ -51,7 +51,7 @@ internal sealed partial class AdminService
     {
         var caller = context.GetCaller();
         var id = AdminMapping.RequireGuid("agreement_id", request.AgreementId);
-        var endsAt = AdminMapping.ToDomain("ends_at", request.EndsAt);
+        var endsAt = AdminMapping.ToEnd("ends_at", request.EndsAt);
         // The neighbour may end the same agreement at the same moment: decided again on fresh data if it did.
         var (agreement, now) = await FederationAgreementChanges.ChangeAsync(dbContextFactory, timeProvider, id, (loaded, club, at) =>
         {

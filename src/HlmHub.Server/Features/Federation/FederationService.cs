@@ -33,7 +33,10 @@ internal sealed class FederationService(
         var hostedClubs = db.Clubs.Where(club => club.HostLandlordId == landlordId).Select(club => club.Id);
         var agreements = await db.FederationAgreements.AsNoTracking()
             .Where(agreement => agreement.LandlordId == landlordId || hostedClubs.Contains(agreement.ClubId))
-            .OrderBy(agreement => agreement.ProposedAt)
+            // Proposals first (one awaiting the caller's consent must not hide behind years of ended agreements),
+            // then the others, each by the time proposed.
+            .OrderBy(agreement => agreement.Status == FederationStatus.Proposed ? 0 : 1)
+            .ThenBy(agreement => agreement.ProposedAt)
             .ThenBy(agreement => agreement.Id)
             .Page(page)
             .ToListAsync(cancellationToken);
@@ -56,7 +59,7 @@ internal sealed class FederationService(
     [RpcPolicy(Scope, CallerKind.Landlord, Ownership.OwnLandlord)]
     public override Task<V1.FederationAgreement> EndFederation(V1.EndFederationRequest request, ServerCallContext context)
     {
-        var endsAt = AdminMapping.ToDomain("ends_at", request.EndsAt);
+        var endsAt = AdminMapping.ToEnd("ends_at", request.EndsAt);
         return ChangeAsync(
             request.AgreementId,
             "ended",

@@ -57,8 +57,13 @@ internal sealed class StatementService(
                 DomainErrorKind.InvalidArgument, "lines", $"a total is at most {Limits.MaxTotalCents} cents (10,000,000,000.00 EUR) either way, net of cancellations");
         }
 
-        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        // Every id is checked before any query: a malformed one (a control character that PostgreSQL cannot take in a
+        // query, an event id with a trailing space that would repeat another once stored) is INVALID_ARGUMENT naming
+        // it, never a failed query.
+        Statement.RequireWellFormedIds(request.ClubId, request.Lines.Select(line => line.OfferId), request.EventIds);
         var clubId = request.ClubId;
+
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         // A club the partner has no contract with, or an offer that is not the partner's in that club, is refused
         // before anything is written.
         if (!await db.Contracts.AnyAsync(contract => contract.ClubId == clubId && contract.PartnerId == partnerId, cancellationToken))
