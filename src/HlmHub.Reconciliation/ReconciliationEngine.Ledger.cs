@@ -298,7 +298,9 @@ public sealed partial class ReconciliationEngine
         {
             var owed = sides.Where(side => side.AccountId == accountId).Sum(side => side.Side == EntrySide.Credit ? side.Cents : -side.Cents);
             state.Fingerprint.Append(CultureInfo.InvariantCulture, $"subsidy={accountId}/{owed};");
-            if (owed != 0)
+            // A debit balance is no debt of the club: a share it paid for a redemption cancelled since, which the
+            // partner's next co-funded discounts net off (the account keeps one running balance).
+            if (owed > 0)
             {
                 var partnerId = PartnerOfAccount(request.ClubId, accountId);
                 state.Add(new FoundDiscrepancy(

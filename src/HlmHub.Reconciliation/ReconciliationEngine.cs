@@ -1,4 +1,3 @@
-using System.Data;
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -89,11 +88,8 @@ public sealed partial class ReconciliationEngine(
         await using (var db = await dbContextFactory.CreateDbContextAsync(cancellationToken))
         {
             db.ChangeTracker.QueryTrackingBehavior = QueryTrackingBehavior.NoTracking;
-            // One snapshot for the whole month; SQL Server's repeatable read would lock every row read, so there the
-            // run reads committed data (docs/reconciliation.md).
-            await using var snapshot = db.Database.IsSqlServer()
-                ? null
-                : await db.Database.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+            // One snapshot for the whole month, which writers do not wait for (read committed on SQL Server).
+            await using var snapshot = await ReadSnapshots.BeginAsync(db, cancellationToken);
             if (!await db.Clubs.AnyAsync(club => club.Id == request.ClubId, cancellationToken))
             {
                 throw new DomainException(DomainErrorKind.NotFound, "club_id", $"club '{request.ClubId}' does not exist");
@@ -113,7 +109,7 @@ public sealed partial class ReconciliationEngine(
 
         var duration = timeProvider.GetElapsedTime(startTimestamp);
         var fingerprint = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(state.Fingerprint.ToString())));
-        var ordered = state.Found.OrderBy(item => item, FoundDiscrepancyOrder.Instance).ToList();
+        var ordered = state.Kept();
         Guid? runId = null;
         if (!request.DryRun)
         {
@@ -395,7 +391,11 @@ public sealed partial class ReconciliationEngine(
 
         public StringBuilder Fingerprint { get; } = new();
 
-        public List<FoundDiscrepancy> Found { get; } = [];
+        // The discrepancies kept so far, the last in the stable order on top: past the bound, a new one that comes
+        // before it takes its place, so a truncated run keeps the first of the stable order (as its report says),
+        // not the first found (a month's fee findings come last of all the phases).
+        private readonly PriorityQueue<FoundDiscrepancy, FoundDiscrepancy> _kept = new(
+            Comparer<FoundDiscrepancy>.Create((x, y) => FoundDiscrepancyOrder.Instance.Compare(y, x)));
 
         public Dictionary<DiscrepancyKind, long> Counts { get; } = [];
 
@@ -405,11 +405,19 @@ public sealed partial class ReconciliationEngine(
         {
             Total++;
             Counts[discrepancy.Kind] = Counts.GetValueOrDefault(discrepancy.Kind) + 1;
-            if (Found.Count < options.MaxDiscrepanciesRecorded)
+            if (_kept.Count < options.MaxDiscrepanciesRecorded)
             {
-                Found.Add(discrepancy);
+                _kept.Enqueue(discrepancy, discrepancy);
+            }
+            else if (FoundDiscrepancyOrder.Instance.Compare(discrepancy, _kept.Peek()) < 0)
+            {
+                _kept.DequeueEnqueue(discrepancy, discrepancy);
             }
         }
+
+        /// <summary>The discrepancies kept, in the stable order.</summary>
+        public List<FoundDiscrepancy> Kept() =>
+            [.. _kept.UnorderedItems.Select(item => item.Element).Order(FoundDiscrepancyOrder.Instance)];
 
         public void Report(int phaseNumber, long done, long total) =>
             progress?.Report(new ReconciliationProgress(Phases[phaseNumber - 1], phaseNumber, Phases.Count, done, total));

@@ -1,6 +1,8 @@
 using HlmHub.Domain;
 using HlmHub.Domain.Reconciliation;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace HlmHub.Reconciliation.Tests;
 
@@ -153,6 +155,29 @@ public abstract class ReconciliationEngineTests(ReconciliationDatabase database)
     }
 
     [Fact]
+    public async Task A_settled_share_cancelled_later_is_not_unsettled_and_is_netted_against_the_next_shares()
+    {
+        var month = new CraftedMonth();
+        var november = new Period(2026, 11);
+        var lesson = month.Redeem(month.Lessons, "l-9", CraftedMonth.Day(12), 100_000);
+        month.SettleSubsidy(month.DrivingSchool, Money.FromEuros(50), CraftedMonth.Day(20));
+        month.Cancel(lesson, "l-9-cancelled", new DateTimeOffset(2026, 11, 5, 12, 0, 0, TimeSpan.Zero));
+        await month.SaveAsync(database.Contexts);
+
+        // The club paid 50 EUR for a lesson then cancelled: the school owes it back, which the club does not owe.
+        var refundDue = await database.Engine.RunAsync(new ReconciliationRequest(month.ClubId, november, true, "test"), null, TestTimeouts.Token());
+        month.Redeem(month.Lessons, "l-10", new DateTimeOffset(2026, 11, 10, 12, 0, 0, TimeSpan.Zero), 100_000);
+        month.Redeem(month.Lessons, "l-11", new DateTimeOffset(2026, 11, 11, 12, 0, 0, TimeSpan.Zero), 100_000, household: 1);
+        await month.SaveAsync(database.Contexts);
+        var netted = await database.Engine.RunAsync(new ReconciliationRequest(month.ClubId, november, true, "test"), null, TestTimeouts.Token());
+
+        Assert.Empty(Of(refundDue, DiscrepancyKind.SubsidyUnsettled));
+        // Two shares of 50 EUR, less the 50 EUR the school owes back.
+        var unsettled = Assert.Single(Of(netted, DiscrepancyKind.SubsidyUnsettled));
+        Assert.Equal((month.DrivingSchool.Id, 5_000L), (unsettled.PartnerId!, unsettled.ActualCents));
+    }
+
+    [Fact]
     public async Task A_rerun_gives_the_same_report_and_is_recorded_while_a_dry_run_is_not()
     {
         var month = new CraftedMonth();
@@ -212,6 +237,56 @@ public abstract class ReconciliationEngineTests(ReconciliationDatabase database)
         Assert.Equal(ReconciliationEngine.Phases, seen.Select(item => item.Phase).Distinct());
         Assert.All(seen, item => Assert.InRange(item.Done, 0, item.Total));
         Assert.Contains(seen, item => item.Phase == "redemptions" && item.Done == 5 && item.Total == 5);
+    }
+
+    [Fact]
+    public async Task A_run_lets_a_writer_commit_while_it_reads_and_counts_the_month_as_it_was_when_it_began()
+    {
+        var month = new CraftedMonth();
+        month.CleanMonth();
+        await month.SaveAsync(database.Contexts);
+        Task? write = null;
+        var progress = new SynchronousProgress(_ =>
+        {
+            // At the run's first report, a redemption of the month commits from another context; the run waits for it.
+            if (write is null)
+            {
+                month.Redeem(month.Bread, "b-during-the-run", CraftedMonth.Day(20), 1_000);
+                write = Task.Run(() => month.SaveAsync(database.Contexts));
+                write.Wait(TestTimeouts.Default);
+            }
+        });
+
+        var during = await database.Engine.RunAsync(new ReconciliationRequest(month.ClubId, October, true, "test"), progress, TestTimeouts.Token());
+        var after = await RunAsync(month, dryRun: true);
+
+        Assert.NotNull(write);
+        Assert.True(write.IsCompletedSuccessfully, write.Exception?.ToString());
+        Assert.Equal(4, during.Redemptions);
+        Assert.Equal(5, after.Redemptions);
+    }
+
+    [Fact]
+    public async Task Past_the_bound_a_run_keeps_the_first_discrepancies_of_the_stable_order_and_counts_all()
+    {
+        var month = new CraftedMonth();
+        month.CleanMonth();
+        // The bakery's second revision: b-2 missing at the partner, b-9 missing at the hub, the discount total off.
+        month.Statement(month.Bakery, 2, [(month.Bread, 2, 5_000, 400)], ["b-1", "b-3", "b-3-cancel", "b-9"]);
+        await month.SaveAsync(database.Contexts);
+        var bounded = new ReconciliationEngine(
+            database.Contexts,
+            Options.Create(new ReconciliationOptions { MaxDiscrepanciesRecorded = 2, MaxDiscrepanciesInReport = 2 }),
+            TimeProvider.System,
+            NullLogger<ReconciliationEngine>.Instance);
+        var request = new ReconciliationRequest(month.ClubId, October, true, "test");
+
+        var all = await database.Engine.RunAsync(request, null, TestTimeouts.Token());
+        var kept = await bounded.RunAsync(request, null, TestTimeouts.Token());
+
+        Assert.Equal(3, all.DiscrepancyTotal);
+        Assert.Equal(3, kept.DiscrepancyTotal);
+        Assert.Equal(all.Discrepancies.Take(2), kept.Discrepancies);
     }
 
     [Fact]
