@@ -215,7 +215,8 @@ public sealed class Offer
     {
         ArgumentNullException.ThrowIfNull(contract);
         ArgumentNullException.ThrowIfNull(terms);
-        if (contract.Status == ContractStatus.Ended)
+        // As of now, like every rule: a contract whose last day has passed has ended, whatever its stored status says.
+        if (contract.StatusAt(at) == ContractStatus.Ended)
         {
             throw DomainException.Precondition("contractId", "the contract has ended");
         }

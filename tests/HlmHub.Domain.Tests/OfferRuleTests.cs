@@ -122,6 +122,18 @@ public sealed class OfferTermsTests
 
         Assert.Equal(DomainErrorKind.FailedPrecondition, error.Kind);
     }
+
+    [Fact]
+    public void OfferUnderAContractWhoseLastDayHasPassed_IsRefused_ThoughItsStoredStatusIsActive()
+    {
+        var bakery = Samples.Bakery();
+        var contract = Contract.Create("contrat-2025", Samples.Club(), bakery, null, new DateOnly(2025, 1, 1), new DateOnly(2025, 12, 31), [], Samples.Now);
+
+        var error = Assert.Throws<DomainException>(() => Offer.Create("pain-10", contract, "10 %", Samples.Percent(1000), Samples.Now));
+
+        Assert.Equal(ContractStatus.Active, contract.Status);
+        Assert.Equal((DomainErrorKind.FailedPrecondition, "contractId"), (error.Kind, error.Field));
+    }
 }
 
 public sealed class CapAndEligibilityRuleTests
