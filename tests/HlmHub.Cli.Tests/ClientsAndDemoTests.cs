@@ -84,6 +84,8 @@ public sealed class ClientsAndDemoTests(HubFixture hub) : IClassFixture<HubFixtu
         var client = document.RootElement.EnumerateArray().Single(element => element.GetProperty("client_id").GetString() == "bakery-till-1");
         Assert.Equal("partner", client.GetProperty("kind").GetString());
         Assert.Equal(JsonValueKind.Null, client.GetProperty("disabled_at").ValueKind);
+        AssertIsoInstant(client.GetProperty("created_at").GetString());
+        AssertIsoInstant(row[6]);
 
         var table = await hub.RunAsync(hub.As(hub.HubAdmin), "clients", "list");
         Assert.True(table.ExitCode == 0, table.ToString());
@@ -230,6 +232,7 @@ public sealed class ClientsAndDemoTests(HubFixture hub) : IClassFixture<HubFixtu
         Assert.Equal("2026-10", booked.GetProperty("period").GetString());
         Assert.Equal("plomberie-saint-denis", booked.GetProperty("partner_id").GetString());
         Assert.False(booked.GetProperty("already_recorded").GetBoolean());
+        AssertIsoInstant(booked.GetProperty("recorded_at").GetString());
         Assert.True(retry.ExitCode == 0, retry.ToString());
         Assert.Contains("already recorded", retry.Output, StringComparison.Ordinal);
         Assert.Contains("1,000.00 €", retry.Output, StringComparison.Ordinal);
@@ -242,6 +245,17 @@ public sealed class ClientsAndDemoTests(HubFixture hub) : IClassFixture<HubFixtu
         var added = await hub.RunAsync(hub.As(hub.HubAdmin), ["clients", "add", "--kind", "admin", "--name", name, "--scope", "hlmhub.admin", "--id", clientId, .. binding]);
         Assert.True(added.ExitCode == 0, added.ToString());
         return SecretIn(added.Output);
+    }
+
+    /// <summary>An instant as docs/cli.md promises every format: UTC ISO 8601, date and time joined by 'T'.</summary>
+    private static void AssertIsoInstant(string? text)
+    {
+        Assert.NotNull(text);
+        Assert.Contains("T", text, StringComparison.Ordinal);
+        Assert.True(
+            DateTimeOffset.TryParseExact(text, "yyyy-MM-dd'T'HH:mm:ssK", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var instant)
+                && instant.Offset == TimeSpan.Zero,
+            $"Not a UTC ISO 8601 instant: '{text}'");
     }
 
     private static string SecretIn(string output) =>

@@ -194,8 +194,8 @@ internal static class ClientsCommands
                 boundTo,
                 string.Join(' ', client.Scopes),
                 client.UsesPublicKey ? "public key" : "secret",
-                client.CreatedAt?.ToDateTimeOffset().ToString("u", System.Globalization.CultureInfo.InvariantCulture),
-                client.DisabledAt?.ToDateTimeOffset().ToString("u", System.Globalization.CultureInfo.InvariantCulture));
+                Names.Of(client.CreatedAt),
+                Names.Of(client.DisabledAt));
         }
 
         rows.Write(format, context.Console, context.Output);

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using Google.Protobuf.WellKnownTypes;
 using HlmHub.Cli.Output;
 using V1 = HlmHub.Contracts.V1;
@@ -43,7 +42,7 @@ internal static class PaymentsCommands
                 new("period"), new("recorded_at"), new("already_recorded", ColumnKind.Flag),
             ]);
             rows.Add(payment.TransactionId, payment.ContractId, payment.PartnerId, payment.PaymentReference, payment.AmountCents, payment.Period,
-                payment.RecordedAt?.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture), payment.AlreadyRecorded);
+                Names.Of(payment.RecordedAt), payment.AlreadyRecorded);
             rows.Write(parse.GetValue(format), context.Console, context.Output);
             return ExitCodes.Ok;
         });
@@ -78,7 +77,7 @@ internal static class PaymentsCommands
                 new("still_owed_cents", ColumnKind.Cents), new("period"), new("recorded_at"), new("already_recorded", ColumnKind.Flag),
             ]);
             rows.Add(settlement.TransactionId, settlement.ClubId, settlement.PartnerId, settlement.PaymentReference, settlement.AmountCents,
-                settlement.StillOwedCents, settlement.Period, settlement.RecordedAt?.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture),
+                settlement.StillOwedCents, settlement.Period, Names.Of(settlement.RecordedAt),
                 settlement.AlreadyRecorded);
             rows.Write(parse.GetValue(format), context.Console, context.Output);
             return ExitCodes.Ok;
