@@ -146,6 +146,9 @@ public sealed partial class ReconciliationCommandsTests(ReconciliationCommandsTe
         Assert.Equal(["period", "partner_kind", "households", "redemptions", "total_savings_cents", "average_savings_per_household_cents"], rows[0]);
         Assert.Contains(rows, row => row.SequenceEqual([world.ThisMonth, "all", "3", "3", "600", "200"]));
         Assert.Contains(rows, row => row.SequenceEqual([world.ThisMonth, "merchant", "3", "3", "600", "200"]));
+        // Over one month the totals' range is the month: each (period, partner_kind) once, or a sum counts it twice.
+        var keys = rows.Skip(1).Select(row => (row[0], row[1])).ToList();
+        Assert.Equal(keys.Distinct().Count(), keys.Count);
 
         AssertExit(0, table);
         Assert.Contains("Savings by partner kind (EUR)", table.Output, StringComparison.Ordinal);

@@ -81,7 +81,8 @@ internal static class ReportCommands
 
     private static void WriteSavings(CliContext context, V1.GetSavingsReportResponse report, OutputFormat format)
     {
-        var range = report.FromPeriod == report.ToPeriod || report.ToPeriod.Length == 0 ? report.FromPeriod : $"{report.FromPeriod} to {report.ToPeriod}";
+        var singleMonth = report.FromPeriod == report.ToPeriod || report.ToPeriod.Length == 0;
+        var range = singleMonth ? report.FromPeriod : $"{report.FromPeriod} to {report.ToPeriod}";
         Tabular Rows(string title) => new(title, [
             new("period"), new("partner_kind"), new("households", ColumnKind.Number), new("redemptions", ColumnKind.Number),
             new("total_savings_cents", ColumnKind.Cents), new("average_savings_per_household_cents", ColumnKind.Cents),
@@ -136,10 +137,13 @@ internal static class ReportCommands
 
                 break;
             case OutputFormat.Csv:
-                // One CSV, every breakdown: partner_kind "all" and the range as period mark the totals.
+                // One CSV, every breakdown: partner_kind "all" and the range as period mark the totals. Over one month
+                // the range is that month, so the by-month rows would repeat the totals' keys (and figures): a
+                // spreadsheet summing or pivoting on (period, partner_kind) would count them twice. Each key once.
                 var all = Rows("");
                 Add(all, report.Total ?? new V1.SavingsRow());
-                foreach (var row in report.ByPartnerKind.Concat(report.ByMonth).Concat(report.ByMonthAndKind))
+                var breakdowns = singleMonth ? report.ByPartnerKind : report.ByPartnerKind.Concat(report.ByMonth).Concat(report.ByMonthAndKind);
+                foreach (var row in breakdowns)
                 {
                     Add(all, row);
                 }
