@@ -55,6 +55,44 @@ public abstract class ReconciliationRpcTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task ListDiscrepancies_pages_stay_on_the_first_pages_run_when_another_run_is_recorded_between_them()
+    {
+        var world = await NewClubAsync();
+        // A second contract whose fee was never accrued: two discrepancies, two pages of one.
+        var florist = await Admin.CreatePartnerAsync(SampleData.Bakery());
+        var second = await Admin.CreateContractAsync(SampleData.Contract(world.ClubId, florist.Id));
+        var first = await RecordRunAsync(world);
+        var page1 = await world.ClubAdmin.CallAsync((client, options) => client.ListDiscrepanciesAsync(
+            new ListDiscrepanciesRequest { ClubId = world.ClubId, Period = October, PageSize = 1 }, options));
+        var rerun = await RecordRunAsync(world);
+        var latest = await world.ClubAdmin.CallAsync((client, options) => client.GetReconciliationReportAsync(new GetReconciliationReportRequest { ClubId = world.ClubId, Period = October }, options));
+
+        // As a client that sends no run_id after the first page; and as the CLI does, sending the first page's.
+        var page2 = await world.ClubAdmin.CallAsync((client, options) => client.ListDiscrepanciesAsync(
+            new ListDiscrepanciesRequest { ClubId = world.ClubId, Period = October, PageSize = 1, PageToken = page1.NextPageToken }, options));
+        var page2Named = await world.ClubAdmin.CallAsync((client, options) => client.ListDiscrepanciesAsync(
+            new ListDiscrepanciesRequest { ClubId = world.ClubId, Period = October, RunId = page1.RunId, PageSize = 1, PageToken = page1.NextPageToken }, options));
+
+        Assert.Equal(2, first.DiscrepancyTotal);
+        Assert.NotEqual(first.RunId, rerun.RunId);
+        Assert.Equal(rerun.RunId, latest.RunId);
+        Assert.Equal(first.RunId, page1.RunId);
+        Assert.NotEmpty(page1.NextPageToken);
+        Assert.Equal(page1.RunId, page2.RunId);
+        Assert.Equal(page2, page2Named);
+        Assert.Empty(page2.NextPageToken);
+        Assert.Equal(
+            new[] { world.ContractId, second.Id }.Order(StringComparer.Ordinal),
+            page1.Discrepancies.Concat(page2.Discrepancies).Select(item => item.ContractId).Order(StringComparer.Ordinal));
+
+        // The token names its run: another run_id with it would join two runs' pages, and is refused.
+        var otherRun = await world.ClubAdmin.FailsAsync((client, options) => client.ListDiscrepanciesAsync(
+            new ListDiscrepanciesRequest { ClubId = world.ClubId, Period = October, RunId = rerun.RunId, PageSize = 1, PageToken = page1.NextPageToken }, options));
+        Assert.Equal(StatusCode.InvalidArgument, otherRun.StatusCode);
+        Assert.StartsWith("page_token:", otherRun.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_dry_run_records_nothing()
     {
         var world = await NewClubAsync();
@@ -370,6 +408,15 @@ public abstract class ReconciliationRpcTests(HubFixture fixture)
         using var response = await http.SendAsync(request, TestTimeouts.Token());
         var text = await response.Content.ReadAsStringAsync(TestTimeouts.Token());
         return (response.StatusCode, System.Text.Json.JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    /// <summary>Records a run of October as the club's administrator; its report.</summary>
+    private static async Task<ReconciliationReport> RecordRunAsync(ClubWorld world)
+    {
+        using var call = world.ClubAdminClient.RunReconciliation(new RunReconciliationRequest { ClubId = world.ClubId, Period = October }, world.ClubAdminOptions());
+        var report = (await call.ResponseStream.ReadAllAsync().ToListAsync())[^1].Report;
+        Assert.NotEmpty(report.RunId);
+        return report;
     }
 
     private async Task<ClubWorld> NewClubAsync()

@@ -216,13 +216,16 @@ internal static class ReportCommands
                 new("actual_count", ColumnKind.Number), new("detail"),
             ]);
             var page = "";
+            // Every page from the first page's run: without --run, "the month's latest" could be another run by the
+            // second page if one is recorded meanwhile.
+            var runId = parse.GetValue(run) ?? "";
             do
             {
                 var request = new V1.ListDiscrepanciesRequest
                 {
                     ClubId = parse.GetRequiredValue(club),
                     Period = parse.GetRequiredValue(month),
-                    RunId = parse.GetValue(run) ?? "",
+                    RunId = runId,
                     Kind = kindName is null ? V1.DiscrepancyKind.Unspecified : Enum.GetValues<V1.DiscrepancyKind>().Single(value => Names.Of(value) == kindName),
                     PageSize = PageSize,
                     PageToken = page,
@@ -234,6 +237,7 @@ internal static class ReportCommands
                         found.ExpectedCents, found.ActualCents, found.ExpectedCount, found.ActualCount, found.Detail);
                 }
 
+                runId = response.RunId;
                 page = response.NextPageToken;
             }
             while (page.Length > 0);

@@ -20,6 +20,10 @@ internal static class AdminPaging
 
     private const string TokenPrefix = "offset:";
 
+    private const string ScopePrefix = "in:";
+
+    private const char ScopeSeparator = '|';
+
     /// <summary>The page a request asks for.</summary>
     public static Page Read(int pageSize, string pageToken)
     {
@@ -45,24 +49,73 @@ internal static class AdminPaging
     public static string NextToken(Page page, int fetched) =>
         fetched > page.Size ? Base64Url.EncodeToString(Encoding.ASCII.GetBytes(TokenPrefix + (page.Offset + page.Size).ToString(CultureInfo.InvariantCulture))) : "";
 
-    private static int DecodeOffset(string pageToken)
+    /// <summary>
+    /// The page a request asks for, of a list whose items depend on something the first page chose (a list of one
+    /// reconciliation run's discrepancies, "the month's latest run" when the request names none). The token carries that
+    /// choice, <paramref name="scope"/>: null on the first page; every later page must read the same thing, or pages
+    /// of two different lists would be joined as one.
+    /// </summary>
+    public static Page ReadScoped(int pageSize, string pageToken, out string? scope)
+    {
+        var first = Read(pageSize, "");
+        if (string.IsNullOrEmpty(pageToken))
+        {
+            scope = null;
+            return first;
+        }
+
+        var text = DecodeText(pageToken);
+        var separator = text.IndexOf(ScopeSeparator, StringComparison.Ordinal);
+        if (!text.StartsWith(ScopePrefix, StringComparison.Ordinal) || separator < 0)
+        {
+            throw UnreadableToken();
+        }
+
+        scope = text[ScopePrefix.Length..separator];
+        return new Page(ParseOffset(text[(separator + 1)..]), first.Size);
+    }
+
+    /// <summary>As <see cref="NextToken(Page, int)"/>, for a list read with <see cref="ReadScoped"/>: the token carries <paramref name="scope"/>.</summary>
+    public static string NextToken(Page page, int fetched, string scope)
+    {
+        if (fetched <= page.Size)
+        {
+            return "";
+        }
+
+        if (scope.Contains(ScopeSeparator, StringComparison.Ordinal))
+        {
+            throw new ArgumentException("A page token's scope cannot hold its separator.", nameof(scope));
+        }
+
+        var offset = (page.Offset + page.Size).ToString(CultureInfo.InvariantCulture);
+        return Base64Url.EncodeToString(Encoding.ASCII.GetBytes(ScopePrefix + scope + ScopeSeparator + TokenPrefix + offset));
+    }
+
+    private static int DecodeOffset(string pageToken) => ParseOffset(DecodeText(pageToken));
+
+    private static string DecodeText(string pageToken)
     {
         try
         {
-            var text = Encoding.ASCII.GetString(Base64Url.DecodeFromChars(pageToken));
-            if (text.StartsWith(TokenPrefix, StringComparison.Ordinal)
-                && int.TryParse(text.AsSpan(TokenPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
-            {
-                return offset;
-            }
+            return Encoding.ASCII.GetString(Base64Url.DecodeFromChars(pageToken));
         }
         catch (FormatException)
         {
-            // Reported below with the same message as any other unreadable token.
+            throw UnreadableToken();
         }
-
-        throw new RpcException(new Status(StatusCode.InvalidArgument, "page_token: must be a next_page_token returned by the same list"));
     }
+
+    // A scoped token ("in:...|offset:n") does not start with the offset prefix: an unscoped list refuses it, as any
+    // other token of another list.
+    private static int ParseOffset(string text) =>
+        text.StartsWith(TokenPrefix, StringComparison.Ordinal)
+            && int.TryParse(text.AsSpan(TokenPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var offset)
+            ? offset
+            : throw UnreadableToken();
+
+    private static RpcException UnreadableToken() =>
+        new(new Status(StatusCode.InvalidArgument, "page_token: must be a next_page_token returned by the same list"));
 
     /// <summary>A page: skip <paramref name="Offset"/> items, return at most <paramref name="Size"/>.</summary>
     internal readonly record struct Page(int Offset, int Size)

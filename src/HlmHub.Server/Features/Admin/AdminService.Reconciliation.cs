@@ -77,11 +77,26 @@ internal sealed partial class AdminService
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
     public override async Task<V1.ListDiscrepanciesResponse> ListDiscrepancies(V1.ListDiscrepanciesRequest request, ServerCallContext context)
     {
-        var page = AdminPaging.Read(request.PageSize, request.PageToken);
-        var report = await FindRunAsync(context, request.ClubId, request.Period, request.RunId);
+        // The first page picks the run (the one named, or the month's latest); its token carries that run, so a run
+        // recorded between two pages does not turn the later pages into another run's (with offsets of the first).
+        var page = AdminPaging.ReadScoped(request.PageSize, request.PageToken, out var tokenRun);
+        var runIdText = request.RunId;
+        if (tokenRun is not null)
+        {
+            if (runIdText.Length > 0 && !(Guid.TryParse(runIdText, out var named) && named.ToString() == tokenRun))
+            {
+                throw AdminMapping.Invalid(
+                    "page_token", $"is a page of run {tokenRun}, not of run_id '{runIdText}': send the first page's run_id (or none) with its next_page_token");
+            }
+
+            runIdText = tokenRun;
+        }
+
+        var report = await FindRunAsync(context, request.ClubId, request.Period, runIdText);
         DiscrepancyKind? kind = request.Kind == V1.DiscrepancyKind.Unspecified ? null : ToDomain(request.Kind);
-        var items = await reconciliation.ListDiscrepanciesAsync(report.RunId!.Value, kind, page.Offset, page.FetchCount, context.CancellationToken);
-        var response = new V1.ListDiscrepanciesResponse { RunId = report.RunId.Value.ToString(), NextPageToken = AdminPaging.NextToken(page, items.Count) };
+        var runId = report.RunId!.Value.ToString();
+        var items = await reconciliation.ListDiscrepanciesAsync(report.RunId.Value, kind, page.Offset, page.FetchCount, context.CancellationToken);
+        var response = new V1.ListDiscrepanciesResponse { RunId = runId, NextPageToken = AdminPaging.NextToken(page, items.Count, runId) };
         response.Discrepancies.AddRange(items.Take(page.Size).Select(ToProto));
         return response;
     }
