@@ -93,6 +93,28 @@ public abstract class ReconciliationRpcTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task A_run_of_another_month_than_the_period_given_is_refused_naming_its_month()
+    {
+        var world = await NewClubAsync();
+        var run = await RecordRunAsync(world);
+
+        var report = await world.ClubAdmin.FailsAsync((client, options) => client.GetReconciliationReportAsync(
+            new GetReconciliationReportRequest { ClubId = world.ClubId, Period = "2026-09", RunId = run.RunId }, options));
+        var listed = await world.ClubAdmin.FailsAsync((client, options) => client.ListDiscrepanciesAsync(
+            new ListDiscrepanciesRequest { ClubId = world.ClubId, Period = "2026-09", RunId = run.RunId }, options));
+        var byIdAlone = await world.ClubAdmin.CallAsync((client, options) => client.GetReconciliationReportAsync(
+            new GetReconciliationReportRequest { ClubId = world.ClubId, RunId = run.RunId }, options));
+
+        Assert.All([report, listed], status =>
+        {
+            Assert.Equal(StatusCode.InvalidArgument, status.StatusCode);
+            Assert.StartsWith("run_id:", status.Detail, StringComparison.Ordinal);
+            Assert.Contains($"reconciled {October}, not period 2026-09", status.Detail, StringComparison.Ordinal);
+        });
+        Assert.Equal((run.RunId, October), (byIdAlone.RunId, byIdAlone.Period));
+    }
+
+    [Fact]
     public async Task A_dry_run_records_nothing()
     {
         var world = await NewClubAsync();

@@ -366,7 +366,11 @@ internal sealed partial class AdminService
         await RequireClubAsync(db, "club_id", clubId, cancellationToken);
     }
 
-    /// <summary>The run a request names (by id, or the month's latest), after the ownership check on its club.</summary>
+    /// <summary>
+    /// The run a request names (by id, or the month's latest), after the ownership check on its club. A run named by
+    /// id must be of the month the request gives, if it gives one: the answer would otherwise be labelled with a
+    /// month the run does not describe.
+    /// </summary>
     private async Task<ReconciliationReport> FindRunAsync(ServerCallContext context, string clubId, string periodText, string runIdText)
     {
         context.GetCaller().EnsureOwns(OwnerKind.Club, clubId);
@@ -378,9 +382,15 @@ internal sealed partial class AdminService
                 throw AdminMapping.Invalid("run_id", "must be a run id returned by RunReconciliation");
             }
 
+            Period? period = periodText.Length == 0 ? null : Period.Parse("period", periodText);
             report = await reconciliation.FindRunAsync(runId, context.CancellationToken);
             // Another club's run is answered like an unknown one.
             report = report?.ClubId == clubId ? report : null;
+            if (report is not null && period is { } asked && report.Period != asked)
+            {
+                throw AdminMapping.Invalid(
+                    "run_id", $"run {runIdText} reconciled {report.Period}, not period {asked}: give its own month, or no period");
+            }
         }
         else
         {
