@@ -213,6 +213,74 @@ public abstract class AdminServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task ResumedContract_IsActiveAgainAndItsOffersAreRedeemed_ButAnActiveOneCannotBeResumed()
+    {
+        var world = await RedemptionWorld.CreateAsync(Hub, Admin);
+        var member = await world.AddMemberAsync();
+        await world.SuspendContractAsync();
+        var whileSuspended = await world.RedeemAsync(world.Event(member, 1_000, 100));
+
+        var resumed = await Admin.CallAsync((client, options) => client.ResumeContractAsync(new ResumeContractRequest { ContractId = world.ContractId }, options));
+        var afterResume = await world.RedeemAsync(world.Event(member, 1_000, 100));
+        var again = await Admin.FailsAsync((client, options) => client.ResumeContractAsync(new ResumeContractRequest { ContractId = world.ContractId }, options));
+        var unknown = await Admin.FailsAsync((client, options) => client.ResumeContractAsync(new ResumeContractRequest { ContractId = "no-such-contract" }, options));
+
+        Assert.Equal(RedemptionReason.ContractSuspended, whileSuspended.Reason);
+        Assert.Equal((world.ContractId, ContractStatus.Active), (resumed.Id, resumed.Status));
+        var listed = await Admin.CallAsync((client, options) => client.ListContractsAsync(new ListContractsRequest { ClubId = world.ClubId }, options));
+        Assert.Equal(ContractStatus.Active, Assert.Single(listed.Contracts).Status);
+        Assert.Equal(RedemptionOutcome.Accepted, afterResume.Outcome);
+        Assert.Equal(StatusCode.FailedPrecondition, again.StatusCode);
+        Assert.StartsWith("status:", again.Detail, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task ResumingAPlumber_WhileAnotherPlumberOfTheClubBecameActive_IsFailedPreconditionUntilThatOneEnds()
+    {
+        var (_, club) = await NewClubAsync();
+        var first = await Admin.CreateContractAsync(SampleData.Contract(club.Id, (await Admin.CreatePartnerAsync(SampleData.Plumber())).Id));
+        await Admin.CallAsync((client, options) => client.SuspendContractAsync(new SuspendContractRequest { ContractId = first.Id }, options));
+        // Suspended, the first no longer holds the trade: the club takes another plumber meanwhile.
+        var second = await Admin.CreateContractAsync(SampleData.Contract(club.Id, (await Admin.CreatePartnerAsync(SampleData.Plumber())).Id));
+
+        var refused = await Admin.FailsAsync((client, options) => client.ResumeContractAsync(new ResumeContractRequest { ContractId = first.Id }, options));
+        await Admin.CallAsync((client, options) => client.EndContractAsync(new EndContractRequest { ContractId = second.Id, EndDate = "2026-06-30" }, options));
+        var resumed = await Admin.CallAsync((client, options) => client.ResumeContractAsync(new ResumeContractRequest { ContractId = first.Id }, options));
+
+        Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
+        Assert.StartsWith("trade:", refused.Detail, StringComparison.Ordinal);
+        Assert.Contains(second.Id, refused.Detail, StringComparison.Ordinal);
+        Assert.Equal(ContractStatus.Active, resumed.Status);
+    }
+
+    [Fact]
+    public async Task ResumeContract_ByTheAdministratorOfAnotherClub_IsPermissionDeniedAndChangesNothing()
+    {
+        var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
+        var ownClub = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var otherClub = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
+        var otherContract = await Admin.CreateContractAsync(SampleData.Contract(otherClub.Id, bakery.Id));
+        await Admin.CallAsync((client, options) => client.SuspendContractAsync(new SuspendContractRequest { ContractId = otherContract.Id }, options));
+        var registered = await Admin.CallAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest
+        {
+            Kind = ClientKind.Admin,
+            DisplayName = "Club admin",
+            ClubId = ownClub.Id,
+            Scopes = { "hlmhub.admin" },
+        }, options));
+        var clubAdmin = Hub.Admin(await Hub.GetTokenAsync(registered.Client.ClientId, registered.ClientSecret));
+
+        var denied = await clubAdmin.FailsAsync((client, options) => client.ResumeContractAsync(new ResumeContractRequest { ContractId = otherContract.Id }, options));
+
+        Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
+        Assert.DoesNotContain(otherClub.Id, denied.Detail, StringComparison.Ordinal);
+        var listed = await Admin.CallAsync((client, options) => client.ListContractsAsync(new ListContractsRequest { ClubId = otherClub.Id }, options));
+        Assert.Equal(ContractStatus.Suspended, Assert.Single(listed.Contracts).Status);
+    }
+
+    [Fact]
     public async Task NewOfferVersion_BecomesCurrentAndInvalidTermsNameTheField()
     {
         var (_, club) = await NewClubAsync();
