@@ -70,6 +70,78 @@ public sealed class KeyRotationTests
         Assert.DoesNotContain(first, await host.PublishedKeyIdsAsync());
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task KeyReplacedWhileTheNextIsAnnounced_ItsReplacementRetiresWhenTheNextTakesOver(bool revoke)
+    {
+        await using var host = await IssuerTestHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Auth:EmbeddedIssuer:KeyRotationInterval"] = "01:00:00",
+            ["Auth:EmbeddedIssuer:KeyAnnouncementLead"] = "00:10:00",
+        });
+        var client = await host.RegisterAsync(Maaf);
+        var first = new JsonWebToken(await host.GetTokenAsync(client)).Kid;
+        host.Clock.Advance(TimeSpan.FromMinutes(51));
+        var next = (await host.PublishedKeyIdsAsync()).Single(k => k != first);
+
+        // The signing key is replaced in the last ten minutes, while the next key is already announced.
+        var rotation = host.Services.GetRequiredService<ISigningKeyRotation>();
+        if (revoke)
+        {
+            Assert.True(await rotation.RevokeAsync(first, CancellationToken.None).DefaultTimeout());
+        }
+        else
+        {
+            await rotation.RotateNowAsync(CancellationToken.None).DefaultTimeout();
+        }
+        var replacementToken = await host.GetTokenAsync(client);
+        var replacement = new JsonWebToken(replacementToken).Kid;
+        Assert.NotEqual(first, replacement);
+        Assert.NotEqual(next, replacement);
+
+        // The announced key takes over on schedule; the replacement stays published for the tokens it signed.
+        host.Clock.Advance(TimeSpan.FromMinutes(10));
+        Assert.Equal(next, new JsonWebToken(await host.GetTokenAsync(client)).Kid);
+        Assert.True((await host.ValidateAsync(replacementToken)).IsValid);
+
+        // Once they have expired (15 minutes and the skew), the replacement leaves the JWKS and the database.
+        host.Clock.Advance(TimeSpan.FromMinutes(16));
+        Assert.Equal([next], await host.PublishedKeyIdsAsync());
+        await using var db = await host.Services.GetRequiredService<IDbContextFactory<HlmHubDbContext>>().CreateDbContextAsync();
+        Assert.Equal([next], await db.SigningKeys.Select(k => k.KeyId).ToListAsync());
+    }
+
+    [Fact]
+    public async Task KeyStoredWithoutRetirementBesideALaterKey_IsRetiredAtTheNextRefresh()
+    {
+        await using var host = await IssuerTestHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Auth:EmbeddedIssuer:KeyRotationInterval"] = "01:00:00",
+            ["Auth:EmbeddedIssuer:KeyAnnouncementLead"] = "00:10:00",
+        });
+        var client = await host.RegisterAsync(Maaf);
+        var first = new JsonWebToken(await host.GetTokenAsync(client)).Kid;
+        host.Clock.Advance(TimeSpan.FromMinutes(51));
+        var next = (await host.PublishedKeyIdsAsync()).Single(k => k != first);
+        var replacement = await host.Services.GetRequiredService<ISigningKeyRotation>().RotateNowAsync(CancellationToken.None).DefaultTimeout();
+        host.Clock.Advance(TimeSpan.FromMinutes(16));
+        Assert.Equal([replacement, next], await host.PublishedKeyIdsAsync());
+
+        // The replacement's row as earlier versions of the hub left it: never retired although the next key signs.
+        // Nothing else is due (no key to purge, no key to announce), so only the repair itself makes a change.
+        await using (var db = await host.Services.GetRequiredService<IDbContextFactory<HlmHubDbContext>>().CreateDbContextAsync())
+        {
+            await db.SigningKeys.Where(k => k.KeyId == replacement)
+                .ExecuteUpdateAsync(update => update.SetProperty(k => k.RetiresAt, (DateTimeOffset?)null).SetProperty(k => k.ExpiresAt, (DateTimeOffset?)null));
+        }
+
+        // Retired as of the handover, so gone once the tokens it signed until then have expired.
+        host.Clock.Advance(TimeSpan.FromMinutes(10));
+        Assert.Equal([next], await host.PublishedKeyIdsAsync());
+        Assert.Equal(next, new JsonWebToken(await host.GetTokenAsync(client)).Kid);
+    }
+
     [Fact]
     public async Task KeyCreatedByAnotherInstance_IsFoundByOneRefreshOnTheFirstTokenItSigned()
     {

@@ -216,7 +216,7 @@ internal sealed class SigningKeyManager(
         return set;
     }
 
-    /// <summary>Whether the keys as read need a change: a purge, a first key, or the next key to announce.</summary>
+    /// <summary>Whether the keys as read need a change: a purge, a first key, the next key to announce, or a superseded key to retire.</summary>
     private bool NeedsChange(List<SigningKey> keys, DateTimeOffset now)
     {
         if (keys.Any(k => k.ExpiresAt is { } expiresAt && expiresAt <= now))
@@ -225,7 +225,8 @@ internal sealed class SigningKeyManager(
         }
         var active = SelectSigningKey(keys, now);
         return active is null
-            || (!keys.Any(k => k.ActivatesAt > now) && now >= active.ActivatesAt + Embedded.KeyRotationInterval - Embedded.KeyAnnouncementLead);
+            || (!keys.Any(k => k.ActivatesAt > now) && now >= active.ActivatesAt + Embedded.KeyRotationInterval - Embedded.KeyAnnouncementLead)
+            || keys.Any(k => k.RetiresAt is null && NextToActivateAfter(keys, k) is not null);
     }
 
     /// <summary>Applies the due changes under the lease and returns the keys as they now stand.</summary>
@@ -258,9 +259,33 @@ internal sealed class SigningKeyManager(
             keys.Add(next);
             Retire(active, activatesAt);
         }
+        RetireSuperseded(keys);
         await db.SaveChangesAsync(cancellationToken);
         return keys;
     }
+
+    /// <summary>
+    /// Gives every key that a later one will replace, and that has no retirement yet, the retirement at which that
+    /// later key takes over. A key created while the next one is already announced (by <see cref="RotateNowAsync"/>,
+    /// <see cref="RevokeAsync"/> or an emptied table in the last <see cref="EmbeddedIssuerOptions.KeyAnnouncementLead"/>)
+    /// needs it, or it would stay published and stored forever after the next key takes over; a database that
+    /// already holds such a key gets it at the next refresh (<see cref="NeedsChange"/>). Its tokens then keep
+    /// validating until <see cref="RetentionAfterRetirement"/> after the handover, like any retired key's.
+    /// </summary>
+    private void RetireSuperseded(List<SigningKey> keys)
+    {
+        foreach (var key in keys)
+        {
+            if (key.RetiresAt is null && NextToActivateAfter(keys, key) is { } next)
+            {
+                Retire(key, next.ActivatesAt);
+            }
+        }
+    }
+
+    /// <summary>The key that takes over from <paramref name="key"/>: the first to activate after it, if any.</summary>
+    private static SigningKey? NextToActivateAfter(List<SigningKey> keys, SigningKey key) =>
+        keys.Where(k => k.ActivatesAt > key.ActivatesAt).MinBy(k => k.ActivatesAt);
 
     private static SigningKey? SelectSigningKey(List<SigningKey> keys, DateTimeOffset now) =>
         keys.Where(k => k.ActivatesAt <= now && (k.RetiresAt is null || k.RetiresAt > now))
