@@ -1,6 +1,7 @@
 using Grpc.Core;
 using HlmHub.Identity.Tests.Infrastructure;
 using HlmHub.Storage.Identity;
+using Microsoft.Extensions.Options;
 
 namespace HlmHub.Identity.Tests;
 
@@ -143,5 +144,28 @@ public sealed class TrustedIssuerTests
         Assert.Equal(StatusCode.Unauthenticated, refusedHubAdmin.StatusCode);
         // The list replaces the default: this issuer may now assert club administrators only.
         Assert.Equal(StatusCode.Unauthenticated, refusedPartner.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("Auth:Authority", "Auth:TrustedIssuers:0:Authority", "Auth:TrustedIssuers:0:Authority repeats the issuer 'https://idp.example/' of Auth:Authority")]
+    [InlineData("Auth:TrustedIssuers:0:Authority", "Auth:TrustedIssuers:1:Authority", "Auth:TrustedIssuers:1:Authority repeats the issuer 'https://idp.example/' of Auth:TrustedIssuers:0:Authority")]
+    [InlineData("Auth:TrustedIssuers:0:Authority", "Auth:TrustedIssuers:1:Issuer", "Auth:TrustedIssuers:1:Issuer repeats the issuer 'https://idp.example/' of Auth:TrustedIssuers:0:Authority")]
+    public async Task OneIssuerTrustedTwice_StopsTheStartWithOneLineNamingIt(string first, string second, string expected)
+    {
+        var settings = new Dictionary<string, string?> { [first] = "https://idp.example/", [second] = "https://idp.example/" };
+        if (second.EndsWith(":Issuer", StringComparison.Ordinal))
+        {
+            settings["Auth:TrustedIssuers:1:Authority"] = "https://discovery.idp.example/";
+        }
+
+        // Started, the hub would answer every call with an internal error: it must not start.
+        var refused = await Assert.ThrowsAsync<OptionsValidationException>(async () =>
+        {
+            await using var hub = await IdentityTestHost.StartAsync(settings);
+        });
+
+        var failure = Assert.Single(refused.Failures);
+        Assert.StartsWith(expected, failure, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', failure);
     }
 }

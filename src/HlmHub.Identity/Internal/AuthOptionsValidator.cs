@@ -1,3 +1,4 @@
+using HlmHub.Identity.ResourceServer;
 using Microsoft.Extensions.Options;
 
 namespace HlmHub.Identity.Internal;
@@ -25,6 +26,7 @@ internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
             var issuer = options.TrustedIssuers![index];
             Require(failures, IsAbsoluteHttpUrl(issuer.Authority), $"TrustedIssuers:{index}:Authority", $"must be an absolute http(s) URL (it is '{issuer.Authority}')");
         }
+        RequireEachIssuerOnce(failures, options);
 
         Require(failures, embedded.SigningAlgorithm is "ES256" or "ES384" or "ES512", "EmbeddedIssuer:SigningAlgorithm", $"must be ES256, ES384 or ES512 (it is '{embedded.SigningAlgorithm}')");
         Positive(failures, "EmbeddedIssuer:KeyRotationInterval", embedded.KeyRotationInterval);
@@ -43,6 +45,35 @@ internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
         Require(failures, embedded.MaxTokenRequestsPerClientPerMinute > 0, "EmbeddedIssuer:MaxTokenRequestsPerClientPerMinute", $"must be greater than 0 (it is {embedded.MaxTokenRequestsPerClientPerMinute})");
         Require(failures, embedded.MaxTokenRequestBytes > 0, "EmbeddedIssuer:MaxTokenRequestBytes", $"must be greater than 0 (it is {embedded.MaxTokenRequestBytes})");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>
+    /// Tokens are routed to an external issuer by their exact <c>iss</c> (<c>ResourceServer/TokenRouter.cs</c>), so two
+    /// settings naming one issuer would give it two schemes, and the router could be built for no request: refused
+    /// here, naming the setting that repeats it. Issuers are compared as the router keys them (<see cref="IssuerSchemes.IssuerOf(AuthOptions)"/>).
+    /// </summary>
+    private static void RequireEachIssuerOnce(List<string> failures, AuthOptions options)
+    {
+        var settingByIssuer = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (!options.UsesEmbeddedAuthority)
+        {
+            settingByIssuer.Add(IssuerSchemes.IssuerOf(options), $"{AuthOptions.SectionName}:Authority");
+        }
+        for (var index = 0; index < (options.TrustedIssuers?.Length ?? 0); index++)
+        {
+            var trusted = options.TrustedIssuers![index];
+            // A blank authority is refused above, and IssuerSchemes skips it: it routes nothing.
+            if (string.IsNullOrWhiteSpace(trusted.Authority))
+            {
+                continue;
+            }
+            var issuer = IssuerSchemes.IssuerOf(trusted);
+            var setting = $"TrustedIssuers:{index}:{(string.IsNullOrWhiteSpace(trusted.Issuer) ? "Authority" : "Issuer")}";
+            if (!settingByIssuer.TryAdd(issuer, $"{AuthOptions.SectionName}:{setting}"))
+            {
+                Require(failures, false, setting, $"repeats the issuer '{issuer}' of {settingByIssuer[issuer]}: each issuer may be trusted once, remove one of them");
+            }
+        }
     }
 
     private static void Positive(List<string> failures, string setting, TimeSpan value) =>

@@ -21,7 +21,7 @@ internal sealed class IssuerSchemes
             // The issuer is expected exactly as configured, trailing slash included (OpenIddict's issuers, a second
             // hub's among them, end with one); only the discovery URL is built without it.
             var authority = options.Authority.TrimEnd('/');
-            external.Add(new ExternalIssuer(HubAuthentication.AuthorityScheme, options.Authority.Trim(), authority, options.Audience, CallerKind.Any));
+            external.Add(new ExternalIssuer(HubAuthentication.AuthorityScheme, IssuerOf(options), authority, options.Audience, CallerKind.Any));
         }
 
         var index = 0;
@@ -37,7 +37,7 @@ internal sealed class IssuerSchemes
                 .Aggregate(CallerKind.None, (all, kind) => all | kind);
             external.Add(new ExternalIssuer(
                 HubAuthentication.TrustedIssuerScheme(index++),
-                string.IsNullOrWhiteSpace(trusted.Issuer) ? trusted.Authority.Trim() : trusted.Issuer,
+                IssuerOf(trusted),
                 authority,
                 trusted.Audience ?? options.Audience,
                 kinds));
@@ -47,6 +47,13 @@ internal sealed class IssuerSchemes
     }
 
     public bool EmbeddedEnabled { get; }
+
+    /// <summary>The <c>iss</c> that routes a token to <c>Auth:Authority</c> (<see cref="ExternalIssuer.Issuer"/>).</summary>
+    internal static string IssuerOf(AuthOptions options) => options.Authority.Trim();
+
+    /// <summary>The <c>iss</c> that routes a token to a trusted issuer (<see cref="ExternalIssuer.Issuer"/>).</summary>
+    internal static string IssuerOf(TrustedIssuerOptions trusted) =>
+        string.IsNullOrWhiteSpace(trusted.Issuer) ? trusted.Authority.Trim() : trusted.Issuer;
 
     public IReadOnlyList<ExternalIssuer> External { get; }
 
