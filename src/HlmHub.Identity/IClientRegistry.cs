@@ -60,6 +60,12 @@ public enum ClientRegistryError
 
     /// <summary>No client has that id.</summary>
     NotFound,
+
+    /// <summary>
+    /// Concurrent changes to the same client kept committing first (the registry tries again on fresh data a few
+    /// times before giving up); nothing was changed: retry.
+    /// </summary>
+    Conflict,
 }
 
 /// <summary>A registration change the registry refused; <see cref="Exception.Message"/> says why, for the admin.</summary>
@@ -83,14 +89,14 @@ public interface IClientRegistry
     /// Disables a client: it gets no new token, and the tokens already issued to it are refused (at once on this
     /// instance, within <c>Auth:EmbeddedIssuer:DisabledClientsRefreshInterval</c> on the others).
     /// </summary>
-    /// <exception cref="ClientRegistryException">No such client.</exception>
+    /// <exception cref="ClientRegistryException">No such client, or concurrent changes to it kept winning (<see cref="ClientRegistryError.Conflict"/>).</exception>
     Task DisableAsync(string clientId, CancellationToken cancellationToken);
 
     /// <summary>
     /// Gives a secret client a new generated secret and returns it (only this once); the old secret stops working at
     /// once, and the tokens got with an earlier secret are refused, as for a disabled client.
     /// </summary>
-    /// <exception cref="ClientRegistryException">No such client, or it is disabled, or it authenticates with a public key.</exception>
+    /// <exception cref="ClientRegistryException">No such client, or it is disabled, or it authenticates with a public key, or concurrent changes to it kept winning (<see cref="ClientRegistryError.Conflict"/>).</exception>
     Task<string> RotateSecretAsync(string clientId, CancellationToken cancellationToken);
 
     /// <summary>The client with that id, or null.</summary>

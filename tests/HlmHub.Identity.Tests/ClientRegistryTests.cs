@@ -68,4 +68,50 @@ public sealed class ClientRegistryTests
         Assert.Equal(ClientRegistryError.AlreadyExists, duplicate.Error);
         Assert.Equal(ClientRegistryError.NotFound, unknown.Error);
     }
+
+    [Theory]
+    [InlineData(StorageProvider.Sqlite)]
+    [InlineData(StorageProvider.Postgres)]
+    public async Task ConcurrentDisablesAndRotations_EitherApplyOrAreRefused_AndADisableThatSucceededSticks(StorageProvider provider)
+    {
+        await using var database = await HlmHub.TestSupport.EmptyDatabase.CreateAsync(provider, CancellationToken.None);
+        await using var host = await IssuerTestHost.StartAsync(
+            dataDirectory: database.DataDirectory, postgres: provider == StorageProvider.Postgres ? database.ConnectionString : null);
+        var unexpected = new List<Exception>();
+        for (var round = 0; round < 20; round++)
+        {
+            var client = await host.RegisterAsync(new ClientRegistration(ClientKind.Partner, "MAAF", ["hlmhub.test"], PartnerId: "maaf"));
+            // Two administrators disabling the client while two others rotate its secret, all at once.
+            using var start = new ManualResetEventSlim();
+            Task Run(Func<Task> change) => Task.Run(async () =>
+            {
+                start.Wait();
+                await change();
+            });
+            var disables = Enumerable.Range(0, 2).Select(_ => Run(() => host.Registry.DisableAsync(client.ClientId, CancellationToken.None))).ToList();
+            var rotations = Enumerable.Range(0, 2).Select(_ => Run(() => host.Registry.RotateSecretAsync(client.ClientId, CancellationToken.None))).ToList();
+            start.Set();
+            try
+            {
+                await Task.WhenAll(disables.Concat(rotations)).DefaultTimeout();
+            }
+            catch (Exception)
+            {
+                // Each task's own outcome is read below.
+            }
+
+            // A refusal is the registry's own answer (a rotation of a client already disabled, or a change that lost
+            // to another and asks for a retry); anything else would reach an administrator as an internal error.
+            unexpected.AddRange(disables.Concat(rotations)
+                .Where(task => task.IsFaulted && task.Exception!.InnerException is not ClientRegistryException)
+                .Select(task => task.Exception!.InnerException!));
+            if (disables.Any(task => task.IsCompletedSuccessfully))
+            {
+                var described = await host.Registry.FindAsync(client.ClientId, CancellationToken.None).DefaultTimeout();
+                Assert.NotNull(described!.DisabledAt);
+            }
+        }
+
+        Assert.Empty(unexpected);
+    }
 }

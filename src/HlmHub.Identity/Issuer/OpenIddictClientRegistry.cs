@@ -35,6 +35,12 @@ internal sealed class OpenIddictClientRegistry(
     /// <summary>Longest client id (the replay cache's column is this long).</summary>
     internal const int ClientIdMaxLength = ClientAssertionUse.ClientIdMaxLength;
 
+    /// <summary>
+    /// How many times a disable or a secret rotation is tried when concurrent changes to the same client keep
+    /// committing first: enough for the few administrators who could change one client at once.
+    /// </summary>
+    internal const int MaxUpdateAttempts = 3;
+
     /// <summary>Random bytes in a generated secret (base64url: 43 characters).</summary>
     private const int SecretBytes = 32;
 
@@ -103,21 +109,20 @@ internal sealed class OpenIddictClientRegistry(
     public async Task DisableAsync(string clientId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(clientId);
-        await using var scope = scopeFactory.CreateAsyncScope();
-        var manager = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
-        var application = await manager.FindByClientIdAsync(clientId, cancellationToken)
-            ?? throw new ClientRegistryException(ClientRegistryError.NotFound, $"Client '{clientId}' does not exist.");
-        var descriptor = new OpenIddictApplicationDescriptor();
-        await manager.PopulateAsync(descriptor, application, cancellationToken);
-        if (!descriptor.Properties.ContainsKey(ClientApplications.DisabledAtProperty))
+        await UpdateApplicationAsync(clientId, async (manager, application, descriptor) =>
         {
-            descriptor.Properties[ClientApplications.DisabledAtProperty] = ClientApplications.Instant(timeProvider.GetUtcNow());
-            // Without the token endpoint permission OpenIddict itself refuses the client, even if our check that
-            // reads the property (DisabledClientHandler) were bypassed.
-            descriptor.Permissions.Remove(Permissions.Endpoints.Token);
-            await manager.PopulateAsync(application, descriptor, cancellationToken);
-            await manager.UpdateAsync(application, cancellationToken);
-        }
+            // Read afresh at each attempt: a concurrent disable that committed first has done the work.
+            if (!descriptor.Properties.ContainsKey(ClientApplications.DisabledAtProperty))
+            {
+                descriptor.Properties[ClientApplications.DisabledAtProperty] = ClientApplications.Instant(timeProvider.GetUtcNow());
+                // Without the token endpoint permission OpenIddict itself refuses the client, even if our check that
+                // reads the property (DisabledClientHandler) were bypassed.
+                descriptor.Permissions.Remove(Permissions.Endpoints.Token);
+                await manager.PopulateAsync(application, descriptor, cancellationToken);
+                await manager.UpdateAsync(application, cancellationToken);
+            }
+            return true;
+        }, cancellationToken);
         // This instance refuses the client's tokens, and ends its streams, from now on; the others at their next refresh.
         revokedTokens.Disable(clientId);
         IdentityLog.ClientDisabled(logger, clientId);
@@ -126,39 +131,75 @@ internal sealed class OpenIddictClientRegistry(
     public async Task<string> RotateSecretAsync(string clientId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(clientId);
-        await using var scope = scopeFactory.CreateAsyncScope();
-        var manager = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
-        var application = await manager.FindByClientIdAsync(clientId, cancellationToken)
-            ?? throw new ClientRegistryException(ClientRegistryError.NotFound, $"Client '{clientId}' does not exist.");
-        var descriptor = new OpenIddictApplicationDescriptor();
-        await manager.PopulateAsync(descriptor, application, cancellationToken);
-        if (descriptor.Properties.ContainsKey(ClientApplications.DisabledAtProperty))
+        var (secret, rotatedAt) = await UpdateApplicationAsync(clientId, async (manager, application, descriptor) =>
         {
-            // A disabled client stays disabled: a new secret would suggest it works again.
-            throw new ClientRegistryException(ClientRegistryError.Invalid, $"Client '{clientId}' is disabled: register a new client instead.");
-        }
-        if (descriptor.JsonWebKeySet is { Keys.Count: > 0 })
-        {
-            throw new ClientRegistryException(ClientRegistryError.Invalid, $"Client '{clientId}' authenticates with a public key (private_key_jwt), not a secret: register a new key as a new client.");
-        }
+            // Read afresh at each attempt: a concurrent disable that committed first makes this a refusal.
+            if (descriptor.Properties.ContainsKey(ClientApplications.DisabledAtProperty))
+            {
+                // A disabled client stays disabled: a new secret would suggest it works again.
+                throw new ClientRegistryException(ClientRegistryError.Invalid, $"Client '{clientId}' is disabled: register a new client instead.");
+            }
+            if (descriptor.JsonWebKeySet is { Keys.Count: > 0 })
+            {
+                throw new ClientRegistryException(ClientRegistryError.Invalid, $"Client '{clientId}' authenticates with a public key (private_key_jwt), not a secret: register a new key as a new client.");
+            }
 
-        var secret = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(SecretBytes));
-        // Never equal to the previous rotation, even with a clock that has not moved: tokens are told apart by it.
-        var previous = ClientApplications.ReadInstant(descriptor.Properties, ClientApplications.SecretRotatedAtProperty);
-        // To the millisecond, as stored and as the new tokens carry it: this instance compares them with it.
-        var now = DateTimeOffset.FromUnixTimeMilliseconds(timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
-        var rotatedAt = previous is { } last && now <= last ? last.AddMilliseconds(1) : now;
-        // One update: OpenIddict hashes the new secret (PBKDF2) exactly as at registration and replaces the old hash,
-        // and the rotation instant, which each new token carries and every instance reads to refuse the tokens got
-        // under an earlier one, is stored with it.
-        descriptor.ClientSecret = secret;
-        descriptor.Properties[ClientApplications.SecretRotatedAtProperty] = ClientApplications.Instant(rotatedAt);
-        await manager.UpdateAsync(application, descriptor, cancellationToken);
+            var secret = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(SecretBytes));
+            // Never equal to the previous rotation, even with a clock that has not moved: tokens are told apart by it.
+            var previous = ClientApplications.ReadInstant(descriptor.Properties, ClientApplications.SecretRotatedAtProperty);
+            // To the millisecond, as stored and as the new tokens carry it: this instance compares them with it.
+            var now = DateTimeOffset.FromUnixTimeMilliseconds(timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
+            var rotatedAt = previous is { } last && now <= last ? last.AddMilliseconds(1) : now;
+            // One update: OpenIddict hashes the new secret (PBKDF2) exactly as at registration and replaces the old hash,
+            // and the rotation instant, which each new token carries and every instance reads to refuse the tokens got
+            // under an earlier one, is stored with it.
+            descriptor.ClientSecret = secret;
+            descriptor.Properties[ClientApplications.SecretRotatedAtProperty] = ClientApplications.Instant(rotatedAt);
+            await manager.UpdateAsync(application, descriptor, cancellationToken);
+            return (secret, rotatedAt);
+        }, cancellationToken);
         // A rotated secret is usually a leaked one: the tokens got with it stop here at once, on the others at their
         // next refresh, and so do the streams they opened.
         revokedTokens.SecretRotatedAt(clientId, rotatedAt);
         IdentityLog.ClientSecretRotated(logger, clientId);
         return secret;
+    }
+
+    /// <summary>
+    /// Applies <paramref name="change"/> to the client's application as just read. OpenIddict's store updates an
+    /// application only if nobody changed it since it was read (its concurrency token), and throws otherwise: two
+    /// administrators disabling a client and rotating its secret at once. The losing change is then made again on
+    /// the application read afresh, in a new scope (the old context still tracks the stale row), so it decides on
+    /// what the winner wrote; after <see cref="MaxUpdateAttempts"/> lost races it is refused with
+    /// <see cref="ClientRegistryError.Conflict"/>, having changed nothing.
+    /// </summary>
+    private async Task<T> UpdateApplicationAsync<T>(
+        string clientId,
+        Func<IOpenIddictApplicationManager, object, OpenIddictApplicationDescriptor, Task<T>> change,
+        CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var scope = scopeFactory.CreateAsyncScope();
+            var manager = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
+            var application = await manager.FindByClientIdAsync(clientId, cancellationToken)
+                ?? throw new ClientRegistryException(ClientRegistryError.NotFound, $"Client '{clientId}' does not exist.");
+            var descriptor = new OpenIddictApplicationDescriptor();
+            await manager.PopulateAsync(descriptor, application, cancellationToken);
+            try
+            {
+                return await change(manager, application, descriptor);
+            }
+            catch (OpenIddictExceptions.ConcurrencyException) when (attempt < MaxUpdateAttempts)
+            {
+                // Another change to this client committed first: try again on what it wrote.
+            }
+            catch (OpenIddictExceptions.ConcurrencyException)
+            {
+                throw new ClientRegistryException(ClientRegistryError.Conflict,
+                    $"Client '{clientId}' was changed meanwhile by another disable or secret rotation; nothing was changed: read it again and retry.");
+            }
+        }
     }
 
     public async Task<ClientDescription?> FindAsync(string clientId, CancellationToken cancellationToken)

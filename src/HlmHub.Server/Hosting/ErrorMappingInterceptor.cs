@@ -112,6 +112,8 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
                 {
                     ClientRegistryError.AlreadyExists => StatusCode.AlreadyExists,
                     ClientRegistryError.NotFound => StatusCode.NotFound,
+                    // Concurrent changes to one client: the hub's answer to any lost race, so the admin retries.
+                    ClientRegistryError.Conflict => StatusCode.Aborted,
                     _ => StatusCode.InvalidArgument,
                 }, registry.Message));
             case DbUpdateConcurrencyException:
