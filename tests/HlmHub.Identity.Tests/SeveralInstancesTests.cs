@@ -1,3 +1,4 @@
+using HlmHub.Identity.ResourceServer;
 using HlmHub.Identity.Tests.Infrastructure;
 using HlmHub.Storage;
 using HlmHub.Storage.Identity;
@@ -78,6 +79,40 @@ public sealed class SeveralInstancesTests
         Assert.DoesNotContain(initial, published);
         Assert.Equal(published, await second.PublishedKeyIdsAsync());
         Assert.Equal(published.Count, await CountKeysAsync(first));
+    }
+
+    [Fact]
+    public async Task KeyRotatedOnAnotherInstance_IsFoundByACallThatArrivesWhileTheKeysAreBeingReloaded()
+    {
+        await using var database = await HlmHub.TestSupport.EmptyDatabase.CreateAsync(StorageProvider.Postgres, CancellationToken.None);
+        await MigrateAsync(database.ConnectionString);
+        await using var first = await IssuerTestHost.StartAsync(postgres: database.ConnectionString);
+        await using var second = await IssuerTestHost.StartAsync(postgres: database.ConnectionString);
+        var configuration = second.Services.GetRequiredService<EmbeddedIssuerConfigurationManager>();
+        var before = await configuration.GetConfigurationAsync(CancellationToken.None).DefaultTimeout();
+        var newKeyId = await first.Services.GetRequiredService<ISigningKeyRotation>().RotateNowAsync(CancellationToken.None).DefaultTimeout();
+        Assert.DoesNotContain(newKeyId, before.SigningKeys.Select(k => k.KeyId));
+
+        // Two calls carrying a token of the new key reach the second hub at once: JwtBearer asks for a refresh, the
+        // first call's reload reads the keys (held here by a lock on the table), and the second call asks for them.
+        await using var hold = new Npgsql.NpgsqlConnection(database.ConnectionString);
+        await hold.OpenAsync().DefaultTimeout();
+        await using var transaction = await hold.BeginTransactionAsync().AsTask().DefaultTimeout();
+        await using (var lockTable = new Npgsql.NpgsqlCommand("LOCK TABLE \"SigningKeys\" IN ACCESS EXCLUSIVE MODE", hold, transaction))
+        {
+            await lockTable.ExecuteNonQueryAsync().DefaultTimeout();
+        }
+        configuration.RequestRefresh();
+        var reloading = configuration.GetConfigurationAsync(CancellationToken.None);
+        configuration.RequestRefresh();
+        var meanwhile = configuration.GetConfigurationAsync(CancellationToken.None);
+        await Task.Delay(TimeSpan.FromMilliseconds(200));
+        Assert.False(reloading.IsCompleted);
+        await transaction.RollbackAsync().DefaultTimeout();
+
+        // The second call waited for the reload instead of validating against the keys it replaces.
+        Assert.Contains(newKeyId, (await reloading.DefaultTimeout()).SigningKeys.Select(k => k.KeyId));
+        Assert.Contains(newKeyId, (await meanwhile.DefaultTimeout()).SigningKeys.Select(k => k.KeyId));
     }
 
     [Fact]

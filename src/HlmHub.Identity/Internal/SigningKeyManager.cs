@@ -89,11 +89,25 @@ internal sealed class SigningKeyManager(
     }
 
     /// <summary>The keys in force now, from the cache when it is fresh.</summary>
-    public async ValueTask<SigningKeySet> GetKeySetAsync(CancellationToken cancellationToken)
+    public ValueTask<SigningKeySet> GetKeySetAsync(CancellationToken cancellationToken) =>
+        GetKeySetAsync(waitForRefreshInFlight: false, cancellationToken);
+
+    /// <summary>
+    /// The keys in force now, from the cache when it is fresh and no refresh is under way; otherwise once that
+    /// refresh is done. For validating tokens: while one call reloads the keys because its token names a key this
+    /// instance has not seen (<see cref="ReloadAsync"/>), another call carrying a token of that key must wait for the
+    /// reload rather than be refused on the set it replaces. Token issuance and the JWKS keep
+    /// <see cref="GetKeySetAsync(CancellationToken)"/>, which never waits behind a reload for a key they have.
+    /// </summary>
+    public ValueTask<SigningKeySet> GetKeySetForValidationAsync(CancellationToken cancellationToken) =>
+        GetKeySetAsync(waitForRefreshInFlight: true, cancellationToken);
+
+    private async ValueTask<SigningKeySet> GetKeySetAsync(bool waitForRefreshInFlight, CancellationToken cancellationToken)
     {
         var current = _current;
         var now = timeProvider.GetUtcNow();
-        if (current is not null && IsFresh(current, now))
+        // The lock is held for as long as a refresh runs: taken, a refresh is under way and its set is newer.
+        if (current is not null && IsFresh(current, now) && (!waitForRefreshInFlight || _refreshLock.CurrentCount > 0))
         {
             return current;
         }

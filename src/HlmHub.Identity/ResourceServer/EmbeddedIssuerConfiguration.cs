@@ -8,8 +8,8 @@ namespace HlmHub.Identity.ResourceServer;
 /// The embedded issuer's metadata as JwtBearer expects it from a configuration manager (issuer and signing
 /// keys), read in-process from the issuer's key store instead of over HTTP from the hub itself. JwtBearer asks
 /// for a refresh when a token names an unknown key; the next read then goes to the database, so a key another
-/// instance created is found. Reloads are at most one per <see cref="MinimumReloadInterval"/>, so tokens with
-/// made-up key ids cannot turn into a database query each.
+/// instance created is found, by that call and by the calls that ask while it reloads. Reloads are at most one per
+/// <see cref="MinimumReloadInterval"/>, so tokens with made-up key ids cannot turn into a database query each.
 /// </summary>
 internal sealed class EmbeddedIssuerConfigurationManager(SigningKeyManager keys, EmbeddedIssuerUrl issuerUrl, TimeProvider timeProvider)
     : IConfigurationManager<OpenIdConnectConfiguration>
@@ -23,9 +23,11 @@ internal sealed class EmbeddedIssuerConfigurationManager(SigningKeyManager keys,
 
     public async Task<OpenIdConnectConfiguration> GetConfigurationAsync(CancellationToken cancel)
     {
+        // Only one call reloads per request for a refresh; the others asking meanwhile (tokens of the same new key,
+        // arriving together) wait for that reload rather than validate against the keys it replaces.
         var set = Interlocked.Exchange(ref _reloadRequested, 0) == 1
             ? await keys.ReloadAsync(cancel)
-            : await keys.GetKeySetAsync(cancel);
+            : await keys.GetKeySetForValidationAsync(cancel);
         var snapshot = _snapshot;
         if (snapshot is not null && ReferenceEquals(snapshot.Keys, set))
         {
