@@ -344,6 +344,31 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
     }
 
     [Fact]
+    public async Task ListOffers_PagesByOfferId_SoOffersLeavingBetweenPagesHideNoOther()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var secondClub = await Admin.CreateClubAsync(SampleData.Club(world.HostId));
+        var secondContract = await Admin.CreateContractAsync(SampleData.Contract(secondClub.Id, world.PartnerId));
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        foreach (var (id, contractId) in new[] { ($"aa-{suffix}-1", world.ContractId), ($"aa-{suffix}-2", world.ContractId), ($"zz-{suffix}", secondContract.Id) })
+        {
+            await Admin.CreateOfferAsync(new CreateOfferRequest { Id = id, ContractId = contractId, Title = "10 % off bread", Terms = SampleData.TenPercentCappedAt(500) });
+        }
+
+        var first = await world.Partner.CallAsync((client, options) => client.ListOffersAsync(new ListPartnerOffersRequest { PageSize = 2 }, options));
+        // The first club's contract ends between the two pages: its three offers leave the list.
+        await Admin.CallAsync((client, options) => client.EndContractAsync(new EndContractRequest { ContractId = world.ContractId, EndDate = "2026-06-30" }, options));
+        var second = await world.Partner.CallAsync((client, options) => client.ListOffersAsync(new ListPartnerOffersRequest { PageSize = 2, PageToken = first.NextPageToken }, options));
+        var forged = System.Buffers.Text.Base64Url.EncodeToString("after:aa\0"u8);
+        var refused = await world.Partner.FailsAsync((client, options) => client.ListOffersAsync(new ListPartnerOffersRequest { PageToken = forged }, options));
+
+        Assert.Equal([$"aa-{suffix}-1", $"aa-{suffix}-2"], first.Offers.Select(offer => offer.OfferId));
+        Assert.Equal($"zz-{suffix}", Assert.Single(second.Offers).OfferId);
+        Assert.Empty(second.NextPageToken);
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+    }
+
+    [Fact]
     public async Task Watch_StartsWithASnapshot_AndResumesFromACursorWithTheChangesSince()
     {
         var world = await World.CreateAsync(Hub, Admin);

@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 using Grpc.Core;
+using HlmHub.Domain;
 
 namespace HlmHub.Server.Features.Admin;
 
@@ -23,6 +24,11 @@ internal static class AdminPaging
     private const string ScopePrefix = "in:";
 
     private const char ScopeSeparator = '|';
+
+    private const string AfterPrefix = "after:";
+
+    // Keys are ids (slugs of at most 100 characters): a longer one is no key the hub handed out.
+    private const int MaxKeyLength = Limits.SlugMaxLength;
 
     /// <summary>The page a request asks for.</summary>
     public static Page Read(int pageSize, string pageToken)
@@ -92,13 +98,43 @@ internal static class AdminPaging
         return Base64Url.EncodeToString(Encoding.ASCII.GetBytes(ScopePrefix + scope + ScopeSeparator + TokenPrefix + offset));
     }
 
+    /// <summary>
+    /// The page a request asks for, of a list a partner's system pages through while it changes (offers leave it as
+    /// contracts end): the token holds the last key returned rather than a position, so an item leaving or joining
+    /// between two pages moves no other item to a page already read. For lists in the order of one unique key.
+    /// </summary>
+    public static KeyPage ReadAfterKey(int pageSize, string pageToken)
+    {
+        var first = Read(pageSize, "");
+        if (string.IsNullOrEmpty(pageToken))
+        {
+            return new KeyPage(null, first.Size);
+        }
+
+        // The key goes into a query: a forged one holding a control character (a NUL PostgreSQL refuses) or of any
+        // length is refused as unreadable, as any other forged token.
+        var text = DecodeText(pageToken);
+        var key = text.StartsWith(AfterPrefix, StringComparison.Ordinal) ? text[AfterPrefix.Length..] : "";
+        return key.Length is > 0 and <= MaxKeyLength && PrintableText.Is(key) ? new KeyPage(key, first.Size) : throw UnreadableToken();
+    }
+
+    /// <summary>
+    /// The token of the page after <paramref name="page"/>, given the keys the query returned in order
+    /// (<see cref="KeyPage.FetchCount"/> were asked for): the last key of the page; empty on the last page.
+    /// </summary>
+    public static string NextAfterKeyToken(KeyPage page, IReadOnlyList<string> fetchedKeys)
+    {
+        ArgumentNullException.ThrowIfNull(fetchedKeys);
+        return fetchedKeys.Count > page.Size ? Base64Url.EncodeToString(Encoding.UTF8.GetBytes(AfterPrefix + fetchedKeys[page.Size - 1])) : "";
+    }
+
     private static int DecodeOffset(string pageToken) => ParseOffset(DecodeText(pageToken));
 
     private static string DecodeText(string pageToken)
     {
         try
         {
-            return Encoding.ASCII.GetString(Base64Url.DecodeFromChars(pageToken));
+            return Encoding.UTF8.GetString(Base64Url.DecodeFromChars(pageToken));
         }
         catch (FormatException)
         {
@@ -123,6 +159,13 @@ internal static class AdminPaging
         /// <summary>How many items to query: one more than the page, to know whether another page follows.</summary>
         public int FetchCount => Size + 1;
     }
+}
+
+/// <summary>A page after a key: the items whose key follows <paramref name="After"/> (null: from the first), at most <paramref name="Size"/>.</summary>
+internal readonly record struct KeyPage(string? After, int Size)
+{
+    /// <summary>How many items to query: one more than the page, to know whether another page follows.</summary>
+    public int FetchCount => Size + 1;
 }
 
 /// <summary>Applies a <see cref="AdminPaging.Page"/> to a query ordered by the caller.</summary>

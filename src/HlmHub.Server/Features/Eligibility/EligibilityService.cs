@@ -169,7 +169,8 @@ internal sealed class EligibilityService(
     {
         var cancellationToken = context.CancellationToken;
         var partnerId = CallerPartner(context);
-        var page = AdminPaging.Read(request.PageSize, request.PageToken);
+        var page = AdminPaging.ReadAfterKey(request.PageSize, request.PageToken);
+        var after = page.After;
         var now = timeProvider.GetUtcNow();
         var today = Period.DayOf(now);
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
@@ -181,12 +182,12 @@ internal sealed class EligibilityService(
                 join contract in db.Contracts.AsNoTracking() on offer.ContractId equals contract.Id
                 where offer.PartnerId == partnerId && offer.WithdrawnAt == null
                     && contract.Status != ContractStatus.Ended && (contract.EndDate == null || contract.EndDate >= today)
+                    && (after == null || string.Compare(offer.Id, after) > 0)
                 orderby offer.Id
                 select new { offer, version, contract })
-            .Skip(page.Offset)
             .Take(page.FetchCount)
             .ToListAsync(cancellationToken);
-        var response = new V1.ListPartnerOffersResponse { NextPageToken = AdminPaging.NextToken(page, rows.Count) };
+        var response = new V1.ListPartnerOffersResponse { NextPageToken = AdminPaging.NextAfterKeyToken(page, [.. rows.Select(row => row.offer.Id)]) };
         foreach (var row in rows.Take(page.Size))
         {
             var status = row.contract.StatusAt(now);
