@@ -263,13 +263,7 @@ public abstract class AdminServiceTests(HubFixture fixture)
         var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
         var otherContract = await Admin.CreateContractAsync(SampleData.Contract(otherClub.Id, bakery.Id));
         await Admin.CallAsync((client, options) => client.SuspendContractAsync(new SuspendContractRequest { ContractId = otherContract.Id }, options));
-        var registered = await Admin.CallAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest
-        {
-            Kind = ClientKind.Admin,
-            DisplayName = "Club admin",
-            ClubId = ownClub.Id,
-            Scopes = { "hlmhub.admin" },
-        }, options));
+        var registered = await Admin.RegisterClubAdminAsync(ownClub.Id);
         var clubAdmin = Hub.Admin(await Hub.GetTokenAsync(registered.Client.ClientId, registered.ClientSecret));
 
         var denied = await clubAdmin.FailsAsync((client, options) => client.ResumeContractAsync(new ResumeContractRequest { ContractId = otherContract.Id }, options));
@@ -427,13 +421,7 @@ public abstract class AdminServiceTests(HubFixture fixture)
         var ownClub = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
         var otherClub = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
         var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
-        var registered = await Admin.CallAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest
-        {
-            Kind = ClientKind.Admin,
-            DisplayName = "Club admin",
-            ClubId = ownClub.Id,
-            Scopes = { "hlmhub.admin" },
-        }, options));
+        var registered = await Admin.RegisterClubAdminAsync(ownClub.Id);
         var clubAdmin = Hub.Admin(await Hub.GetTokenAsync(registered.Client.ClientId, registered.ClientSecret));
 
         var own = await clubAdmin.CreateContractAsync(SampleData.Contract(ownClub.Id, bakery.Id));

@@ -136,13 +136,7 @@ public sealed class CallerLimitsTests(CallerLimitsHubFixture fixture) : IClassFi
     {
         var landlord = await fixture.HubAdmin.CreateLandlordAsync(SampleData.Landlord());
         var club = await fixture.HubAdmin.CreateClubAsync(SampleData.Club(landlord.Id));
-        var clubAdmin = await fixture.HubAdmin.CallAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest
-        {
-            Kind = ClientKind.Admin,
-            DisplayName = "Club admin",
-            ClubId = club.Id,
-            Scopes = { "hlmhub.admin" },
-        }, options));
+        var clubAdmin = await fixture.HubAdmin.RegisterClubAdminAsync(club.Id);
         var token = await Hub.GetTokenAsync(clubAdmin.Client.ClientId, clubAdmin.ClientSecret);
         return new ClubAdministration(club.Id, new AdminService.AdminServiceClient(Hub.Channel), token);
     }

@@ -454,13 +454,7 @@ public abstract class ReconciliationRpcTests(HubFixture fixture)
             Title = "10 % off bread",
             Terms = SampleData.TenPercentCappedAt(500),
         });
-        var clubAdmin = await Admin.CallAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest
-        {
-            Kind = ClientKind.Admin,
-            DisplayName = "Club admin",
-            ClubId = club.Id,
-            Scopes = { "hlmhub.admin" },
-        }, options));
+        var clubAdmin = await Admin.RegisterClubAdminAsync(club.Id);
         var partner = await Admin.CallAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest
         {
             Kind = ClientKind.Partner,

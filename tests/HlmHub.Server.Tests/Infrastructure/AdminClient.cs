@@ -16,6 +16,15 @@ internal sealed class AdminClient(AdminService.AdminServiceClient client, string
 
     public Task<Offer> CreateOfferAsync(CreateOfferRequest request) => CallAsync((admin, options) => admin.CreateOfferAsync(request, options));
 
+    /// <summary>Registers an administrator client of one club (scope hlmhub.admin); its secret is in the response.</summary>
+    public Task<RegisteredClient> RegisterClubAdminAsync(string clubId) => CallAsync((admin, options) => admin.RegisterClientAsync(new RegisterClientRequest
+    {
+        Kind = ClientKind.Admin,
+        DisplayName = "Club admin",
+        ClubId = clubId,
+        Scopes = { "hlmhub.admin" },
+    }, options));
+
     /// <summary>Makes one call with this client's token and the default test timeout as deadline.</summary>
     public async Task<TResponse> CallAsync<TResponse>(Func<AdminService.AdminServiceClient, CallOptions, AsyncUnaryCall<TResponse>> call)
     {
