@@ -144,6 +144,23 @@ public abstract class RosterServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task AnItemWithAControlCharacter_IsRejectedAlone_AndTheOthersOfItsBatchApply()
+    {
+        var landlord = await NewLandlordAsync();
+
+        // PostgreSQL cannot take a NUL in a query: looked up with the batch, it failed the whole stream INTERNAL.
+        var response = await SyncAsync(landlord, Guid.NewGuid().ToString(), SessionKind.Delta,
+            [Item(1, "C-001\0"), Item(2, "C-002", clubs: ["club\0"]), Item(3, "C-003")]);
+        var tokens = await ListMemberTokensAsync(landlord);
+
+        Assert.True(response.Session.Completed);
+        Assert.Equal((1L, 2L), (response.Session.Created, response.Session.Rejected));
+        Assert.Equal([1L, 2L], response.Problems.Select(problem => problem.Sequence));
+        Assert.All(response.Problems, problem => Assert.Equal(RejectionReason.Malformed, problem.Reason));
+        Assert.Equal(["C-003"], tokens.Select(entry => entry.LandlordReference));
+    }
+
+    [Fact]
     public async Task OtherCallers_CannotSyncOrReadALandlordsRoster()
     {
         var landlord = await NewLandlordAsync();

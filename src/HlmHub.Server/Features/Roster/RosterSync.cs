@@ -561,7 +561,10 @@ internal sealed class RosterSync(
         public static async Task<BatchContext> LoadAsync(
             HlmHubDbContext db, string landlordId, IReadOnlyList<RosterChange> batch, DateTimeOffset now, CancellationToken cancellationToken)
         {
-            var references = batch.Select(change => change.LandlordReference).Where(reference => !string.IsNullOrEmpty(reference)).Distinct().ToList();
+            // Only values that can be someone's reference or club id are looked up: a control character (a NUL, which
+            // PostgreSQL refuses in a query) would fail the whole batch, where its item alone is MALFORMED (CheckShape).
+            var references = batch.Select(change => change.LandlordReference)
+                .Where(reference => !string.IsNullOrEmpty(reference) && PrintableText.Is(reference)).Distinct().ToList();
             // Not tracked: the batch writes the ones it changed itself (KnownHouseholdsToWrite, BulkUpdate). On SQLite
             // each list goes as one JSON parameter, as the storage sets for every query (docs/storage.md).
             var households = await db.Households.AsNoTracking()
@@ -571,7 +574,7 @@ internal sealed class RosterSync(
             var memberships = (await db.Memberships.Where(membership => householdIds.Contains(membership.HouseholdId)).ToListAsync(cancellationToken))
                 .GroupBy(membership => membership.HouseholdId)
                 .ToDictionary(group => group.Key, group => group.ToList());
-            var clubIds = batch.SelectMany(change => change.ClubIds ?? []).Distinct().ToList();
+            var clubIds = batch.SelectMany(change => change.ClubIds ?? []).Where(PrintableText.Is).Distinct().ToList();
             var clubs = await db.Clubs.AsNoTracking().Where(club => clubIds.Contains(club.Id))
                 .ToDictionaryAsync(club => club.Id, StringComparer.Ordinal, cancellationToken);
             // An agreement ended with notice stays Active in the table until its end date: judge it as of now, as
