@@ -216,6 +216,8 @@ public sealed class ObservabilityProcessTests
     // Read by the fee jobs and by reconciliation, each checking it: one sentence all the same.
     [InlineData("Fees:PaymentTermDays", "400", "Fees:PaymentTermDays must be 0 to 366 (it is 400) (docs")]
     [InlineData("Statements:MaxLines", "0", "Statements:MaxLines must be greater than 0 (it is 0)")]
+    // With the default rate of 500 a second: a bucket of 50 would hold every caller to 50 a second.
+    [InlineData("Hub:CallBurstPerCaller", "50", "Hub:CallBurstPerCaller must be at least Hub:CallsPerSecondPerCaller (500), or the rate is capped at the burst (it is 50)")]
     public Task ABadSetting_StopsTheHubWithOneLineNamingItAndItsRule_AndExitCode78(string setting, string value, string expected) =>
         AssertRefusedAsync(new Dictionary<string, string?> { [setting] = value }, expected);
 
@@ -225,6 +227,13 @@ public sealed class ObservabilityProcessTests
             new Dictionary<string, string?> { ["Roster:MaxItemsPerBatch"] = "0", ["Eligibility:WatchPageSize"] = "0" },
             "Roster:MaxItemsPerBatch must be greater than 0 (it is 0)",
             "Eligibility:WatchPageSize must be greater than 0 (it is 0)");
+
+    [Fact]
+    public Task BadSettingsInHubAndAnotherSection_StopTheHubWithOneLineNamingBoth() =>
+        AssertRefusedAsync(
+            new Dictionary<string, string?> { ["Hub:MaxStreamsPerConnection"] = "0", ["Roster:MaxItemsPerBatch"] = "0" },
+            "Hub:MaxStreamsPerConnection must be greater than 0 (it is 0)",
+            "Roster:MaxItemsPerBatch must be greater than 0 (it is 0)");
 
     [Fact]
     public async Task APortAlreadyInUse_StopsTheSecondHubWithALineNamingTheAddressAndTheSettings_AndExitCode78()

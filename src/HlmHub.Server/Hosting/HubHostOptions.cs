@@ -74,6 +74,14 @@ internal sealed class HubHostOptions
     /// </summary>
     public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Whether every setting passes <see cref="Check"/>.</summary>
+    public bool IsValid()
+    {
+        var checks = new SettingChecks(SectionName);
+        Check(checks);
+        return checks.Result.Succeeded;
+    }
+
     public void Check(SettingChecks check) => check
         .NotNegative(nameof(ShutdownDrainTimeout), ShutdownDrainTimeout)
         .Positive(nameof(MaxStreamsPerConnection), MaxStreamsPerConnection)
@@ -86,5 +94,10 @@ internal sealed class HubHostOptions
         .Positive(nameof(MaxAnonymousCallsPerAddress), MaxAnonymousCallsPerAddress)
         .Positive(nameof(CallsPerSecondPerCaller), CallsPerSecondPerCaller)
         .Positive(nameof(CallBurstPerCaller), CallBurstPerCaller)
+        // A caller's bucket holds at most the burst: a smaller burst would cap the rate at itself, unsaid.
+        .Rule(
+            CallBurstPerCaller >= CallsPerSecondPerCaller,
+            nameof(CallBurstPerCaller),
+            $"must be at least Hub:CallsPerSecondPerCaller ({CallsPerSecondPerCaller}), or the rate is capped at the burst (it is {CallBurstPerCaller})")
         .Positive(nameof(HealthCheckTimeout), HealthCheckTimeout);
 }

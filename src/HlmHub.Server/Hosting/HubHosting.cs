@@ -44,11 +44,17 @@ internal static class HubHosting
         builder.Services.AddSingleton<IHttpEndpointAddress>(endpoints);
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
-            kestrel.Limits.MaxConcurrentConnections = limits.MaxConcurrentConnections;
-            kestrel.Limits.MaxRequestHeadersTotalSize = limits.MaxRequestHeadersTotalSizeBytes;
-            kestrel.Limits.Http2.MaxStreamsPerConnection = limits.MaxStreamsPerConnection;
-            kestrel.Limits.Http2.KeepAlivePingDelay = limits.KeepAlivePingDelay;
-            kestrel.Limits.Http2.KeepAlivePingTimeout = limits.KeepAlivePingTimeout;
+            // Valid values only: Kestrel's setters throw on the others while the host is built, a stack trace where
+            // the options' check (UseHubPlatform) refuses the start with one line naming every bad setting.
+            if (limits.IsValid())
+            {
+                kestrel.Limits.MaxConcurrentConnections = limits.MaxConcurrentConnections;
+                kestrel.Limits.MaxRequestHeadersTotalSize = limits.MaxRequestHeadersTotalSizeBytes;
+                kestrel.Limits.Http2.MaxStreamsPerConnection = limits.MaxStreamsPerConnection;
+                kestrel.Limits.Http2.KeepAlivePingDelay = limits.KeepAlivePingDelay;
+                kestrel.Limits.Http2.KeepAlivePingTimeout = limits.KeepAlivePingTimeout;
+            }
+
             // The standard endpoint configuration (Kestrel:Endpoints:Grpc and :Http, defaults in appsettings.json),
             // with each named endpoint captured to route requests and to know the issuer's URL.
             var kestrelSection = context.Configuration.GetSection("Kestrel");
@@ -116,6 +122,11 @@ internal static class HubHosting
     /// <summary>The middleware, in order: route, keep each route on its endpoint, authenticate, bound anonymous calls, authorize.</summary>
     public static WebApplication UseHubPlatform(this WebApplication app)
     {
+        // Every ValidateOnStart check, now rather than inside the host's start, which would log the failure with its
+        // stack trace first: a bad setting ends here with the one line of ConfigurationErrors. First of all, before
+        // any one section's options are read below: that read would fail on its own section's settings alone, and
+        // hide the bad settings of the others.
+        app.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
         var endpoints = app.Services.GetRequiredService<HubEndpoints>();
         var maxJsonBodyBytes = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HubHostOptions>>().Value.MaxMessageSizeBytes;
         app.UseRouting();
@@ -242,9 +253,6 @@ internal static class HubHosting
     /// </summary>
     public static WebApplication MapHubPlatform(this WebApplication app, Action<IEndpointRouteBuilder> mapFeatures)
     {
-        // Every ValidateOnStart check, now rather than inside the host's start, which would log the failure with its
-        // stack trace first: a bad setting ends here with the one line of ConfigurationErrors.
-        app.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
         var grpc = app.MapGroup("").WithMetadata(new ServedOnMetadata(HubEndpointKind.Grpc));
         // Check is a probe; Watch a stream that stays open: each counted against its own bound.
         grpc.MapGrpcHealthChecksService().AllowAnonymous().Add(endpoint => endpoint.Metadata.Add(new EnableRateLimitingAttribute(
