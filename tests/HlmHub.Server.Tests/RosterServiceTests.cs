@@ -70,6 +70,35 @@ public abstract class RosterServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task TwoStreamsOfOneSession_TheOneBehindSkipsWhatTheOtherCommitted_SoNothingIsAppliedTwice()
+    {
+        var landlord = await NewLandlordAsync();
+        var sessionId = Guid.NewGuid().ToString();
+        using var behind = Roster.SyncRoster(Options(landlord.Token));
+        await behind.RequestStream.WriteAsync(Start(sessionId, SessionKind.Delta));
+        await behind.RequestStream.WriteAsync(Batch(Item(1, "T-001"), Item(2, "T-002")));
+        await WaitForLastSequenceAsync(Roster, landlord.Token, sessionId, 2);
+
+        // A second stream of the same session goes further meanwhile, and ends without `complete`.
+        using (var ahead = Roster.SyncRoster(Options(landlord.Token)))
+        {
+            await ahead.RequestStream.WriteAsync(Start(sessionId, SessionKind.Delta));
+            await ahead.RequestStream.WriteAsync(Batch(Item(1, "T-001"), Item(2, "T-002"), Item(3, "T-003"), Item(4, "T-004")));
+            await ahead.RequestStream.CompleteAsync();
+            Assert.Equal(4L, (await ahead.ResponseAsync.DefaultTimeout()).Session.LastSequence);
+        }
+
+        // Item 3 as the first stream would have sent it, with other rooms: the session has it already, so it is skipped.
+        await behind.RequestStream.WriteAsync(Batch(Item(3, "T-003", rooms: 5), Item(5, "T-005")));
+        await behind.RequestStream.CompleteAsync();
+        var answer = await behind.ResponseAsync.DefaultTimeout();
+        var tokens = await ListMemberTokensAsync(landlord);
+
+        Assert.Equal((5L, 5L, false), (answer.Session.LastSequence, answer.Session.Created, answer.Session.Completed));
+        Assert.Equal(["T-001", "T-002", "T-003", "T-004", "T-005"], tokens.Select(entry => entry.LandlordReference));
+    }
+
+    [Fact]
     public async Task BatchRefusedAsAWhole_EndsTheStream_AfterCommittingTheBatchesSentBeforeIt()
     {
         var landlord = await NewLandlordAsync();
