@@ -41,6 +41,9 @@ public sealed class HlmHubDbContext(DbContextOptions<HlmHubDbContext> options) :
     /// <summary>Landlords' roster sync sessions (progress for resuming, and counts).</summary>
     public DbSet<HlmHub.Domain.Roster.RosterSession> RosterSessions => Set<HlmHub.Domain.Roster.RosterSession>();
 
+    /// <summary>The stale and rejected items of roster sessions, listed in their answers (at most Roster:MaxProblemsReported per session).</summary>
+    public DbSet<HlmHub.Domain.Roster.RosterSessionProblem> RosterSessionProblems => Set<HlmHub.Domain.Roster.RosterSessionProblem>();
+
     /// <summary>Clubs.</summary>
     public DbSet<Club> Clubs => Set<Club>();
 

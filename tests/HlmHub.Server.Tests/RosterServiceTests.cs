@@ -99,6 +99,68 @@ public abstract class RosterServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task BrokenStream_Resumed_ListsTheProblemsOfTheItemsTheBrokenStreamCommitted()
+    {
+        var landlord = await NewLandlordAsync();
+        var sessionId = Guid.NewGuid().ToString();
+        var client = Roster;
+        HouseholdChange[] items = [Item(1, "P-001", rooms: 8), Item(2, "P-002")];
+
+        // The first stream decides both items, commits them, then breaks before `complete`.
+        using (var cancel = new CancellationTokenSource())
+        using (var call = client.SyncRoster(Options(landlord.Token, cancel.Token)))
+        {
+            await call.RequestStream.WriteAsync(Start(sessionId, SessionKind.FullSnapshot));
+            await call.RequestStream.WriteAsync(Batch(items));
+            await WaitForLastSequenceAsync(client, landlord.Token, sessionId, 2);
+            await cancel.CancelAsync();
+            await Assert.ThrowsAnyAsync<Exception>(() => call.ResponseAsync);
+        }
+
+        // The resend skips both: the refusal of P-001 was decided by the broken stream alone.
+        var resumed = await SyncAsync(landlord, sessionId, SessionKind.FullSnapshot, items);
+
+        Assert.Equal((1L, 1L, true), (resumed.Session.Created, resumed.Session.Rejected, resumed.Session.Completed));
+        var problem = Assert.Single(resumed.Problems);
+        Assert.Equal((1L, "P-001", ItemStatus.Rejected, RejectionReason.RoomsOutOfRange),
+            (problem.Sequence, problem.LandlordReference, problem.Status, problem.Reason));
+        Assert.StartsWith("rooms:", problem.Message, StringComparison.Ordinal);
+        Assert.False(resumed.ProblemsTruncated);
+    }
+
+    [Fact]
+    public async Task ProblemsPastMaxProblemsReported_AreCountedNotListed_AcrossTheStreamsOfASession()
+    {
+        const int maxProblems = 3;
+        await using var database = await TestDatabase.CreateAsync(fixture.Provider);
+        await using var hub = await HubHost.StartAsync(database, $"--Roster:MaxProblemsReported={maxProblems}");
+        var landlord = await NewLandlordAsync(hub);
+        var client = new RosterService.RosterServiceClient(hub.Channel);
+        var sessionId = Guid.NewGuid().ToString();
+        HouseholdChange[] first = [Item(1, "T-001", rooms: 0), Item(2, "T-002", rooms: 9), Item(3, "T-003")];
+        HouseholdChange[] second = [Item(4, "T-004", rooms: 8), Item(5, "T-005", rooms: 8), Item(6, "T-006", rooms: 8), Item(7, "T-007")];
+
+        // The first stream ends without `complete`: the session stays open with two problems kept.
+        SyncRosterResponse partial;
+        using (var call = client.SyncRoster(Options(landlord.Token)))
+        {
+            await call.RequestStream.WriteAsync(Start(sessionId, SessionKind.Delta));
+            await call.RequestStream.WriteAsync(Batch(first));
+            await call.RequestStream.CompleteAsync();
+            partial = await call.ResponseAsync.DefaultTimeout();
+        }
+
+        var completed = await RosterCalls.SyncAsync(client, landlord.Token, sessionId, SessionKind.Delta, [first, second]);
+
+        Assert.Equal([1L, 2L], partial.Problems.Select(problem => problem.Sequence));
+        Assert.False(partial.ProblemsTruncated);
+        Assert.Equal((2L, 5L, 7L, true), (completed.Session.Created, completed.Session.Rejected, completed.Session.LastSequence, completed.Session.Completed));
+        Assert.Equal([1L, 2L, 4L], completed.Problems.Select(problem => problem.Sequence));
+        Assert.All(completed.Problems, problem => Assert.Equal(RejectionReason.RoomsOutOfRange, problem.Reason));
+        Assert.True(completed.ProblemsTruncated);
+    }
+
+    [Fact]
     public async Task BatchRefusedAsAWhole_EndsTheStream_AfterCommittingTheBatchesSentBeforeIt()
     {
         var landlord = await NewLandlordAsync();
@@ -257,9 +319,11 @@ public abstract class RosterServiceTests(HubFixture fixture)
 
     private sealed record LandlordClient(string LandlordId, string ClubId, string Token);
 
-    private async Task<LandlordClient> NewLandlordAsync()
+    private Task<LandlordClient> NewLandlordAsync() => NewLandlordAsync(Hub);
+
+    private static async Task<LandlordClient> NewLandlordAsync(HubHost hub)
     {
-        var admin = await Hub.HubAdminAsync();
+        var admin = await hub.HubAdminAsync();
         var landlord = await admin.CreateLandlordAsync(SampleData.Landlord());
         var club = await admin.CreateClubAsync(SampleData.Club(landlord.Id));
         var registered = await admin.CallAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest
@@ -269,7 +333,7 @@ public abstract class RosterServiceTests(HubFixture fixture)
             LandlordId = landlord.Id,
             Scopes = { "hlmhub.roster" },
         }, options));
-        return new LandlordClient(landlord.Id, club.Id, await Hub.GetTokenAsync(registered.Client.ClientId, registered.ClientSecret));
+        return new LandlordClient(landlord.Id, club.Id, await hub.GetTokenAsync(registered.Client.ClientId, registered.ClientSecret));
     }
 
     private async Task<string> AdminTokenAsync()

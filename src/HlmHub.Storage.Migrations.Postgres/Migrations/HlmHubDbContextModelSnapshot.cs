@@ -905,6 +905,39 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                     b.ToTable("RosterSessions");
                 });
 
+            modelBuilder.Entity("HlmHub.Domain.Roster.RosterSessionProblem", b =>
+                {
+                    b.Property<Guid>("SessionId")
+                        .HasColumnType("uuid");
+
+                    b.Property<long>("Sequence")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("LandlordReference")
+                        .IsRequired()
+                        .HasMaxLength(101)
+                        .HasColumnType("character varying(101)");
+
+                    b.Property<string>("Message")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.HasKey("SessionId", "Sequence");
+
+                    b.ToTable("RosterSessionProblems");
+                });
+
             modelBuilder.Entity("HlmHub.Domain.Statement", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1490,6 +1523,15 @@ namespace HlmHub.Storage.Migrations.Postgres.Migrations
                         .WithMany()
                         .HasForeignKey("LandlordId")
                         .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.Roster.RosterSessionProblem", b =>
+                {
+                    b.HasOne("HlmHub.Domain.Roster.RosterSession", null)
+                        .WithMany()
+                        .HasForeignKey("SessionId")
+                        .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
 

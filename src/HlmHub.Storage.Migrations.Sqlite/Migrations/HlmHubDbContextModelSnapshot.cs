@@ -898,6 +898,39 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                     b.ToTable("RosterSessions");
                 });
 
+            modelBuilder.Entity("HlmHub.Domain.Roster.RosterSessionProblem", b =>
+                {
+                    b.Property<Guid>("SessionId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Sequence")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("LandlordReference")
+                        .IsRequired()
+                        .HasMaxLength(101)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Message")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("SessionId", "Sequence");
+
+                    b.ToTable("RosterSessionProblems");
+                });
+
             modelBuilder.Entity("HlmHub.Domain.Statement", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1481,6 +1514,15 @@ namespace HlmHub.Storage.Migrations.Sqlite.Migrations
                         .WithMany()
                         .HasForeignKey("LandlordId")
                         .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("HlmHub.Domain.Roster.RosterSessionProblem", b =>
+                {
+                    b.HasOne("HlmHub.Domain.Roster.RosterSession", null)
+                        .WithMany()
+                        .HasForeignKey("SessionId")
+                        .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
 

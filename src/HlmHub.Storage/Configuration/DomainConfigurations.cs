@@ -342,6 +342,19 @@ internal sealed class RosterSessionConfiguration : IEntityTypeConfiguration<HlmH
     }
 }
 
+internal sealed class RosterSessionProblemConfiguration : IEntityTypeConfiguration<HlmHub.Domain.Roster.RosterSessionProblem>
+{
+    public void Configure(EntityTypeBuilder<HlmHub.Domain.Roster.RosterSessionProblem> builder)
+    {
+        // A session's problems are read in sequence order, and counted against the bound, by this key alone.
+        builder.HasKey(problem => new { problem.SessionId, problem.Sequence });
+        builder.Property(problem => problem.LandlordReference).HasMaxLength(HlmHub.Domain.Roster.RosterSessionProblem.ReferenceMaxLength);
+        builder.Property(problem => problem.Message).HasMaxLength(HlmHub.Domain.Roster.RosterSessionProblem.MessageMaxLength);
+        // They are part of the session's answer, nothing more: whatever deletes a session deletes them.
+        builder.HasOne<HlmHub.Domain.Roster.RosterSession>().WithMany().HasForeignKey(problem => problem.SessionId).OnDelete(DeleteBehavior.Cascade);
+    }
+}
+
 internal sealed class OverdueFeeConfiguration : IEntityTypeConfiguration<HlmHub.Domain.Ledger.OverdueFee>
 {
     public void Configure(EntityTypeBuilder<HlmHub.Domain.Ledger.OverdueFee> builder)

@@ -75,7 +75,8 @@ internal sealed class RosterService(RosterSync sync, IOptions<RosterOptions> opt
                 switch (message.MessageCase)
                 {
                     case V1.SyncRosterRequest.MessageOneofCase.Batch:
-                        Report(response, await writer.ApplyAsync([.. message.Batch.Items.Select(ToDomain)], cancellationToken));
+                        // Its problems are kept with the session (RosterSync.KeepProblemsAsync) and read back at the end.
+                        await writer.ApplyAsync([.. message.Batch.Items.Select(ToDomain)], cancellationToken);
                         break;
                     case V1.SyncRosterRequest.MessageOneofCase.Complete:
                         await writer.CommitAsync(cancellationToken);
@@ -104,6 +105,11 @@ internal sealed class RosterService(RosterSync sync, IOptions<RosterOptions> opt
         // A stream that ends without `complete` leaves the session open, to be resumed: its progress is committed.
         session = completed ? session : await sync.GetAsync(landlordId, session.Id, cancellationToken);
         response.Session = ToProto(session);
+        // Read back from the session, not from what this stream decided: a stream resuming a broken one skips the items
+        // it committed, and their problems must still be listed.
+        var problems = await sync.ListProblemsAsync(session.Id, cancellationToken);
+        response.Problems.AddRange(problems.Select(ToProto));
+        response.ProblemsTruncated = session.Stale + session.Rejected > problems.Count;
         RosterLog.SessionEnded(logger, landlordId, session.Id, session.Kind, completed, session.Items);
         return response;
     }
@@ -175,26 +181,14 @@ internal sealed class RosterService(RosterSync sync, IOptions<RosterOptions> opt
         return landlordId;
     }
 
-    private void Report(V1.SyncRosterResponse response, IReadOnlyList<RosterItemResult> results)
+    private static V1.ItemProblem ToProto(RosterSessionProblem problem) => new()
     {
-        foreach (var result in results.Where(result => result.Outcome is RosterItemOutcome.Rejected or RosterItemOutcome.Stale))
-        {
-            if (response.Problems.Count >= options.Value.MaxProblemsReported)
-            {
-                response.ProblemsTruncated = true;
-                return;
-            }
-
-            response.Problems.Add(new V1.ItemProblem
-            {
-                Sequence = result.Sequence,
-                LandlordReference = RosterRules.ReferenceForEcho(result.LandlordReference),
-                Status = result.Outcome == RosterItemOutcome.Stale ? V1.ItemStatus.Stale : V1.ItemStatus.Rejected,
-                Reason = ToProto(result.Rejection),
-                Message = result.Message ?? "",
-            });
-        }
-    }
+        Sequence = problem.Sequence,
+        LandlordReference = problem.LandlordReference,
+        Status = problem.Status == RosterItemOutcome.Stale ? V1.ItemStatus.Stale : V1.ItemStatus.Rejected,
+        Reason = ToProto(problem.Reason),
+        Message = problem.Message,
+    };
 
     private static Guid ParseSessionId(string text) =>
         Guid.TryParse(text, out var id) && id != Guid.Empty ? id : throw Invalid("session_id", "must be a UUID chosen by the landlord");

@@ -218,8 +218,9 @@ internal sealed class RosterSync(
             results.Add(result);
         }
 
-        // The session's progress (its concurrency token: a second stream resuming the same session fails here) and
-        // the memberships left or rejoined first; then the known households this batch changed, as multi-row updates
+        await KeepProblemsAsync(db, session, results, cancellationToken);
+        // The session's progress (its concurrency token: a second stream resuming the same session fails here), its
+        // new problems, and the memberships left or rejoined first; then the known households this batch changed, as multi-row updates
         // (BulkUpdate: the status change time only where the status changed, only the session mark where nothing
         // else changed, as in a full snapshot re-sent unchanged);
         // then the batch's new rows, as multi-row inserts (BulkInsert), households before the memberships that
@@ -234,6 +235,45 @@ internal sealed class RosterSync(
         // The next batch reads what it needs again, in the same transaction: nothing piles up in the context.
         db.ChangeTracker.Clear();
         return results;
+    }
+
+    /// <summary>
+    /// Adds the stale and rejected items of a batch to the session's problems, in the batch's transaction, up to
+    /// <see cref="RosterOptions.MaxProblemsReported"/> kept per session: past it nothing more is kept (the session's
+    /// counts stay exact, and its answer says the list is cut). Only a batch with problems reads anything, and only
+    /// when the session had problems before it: a clean roster costs nothing here.
+    /// </summary>
+    private async Task KeepProblemsAsync(HlmHubDbContext db, RosterSession session, List<RosterItemResult> results, CancellationToken cancellationToken)
+    {
+        var problems = results.Where(RosterSessionProblem.IsProblem).ToList();
+        if (problems.Count == 0)
+        {
+            return;
+        }
+
+        // Counted rather than derived from the session's counts: the bound may have been another when earlier
+        // batches were kept (a restart with another configuration).
+        var countedBefore = session.Stale + session.Rejected - problems.Count;
+        var kept = countedBefore == 0
+            ? 0
+            : await db.RosterSessionProblems.CountAsync(problem => problem.SessionId == session.Id, cancellationToken);
+        var room = Math.Max(0, Limits.MaxProblemsReported - kept);
+        db.RosterSessionProblems.AddRange(problems.Take(room).Select(problem => RosterSessionProblem.Of(session.Id, problem)));
+    }
+
+    /// <summary>
+    /// The problems kept for session <paramref name="sessionId"/> (already checked to be the caller's), in sequence
+    /// order, at most <see cref="RosterOptions.MaxProblemsReported"/>: those of every stream of the session, a broken
+    /// one's included.
+    /// </summary>
+    public async Task<IReadOnlyList<RosterSessionProblem>> ListProblemsAsync(Guid sessionId, CancellationToken cancellationToken)
+    {
+        await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
+        return await db.RosterSessionProblems.AsNoTracking()
+            .Where(problem => problem.SessionId == sessionId)
+            .OrderBy(problem => problem.Sequence)
+            .Take(Limits.MaxProblemsReported)
+            .ToListAsync(cancellationToken);
     }
 
     /// <summary>
