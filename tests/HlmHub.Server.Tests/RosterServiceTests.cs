@@ -248,6 +248,9 @@ public abstract class RosterServiceTests(HubFixture fixture)
         Assert.Equal((1L, 2L), (response.Session.Created, response.Session.Rejected));
         Assert.Equal([1L, 2L], response.Problems.Select(problem => problem.Sequence));
         Assert.All(response.Problems, problem => Assert.Equal(RejectionReason.Malformed, problem.Reason));
+        // Kept with the session, where PostgreSQL cannot store a NUL: repeated as U+FFFD on every database.
+        Assert.Equal(["C-001\uFFFD", "C-002"], response.Problems.Select(problem => problem.LandlordReference));
+        Assert.DoesNotContain('\0', response.Problems[1].Message);
         Assert.Equal(["C-003"], tokens.Select(entry => entry.LandlordReference));
     }
 

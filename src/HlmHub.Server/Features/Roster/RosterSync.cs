@@ -219,8 +219,7 @@ internal sealed class RosterSync(
         }
 
         await KeepProblemsAsync(db, session, results, cancellationToken);
-        // The session's progress (its concurrency token: a second stream resuming the same session fails here), its
-        // new problems, and the memberships left or rejoined first; then the known households this batch changed, as multi-row updates
+        // The session's progress, its new problems, and the memberships left or rejoined first; then the known households this batch changed, as multi-row updates
         // (BulkUpdate: the status change time only where the status changed, only the session mark where nothing
         // else changed, as in a full snapshot re-sent unchanged);
         // then the batch's new rows, as multi-row inserts (BulkInsert), households before the memberships that
