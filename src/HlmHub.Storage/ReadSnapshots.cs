@@ -34,15 +34,19 @@ public static class ReadSnapshots
         // takes no lock until it writes, and in WAL mode its first read fixes the snapshot its later reads see.
         await db.Database.OpenConnectionAsync(cancellationToken);
         var transaction = ((SqliteConnection)db.Database.GetDbConnection()).BeginTransaction(deferred: true);
-        await db.Database.UseTransactionAsync(transaction, cancellationToken);
-        return new SqliteSnapshot(db, transaction);
+        var used = await db.Database.UseTransactionAsync(transaction, cancellationToken)
+            ?? throw new InvalidOperationException("EF Core did not take the snapshot's transaction.");
+        return new SqliteSnapshot(db, used, transaction);
     }
 
-    private sealed class SqliteSnapshot(HlmHubDbContext db, SqliteTransaction transaction) : IAsyncDisposable
+    private sealed class SqliteSnapshot(HlmHubDbContext db, IDbContextTransaction used, SqliteTransaction transaction) : IAsyncDisposable
     {
+        // In this order: EF Core's wrapper lets go of the transaction and undoes the opening it made when it took it
+        // (not owning the transaction, it leaves it open); the transaction then ends (a read: rolled back); last the
+        // opening made above.
         public async ValueTask DisposeAsync()
         {
-            await db.Database.UseTransactionAsync(null);
+            await used.DisposeAsync();
             await transaction.DisposeAsync();
             await db.Database.CloseConnectionAsync();
         }

@@ -115,7 +115,7 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
     }
 
     [Fact]
-    public async Task ListFederationProposals_ListsAPendingProposalBeforeAnEarlierEndedAgreement()
+    public async Task ListFederationProposals_ListsTheNewestFirst_SoAPendingProposalPrecedesAnEarlierEndedAgreement()
     {
         var world = await World.CreateAsync(Hub, Admin);
         var endedId = await world.FederateAsync();

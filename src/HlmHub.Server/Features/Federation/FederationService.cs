@@ -33,11 +33,10 @@ internal sealed class FederationService(
         var hostedClubs = db.Clubs.Where(club => club.HostLandlordId == landlordId).Select(club => club.Id);
         var agreements = await db.FederationAgreements.AsNoTracking()
             .Where(agreement => agreement.LandlordId == landlordId || hostedClubs.Contains(agreement.ClubId))
-            // Proposals first (one awaiting the caller's consent must not hide behind years of ended agreements),
-            // then the others, each by the time proposed.
-            .OrderBy(agreement => agreement.Status == FederationStatus.Proposed ? 0 : 1)
-            .ThenBy(agreement => agreement.ProposedAt)
-            .ThenBy(agreement => agreement.Id)
+            // Newest first: a proposal awaiting consent, the latest of a club's agreements, does not hide behind years
+            // of ended ones. By the time proposed, which a change of status does not move: pages are by position.
+            .OrderByDescending(agreement => agreement.ProposedAt)
+            .ThenByDescending(agreement => agreement.Id)
             .Page(page)
             .ToListAsync(cancellationToken);
         var now = timeProvider.GetUtcNow();
