@@ -66,6 +66,9 @@ internal sealed class SigningKeyManager(
     private readonly SemaphoreSlim _refreshLock = new(1, 1);
     private volatile SigningKeySet? _current;
 
+    // The reload a token naming an unknown key started (ReloadAsync), while it runs: validations wait for its set.
+    private Task<SigningKeySet>? _reloadInFlight;
+
     // Keys already imported, reused across refreshes (guarded by _refreshLock) so that a refresh every minute
     // does not re-import every key and leave the signature-provider cache pointing at discarded objects.
     private Dictionary<string, LoadedSigningKey> _loaded = new(StringComparer.Ordinal);
@@ -89,28 +92,15 @@ internal sealed class SigningKeyManager(
     }
 
     /// <summary>The keys in force now, from the cache when it is fresh.</summary>
-    public ValueTask<SigningKeySet> GetKeySetAsync(CancellationToken cancellationToken) =>
-        GetKeySetAsync(waitForRefreshInFlight: false, cancellationToken);
-
-    /// <summary>
-    /// The keys in force now, from the cache when it is fresh and no refresh is under way; otherwise once that
-    /// refresh is done. For validating tokens: while one call reloads the keys because its token names a key this
-    /// instance has not seen (<see cref="ReloadAsync"/>), another call carrying a token of that key must wait for the
-    /// reload rather than be refused on the set it replaces. Token issuance and the JWKS keep
-    /// <see cref="GetKeySetAsync(CancellationToken)"/>, which never waits behind a reload for a key they have.
-    /// </summary>
-    public ValueTask<SigningKeySet> GetKeySetForValidationAsync(CancellationToken cancellationToken) =>
-        GetKeySetAsync(waitForRefreshInFlight: true, cancellationToken);
-
-    private async ValueTask<SigningKeySet> GetKeySetAsync(bool waitForRefreshInFlight, CancellationToken cancellationToken)
+    public async ValueTask<SigningKeySet> GetKeySetAsync(CancellationToken cancellationToken)
     {
         var current = _current;
         var now = timeProvider.GetUtcNow();
-        // The lock is held for as long as a refresh runs: taken, a refresh is under way and its set is newer.
-        if (current is not null && IsFresh(current, now) && (!waitForRefreshInFlight || _refreshLock.CurrentCount > 0))
+        if (current is not null && IsFresh(current, now))
         {
             return current;
         }
+
         await _refreshLock.WaitAsync(cancellationToken);
         try
         {
@@ -119,6 +109,7 @@ internal sealed class SigningKeyManager(
             {
                 return current;
             }
+
             return await RefreshLockedAsync(rotateNow: false, cancellationToken);
         }
         finally
@@ -128,19 +119,56 @@ internal sealed class SigningKeyManager(
     }
 
     /// <summary>
+    /// The keys in force now, for validating a token: as <see cref="GetKeySetAsync"/>, except while another call
+    /// reloads the keys because its token names a key this instance has not seen (<see cref="ReloadAsync"/>): then
+    /// the set that reload reads, since a token of that same new key arriving meanwhile must not be refused on the
+    /// set it replaces. Only such a reload is waited for: a rotation, a revocation or a scheduled refresh, which may
+    /// wait for another instance's lease, holds no validation back.
+    /// </summary>
+    public async ValueTask<SigningKeySet> GetKeySetForValidationAsync(CancellationToken cancellationToken)
+    {
+        if (_reloadInFlight is { } reload)
+        {
+            try
+            {
+                return await reload.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The reload failed: read the keys as any call does.
+            }
+        }
+
+        return await GetKeySetAsync(cancellationToken);
+    }
+
+    /// <summary>
     /// The keys in force now, read again from the database whatever the cache holds: another instance may have
     /// created a key this one has not seen yet (the resource server asks when a token names an unknown key).
     /// </summary>
     public async ValueTask<SigningKeySet> ReloadAsync(CancellationToken cancellationToken)
     {
-        await _refreshLock.WaitAsync(cancellationToken);
+        var reload = new TaskCompletionSource<SigningKeySet>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _reloadInFlight = reload.Task;
         try
         {
-            return await RefreshLockedAsync(rotateNow: false, cancellationToken);
+            await _refreshLock.WaitAsync(cancellationToken);
+            try
+            {
+                var set = await RefreshLockedAsync(rotateNow: false, cancellationToken);
+                reload.TrySetResult(set);
+                return set;
+            }
+            finally
+            {
+                _refreshLock.Release();
+            }
         }
         finally
         {
-            _refreshLock.Release();
+            // Failed or cancelled: the calls waiting for it read the keys themselves (GetKeySetForValidationAsync).
+            reload.TrySetCanceled(CancellationToken.None);
+            _ = Interlocked.CompareExchange(ref _reloadInFlight, null, reload.Task);
         }
     }
 
