@@ -108,23 +108,23 @@ public sealed class Contract
         return contract;
     }
 
-    /// <summary>Suspends an active contract.</summary>
-    public void Suspend()
+    /// <summary>Suspends a contract in force at <paramref name="now"/>.</summary>
+    public void Suspend(DateTimeOffset now)
     {
-        if (Status != ContractStatus.Active)
+        if (StatusAt(now) is var status && status != ContractStatus.Active)
         {
-            throw DomainException.Precondition("status", $"only an active contract can be suspended (it is {Status})");
+            throw DomainException.Precondition("status", $"only an active contract can be suspended (it is {status})");
         }
 
         Status = ContractStatus.Suspended;
     }
 
-    /// <summary>Resumes a suspended contract, if its trade is still free in the club.</summary>
-    public void Resume(IEnumerable<Contract> activeContractsOfClub)
+    /// <summary>Resumes a contract suspended at <paramref name="now"/>, if its trade is still free in the club.</summary>
+    public void Resume(DateTimeOffset now, IEnumerable<Contract> activeContractsOfClub)
     {
-        if (Status != ContractStatus.Suspended)
+        if (StatusAt(now) is var status && status != ContractStatus.Suspended)
         {
-            throw DomainException.Precondition("status", $"only a suspended contract can be resumed (it is {Status})");
+            throw DomainException.Precondition("status", $"only a suspended contract can be resumed (it is {status})");
         }
 
         ContractRules.EnsureTradeIsFree(this, activeContractsOfClub);
@@ -132,12 +132,21 @@ public sealed class Contract
     }
 
     /// <summary>
-    /// The status as of <paramref name="instant"/>: a contract whose last day in force (<see cref="EndDate"/>, a
-    /// calendar day in Europe/Paris) has passed reads as ended, whatever is stored. Every rule reads this, never
-    /// <see cref="Status"/> alone, so an end date takes effect on that date without anything having to run.
+    /// The status as of <paramref name="instant"/>. A contract whose last day in force (<see cref="EndDate"/>, a
+    /// calendar day in Europe/Paris) has passed by then reads as ended, whatever is stored; on its days in force it
+    /// reads as it stood, even when read after its end. The stored status is what it is now, and
+    /// <see cref="ContractStatus.Ended"/> is stored only for a contract that was active when it ended (a suspended
+    /// one stays suspended, see <see cref="Settle"/>), so a late redemption gets the same answer whether or not
+    /// anything recorded the end. Every rule reads this, never <see cref="Status"/> alone, so an end date takes
+    /// effect on that date without anything having to run.
     /// </summary>
-    public ContractStatus StatusAt(DateTimeOffset instant) =>
-        Status != ContractStatus.Ended && EndDate is { } lastDay && Period.DayOf(instant) > lastDay ? ContractStatus.Ended : Status;
+    public ContractStatus StatusAt(DateTimeOffset instant) => EndDate switch
+    {
+        // A last day before the first is a contract withdrawn before it came into force: it never is.
+        { } lastDay when lastDay < StartDate || Period.DayOf(instant) > lastDay => ContractStatus.Ended,
+        not null when Status == ContractStatus.Ended => ContractStatus.Active,
+        _ => Status,
+    };
 
     /// <summary>
     /// Whether the contract's first day in force (<see cref="StartDate"/>, a calendar day in Europe/Paris) has come
@@ -146,12 +155,14 @@ public sealed class Contract
     public bool HasStartedAt(DateTimeOffset instant) => Period.DayOf(instant) >= StartDate;
 
     /// <summary>
-    /// Records that the last day in force has passed (status <see cref="ContractStatus.Ended"/>), so the
-    /// one-building-company-per-trade index frees the trade. Returns whether anything changed.
+    /// Records that an active contract's last day in force has passed (status <see cref="ContractStatus.Ended"/>), so
+    /// the one-building-company-per-trade index, which counts active contracts only, frees the trade. A suspended
+    /// contract holds no trade and keeps its status, so its days in force still read as suspended. Returns whether
+    /// anything changed.
     /// </summary>
     public bool Settle(DateTimeOffset now)
     {
-        if (StatusAt(now) == Status)
+        if (Status != ContractStatus.Active || StatusAt(now) != ContractStatus.Ended)
         {
             return false;
         }
@@ -164,7 +175,8 @@ public sealed class Contract
     /// Ends the contract with <paramref name="lastDay"/> as its last day in force (a calendar day in Europe/Paris).
     /// A last day today or later is notice: the contract stays in force (active or suspended) through that day and
     /// reads as ended from the next (<see cref="StatusAt"/>); a later call may move the date. A last day before
-    /// today ends it at once.
+    /// today ends it at once. A contract not in force yet may be withdrawn with the day before its start date as
+    /// its last day: it never comes into force, so no fee falls due.
     /// </summary>
     public void End(DateOnly lastDay, DateTimeOffset now)
     {
@@ -174,34 +186,18 @@ public sealed class Contract
         }
 
         RequireSupported("endDate", lastDay);
-        if (lastDay < StartDate)
+        var earliest = HasStartedAt(now) ? StartDate : StartDate.AddDays(-1);
+        if (lastDay < earliest)
         {
-            throw DomainException.Invalid("endDate", "must not be before startDate");
+            throw DomainException.Invalid(
+                "endDate",
+                HasStartedAt(now)
+                    ? "must not be before startDate"
+                    : $"must not be before {earliest:yyyy-MM-dd}, the day before startDate (which withdraws a contract not in force yet)");
         }
 
         EndDate = lastDay;
-        if (lastDay < Period.DayOf(now))
-        {
-            Status = ContractStatus.Ended;
-        }
-    }
-
-    /// <summary>Ends the contract at once, recording <paramref name="endDate"/> as its last day.</summary>
-    public void End(DateOnly endDate)
-    {
-        if (Status == ContractStatus.Ended)
-        {
-            throw DomainException.Precondition("status", "the contract has already ended");
-        }
-
-        RequireSupported("endDate", endDate);
-        if (endDate < StartDate)
-        {
-            throw DomainException.Invalid("endDate", "must not be before startDate");
-        }
-
-        EndDate = endDate;
-        Status = ContractStatus.Ended;
+        Settle(now);
     }
 
     // Fees fall due on the start date and its anniversaries, and are booked in those months: a day outside the years

@@ -65,7 +65,7 @@ public sealed class ContractRuleTests
     public void PlumberAfterTheFirstEnded_IsAccepted()
     {
         var first = Samples.ContractFor(Samples.Plumber(), "contrat-plombier-1");
-        first.End(new DateOnly(2026, 6, 30));
+        first.End(new DateOnly(2026, 6, 30), Samples.Now);
 
         var second = Contract.Create(
             "contrat-plombier-2", Samples.Club(), Samples.Plumber("plomberie-martin"), null, new DateOnly(2026, 7, 1), null, [first], Samples.Now);
@@ -74,14 +74,38 @@ public sealed class ContractRuleTests
     }
 
     [Fact]
+    public void AContractNotInForceYet_IsWithdrawnWithTheDayBeforeItsStart_AndNoFeeFallsDue()
+    {
+        var contract = Contract.Create(
+            "contrat-2027", Samples.Club(), Samples.Plumber(), null, new DateOnly(2027, 1, 1), null, [], Samples.Now);
+
+        var tooEarly = Assert.Throws<DomainException>(() => contract.End(new DateOnly(2026, 12, 30), Samples.Now));
+        Assert.Contains("2026-12-31", tooEarly.Message, StringComparison.Ordinal);
+        contract.End(new DateOnly(2026, 12, 31), Samples.Now);
+
+        Assert.Empty(FeeBooking.DueDatesBetween(contract, new DateOnly(2026, 1, 1), new DateOnly(2030, 12, 31)));
+        Assert.Equal(ContractStatus.Ended, contract.StatusAt(new DateTimeOffset(2027, 1, 1, 12, 0, 0, TimeSpan.Zero)));
+    }
+
+    [Fact]
+    public void AContractInForce_CannotEndBeforeItsStart()
+    {
+        var contract = Samples.ContractFor(Samples.Plumber(), "contrat-plombier-1");
+
+        var error = Assert.Throws<DomainException>(() => contract.End(contract.StartDate.AddDays(-1), Samples.Now));
+
+        Assert.Equal("endDate", error.Field);
+    }
+
+    [Fact]
     public void ResumingWhenTheTradeWasTaken_IsRefused()
     {
         var first = Samples.ContractFor(Samples.Plumber(), "contrat-plombier-1");
-        first.Suspend();
+        first.Suspend(Samples.Now);
         var second = Contract.Create(
             "contrat-plombier-2", Samples.Club(), Samples.Plumber("plomberie-martin"), null, new DateOnly(2026, 7, 1), null, [], Samples.Now);
 
-        Assert.Throws<DomainException>(() => first.Resume([second]));
+        Assert.Throws<DomainException>(() => first.Resume(Samples.Now, [second]));
     }
 
     [Fact]

@@ -14,7 +14,7 @@ public sealed class FeeBookingTests
         var due = FeeBooking.DueDatesBetween(contract, start.AddYears(-1), start.AddYears(3)).ToList();
         Assert.Equal([start, start.AddYears(1), start.AddYears(2), start.AddYears(3)], due);
 
-        contract.End(start.AddYears(2).AddDays(-1));
+        contract.End(start.AddYears(2).AddDays(-1), Samples.Now);
         Assert.Equal([start, start.AddYears(1)], FeeBooking.DueDatesBetween(contract, start, start.AddYears(3)).ToList());
     }
 

@@ -116,7 +116,7 @@ public sealed class OfferTermsTests
     public void OfferUnderEndedContract_IsRefused()
     {
         var contract = Samples.ContractFor(Samples.Bakery(), "contrat-boulangerie");
-        contract.End(new DateOnly(2026, 6, 30));
+        contract.End(new DateOnly(2026, 6, 30), Samples.Now);
 
         var error = Assert.Throws<DomainException>(() => Offer.Create("pain-10", contract, "10 %", Samples.Percent(1000), Samples.Now));
 

@@ -44,11 +44,42 @@ public sealed class RedemptionRuleTests
     [Fact]
     public void SuspendedContract_IsReportedAsSuchAndEndedContractAsOfferNotActive()
     {
-        _contract.Suspend();
+        _contract.Suspend(Samples.Now);
         Assert.Equal(RejectionReason.ContractSuspended, Reason(Request(), Facts()));
 
-        _contract.End(new DateOnly(2026, 12, 31));
+        _contract.End(new DateOnly(2026, 11, 21), Samples.Now);
         Assert.Equal(RejectionReason.OfferNotActive, Reason(Request(), Facts()));
+    }
+
+    [Fact]
+    public void LateRedemptionFromTheContractsDaysInForce_GetsTheSameAnswerWhetherOrNotItsEndWasRecorded()
+    {
+        // Ended with notice on 12 November, last day 30 November; a sale of the 30th arrives in December.
+        _contract.End(new DateOnly(2026, 11, 30), Samples.Now.AddDays(-10));
+        var lastDaySale = Request() with { OccurredAt = new DateTimeOffset(2026, 11, 30, 11, 0, 0, TimeSpan.Zero) };
+        var afterEnd = Samples.Now.AddDays(9);
+        var afterLastDay = lastDaySale with { OccurredAt = lastDaySale.OccurredAt.AddDays(1) };
+        Assert.Null(Reason(lastDaySale, Facts()));
+
+        // Anything that records the end (any contract change in the club, the fee job) changes nothing for it.
+        Assert.True(_contract.Settle(afterEnd));
+        Assert.Equal(ContractStatus.Ended, _contract.Status);
+        Assert.Null(Reason(lastDaySale, Facts()));
+        Assert.Equal(RejectionReason.OfferNotActive, Reason(afterLastDay, Facts()));
+    }
+
+    [Fact]
+    public void LateRedemptionFromTheDaysASuspendedContractWasInForce_StaysSuspendedAfterItsEnd()
+    {
+        _contract.Suspend(Samples.Now);
+        _contract.End(new DateOnly(2026, 11, 30), Samples.Now);
+        var sale = Request() with { OccurredAt = new DateTimeOffset(2026, 11, 30, 11, 0, 0, TimeSpan.Zero) };
+        var afterEnd = Samples.Now.AddDays(9);
+
+        Assert.False(_contract.Settle(afterEnd));
+        Assert.Equal(ContractStatus.Ended, _contract.StatusAt(afterEnd));
+        Assert.Equal(RejectionReason.ContractSuspended, Reason(sale, Facts()));
+        Assert.Throws<DomainException>(() => _contract.Resume(afterEnd, []));
     }
 
     [Fact]

@@ -148,6 +148,39 @@ public abstract class AdminServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task AContractNotInForceYet_IsWithdrawnWithTheDayBeforeItsStart_AndTheFeeJobBooksNothing()
+    {
+        var (_, club) = await NewClubAsync();
+        var plumber = await Admin.CreatePartnerAsync(SampleData.Plumber());
+        var start = Domain.Period.DayOf(TimeProvider.System.GetUtcNow()).AddDays(10);
+        var request = SampleData.Contract(club.Id, plumber.Id);
+        request.StartDate = start.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var contract = await Admin.CreateContractAsync(request);
+        var dayBefore = start.AddDays(-1).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+        var tooEarly = await Admin.FailsAsync((client, options) => client.EndContractAsync(
+            new EndContractRequest { ContractId = contract.Id, EndDate = start.AddDays(-2).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) }, options));
+        var withdrawn = await Admin.CallAsync((client, options) => client.EndContractAsync(new EndContractRequest { ContractId = contract.Id, EndDate = dayBefore }, options));
+        // On its start date, the fee job finds nothing due: a 1,000 EUR fee for a contract that never came into force.
+        var jobs = Hub.Services.GetRequiredService<Features.Fees.FeeAccrualService>();
+        var readByTheJob = await ReadContractAsync(contract.Id);
+        var outcome = await jobs.BookAsync(readByTheJob, start, [], TestTimeouts.Token());
+
+        Assert.Equal(StatusCode.InvalidArgument, tooEarly.StatusCode);
+        Assert.Equal($"end_date: must not be before {dayBefore}, the day before startDate (which withdraws a contract not in force yet)", tooEarly.Detail);
+        Assert.Equal((ContractStatus.Ended, dayBefore), (withdrawn.Status, withdrawn.EndDate));
+        Assert.Equal(Features.Fees.FeeBookingOutcome.NoLongerDue, outcome);
+        Assert.Empty(Domain.Ledger.FeeBooking.DueDatesBetween(readByTheJob, start.AddYears(-1), start.AddYears(5)));
+    }
+
+    private async Task<Domain.Contract> ReadContractAsync(string contractId)
+    {
+        var factory = Hub.Services.GetRequiredService<IDbContextFactory<HlmHub.Storage.HlmHubDbContext>>();
+        await using var db = await factory.CreateDbContextAsync(TestTimeouts.Token());
+        return await db.Contracts.AsNoTracking().SingleAsync(item => item.Id == contractId, TestTimeouts.Token());
+    }
+
+    [Fact]
     public async Task AFeeTheJobReadAsDue_IsNotBooked_WhenTheContractsEndWasMovedBeforeItMeanwhile()
     {
         // The daily job reads contracts, then books their fees one by one. An end date moved back in between used to

@@ -116,7 +116,7 @@ public abstract class DomainStorageTests(MigratedDatabaseFixture fixture)
         await using (var context = await fixture.Database.CreateContextAsync(cancellationToken))
         {
             var stored = await context.Contracts.SingleAsync(contract => contract.Id == firstContract.Id, cancellationToken);
-            stored.End(new DateOnly(2026, 1, 31));
+            stored.End(new DateOnly(2026, 1, 31), SampleWorld.Now);
             context.Add(Contract.Create("c3-" + data.Suffix, data.Club, second, null, new DateOnly(2026, 2, 1), null, [], SampleWorld.Now));
             await context.SaveChangesAsync(cancellationToken);
         }

@@ -72,7 +72,7 @@ internal sealed partial class AdminService
 
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
     public override Task<V1.Contract> SuspendContract(V1.SuspendContractRequest request, ServerCallContext context) =>
-        ChangeContractAsync(request.ContractId, "suspended", contract => contract.Suspend(), context);
+        ChangeContractAsync(request.ContractId, "suspended", contract => contract.Suspend(Now), context);
 
     // The one-per-trade check reads the club's active contracts under the resumed contract's lock, as
     // CreateContract reads them: two contracts of one trade made active at once are stopped by the unique index
@@ -80,7 +80,7 @@ internal sealed partial class AdminService
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
     public override Task<V1.Contract> ResumeContract(V1.ResumeContractRequest request, ServerCallContext context) =>
         ChangeContractAsync(request.ContractId, "resumed", async (db, contract, cancellationToken) =>
-            contract.Resume(await ActiveContractsOfClubAsync(db, contract.ClubId, Now, cancellationToken)), context);
+            contract.Resume(Now, await ActiveContractsOfClubAsync(db, contract.ClubId, Now, cancellationToken)), context);
 
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
     public override Task<V1.Contract> EndContract(V1.EndContractRequest request, ServerCallContext context)
