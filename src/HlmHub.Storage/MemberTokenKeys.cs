@@ -36,6 +36,20 @@ public static class MemberTokenKeys
         }
     }
 
+    /// <summary>
+    /// Checks a configured <c>MemberTokens:Key</c> while the host is built, so a bad one stops the hub at start-up
+    /// with a line naming the setting, not at the first roster or eligibility call with INTERNAL. (A key file is
+    /// read, or created, on first use.)
+    /// </summary>
+    public static void CheckConfiguredKey(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (configuration[ConfigurationKey] is { } configured && !string.IsNullOrWhiteSpace(configured))
+        {
+            CryptographicOperations.ZeroMemory(Decode(configured, ConfigurationKey));
+        }
+    }
+
     internal static byte[] Load(IConfiguration configuration, string dataDirectory)
     {
         var configured = configuration[ConfigurationKey];
@@ -81,12 +95,16 @@ public static class MemberTokenKeys
         }
         catch (FormatException)
         {
-            throw new InvalidOperationException($"The member-token key in {source} is not valid base64.");
+            throw new InvalidOperationException(Problem(source, "must be base64 (it is not valid base64)"));
         }
 
         return key.Length >= MemberTokenGenerator.MinimumKeyLength
             ? key
-            : throw new InvalidOperationException(
-                $"The member-token key in {source} must be at least {MemberTokenGenerator.MinimumKeyLength} bytes.");
+            : throw new InvalidOperationException(Problem(source, $"must be at least {MemberTokenGenerator.MinimumKeyLength} bytes (it is {key.Length})"));
     }
+
+    // "MemberTokens:Key must be ...": a message that starts with the setting's name is reported as a configuration
+    // error, one line and exit 78 (HlmHub.Server's ConfigurationErrors).
+    private static string Problem(string source, string rule) =>
+        source == ConfigurationKey ? $"{ConfigurationKey} {rule}" : $"The member-token key in {source} {rule}";
 }

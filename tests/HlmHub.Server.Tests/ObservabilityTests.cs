@@ -216,6 +216,9 @@ public sealed class ObservabilityProcessTests
     // Read by the fee jobs and by reconciliation, each checking it: one sentence all the same.
     [InlineData("Fees:PaymentTermDays", "400", "Fees:PaymentTermDays must be 0 to 366 (it is 400) (docs")]
     [InlineData("Statements:MaxLines", "0", "Statements:MaxLines must be greater than 0 (it is 0)")]
+    // Read when the first member token is needed: a bad key used to start the hub and fail every roster call INTERNAL.
+    [InlineData("MemberTokens:Key", "abc", "MemberTokens:Key must be base64 (it is not valid base64)")]
+    [InlineData("MemberTokens:Key", "AAAA", "MemberTokens:Key must be at least 32 bytes (it is 3)")]
     // With the default rate of 500 a second: a bucket of 50 would hold every caller to 50 a second.
     [InlineData("Hub:CallBurstPerCaller", "50", "Hub:CallBurstPerCaller must be at least Hub:CallsPerSecondPerCaller (500), or the rate is capped at the burst (it is 50)")]
     public Task ABadSetting_StopsTheHubWithOneLineNamingItAndItsRule_AndExitCode78(string setting, string value, string expected) =>
@@ -256,11 +259,44 @@ public sealed class ObservabilityProcessTests
             var line = Assert.Single(hub.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries), candidate => candidate.StartsWith("hlmhub: invalid configuration:", StringComparison.Ordinal));
             Assert.Contains($"http://127.0.0.1:{running.GrpcPort}: address already in use", line, StringComparison.Ordinal);
             Assert.Contains("Kestrel:Endpoints:Grpc:Url and Kestrel:Endpoints:Http:Url", line, StringComparison.Ordinal);
+            // The services stopped before they ever ran report nothing: no crash logged after the one line.
+            Assert.DoesNotContain("BackgroundService", hub.Output, StringComparison.Ordinal);
         }
         finally
         {
             Directory.Delete(first, recursive: true);
             Directory.Delete(second, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("notaurl", "must be absolute URLs such as http://127.0.0.1:5080 (Invalid url: 'notaurl')")]
+    // TEST-NET-3 (RFC 5737): never an address of this machine.
+    [InlineData("http://203.0.113.5:7580", "must name an address of this machine")]
+    [InlineData("https://127.0.0.1:7580", "an https:// endpoint needs a certificate (Kestrel:Endpoints:{Grpc,Http}:Certificate:Path)")]
+    public async Task AnEndpointKestrelCannotSetUp_StopsTheHubWithOneLineNamingTheSettings_AndExitCode78(string url, string expected)
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("hlmhub-endpoint-").FullName;
+        try
+        {
+            await using var hub = HubProcess.Start(new Dictionary<string, string?>
+            {
+                ["Storage:DataDirectory"] = dataDirectory,
+                ["Kestrel:Endpoints:Grpc:Url"] = url,
+            });
+
+            var exitCode = await hub.WaitForExitAsync();
+
+            Assert.True(exitCode == 78, $"exit {exitCode}:\n{hub.Output}");
+            var line = Assert.Single(hub.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries), candidate => candidate.StartsWith("hlmhub: invalid configuration:", StringComparison.Ordinal));
+            Assert.Contains("Kestrel:Endpoints:Grpc:Url and Kestrel:Endpoints:Http:Url", line, StringComparison.Ordinal);
+            Assert.Contains(expected, line, StringComparison.Ordinal);
+            // The services stopped before they ever ran report nothing: no crash logged after the one line.
+            Assert.DoesNotContain("BackgroundService", hub.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dataDirectory, recursive: true);
         }
     }
 

@@ -61,7 +61,7 @@ internal sealed class GrpcAuthorizationResultHandler(TimeProvider timeProvider, 
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/grpc";
         response.Headers["grpc-status"] = status.ToString(CultureInfo.InvariantCulture);
-        response.Headers["grpc-message"] = Uri.EscapeDataString(message);
+        response.Headers["grpc-message"] = GrpcStatusMessage.Encode(message);
         return Task.CompletedTask;
     }
 

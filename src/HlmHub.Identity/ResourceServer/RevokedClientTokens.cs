@@ -159,9 +159,10 @@ internal sealed class RevokedClientTokensRefresher(
             {
                 await Task.Delay(Timeout.Infinite, started.Token);
             }
-            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+            catch (OperationCanceledException)
             {
-                // Started.
+                // Started, or stopping: a hub that failed to start (a port in use) stops it before it ever started,
+                // and the cancellation is no failure to report (the host would log it as a crash).
             }
         }
 

@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 
@@ -8,7 +9,8 @@ namespace HlmHub.Server.Hosting;
 /// code <see cref="ExitCode"/> (EX_CONFIG in sysexits.h), instead of a stack trace. Configuration errors are: a failed
 /// options validation (<see cref="SettingChecks"/>, at start-up), a value the configuration binder cannot convert,
 /// and the settings the storage and identity layers check while the host is built, whose messages start with the
-/// setting's name; and an endpoint address Kestrel cannot bind (a port in use).
+/// setting's name; and an endpoint Kestrel cannot set up (a port in use, an address not of this machine, a URL it
+/// cannot read, https without a certificate).
 /// </summary>
 internal static partial class ConfigurationErrors
 {
@@ -60,9 +62,21 @@ internal static partial class ConfigurationErrors
         // Kestrel's "Failed to bind to address http://127.0.0.1:5080: address already in use.": a configured
         // address this machine cannot give the hub, the first thing a newcomer with a second hub running meets.
         IOException bind when bind.Message.StartsWith("Failed to bind to address", StringComparison.Ordinal) =>
-            [bind.Message.TrimEnd('.') + ": stop what holds it (another hub?), or set Kestrel:Endpoints:Grpc:Url and Kestrel:Endpoints:Http:Url"],
+            [bind.Message.TrimEnd('.') + ": stop what holds it (another hub?), or set " + EndpointSettings],
+        // Kestrel's "Invalid url: 'notaurl'", read from the configured endpoints.
+        FormatException url when url.Message.StartsWith("Invalid url", StringComparison.Ordinal) =>
+            [$"{EndpointSettings} must be absolute URLs such as http://127.0.0.1:5080 ({url.Message.TrimEnd('.')})"],
+        // An address that is not one of this machine's: the socket error names no address, the settings do.
+        SocketException { SocketErrorCode: SocketError.AddressNotAvailable } address =>
+            [$"{EndpointSettings} must name an address of this machine ({address.Message.TrimEnd('.')})"],
+        InvalidOperationException https when https.Message.StartsWith("Unable to configure HTTPS endpoint", StringComparison.Ordinal) =>
+            [$"{EndpointSettings}: an https:// endpoint needs a certificate (Kestrel:Endpoints:{{Grpc,Http}}:Certificate:Path), or use http:// behind a TLS proxy ({FirstSentence(https.Message)})"],
         _ => null,
     };
+
+    private const string EndpointSettings = "Kestrel:Endpoints:Grpc:Url and Kestrel:Endpoints:Http:Url";
+
+    private static string FirstSentence(string message) => message.Split(". ", 2)[0];
 
     private static string Line(string message) =>
         "hlmhub: invalid configuration: " + message.ReplaceLineEndings(" ") + " (docs/configuration.md lists every setting)";

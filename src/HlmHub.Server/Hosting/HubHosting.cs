@@ -215,7 +215,7 @@ internal static class HubHosting
             response.StatusCode = StatusCodes.Status200OK;
             response.ContentType = "application/grpc";
             response.Headers["grpc-status"] = ((int)Grpc.Core.StatusCode.ResourceExhausted).ToString(CultureInfo.InvariantCulture);
-            response.Headers["grpc-message"] = Uri.EscapeDataString(message);
+            response.Headers["grpc-message"] = HlmHub.Identity.Authorization.GrpcStatusMessage.Encode(message);
             if (overRate)
             {
                 // gRPC's retry pushback: a client whose retry policy covers RESOURCE_EXHAUSTED waits this long.

@@ -97,6 +97,18 @@ async function main() {
   } catch (error) {
     check('no_token_is_unauthenticated', error.code === grpc.status.UNAUTHENTICATED, `${error.code} ${error.details}`);
   }
+  // grpc-js decodes grpc-message as the gRPC spec percent-encodes it: only bytes outside printable ASCII, and '%'.
+  // A ':' sent as %3A would reach the caller as "%3A".
+  const garbage = new grpc.Metadata();
+  garbage.add('authorization', 'Bearer not-a-jwt');
+  try {
+    await call(client, 'ListLandlords', {}, garbage);
+    check('bad_token_message_reads_as_sent', false, 'the call was served');
+  } catch (error) {
+    check('bad_token_message_reads_as_sent',
+      error.code === grpc.status.UNAUTHENTICATED && error.details === 'Invalid access token: the token is not a well-formed JWT.',
+      `${error.code} ${error.details}`);
+  }
   client.close();
   return failures === 0 ? 0 : 1;
 }
