@@ -23,6 +23,12 @@ builder.Services.AddHlmHubStorage(builder.Configuration);
 builder.Services.AddHostedService<DatabaseMigrationService>();
 builder.Services.AddHlmHubIdentity(builder.Configuration);
 builder.Services.AddHubFeatures(builder.Configuration);
+if (schemaCommand == SchemaCommand.Migrate)
+{
+    // Quartz's tables too, even with Storage:ApplyMigrationsAtStartup=false (the DBA's mode, whose configuration the
+    // command runs with): docs/scheduling.md.
+    HlmHub.Server.Features.Scheduling.HubScheduling.ProvisionSchemaWhenCreated(builder.Services);
+}
 
 var app = builder.Build();
 if (schemaCommand != SchemaCommand.None)

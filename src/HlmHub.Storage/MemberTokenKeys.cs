@@ -6,7 +6,8 @@ namespace HlmHub.Storage;
 
 /// <summary>
 /// Loads the hub's member-token key: <c>MemberTokens:Key</c> (base64, at least 32 bytes) when configured, else the
-/// file <c>member-token.key</c> in the data directory, created with 32 random bytes and mode 0600 on first use.
+/// file <c>member-token.key</c> in the data directory, created with 32 random bytes and mode 0600 on first use
+/// (written to a temporary file, forced to disk, then moved into place, never over an existing key).
 /// Several hub instances must share one key (configure <c>MemberTokens:Key</c>): a key file is per machine.
 /// See docs/member-tokens.md for rotation.
 /// </summary>
@@ -59,31 +60,111 @@ public static class MemberTokenKeys
         }
 
         var path = Path.Combine(dataDirectory, KeyFileName);
-        if (File.Exists(path))
+        if (ReadKeyFile(path) is { } existing)
         {
-            return Decode(File.ReadAllText(path), path);
+            return existing;
         }
 
         PrivateDirectory.Create(dataDirectory);
+        using var creationLock = AcquireCreationLock(dataDirectory);
+        // Another process may have created the key while this one waited for the lock: use its key, so both compute
+        // the same tokens.
+        if (ReadKeyFile(path) is { } created)
+        {
+            return created;
+        }
+
+        // A temporary file left here can only come from a creation that died before its move: a live one holds the
+        // lock. Its key was never returned, so no token was derived from it.
+        foreach (var leftover in Directory.EnumerateFiles(dataDirectory, KeyFileName + ".*" + TemporarySuffix))
+        {
+            File.Delete(leftover);
+        }
+
         var key = RandomNumberGenerator.GetBytes(GeneratedKeyLength);
+        // Written whole and forced to disk under another name, then moved into place: the key file is never seen
+        // empty or half written, by a reader or after a power loss, while tokens derived from the key may already be
+        // committed to the database. Same directory, so the move is a rename within one file system.
+        var temporary = Path.Combine(dataDirectory, $"{KeyFileName}.{Guid.NewGuid():N}{TemporarySuffix}");
         try
         {
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
+            using (var stream = new FileStream(temporary, PrivateFileOptions(FileMode.CreateNew, FileAccess.Write)))
             {
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                var text = System.Text.Encoding.ASCII.GetBytes(Convert.ToBase64String(key));
+                stream.Write(text);
+                stream.Flush(flushToDisk: true);
             }
 
-            using var stream = new FileStream(path, options);
-            using var writer = new StreamWriter(stream);
-            writer.Write(Convert.ToBase64String(key));
+            // Never over an existing key: File.Move without overwrite checks, then renames; the lock makes that check
+            // hold, as only the lock's holder creates the file.
+            File.Move(temporary, path, overwrite: false);
+            // .NET cannot sync a directory, which is what makes a rename durable. Syncing the moved file has ext4 and
+            // xfs commit their journal up to the rename (the moved inode's change), the closest that can be had here.
+            using (var moved = new FileStream(path, PrivateFileOptions(FileMode.Open, FileAccess.Write)))
+            {
+                moved.Flush(flushToDisk: true);
+            }
+
             return key;
         }
-        catch (IOException) when (File.Exists(path))
+        catch
         {
-            // Another process created the file first: use its key, so both compute the same tokens.
-            return Decode(File.ReadAllText(path), path);
+            CryptographicOperations.ZeroMemory(key);
+            File.Delete(temporary);
+            throw;
         }
+    }
+
+    private static byte[]? ReadKeyFile(string path) => File.Exists(path) ? Decode(File.ReadAllText(path), path) : null;
+
+    /// <summary>The suffix of the temporary file a new key is written to before it is moved into place.</summary>
+    internal const string TemporarySuffix = ".tmp";
+
+    /// <summary>The lock file two processes creating the key at once take turns on (it stays, empty, afterwards).</summary>
+    internal const string LockFileName = KeyFileName + ".lock";
+
+    /// <summary>How long a process waits for another one to finish creating the key.</summary>
+    private static readonly TimeSpan CreationLockTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Takes the lock on <see cref="LockFileName"/>: opened without sharing, which .NET holds as an exclusive
+    /// <c>flock</c> on Unix and a sharing mode on Windows, both released by the system if the process dies. Waits for
+    /// another creator, as a second process starting on the same data directory does.
+    /// </summary>
+    private static FileStream AcquireCreationLock(string dataDirectory)
+    {
+        var path = Path.Combine(dataDirectory, LockFileName);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, PrivateFileOptions(FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+            }
+            catch (IOException error) when (File.Exists(path))
+            {
+                // Held by another creator: its whole creation takes milliseconds.
+                if (waited.Elapsed >= CreationLockTimeout)
+                {
+                    throw new InvalidOperationException(
+                        $"Another process has held {path} for {CreationLockTimeout.TotalSeconds:0} s while creating the member-token key; is a hub stuck on this data directory?", error);
+                }
+
+                Thread.Sleep(TimeSpan.FromMilliseconds(20));
+            }
+        }
+    }
+
+    /// <summary>A file readable and writable by the hub's user only (0600) when this opening creates it.</summary>
+    private static FileStreamOptions PrivateFileOptions(FileMode mode, FileAccess access, FileShare share = FileShare.Read)
+    {
+        var options = new FileStreamOptions { Mode = mode, Access = access, Share = share };
+        if (!OperatingSystem.IsWindows() && mode != FileMode.Open)
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        return options;
     }
 
     private static byte[] Decode(string text, string source)

@@ -135,6 +135,34 @@ public abstract class LedgerGuardSqlTests(MigratedDatabaseFixture fixture)
     }
 
     [Fact]
+    public async Task ExistingEntryOrClosureKey_InsertedAgain_IsAUniqueViolation()
+    {
+        var cancellationToken = TestTimeouts.Token();
+        var world = await LedgerWorld.CreateAsync(fixture.Database, cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
+
+        // Closing a month twice at once is a race the hub expects (AdminService.ClosePeriod reads the winner's
+        // closure on a unique violation): on SQLite the guard against REPLACE refuses it first, and must say the same.
+        var closure = await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync(
+            connection, null, "INSERT INTO \"PeriodClosures\" (\"ClubId\", \"Period\", \"ClosedAt\") VALUES (@p0, @p1, 0)", cancellationToken,
+            world.ClubId, world.ClosedPeriod.Key));
+        Assert.True(StorageErrors.IsUniqueViolation(closure), closure.ToString());
+
+        // Rolled back before EF Core writes: on SQLite the refused insert has taken the write lock.
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            var entry = await Assert.ThrowsAnyAsync<DbException>(() =>
+                InsertEntryAsync(connection, transaction, world.CommittedTransactionId, 1, world.Receivable, "Debit", Cents, cancellationToken));
+            Assert.True(StorageErrors.IsUniqueViolation(entry), entry.ToString());
+        }
+
+        await using var context = await fixture.Database.CreateContextAsync(cancellationToken);
+        context.PeriodClosures.Add(PeriodClosure.Close(world.ClubId, world.ClosedPeriod, SampleWorld.Now));
+        var saved = await Assert.ThrowsAsync<DbUpdateException>(() => context.SaveChangesAsync(cancellationToken));
+        Assert.True(StorageErrors.IsUniqueViolation(saved), saved.ToString());
+    }
+
+    [Fact]
     public async Task BookingIntoAClosedMonth_WithRawSql_IsRefused()
     {
         var cancellationToken = TestTimeouts.Token();
@@ -239,7 +267,7 @@ public abstract class LedgerGuardSqlTests(MigratedDatabaseFixture fixture)
     }
 
     /// <summary>A club with its fee accounts, one committed balanced transaction and one closed month, set up through EF Core.</summary>
-    private sealed record LedgerWorld(
+    protected sealed record LedgerWorld(
         string ClubId, string Receivable, string Revenue, Guid CommittedTransactionId, string CommittedIdempotencyKey, Period OpenPeriod, Period ClosedPeriod)
     {
         public static async Task<LedgerWorld> CreateAsync(TestDatabase database, CancellationToken cancellationToken)
@@ -270,6 +298,59 @@ public sealed class SqliteLedgerGuardSqlTests(SqliteDatabaseFixture fixture)
         await using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA foreign_keys";
         Assert.Equal(1L, Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// REPLACE INTO deletes the row whose key it meets and inserts its own, and that delete fires no DELETE trigger
+    /// (recursive_triggers is off): without the BEFORE INSERT guards it rewrote a committed entry, and a closed month.
+    /// </summary>
+    [Fact]
+    public async Task ReplaceInto_CommittedEntriesAndClosures_IsRefusedAndChangesNothing()
+    {
+        var cancellationToken = TestTimeouts.Token();
+        var world = await LedgerWorld.CreateAsync(fixture.Database, cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
+        var transactionId = world.CommittedTransactionId.ToString().ToUpperInvariant();
+        var before = await DumpAsync(connection, world, cancellationToken);
+
+        // Balanced, positive, on a known account: every other guard lets these rows through.
+        var entries = await Assert.ThrowsAsync<SqliteException>(() => ExecuteAsync(
+            connection, null,
+            "REPLACE INTO \"LedgerEntries\" VALUES (@p0, 1, @p1, 'Debit', 999999), (@p0, 2, @p1, 'Credit', 999999)",
+            cancellationToken, transactionId, world.Revenue));
+        Assert.Contains("append-only", entries.Message, StringComparison.Ordinal);
+        var closure = await Assert.ThrowsAsync<SqliteException>(() => ExecuteAsync(
+            connection, null, "INSERT OR REPLACE INTO \"PeriodClosures\" VALUES (@p0, @p1, 42)", cancellationToken, world.ClubId, world.ClosedPeriod.Key));
+        Assert.Contains("append-only", closure.Message, StringComparison.Ordinal);
+        // A transaction has no such trigger: its entries' ON DELETE RESTRICT key refuses REPLACE's implicit delete.
+        await Assert.ThrowsAsync<SqliteException>(() => ExecuteAsync(
+            connection, null,
+            "REPLACE INTO \"LedgerTransactions\" (\"Id\", \"IdempotencyKey\", \"ClubId\", \"Kind\", \"Period\", \"Description\", \"OccurredAt\", \"RecordedAt\") " +
+            "VALUES (@p0, @p1, @p2, 'FeeAccrual', @p3, 'rewritten', 0, 0)",
+            cancellationToken, transactionId, world.CommittedIdempotencyKey, world.ClubId, world.OpenPeriod.Key));
+
+        Assert.Equal(before, await DumpAsync(connection, world, cancellationToken));
+    }
+
+    /// <summary>The committed transaction's row and entries and the club's closures, as text.</summary>
+    private static async Task<string> DumpAsync(DbConnection connection, LedgerWorld world, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            "SELECT 'entry', \"Line\", \"AccountId\", \"Side\", \"Amount\" FROM \"LedgerEntries\" WHERE \"TransactionId\" = $id " +
+            "UNION ALL SELECT 'transaction', \"Period\", \"Kind\", \"Description\", \"RecordedAt\" FROM \"LedgerTransactions\" WHERE \"Id\" = $id " +
+            "UNION ALL SELECT 'closure', \"Period\", \"ClubId\", '', \"ClosedAt\" FROM \"PeriodClosures\" WHERE \"ClubId\" = $club ORDER BY 1, 2";
+        command.Parameters.Add(new SqliteParameter("$id", world.CommittedTransactionId.ToString().ToUpperInvariant()));
+        command.Parameters.Add(new SqliteParameter("$club", world.ClubId));
+        var rows = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(string.Join("|", Enumerable.Range(0, reader.FieldCount).Select(reader.GetValue)));
+        }
+
+        Assert.Equal(4, rows.Count);
+        return string.Join("\n", rows);
     }
 }
 

@@ -48,6 +48,76 @@ public sealed class MemberTokenKeyTests : IDisposable
         Assert.DoesNotContain(key, error.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A creation that died before its move (a crash, a power loss) leaves only its temporary file, possibly empty or
+    /// half written, and perhaps the lock file: its key was never used, so the next start creates the key as usual,
+    /// and clears what was left.
+    /// </summary>
+    [Fact]
+    public void LeftoversOfACreationThatDied_DoNotStopTheNextOne_AndAreCleared()
+    {
+        Directory.CreateDirectory(_dataDirectory);
+        var empty = Path.Combine(_dataDirectory, $"{MemberTokenKeys.KeyFileName}.{Guid.NewGuid():N}{MemberTokenKeys.TemporarySuffix}");
+        var partial = Path.Combine(_dataDirectory, $"{MemberTokenKeys.KeyFileName}.{Guid.NewGuid():N}{MemberTokenKeys.TemporarySuffix}");
+        File.WriteAllText(empty, "");
+        File.WriteAllText(partial, "c2VjcmV0");
+        File.WriteAllText(Path.Combine(_dataDirectory, MemberTokenKeys.LockFileName), "");
+
+        var generator = Resolve(new Dictionary<string, string?>());
+
+        var key = Convert.FromBase64String(File.ReadAllText(Path.Combine(_dataDirectory, MemberTokenKeys.KeyFileName)));
+        Assert.Equal(MemberTokenKeys.GeneratedKeyLength, key.Length);
+        Assert.Equal(new MemberTokenGenerator(key).Compute("amsom", "REF-1"), generator.Compute("amsom", "REF-1"));
+        Assert.Empty(Directory.EnumerateFiles(_dataDirectory, "*" + MemberTokenKeys.TemporarySuffix));
+    }
+
+    [Fact]
+    public void ExistingKeyFile_IsNeverReplaced_EvenBesideALeftoverTemporaryKey()
+    {
+        Directory.CreateDirectory(_dataDirectory);
+        var path = Path.Combine(_dataDirectory, MemberTokenKeys.KeyFileName);
+        var existing = Convert.ToBase64String(Enumerable.Range(1, 32).Select(value => (byte)value).ToArray());
+        File.WriteAllText(path, existing);
+        File.WriteAllText(
+            Path.Combine(_dataDirectory, $"{MemberTokenKeys.KeyFileName}.{Guid.NewGuid():N}{MemberTokenKeys.TemporarySuffix}"),
+            Convert.ToBase64String(new byte[32]));
+
+        var generator = Resolve(new Dictionary<string, string?>());
+
+        Assert.Equal(existing, File.ReadAllText(path));
+        Assert.Equal(new MemberTokenGenerator(Convert.FromBase64String(existing)).Compute("amsom", "REF-1"), generator.Compute("amsom", "REF-1"));
+    }
+
+    /// <summary>
+    /// Hubs starting at once on one data directory (threads here: the lock is per open file, as between processes)
+    /// all use one key. Before the key was written elsewhere and moved into place, the losers read the file the
+    /// winner had created and not yet written, and failed on an empty key.
+    /// </summary>
+    [Fact]
+    public async Task CreatorsRacingOnOneDataDirectory_AllUseTheSameKey()
+    {
+        const int Creators = 8;
+        for (var round = 0; round < 50; round++)
+        {
+            var directory = Path.Combine(Path.GetDirectoryName(_dataDirectory)!, "race-" + round);
+            var configuration = new ConfigurationBuilder().Build();
+            using var start = new Barrier(Creators);
+            // A thread each (LongRunning), so they all reach the barrier without waiting for the pool to grow.
+            var keys = await Task.WhenAll(Enumerable.Range(0, Creators).Select(_ => Task.Factory.StartNew(
+                () =>
+                {
+                    start.SignalAndWait(TestTimeouts.Default);
+                    return Convert.ToBase64String(MemberTokenKeys.Load(configuration, directory));
+                },
+                CancellationToken.None,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default)));
+
+            Assert.Single(keys.Distinct());
+            Assert.Equal(keys[0], File.ReadAllText(Path.Combine(directory, MemberTokenKeys.KeyFileName)));
+        }
+    }
+
     public void Dispose()
     {
         var root = Path.GetDirectoryName(_dataDirectory)!;

@@ -74,7 +74,7 @@ public abstract class MigrationTests(StorageProvider provider)
             // What a DBA does: run the script (twice, as an idempotent script may be), outside the hub's migrator.
             var connection = context.Database.GetDbConnection();
             await connection.OpenAsync(cancellationToken);
-            foreach (var batch in Batches(script).Concat(Batches(script)))
+            foreach (var batch in OfflineContext.Batches(script).Concat(OfflineContext.Batches(script)))
             {
                 await using var command = connection.CreateCommand();
                 command.CommandText = batch;
@@ -113,11 +113,6 @@ public abstract class MigrationTests(StorageProvider provider)
         var household = await upgraded.Households.SingleAsync(item => item.Id == id, cancellationToken);
         Assert.Equal((Domain.HouseholdStatus.Left, 2L, lastChange, lastChange), (household.Status, household.Version, household.UpdatedAt, household.StatusChangedAt));
     }
-
-    // SQL Server scripts separate batches with GO lines; PostgreSQL scripts are one batch.
-    private static IEnumerable<string> Batches(string script) =>
-        System.Text.RegularExpressions.Regex.Split(script, @"^\s*GO\s*$", System.Text.RegularExpressions.RegexOptions.Multiline)
-            .Where(batch => !string.IsNullOrWhiteSpace(batch));
 }
 
 public sealed class SqliteMigrationTests() : MigrationTests(StorageProvider.Sqlite);
@@ -136,9 +131,15 @@ internal static class OfflineContext
         _ => "Server=offline.invalid;Database=offline;TrustServerCertificate=true;Connect Timeout=1",
     }));
 
+    /// <summary>The script the hub prints for <c>--migrations-script</c>.</summary>
     public static string IdempotentScript(StorageProvider provider)
     {
         using var context = Create(provider);
-        return context.GetService<IMigrator>().GenerateScript(options: MigrationsSqlGenerationOptions.Idempotent);
+        return Internal.DatabaseMigrator.IdempotentScript(context, Providers.StorageProviderAdapter.For(provider));
     }
+
+    /// <summary>A SQL Server script's batches, which sqlcmd and SSMS send one by one (GO lines); a PostgreSQL script is one.</summary>
+    public static IEnumerable<string> Batches(string script) =>
+        System.Text.RegularExpressions.Regex.Split(script, @"^\s*GO\s*$", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Where(batch => !string.IsNullOrWhiteSpace(batch));
 }

@@ -18,6 +18,33 @@ public sealed class SqlServerScriptTests
 {
     private static readonly Lazy<ParsedScript> Script = new(() => ParsedScript.Parse(OfflineContext.IdempotentScript(StorageProvider.SqlServer)));
 
+    /// <summary>
+    /// The DBA's script, run with classic sqlcmd: every session starts with QUOTED_IDENTIFIER OFF unless it is given
+    /// -I, and "Side" is then a string, not a column. The script sets it ON in a batch of its own, so it holds from
+    /// the next batch on, whatever the tool, as SQL Server compiles each batch with the setting in force when it arrives.
+    /// </summary>
+    [Fact]
+    public void IdempotentScript_RunWithQuotedIdentifiersOff_SetsThemOnFirst_SoChecksAndFiltersNameColumns()
+    {
+        var script = OfflineContext.IdempotentScript(StorageProvider.SqlServer);
+
+        Assert.Equal("SET QUOTED_IDENTIFIER ON;", OfflineContext.Batches(script).First().Trim());
+        var underSqlcmd = ParsedScript.Parse(script, initialQuotedIdentifiers: false);
+        Assert.True(underSqlcmd.Errors.Count == 0, string.Join("\n", underSqlcmd.Errors));
+        Assert.True(underSqlcmd.ExecBodyErrors.Count == 0, string.Join("\n", underSqlcmd.ExecBodyErrors));
+        Assert.Equal(3, underSqlcmd.CheckConstraints.Count);
+        Assert.All(underSqlcmd.CheckConstraintColumns, check => Assert.True(check.Value > 0, $"{check.Key} names no column"));
+        var filtered = underSqlcmd.Indexes.Where(index => index.Filtered).ToList();
+        Assert.Contains(filtered, index => index.Name == "IX_OpenIddictApplications_ClientId");
+        Assert.All(filtered, index => Assert.True(index.FilterColumns > 0, $"{index.Name}'s filter names no column"));
+
+        // What sqlcmd without -I did before the script set it: the checks compared string literals, and the filters
+        // with double-quoted names are not even valid (a filter must compare columns).
+        var withoutTheSet = ParsedScript.Parse(string.Join("\nGO\n", OfflineContext.Batches(script).Skip(1)), initialQuotedIdentifiers: false);
+        Assert.Equal(0, withoutTheSet.CheckConstraintColumns["CK_LedgerEntries_SideValid"]);
+        Assert.Contains(withoutTheSet.ExecBodyErrors, error => error.Contains("\"Status\"", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Model_BuildsAndValidatesOnSqlServer()
     {
@@ -175,7 +202,8 @@ public sealed class SqlServerScriptTests
 
     private sealed record Trigger(string Name, string Table, string Actions, string Body);
 
-    private sealed record Index(string Name, bool Unique, bool Filtered);
+    /// <summary>An index; <paramref name="FilterColumns"/> counts the column references in its filter.</summary>
+    private sealed record Index(string Name, bool Unique, bool Filtered, int FilterColumns);
 
     private sealed record Insert(string Table, int Rows);
 
@@ -199,17 +227,41 @@ public sealed class SqlServerScriptTests
 
         public Dictionary<string, string> CheckConstraints { get; } = [];
 
+        /// <summary>How many column references each check constraint's condition holds (none: it compares literals).</summary>
+        public Dictionary<string, int> CheckConstraintColumns { get; } = [];
+
         /// <summary>Each created table's text columns and their collation (null: the database's).</summary>
         public Dictionary<(string Table, string Column), string?> ColumnCollations { get; } = [];
 
         /// <summary>Column alterations and index drops and creations, in script order.</summary>
         public List<Step> Steps { get; } = [];
 
-        public static ParsedScript Parse(string script)
+        /// <summary>Whether double quotes delimit identifiers in the batch parsed next (SET QUOTED_IDENTIFIER).</summary>
+        private bool _quotedIdentifiers;
+
+        /// <summary>
+        /// Parses <paramref name="script"/> one batch at a time, as a server runs it: a batch is compiled with the
+        /// quoted-identifier setting in force when it arrives (<paramref name="initialQuotedIdentifiers"/>: the tool's,
+        /// on in SSMS and the drivers, off in sqlcmd without -I), and a SET QUOTED_IDENTIFIER applies from the next batch
+        /// and to the strings run through EXEC after it.
+        /// </summary>
+        public static ParsedScript Parse(string script, bool initialQuotedIdentifiers = true)
         {
-            var result = new ParsedScript();
-            result.ParseInto(script, result.Errors);
+            var result = new ParsedScript { _quotedIdentifiers = initialQuotedIdentifiers };
+            foreach (var batch in OfflineContext.Batches(script))
+            {
+                result.ParseInto(batch, result.Errors);
+            }
+
             return result;
+        }
+
+        public override void ExplicitVisit(PredicateSetStatement node)
+        {
+            if (node.Options.HasFlag(SetOptions.QuotedIdentifier))
+            {
+                _quotedIdentifiers = node.IsOn;
+            }
         }
 
         public override void ExplicitVisit(ExecutableStringList node)
@@ -230,7 +282,7 @@ public sealed class SqlServerScriptTests
 
         public override void ExplicitVisit(CreateIndexStatement node)
         {
-            Indexes.Add(new Index(node.Name.Value, node.Unique, node.FilterPredicate is not null));
+            Indexes.Add(new Index(node.Name.Value, node.Unique, node.FilterPredicate is not null, ColumnReferences.Count(node.FilterPredicate)));
             Steps.Add(new Step(node.Unique ? "create unique index" : "create index", node.OnName.BaseIdentifier.Value, node.Name.Value, null));
         }
 
@@ -256,8 +308,11 @@ public sealed class SqlServerScriptTests
             }
         }
 
-        public override void ExplicitVisit(CheckConstraintDefinition node) =>
+        public override void ExplicitVisit(CheckConstraintDefinition node)
+        {
             CheckConstraints[node.ConstraintIdentifier.Value] = Text(node.CheckCondition);
+            CheckConstraintColumns[node.ConstraintIdentifier.Value] = ColumnReferences.Count(node.CheckCondition);
+        }
 
         public override void ExplicitVisit(InsertStatement node)
         {
@@ -268,10 +323,25 @@ public sealed class SqlServerScriptTests
 
         private void ParseInto(string sql, List<string> errors)
         {
-            var parser = new TSql160Parser(initialQuotedIdentifiers: true);
+            var parser = new TSql160Parser(_quotedIdentifiers);
             var fragment = parser.Parse(new StringReader(sql), out var parseErrors);
             errors.AddRange(parseErrors.Select(error => $"line {error.Line}: {error.Message}"));
             fragment?.Accept(this);
+        }
+
+        /// <summary>Counts the column references in a fragment (a string literal where a column was meant is not one).</summary>
+        private sealed class ColumnReferences : TSqlFragmentVisitor
+        {
+            private int _count;
+
+            public static int Count(TSqlFragment? fragment)
+            {
+                var visitor = new ColumnReferences();
+                fragment?.Accept(visitor);
+                return visitor._count;
+            }
+
+            public override void Visit(ColumnReferenceExpression node) => _count++;
         }
 
         private static string Text(TSqlFragment fragment) =>

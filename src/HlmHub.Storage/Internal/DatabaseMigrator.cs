@@ -24,6 +24,10 @@ internal sealed class DatabaseMigrator(IDbContextFactory<HlmHubDbContext> contex
     public string GenerateIdempotentScript()
     {
         using var context = contextFactory.CreateDbContext();
-        return context.GetService<IMigrator>().GenerateScript(options: MigrationsSqlGenerationOptions.Idempotent);
+        return IdempotentScript(context, adapter);
     }
+
+    /// <summary>The script <see cref="GenerateIdempotentScript"/> prints, for a context that is never opened.</summary>
+    internal static string IdempotentScript(HlmHubDbContext context, StorageProviderAdapter adapter) =>
+        adapter.ScriptPreamble + context.GetService<IMigrator>().GenerateScript(options: MigrationsSqlGenerationOptions.Idempotent);
 }

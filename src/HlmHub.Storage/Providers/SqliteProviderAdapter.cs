@@ -24,9 +24,17 @@ internal sealed class SqliteProviderAdapter : StorageProviderAdapter
             .AddInterceptors(SqliteConnectionSettings.Instance);
     }
 
-    // SQLITE_CONSTRAINT (19) with the extended codes SQLITE_CONSTRAINT_PRIMARYKEY (1555) and _UNIQUE (2067).
+    // SQLITE_CONSTRAINT (19) with the extended codes SQLITE_CONSTRAINT_PRIMARYKEY (1555) and _UNIQUE (2067), or
+    // _TRIGGER (1811) from the triggers that refuse an existing key before SQLite checks it, so that REPLACE INTO can
+    // never rewrite an append-only row (ledger entries, month closures: migration AppendOnlyRowsNeverReplaced). They
+    // word their message as SQLite's own, since a plain INSERT of an existing key (a lost race) now fails there.
     public override bool IsUniqueViolation(Exception error) =>
-        error is SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 1555 or 2067 };
+        error is SqliteException { SqliteErrorCode: 19 } sqlite
+        && (sqlite.SqliteExtendedErrorCode is 1555 or 2067
+            || (sqlite.SqliteExtendedErrorCode == 1811 && sqlite.Message.Contains(UniqueViolationMessage, StringComparison.Ordinal)));
+
+    /// <summary>How SQLite words a duplicate key, and the append-only triggers with it.</summary>
+    private const string UniqueViolationMessage = "UNIQUE constraint failed: ";
 
     public override async Task PrepareForMigrationAsync(HlmHubDbContext context, CancellationToken cancellationToken)
     {

@@ -34,4 +34,10 @@ internal abstract class StorageProviderAdapter
 
     /// <summary>Whether this exception (not its inner ones) is this provider's unique-constraint violation.</summary>
     public abstract bool IsUniqueViolation(Exception error);
+
+    /// <summary>
+    /// What the idempotent script (<c>--migrations-script</c>) begins with, before EF Core's migrations: the session
+    /// settings the script's SQL needs from whichever tool the DBA runs it with. Empty unless the provider needs one.
+    /// </summary>
+    public virtual string ScriptPreamble => "";
 }

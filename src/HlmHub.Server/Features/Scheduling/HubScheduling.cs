@@ -19,9 +19,20 @@ namespace HlmHub.Server.Features.Scheduling;
 internal static class HubScheduling
 {
     /// <summary>
-    /// Part of <c>--migrate</c>: creating the scheduler has Quartz provision its missing tables (as at start-up), so a
-    /// database migrated by the command then serves with <c>Storage:ApplyMigrationsAtStartup=false</c>. The
-    /// scheduler is created, never started: no job runs.
+    /// Part of <c>--migrate</c>, registered before the host is built: the store creates its missing tables when the
+    /// scheduler is created (<see cref="ProvisionSchemaAsync"/>), whatever <c>Storage:ApplyMigrationsAtStartup</c>
+    /// says. That setting is about serving (may a starting hub change the schema?); <c>--migrate</c> is the operator
+    /// asking the hub to bring the schema up to date, and it is run with the production configuration, which in the
+    /// DBA's mode says false: Quartz then only validated its tables, found none on a fresh database and failed the
+    /// command after the migrations, leaving a database the hub could not start on.
+    /// </summary>
+    public static IServiceCollection ProvisionSchemaWhenCreated(this IServiceCollection services) =>
+        services.PostConfigureAll<AdoJobStoreOptions>(store => store.SchemaProvisioning = SchemaProvisioning.CreateIfMissing);
+
+    /// <summary>
+    /// Part of <c>--migrate</c>: creating the scheduler has Quartz provision its missing tables
+    /// (<see cref="ProvisionSchemaWhenCreated"/>), so a database migrated by the command then serves with
+    /// <c>Storage:ApplyMigrationsAtStartup=false</c>. The scheduler is created, never started: no job runs.
     /// </summary>
     public static async Task ProvisionSchemaAsync(IServiceProvider services, CancellationToken cancellationToken)
     {
@@ -121,7 +132,8 @@ internal static class HubScheduling
                 {
                     // The hub owns its schema (it migrates at start-up): Quartz creates its own tables if missing.
                     // With ApplyMigrationsAtStartup=false the DBA owns it, and Quartz's default (validate, fail
-                    // start-up if a table is missing) applies: docs/scheduling.md.
+                    // start-up if a table is missing) applies: docs/scheduling.md. `--migrate` provisions in both
+                    // cases (ProvisionSchemaWhenCreated).
                     store.ProvisionSchema();
                 }
             });
