@@ -90,6 +90,7 @@ public sealed partial class Partner
         return normalized;
     }
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,49}$", RegexOptions.CultureInvariant)]
+    // \z, not $: $ also matches before a final "\n" (trimmed away above today, but the pattern should not rely on it).
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,49}\z", RegexOptions.CultureInvariant)]
     private static partial Regex TradePattern();
 }

@@ -99,6 +99,7 @@ internal static partial class Require
         return value;
     }
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,99}$", RegexOptions.CultureInvariant)]
+    // \z, not $: $ also matches before a final "\n", which let "acme\n" through as a slug.
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,99}\z", RegexOptions.CultureInvariant)]
     private static partial Regex SlugPattern();
 }

@@ -91,6 +91,18 @@ public abstract class AdminServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task AnIdEndingWithALineBreak_IsInvalidArgumentNamingIt()
+    {
+        var request = SampleData.Landlord();
+        request.Id += "\n";
+
+        var refused = await Admin.FailsAsync((client, options) => client.CreateLandlordAsync(request, options));
+
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.StartsWith("id:", refused.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task DuplicateLandlordOrUnknownHost_IsAlreadyExistsOrNotFound()
     {
         var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
