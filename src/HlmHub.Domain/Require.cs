@@ -17,12 +17,22 @@ internal static partial class Require
 
     public static bool IsSlug(string? value) => value is not null && SlugPattern().IsMatch(value);
 
+    /// <summary>
+    /// A name, title or description: trimmed, 1 to <paramref name="maxLength"/> characters of
+    /// <see cref="PrintableText"/>. One line: no text the hub keeps spans several (nothing sent or seeded has a line
+    /// break or a tab), and a NUL would make PostgreSQL fail the write as an internal error.
+    /// </summary>
     public static string Text(string field, string? value, int maxLength)
     {
         var trimmed = value?.Trim();
         if (string.IsNullOrEmpty(trimmed))
         {
             throw DomainException.Invalid(field, "is required");
+        }
+
+        if (!PrintableText.Is(trimmed))
+        {
+            throw DomainException.Invalid(field, "must be printable text on one line: it holds a control character (a NUL, a line break, a tab...)");
         }
 
         if (trimmed.Length > maxLength)

@@ -24,4 +24,29 @@ public sealed class InputRuleTests
 
         Assert.Equal(Roster.RosterRejection.Malformed, Roster.RosterRules.CheckShape(change)?.Rejection);
     }
+
+    [Theory]
+    [InlineData("Habitat\0Exemple")] // PostgreSQL cannot store a NUL: the admin call failed INTERNAL.
+    [InlineData("Habitat\u0001Exemple")]
+    [InlineData("Habitat\nExemple")]
+    [InlineData("Habitat\tExemple")]
+    public void ANameOrTitleWithAControlCharacter_IsRefusedNamingTheField(string text)
+    {
+        var contract = Samples.ContractFor(Samples.Bakery(), "contrat-boulangerie");
+
+        var landlord = Assert.Throws<DomainException>(() => Landlord.Create("acme", text, Siren, Samples.Now));
+        var club = Assert.Throws<DomainException>(() => Club.Create("club-acme", text, "acme", ClubKind.TenantClub, null, Samples.Now));
+        var partner = Assert.Throws<DomainException>(() => Partner.Create("fleuriste", text, PartnerKind.Merchant, null, "55210055400013", false, Samples.Now));
+        var offer = Assert.Throws<DomainException>(() => Offer.Create("pain-10", contract, text, Samples.Percent(1000), Samples.Now));
+
+        Assert.All(new[] { landlord, club, partner }, error => Assert.Equal((DomainErrorKind.InvalidArgument, "name"), (error.Kind, error.Field)));
+        Assert.Equal((DomainErrorKind.InvalidArgument, "title"), (offer.Kind, offer.Field));
+        Assert.Contains("control character", landlord.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ANameWithSpacesAround_IsTrimmed_AndOneWithAccentsAndPunctuationIsKept()
+    {
+        Assert.Equal("Office Public de l'Habitat – Saint-Denis", Landlord.Create("oph", "  Office Public de l'Habitat – Saint-Denis\n", Siren, Samples.Now).Name);
+    }
 }
