@@ -78,6 +78,23 @@ internal static partial class Require
         return value;
     }
 
+    /// <summary>
+    /// One amount of an offer's terms (a discount, a price, a premium, a cap): 1 cent (0 when
+    /// <paramref name="zeroAllowed"/>) to <see cref="Limits.MaxAmountCents"/>, the bound on every amount of a
+    /// redemption. Past it, the offer could be created but a discount of that size never claimed: its claim is
+    /// MALFORMED (a room tariff with a public premium of 20,000,000 EUR and a negotiated one of 0 was just that).
+    /// </summary>
+    public static Money Amount(string field, Money value, bool zeroAllowed = false)
+    {
+        var minimum = zeroAllowed ? 0 : 1;
+        if (value.Cents < minimum || value.Cents > Limits.MaxAmountCents)
+        {
+            throw DomainException.Invalid(field, $"must be {minimum} to {Limits.MaxAmountCents} cents (10,000,000.00 EUR)");
+        }
+
+        return value;
+    }
+
     public static Money NotNegative(string field, Money value)
     {
         if (value.Cents < 0)

@@ -49,4 +49,49 @@ public sealed class InputRuleTests
     {
         Assert.Equal("Office Public de l'Habitat – Saint-Denis", Landlord.Create("oph", "  Office Public de l'Habitat – Saint-Denis\n", Siren, Samples.Now).Name);
     }
+
+    [Fact]
+    public void ARoomTariffAboveTheAmountLimit_IsRefused_ThoughItsSavingCouldNeverBeClaimed()
+    {
+        var terms = Samples.Insurance() with { RoomTariffs = [new RoomTariff(3, Money.Zero, new Money(2_000_000_001))] };
+
+        var error = Assert.Throws<DomainException>(terms.Validate);
+
+        Assert.Equal((DomainErrorKind.InvalidArgument, "roomTariffs.publicPremium"), (error.Kind, error.Field));
+        Assert.Contains("1000000000", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("fixedDiscount")]
+    [InlineData("percentCap")]
+    [InlineData("roomTariffs.negotiatedPremium")]
+    [InlineData("servicePrice")]
+    [InlineData("capAmountPerPeriod")]
+    public void EveryAmountOfAnOffer_IsBoundedByTheAmountLimit(string field)
+    {
+        var over = new Money(Limits.MaxAmountCents + 1);
+        var terms = field switch
+        {
+            "fixedDiscount" => Samples.Fixed(10) with { FixedDiscount = over },
+            "percentCap" => Samples.Percent(1000, over.Cents),
+            "roomTariffs.negotiatedPremium" => Samples.Insurance() with { RoomTariffs = [new RoomTariff(2, over, over)] },
+            "servicePrice" => new OfferTerms { Kind = OfferKind.ServicePrice, ServicePrice = over, ValidFrom = Samples.Now },
+            _ => Samples.Fixed(10) with { CapAmountPerPeriod = over },
+        };
+
+        var error = Assert.Throws<DomainException>(terms.Validate);
+
+        Assert.Equal((DomainErrorKind.InvalidArgument, field), (error.Kind, error.Field));
+    }
+
+    [Fact]
+    public void AmountsAtTheLimit_AreAccepted()
+    {
+        var limit = new Money(Limits.MaxAmountCents);
+
+        (Samples.Fixed(10) with { FixedDiscount = limit, CapAmountPerPeriod = limit }).Validate();
+        Samples.Percent(1000, Limits.MaxAmountCents).Validate();
+        (Samples.Insurance() with { RoomTariffs = [new RoomTariff(3, Money.Zero, limit)] }).Validate();
+        new OfferTerms { Kind = OfferKind.ServicePrice, ServicePrice = limit, ValidFrom = Samples.Now }.Validate();
+    }
 }

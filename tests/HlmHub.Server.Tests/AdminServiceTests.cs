@@ -134,6 +134,21 @@ public abstract class AdminServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task AnOfferAmountAboveTheAmountLimit_IsInvalidArgumentNamingIt_NotAnOfferNoRedemptionCouldClaim()
+    {
+        var (_, contract) = await NewBakeryContractAsync();
+        var terms = new OfferTerms { Kind = OfferKind.RoomTariff };
+        terms.RoomTariffs.Add(new RoomTariff { Rooms = 3, NegotiatedPremiumCents = 0, PublicPremiumCents = 2_000_000_000 });
+
+        var refused = await Admin.FailsAsync((client, options) => client.CreateOfferAsync(
+            new CreateOfferRequest { Id = SampleData.Slug("offer"), ContractId = contract.Id, Title = "Assurance habitation", Terms = terms }, options));
+
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.StartsWith("room_tariffs.public_premium:", refused.Detail, StringComparison.Ordinal);
+        Assert.Contains("1000000000", refused.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task DuplicateLandlordOrUnknownHost_IsAlreadyExistsOrNotFound()
     {
         var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
