@@ -43,7 +43,7 @@ public sealed partial class Partner
     /// <summary>The trade of a building company (lowercase, e.g. <c>plumber</c>); null for other kinds.</summary>
     public string? Trade { get; private set; }
 
-    /// <summary>The SIRET of the establishment (14 digits, Luhn-checked; La Poste's rule accepted).</summary>
+    /// <summary>The SIRET of the establishment (14 digits, its SIREN and itself Luhn-checked; La Poste's rule accepted).</summary>
     public string Siret { get; private set; }
 
     /// <summary>Whether the establishment is in a priority neighbourhood (QPV).</summary>

@@ -134,6 +134,19 @@ public abstract class AdminServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task ASiretWhoseFirstNineDigitsAreNoSiren_IsInvalidArgumentNamingIt()
+    {
+        var request = SampleData.Bakery();
+        // Luhn-valid over its 14 digits, but 123456789 is no SIREN.
+        request.Siret = "12345678900007";
+
+        var refused = await Admin.FailsAsync((client, options) => client.CreatePartnerAsync(request, options));
+
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.StartsWith("siret:", refused.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AnOfferAmountAboveTheAmountLimit_IsInvalidArgumentNamingIt_NotAnOfferNoRedemptionCouldClaim()
     {
         var (_, contract) = await NewBakeryContractAsync();
