@@ -2,7 +2,7 @@ namespace HlmHub.Domain;
 
 /// <summary>
 /// Checks of the French business registry numbers: SIREN (9 digits) and SIRET (14 digits, the SIREN and a
-/// 5-digit establishment number), both carrying a Luhn checksum.
+/// 5-digit establishment number), both carrying a Luhn checksum: a SIRET's own over its 14 digits, and its SIREN's.
 /// </summary>
 public static class BusinessIdentifiers
 {
@@ -16,22 +16,24 @@ public static class BusinessIdentifiers
     public static bool IsValidSiren(string? siren) => IsDigits(siren, 9) && PassesLuhn(siren!);
 
     /// <summary>
-    /// Whether <paramref name="siret"/> is 14 digits with a valid Luhn checksum, or a La Poste SIRET (starting
-    /// 356000000) whose digit sum is a multiple of 5.
+    /// Whether <paramref name="siret"/> is 14 digits whose first nine are a valid SIREN (the company's), with a valid
+    /// Luhn checksum over the fourteen, or a La Poste SIRET (starting 356000000) whose digit sum is a multiple of 5.
     /// </summary>
     public static bool IsValidSiret(string? siret)
     {
-        if (!IsDigits(siret, 14))
+        // The Luhn key over fourteen digits says nothing of the nine: "12345678900007" passes it with a SIREN that
+        // does not exist. La Poste's SIREN is a valid one, so its establishments pass this check too.
+        if (siret is null || !IsDigits(siret, 14) || !IsValidSiren(siret[..9]))
         {
             return false;
         }
 
-        if (PassesLuhn(siret!))
+        if (PassesLuhn(siret))
         {
             return true;
         }
 
-        return siret!.StartsWith(LaPosteSiren, StringComparison.Ordinal) && siret.Sum(digit => digit - '0') % 5 == 0;
+        return siret.StartsWith(LaPosteSiren, StringComparison.Ordinal) && siret.Sum(digit => digit - '0') % 5 == 0;
     }
 
     /// <summary>Validates a SIREN, or throws naming <paramref name="field"/>.</summary>
@@ -40,7 +42,7 @@ public static class BusinessIdentifiers
 
     /// <summary>Validates a SIRET, or throws naming <paramref name="field"/>.</summary>
     public static string RequireSiret(string field, string? siret) =>
-        IsValidSiret(siret) ? siret! : throw DomainException.Invalid(field, "must be 14 digits with a valid Luhn checksum (SIRET)");
+        IsValidSiret(siret) ? siret! : throw DomainException.Invalid(field, "must be 14 digits, a valid SIREN and the establishment's number, with a valid Luhn checksum (SIRET)");
 
     private static bool IsDigits(string? value, int length) =>
         value is not null && value.Length == length && value.All(char.IsAsciiDigit);

@@ -74,7 +74,10 @@ public sealed record OfferTerms
     /// <summary>The share of each discount the club funds, in basis points (0 to 10,000).</summary>
     public int ClubFundedBasisPoints { get; init; }
 
-    /// <summary>Checks the terms are complete and consistent; throws naming the field otherwise.</summary>
+    /// <summary>
+    /// Checks the terms are complete and consistent, every amount within <see cref="Limits.MaxAmountCents"/>; throws
+    /// naming the field otherwise.
+    /// </summary>
     public OfferTerms Validate()
     {
         Require.Defined("kind", Kind);
@@ -89,7 +92,7 @@ public sealed record OfferTerms
 
         if (FixedDiscount is { } fixedDiscount)
         {
-            Require.Positive("fixedDiscount", fixedDiscount);
+            Require.Amount("fixedDiscount", fixedDiscount);
         }
 
         if (PercentBasisPoints is { } basisPoints)
@@ -99,12 +102,12 @@ public sealed record OfferTerms
 
         if (PercentCap is { } cap)
         {
-            Require.Positive("percentCap", cap);
+            Require.Amount("percentCap", cap);
         }
 
         if (ServicePrice is { } price)
         {
-            Require.NotNegative("servicePrice", price);
+            Require.Amount("servicePrice", price, zeroAllowed: true);
         }
 
         ValidateRoomTariffs();
@@ -120,7 +123,7 @@ public sealed record OfferTerms
 
         if (CapAmountPerPeriod is { } amount)
         {
-            Require.Positive("capAmountPerPeriod", amount);
+            Require.Amount("capAmountPerPeriod", amount);
         }
 
         if (MinRooms is { } minimum)
@@ -161,7 +164,8 @@ public sealed record OfferTerms
                 throw DomainException.Invalid("roomTariffs.rooms", "must not repeat a number of rooms");
             }
 
-            Require.NotNegative("roomTariffs.negotiatedPremium", tariff.NegotiatedPremium);
+            Require.Amount("roomTariffs.negotiatedPremium", tariff.NegotiatedPremium, zeroAllowed: true);
+            Require.Amount("roomTariffs.publicPremium", tariff.PublicPremium, zeroAllowed: true);
             if (tariff.PublicPremium < tariff.NegotiatedPremium)
             {
                 throw DomainException.Invalid("roomTariffs.publicPremium", "must not be below the negotiated premium");

@@ -43,7 +43,7 @@ public sealed partial class Partner
     /// <summary>The trade of a building company (lowercase, e.g. <c>plumber</c>); null for other kinds.</summary>
     public string? Trade { get; private set; }
 
-    /// <summary>The SIRET of the establishment (14 digits, Luhn-checked; La Poste's rule accepted).</summary>
+    /// <summary>The SIRET of the establishment (14 digits, its SIREN and itself Luhn-checked; La Poste's rule accepted).</summary>
     public string Siret { get; private set; }
 
     /// <summary>Whether the establishment is in a priority neighbourhood (QPV).</summary>
@@ -90,6 +90,7 @@ public sealed partial class Partner
         return normalized;
     }
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,49}$", RegexOptions.CultureInvariant)]
+    // \z, not $: $ also matches before a final "\n" (trimmed away above today, but the pattern should not rely on it).
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,49}\z", RegexOptions.CultureInvariant)]
     private static partial Regex TradePattern();
 }

@@ -277,12 +277,12 @@ public sealed class Redemption
         {
             Id = Require.NotEmpty("id", id),
             PartnerId = Require.Slug("partnerId", request.PartnerId),
-            PartnerEventId = Truncate(request.PartnerEventId, Limits.PartnerEventIdMaxLength),
+            PartnerEventId = PrintableText.Cut(request.PartnerEventId ?? "", Limits.PartnerEventIdMaxLength),
             Kind = RedemptionKind.Redemption,
             ClubId = offerFound ? facts.Offer?.ClubId : null,
             OfferId = offerFound ? facts.Offer?.Id : null,
             OfferVersion = offerFound ? facts.OfferVersion?.Version : null,
-            MemberToken = Truncate(request.MemberToken, Limits.MemberTokenMaxLength),
+            MemberToken = MemberTokenAsStored(request.MemberToken),
             HouseholdId = facts.Household?.Id,
             OccurredAt = request.OccurredAt,
             ReceivedAt = receivedAt,
@@ -336,7 +336,10 @@ public sealed class Redemption
         };
     }
 
-    // A malformed request is still recorded so its retry gets the same answer; over-long fields are cut to fit.
-    private static string Truncate(string? value, int maxLength) =>
-        value is null ? "" : value.Length <= maxLength ? value : value[..maxLength];
+    /// <summary>
+    /// The member token as <see cref="Record"/> stores it, for comparing a resend with what was stored. A malformed
+    /// request is still recorded so its retry gets the same answer: an over-long token is cut to fit, between whole
+    /// characters (<see cref="PrintableText.Cut"/>), since half a surrogate pair could never be written to PostgreSQL.
+    /// </summary>
+    public static string MemberTokenAsStored(string? memberToken) => PrintableText.Cut(memberToken ?? "", Limits.MemberTokenMaxLength);
 }

@@ -17,12 +17,22 @@ internal static partial class Require
 
     public static bool IsSlug(string? value) => value is not null && SlugPattern().IsMatch(value);
 
+    /// <summary>
+    /// A name, title or description: trimmed, 1 to <paramref name="maxLength"/> characters of
+    /// <see cref="PrintableText"/>. One line: no text the hub keeps spans several (nothing sent or seeded has a line
+    /// break or a tab), and a NUL would make PostgreSQL fail the write as an internal error.
+    /// </summary>
     public static string Text(string field, string? value, int maxLength)
     {
         var trimmed = value?.Trim();
         if (string.IsNullOrEmpty(trimmed))
         {
             throw DomainException.Invalid(field, "is required");
+        }
+
+        if (!PrintableText.Is(trimmed))
+        {
+            throw DomainException.Invalid(field, "must be printable text on one line: it holds a control character (a NUL, a line break, a tab...)");
         }
 
         if (trimmed.Length > maxLength)
@@ -68,6 +78,23 @@ internal static partial class Require
         return value;
     }
 
+    /// <summary>
+    /// One amount of an offer's terms (a discount, a price, a premium, a cap): 1 cent (0 when
+    /// <paramref name="zeroAllowed"/>) to <see cref="Limits.MaxAmountCents"/>, the bound on every amount of a
+    /// redemption. Past it, the offer could be created but a discount of that size never claimed: its claim is
+    /// MALFORMED (a room tariff with a public premium of 20,000,000 EUR and a negotiated one of 0 was just that).
+    /// </summary>
+    public static Money Amount(string field, Money value, bool zeroAllowed = false)
+    {
+        var minimum = zeroAllowed ? 0 : 1;
+        if (value.Cents < minimum || value.Cents > Limits.MaxAmountCents)
+        {
+            throw DomainException.Invalid(field, $"must be {minimum} to {Limits.MaxAmountCents} cents (10,000,000.00 EUR)");
+        }
+
+        return value;
+    }
+
     public static Money NotNegative(string field, Money value)
     {
         if (value.Cents < 0)
@@ -99,6 +126,7 @@ internal static partial class Require
         return value;
     }
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,99}$", RegexOptions.CultureInvariant)]
+    // \z, not $: $ also matches before a final "\n", which let "acme\n" through as a slug.
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,99}\z", RegexOptions.CultureInvariant)]
     private static partial Regex SlugPattern();
 }

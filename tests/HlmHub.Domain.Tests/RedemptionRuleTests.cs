@@ -18,6 +18,17 @@ public sealed class RedemptionRuleTests
     }
 
     [Fact]
+    public void APercentDiscount_IsRoundedDownToTheCent_AndTheClaimMustMatchItExactly()
+    {
+        // The example of docs/redemptions.md ("Rounding") and of redemption.proto: 10 % of 2.55 EUR is 0.25 EUR.
+        var exact = RedemptionRules.Decide(Request() with { PurchaseAmount = new Money(255), ClaimedDiscount = new Money(25) }, Facts());
+        var roundedUp = RedemptionRules.Decide(Request() with { PurchaseAmount = new Money(255), ClaimedDiscount = new Money(26) }, Facts());
+
+        Assert.Equal((RedemptionOutcome.Accepted, new Money(25)), (exact.Outcome, exact.ComputedDiscount));
+        Assert.Equal((RejectionReason.DiscountMismatch, new Money(25)), (roundedUp.Reason, roundedUp.ComputedDiscount));
+    }
+
+    [Fact]
     public void ValidRedemption_IsAcceptedWithTheComputedDiscount()
     {
         var decision = RedemptionRules.Decide(Request(), Facts());

@@ -143,7 +143,9 @@ public sealed class BusinessIdentifierTests
     [InlineData("35600000010000", true)] // Another La Poste establishment: fails Luhn, digit sum multiple of 5.
     [InlineData("35600000010001", false)]
     [InlineData("5521005540001", false)]
-    public void Siret_IsFourteenDigitsPassingLuhnOrLaPosteRule(string siret, bool valid)
+    [InlineData("12345678900007", false)] // passes Luhn over its 14 digits, but its SIREN 123456789 does not.
+    [InlineData("12345678200010", true)] // the same with a valid SIREN, 123456782.
+    public void Siret_IsFourteenDigitsPassingLuhnOrLaPosteRule_StartingWithAValidSiren(string siret, bool valid)
     {
         Assert.Equal(valid, BusinessIdentifiers.IsValidSiret(siret));
     }

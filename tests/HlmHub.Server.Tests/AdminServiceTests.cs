@@ -91,6 +91,77 @@ public abstract class AdminServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task ANameOrTitleWithANul_IsInvalidArgumentNamingTheField_AndTheHubKeepsServing()
+    {
+        // PostgreSQL cannot store a NUL in text: these used to reach the database and fail INTERNAL.
+        var (landlord, contract) = await NewBakeryContractAsync();
+        var landlordRequest = SampleData.Landlord();
+        landlordRequest.Name = "Habitat\0Exemple";
+        var clubRequest = SampleData.Club(landlord.Id);
+        clubRequest.Name = "Club\0";
+        var partnerRequest = SampleData.Bakery();
+        partnerRequest.Name = "Boulangerie\0";
+        var offerRequest = new CreateOfferRequest { Id = SampleData.Slug("offer"), ContractId = contract.Id, Title = "10 %\0", Terms = SampleData.TenPercentCappedAt(500) };
+
+        var refused = new[]
+        {
+            await Admin.FailsAsync((client, options) => client.CreateLandlordAsync(landlordRequest, options)),
+            await Admin.FailsAsync((client, options) => client.CreateClubAsync(clubRequest, options)),
+            await Admin.FailsAsync((client, options) => client.CreatePartnerAsync(partnerRequest, options)),
+            await Admin.FailsAsync((client, options) => client.CreateOfferAsync(offerRequest, options)),
+        };
+        var afterwards = await Admin.CreateLandlordAsync(SampleData.Landlord());
+
+        Assert.All(refused, status => Assert.Equal(StatusCode.InvalidArgument, status.StatusCode));
+        Assert.Equal(["name:", "name:", "name:", "title:"], refused.Select(status => status.Detail.Split(' ')[0]));
+        Assert.All(refused, status => Assert.Contains("control character", status.Detail, StringComparison.Ordinal));
+        Assert.False(string.IsNullOrEmpty(afterwards.Id));
+        var landlords = await ListAllAsync<ListLandlordsResponse, Landlord>(
+            (client, token, options) => client.ListLandlordsAsync(new ListLandlordsRequest { PageToken = token, PageSize = 500 }, options), r => (r.Landlords, r.NextPageToken));
+        Assert.DoesNotContain(landlords, listed => listed.Id == landlordRequest.Id);
+    }
+
+    [Fact]
+    public async Task AnIdEndingWithALineBreak_IsInvalidArgumentNamingIt()
+    {
+        var request = SampleData.Landlord();
+        request.Id += "\n";
+
+        var refused = await Admin.FailsAsync((client, options) => client.CreateLandlordAsync(request, options));
+
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.StartsWith("id:", refused.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ASiretWhoseFirstNineDigitsAreNoSiren_IsInvalidArgumentNamingIt()
+    {
+        var request = SampleData.Bakery();
+        // Luhn-valid over its 14 digits, but 123456789 is no SIREN.
+        request.Siret = "12345678900007";
+
+        var refused = await Admin.FailsAsync((client, options) => client.CreatePartnerAsync(request, options));
+
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.StartsWith("siret:", refused.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnOfferAmountAboveTheAmountLimit_IsInvalidArgumentNamingIt_NotAnOfferNoRedemptionCouldClaim()
+    {
+        var (_, contract) = await NewBakeryContractAsync();
+        var terms = new OfferTerms { Kind = OfferKind.RoomTariff };
+        terms.RoomTariffs.Add(new RoomTariff { Rooms = 3, NegotiatedPremiumCents = 0, PublicPremiumCents = 2_000_000_000 });
+
+        var refused = await Admin.FailsAsync((client, options) => client.CreateOfferAsync(
+            new CreateOfferRequest { Id = SampleData.Slug("offer"), ContractId = contract.Id, Title = "Assurance habitation", Terms = terms }, options));
+
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.StartsWith("room_tariffs.public_premium:", refused.Detail, StringComparison.Ordinal);
+        Assert.Contains("1000000000", refused.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task DuplicateLandlordOrUnknownHost_IsAlreadyExistsOrNotFound()
     {
         var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
@@ -526,6 +597,13 @@ public abstract class AdminServiceTests(HubFixture fixture)
     {
         var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
         return (landlord, await Admin.CreateClubAsync(SampleData.Club(landlord.Id)));
+    }
+
+    private async Task<(Landlord Landlord, Contract Contract)> NewBakeryContractAsync()
+    {
+        var (landlord, club) = await NewClubAsync();
+        var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
+        return (landlord, await Admin.CreateContractAsync(SampleData.Contract(club.Id, bakery.Id)));
     }
 
     private async Task<List<TItem>> ListAllAsync<TResponse, TItem>(

@@ -300,6 +300,30 @@ public abstract class RedemptionServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task ATooLongMemberTokenWhoseCutWouldSplitAnEmoji_IsMalformed_Recorded_AndItsResendIsADuplicate()
+    {
+        // Cut to 64 UTF-16 units, the token kept the high half of 😀 alone: PostgreSQL (Npgsql) refused that text, so
+        // the stream ended UNAVAILABLE, and every resend of the event failed the same way.
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        var member = await world.AddMemberAsync();
+        var longToken = world.Event("mt_" + new string('m', 60) + "😀x", 1_000, 100);
+
+        var acks = await world.StreamAsync([world.Event(member, 1_000, 100), longToken, world.Event(member, 2_000, 200)]);
+        var again = await world.StreamAsync([longToken.Clone()]);
+
+        Assert.Equal([RedemptionOutcome.Accepted, RedemptionOutcome.Rejected, RedemptionOutcome.Accepted], acks.Select(ack => ack.Outcome));
+        Assert.Equal((RedemptionReason.Malformed, "member_token is required: 1 to 64 characters"), (acks[1].Reason, acks[1].Message));
+        Assert.Equal((RedemptionOutcome.Duplicate, RedemptionOutcome.Rejected, acks[1].RedemptionId), (again[0].Outcome, again[0].FirstOutcome, again[0].RedemptionId));
+        await using (var db = await world.DbAsync())
+        {
+            var stored = await db.Redemptions.AsNoTracking().SingleAsync(item => item.PartnerId == world.PartnerId && item.PartnerEventId == longToken.EventId);
+            Assert.Equal("mt_" + new string('m', 60), stored.MemberToken);
+        }
+
+        Assert.Equal(2, (await world.LedgerCheckAsync()).AcceptedRedemptions);
+    }
+
+    [Fact]
     public async Task EventIdsWithASpaceAtEitherEnd_AreMalformed_NotRecorded_AndAnInnerSpaceIsKeptAsSent()
     {
         // A cancellation's id used to be trimmed when stored: "   " failed its whole batch as UNAVAILABLE, and "c1 "

@@ -255,6 +255,28 @@ public abstract class RosterServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task AReferenceOrClubIdWhoseCutWouldSplitAnEmoji_IsRejectedAlone_AndTheSessionCompletes()
+    {
+        var landlord = await NewLandlordAsync();
+
+        // Both are too long, and cut where they are repeated (the reference after 100 characters, the club id in the
+        // message after 40): the cut used to keep the high half of 😀 alone, which PostgreSQL refused, so the stream
+        // ended INTERNAL and its resume replayed it.
+        var response = await SyncAsync(landlord, Guid.NewGuid().ToString(), SessionKind.Delta,
+            [Item(1, new string('R', 99) + "😀x"), Item(2, "U-002", clubs: [new string('c', 39) + "😀"]), Item(3, "U-003")]);
+        var tokens = await ListMemberTokensAsync(landlord);
+
+        Assert.True(response.Session.Completed);
+        Assert.Equal((1L, 2L), (response.Session.Created, response.Session.Rejected));
+        Assert.Equal([1L, 2L], response.Problems.Select(problem => problem.Sequence));
+        Assert.All(response.Problems, problem => Assert.Equal(RejectionReason.Malformed, problem.Reason));
+        // Cut before the emoji: a whole character or none of it.
+        Assert.Equal([new string('R', 99) + "…", "U-002"], response.Problems.Select(problem => problem.LandlordReference));
+        Assert.Equal($"club_ids: '{new string('c', 39)}…' is not a club id", response.Problems[1].Message);
+        Assert.Equal(["U-003"], tokens.Select(entry => entry.LandlordReference));
+    }
+
+    [Fact]
     public async Task OtherCallers_CannotSyncOrReadALandlordsRoster()
     {
         var landlord = await NewLandlordAsync();

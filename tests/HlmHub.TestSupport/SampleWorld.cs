@@ -50,8 +50,8 @@ public sealed class SampleWorld
     /// <summary>A new 9-digit SIREN with a valid Luhn key.</summary>
     public static string Siren() => WithLuhnKey(RandomDigits(8));
 
-    /// <summary>A new 14-digit SIRET with a valid Luhn key.</summary>
-    public static string Siret() => WithLuhnKey(RandomDigits(13));
+    /// <summary>A new 14-digit SIRET with a valid Luhn key, whose first nine digits are a valid SIREN.</summary>
+    public static string Siret() => WithLuhnKey(Siren() + RandomDigits(4));
 
     /// <summary>Adds the basics (landlord, club, household, bakery, its contract and offer) to a context.</summary>
     public void AddTo(HlmHubDbContext context)

@@ -218,6 +218,7 @@ public sealed class ReconciliationDiscrepancy
         ActualCents = actualCents,
         ExpectedCount = expectedCount,
         ActualCount = actualCount,
-        Detail = detail.Length <= Limits.DescriptionMaxLength ? detail : detail[..Limits.DescriptionMaxLength],
+        // It may quote a partner's event id, any printable text: cut between whole characters, or PostgreSQL refuses it.
+        Detail = PrintableText.Cut(detail, Limits.DescriptionMaxLength),
     };
 }

@@ -16,7 +16,7 @@ public static class RosterRules
         }
 
         var reference = change.LandlordReference;
-        if (string.IsNullOrWhiteSpace(reference) || reference.Length > Limits.LandlordReferenceMaxLength || reference.Any(char.IsControl)
+        if (string.IsNullOrWhiteSpace(reference) || reference.Length > Limits.LandlordReferenceMaxLength || !PrintableText.Is(reference)
             || reference.Trim().Length != reference.Length)
         {
             return (RosterRejection.Malformed, $"landlord_reference: 1 to {Limits.LandlordReferenceMaxLength} printable characters, no surrounding spaces");
@@ -51,7 +51,7 @@ public static class RosterRules
         {
             if (!Require.IsSlug(clubId))
             {
-                return (RosterRejection.Malformed, $"club_ids: '{Truncate(clubId)}' is not a club id");
+                return (RosterRejection.Malformed, $"club_ids: '{PrintableText.Cut(clubId, 40, "…")}' is not a club id");
             }
         }
 
@@ -60,13 +60,13 @@ public static class RosterRules
 
     /// <summary>
     /// A landlord reference as the hub repeats it in an answer or a message: cut after the longest valid one, so an
-    /// oversized reference (rejected as malformed) cannot make the answer that reports it too large to send.
+    /// oversized reference (rejected as malformed) cannot make the answer that reports it too large to send; cut
+    /// between whole characters and with a NUL or a lone surrogate as U+FFFD (<see cref="PrintableText.Cut"/>), so
+    /// the session's problems, which keep it, can be stored on PostgreSQL.
     /// </summary>
     public static string ReferenceForEcho(string reference)
     {
         ArgumentNullException.ThrowIfNull(reference);
-        return reference.Length <= Limits.LandlordReferenceMaxLength ? reference : reference[..Limits.LandlordReferenceMaxLength] + "…";
+        return PrintableText.Cut(reference, Limits.LandlordReferenceMaxLength, "…");
     }
-
-    private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "…";
 }

@@ -29,7 +29,7 @@ public sealed class RosterSessionProblem
     /// <summary>The item's sequence in the session.</summary>
     public long Sequence { get; private set; }
 
-    /// <summary>The item's reference as repeated to the landlord (cut, and without NUL: see <see cref="Of"/>).</summary>
+    /// <summary>The item's reference as repeated to the landlord (cut, and without NUL: see <see cref="RosterRules.ReferenceForEcho"/>).</summary>
     public string LandlordReference { get; private set; }
 
     /// <summary><see cref="RosterItemOutcome.Stale"/> or <see cref="RosterItemOutcome.Rejected"/>.</summary>
@@ -60,16 +60,13 @@ public sealed class RosterSessionProblem
         {
             SessionId = sessionId,
             Sequence = result.Sequence,
-            LandlordReference = Storable(RosterRules.ReferenceForEcho(result.LandlordReference)),
+            LandlordReference = RosterRules.ReferenceForEcho(result.LandlordReference),
             Status = result.Outcome,
             Reason = result.Rejection,
-            Message = Storable(Cut(result.Message ?? "")),
+            // A rejected reference or club id may hold a NUL (it is why it was rejected), which PostgreSQL cannot store
+            // in text, and a cut must not leave half a surrogate pair: PrintableText.Cut keeps both storable, as U+FFFD
+            // on every database, so the landlord reads the same answer whatever the hub runs on.
+            Message = PrintableText.Cut(result.Message ?? "", MessageMaxLength - 1, "…"),
         };
     }
-
-    private static string Cut(string value) => value.Length <= MessageMaxLength ? value : value[..(MessageMaxLength - 1)] + "…";
-
-    // A rejected reference or club id may hold a NUL (it is why it was rejected), which PostgreSQL cannot store in
-    // text: kept as U+FFFD on every database, so the landlord reads the same answer whatever the hub runs on.
-    private static string Storable(string value) => value.Replace('\0', '\uFFFD');
 }

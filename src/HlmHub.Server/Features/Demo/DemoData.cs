@@ -33,9 +33,9 @@ internal static class DemoData
     public static readonly (string Id, string Name, PartnerKind Kind, string? Trade, string Siret, bool InQpv)[] Partners =
     [
         (InsurerId, "Mutuelle Habitat Solidaire", PartnerKind.Insurer, null, "44873001000122", false),
-        (DrivingSchoolId, "Auto-école du Canal", PartnerKind.Merchant, null, "51234001000135", true),
-        (BakeryId, "Boulangerie de la Place", PartnerKind.Merchant, null, "52345001000146", true),
-        (PlumberId, "Plomberie Saint-Denis", PartnerKind.BuildingTrade, "plumber", "53456001000157", true),
+        (DrivingSchoolId, "Auto-école du Canal", PartnerKind.Merchant, null, "51234001900011", true),
+        (BakeryId, "Boulangerie de la Place", PartnerKind.Merchant, null, "52345001300017", true),
+        (PlumberId, "Plomberie Saint-Denis", PartnerKind.BuildingTrade, "plumber", "53456001600014", true),
     ];
 
     /// <summary>The contract id of a partner's contract with the demo club.</summary>

@@ -83,13 +83,11 @@ internal sealed record ReceivedEvent(
         }
 
         return !IsCancellation
-            && stored.MemberToken == Cut(MemberToken, Limits.MemberTokenMaxLength)
+            && stored.MemberToken == Redemption.MemberTokenAsStored(MemberToken)
             // A missing instant, or one outside the supported years, was stored as the arrival time (malformed).
             && (OccurredAt is not { } occurredAt || !Period.Supports(occurredAt) || stored.OccurredAt == occurredAt)
             && stored.PurchaseAmount.Cents == PurchaseCents
             && stored.ClaimedDiscount.Cents == DiscountCents
             && (stored.OfferId is null || stored.OfferId == OfferId);
     }
-
-    private static string Cut(string value, int maxLength) => value.Length <= maxLength ? value : value[..maxLength];
 }
