@@ -41,6 +41,7 @@ public sealed class ClientRegistryTests
             new(ClientKind.Landlord, "Partner binding", ["hlmhub.roster"], PartnerId: "maaf"),
             new(ClientKind.Admin, "Landlord admin", ["hlmhub.admin"], LandlordId: "pch"),
             new(ClientKind.Partner, "No scope", [], PartnerId: "maaf"),
+            new(ClientKind.Partner, "Control\0character", ["hlmhub.test"], PartnerId: "maaf"),
             new(ClientKind.Partner, "Bad scope", ["a b"], PartnerId: "maaf"),
             new(ClientKind.Partner, "Private key", ["hlmhub.test"], PartnerId: "maaf", PublicJwk: privateJwk),
             new(ClientKind.Partner, "Not a key", ["hlmhub.test"], PartnerId: "maaf", PublicJwk: "{\"kty\":\"oct\",\"k\":\"AAAA\"}"),

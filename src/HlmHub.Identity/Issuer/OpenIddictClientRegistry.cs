@@ -240,6 +240,13 @@ internal sealed class OpenIddictClientRegistry(
         {
             Fail($"A display name of 1 to {DisplayNameMaxLength} characters is required.");
         }
+
+        // PostgreSQL cannot store a NUL, and a line break would split the audit log's lines: refused like the
+        // domain's names (PrintableText), not failed INTERNAL by the database.
+        if (!HlmHub.Domain.PrintableText.Is(registration.DisplayName))
+        {
+            Fail("A display name must not contain control characters (line breaks, tabs, NUL).");
+        }
         if (registration.ClientId is { } id && !IsValidClientId(id))
         {
             Fail($"A client id has 1 to {ClientIdMaxLength} characters among a-z, A-Z, 0-9, '-', '_' and '.'.");
