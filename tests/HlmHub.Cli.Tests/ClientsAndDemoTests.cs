@@ -68,7 +68,7 @@ public sealed class ClientsAndDemoTests(HubFixture hub) : IClassFixture<HubFixtu
         var added = await hub.RunAsync(hub.As(hub.HubAdmin), "clients", "add", "--kind", "partner", "--name", "Bakery till",
             "--partner", "boulangerie-de-la-place", "--scope", "hlmhub.redemptions", "--scope", "hlmhub.offers.read", "--id", "bakery-till-1");
         Assert.True(added.ExitCode == 0, added.ToString());
-        var secret = SecretIn(added.Output);
+        var secret = added.ShownSecret;
 
         var csv = await hub.RunAsync(hub.As(hub.HubAdmin), "clients", "list", "--format", "csv");
         Assert.True(csv.ExitCode == 0, csv.ToString());
@@ -244,7 +244,7 @@ public sealed class ClientsAndDemoTests(HubFixture hub) : IClassFixture<HubFixtu
     {
         var added = await hub.RunAsync(hub.As(hub.HubAdmin), ["clients", "add", "--kind", "admin", "--name", name, "--scope", "hlmhub.admin", "--id", clientId, .. binding]);
         Assert.True(added.ExitCode == 0, added.ToString());
-        return SecretIn(added.Output);
+        return added.ShownSecret;
     }
 
     /// <summary>An instant as docs/cli.md promises every format: UTC ISO 8601, date and time joined by 'T'.</summary>
@@ -257,9 +257,6 @@ public sealed class ClientsAndDemoTests(HubFixture hub) : IClassFixture<HubFixtu
                 && instant.Offset == TimeSpan.Zero,
             $"Not a UTC ISO 8601 instant: '{text}'");
     }
-
-    private static string SecretIn(string output) =>
-        output.Split('\n').Select(line => line.Trim()).Single(line => line.StartsWith("client_secret: ", StringComparison.Ordinal))["client_secret: ".Length..];
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

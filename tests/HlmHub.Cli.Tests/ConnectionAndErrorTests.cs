@@ -60,6 +60,23 @@ public sealed class ConnectionAndErrorTests(HubFixture hub) : IClassFixture<HubF
         AssertNoTrace(result);
     }
 
+    [Theory]
+    [InlineData("http", "Http")]  // the Http endpoint (HTTP/1.1 only), an easy mix-up with the gRPC one: it refuses h2c
+    [InlineData("https", "Grpc")] // TLS to the cleartext gRPC endpoint: the handshake fails
+    public async Task AUrlThatDoesNotSpeakGrpc_Exits4_AsTransport_NotAsAFailureOfTheHub(string scheme, string endpoint)
+    {
+        var port = endpoint == "Http" ? hub.Hub.HttpPort : hub.Hub.GrpcPort;
+        var url = $"{scheme}://127.0.0.1:{port}";
+
+        var result = await hub.RunAsync(hub.As(hub.HubAdmin), "clients", "list", "--url", url);
+
+        Assert.True(result.ExitCode == 4, result.ToString());
+        var line = Assert.Single(result.ErrorLines);
+        Assert.Contains($"could not talk gRPC to {url}", line, StringComparison.Ordinal);
+        Assert.Contains("is --url the hub's gRPC endpoint (h2c or https)?", line, StringComparison.Ordinal);
+        AssertNoTrace(result);
+    }
+
     [Fact]
     public async Task AnUnreachableTokenEndpoint_Exits4_WithOneLine()
     {

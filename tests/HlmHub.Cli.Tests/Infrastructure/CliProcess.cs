@@ -3,8 +3,14 @@ namespace HlmHub.Cli.Tests.Infrastructure;
 /// <summary>How one run of <c>hlmhub</c> ended: its exit code and what it wrote to each stream.</summary>
 internal sealed record CliResult(string CommandLine, int ExitCode, string Output, string Error)
 {
+    private const string SecretLine = "client_secret: ";
+
     /// <summary>The lines of standard error, without the empty ones.</summary>
     public IReadOnlyList<string> ErrorLines => Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>The secret <c>clients add</c> or <c>clients rotate-secret</c> showed (its <c>client_secret:</c> line).</summary>
+    public string ShownSecret =>
+        Output.Split('\n').Select(line => line.Trim()).Single(line => line.StartsWith(SecretLine, StringComparison.Ordinal))[SecretLine.Length..];
 
     public override string ToString() =>
         $"{CommandLine}\nexit code {ExitCode}\n--- stdout ---\n{Output}\n--- stderr ---\n{Error}";

@@ -28,6 +28,10 @@ public sealed class HubFixture : IAsyncLifetime
 
     public string DemoCredentialsPath => Path.Combine(WorkDirectory, "demo-clients.json");
 
+    /// <summary>The hub's own copy of the demo clients' credentials, in its data directory.</summary>
+    public string HubDemoCredentialsPath =>
+        Path.Combine(_database?.DataDirectory ?? throw new InvalidOperationException("The hub has not started."), "demo-clients.json");
+
     /// <summary>What the demo seed printed and returned, for the test of that command.</summary>
     internal CliResult? DemoSeed { get; private set; }
 

@@ -1,3 +1,4 @@
+using System.Security.Authentication;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
@@ -11,6 +12,9 @@ namespace HlmHub.Cli.Connection;
 /// </summary>
 internal sealed class HubSession : IDisposable
 {
+    /// <summary>HTTP/2's HTTP_1_1_REQUIRED error code (RFC 9113, 7): what Kestrel answers h2c on an HTTP/1.1-only endpoint.</summary>
+    private const long Http11Required = 0xd;
+
     private readonly GrpcChannel _channel;
     private readonly HubSettings _settings;
 
@@ -82,6 +86,8 @@ internal sealed class HubSession : IDisposable
                 $"client '{_settings.ClientId}' may not do this: {detail}"),
             StatusCode.InvalidArgument or StatusCode.OutOfRange => new CliException(ExitCodes.Usage, $"the hub refused the request: {detail}"),
             StatusCode.Unavailable => new CliException(ExitCodes.HubUnreachable, $"the hub is unavailable: {detail}"),
+            StatusCode.Internal when IsWrongProtocol(exception) => new CliException(ExitCodes.HubUnreachable,
+                $"could not talk gRPC to {_settings.HubUrl.GetLeftPart(UriPartial.Authority)} ({WrongProtocol(exception)}): is --url the hub's gRPC endpoint (h2c or https)? Check {HubSettings.UrlVariable}"),
             _ => new CliException(ExitCodes.Refused, $"{Describe(exception.StatusCode)}: {detail}"),
         };
     }
@@ -91,6 +97,19 @@ internal sealed class HubSession : IDisposable
     // A status the client made up because no HTTP/2 exchange happened (refused connection, unknown host).
     private static bool IsTransport(RpcException exception) =>
         exception.StatusCode == StatusCode.Unavailable && exception.Status.DebugException is HttpRequestException or System.Net.Sockets.SocketException;
+
+    // INTERNAL made up by the client when the request got no HTTP/2 answer at all: TLS to a cleartext port, h2c to the
+    // HTTP/1.1-only Http endpoint. A transport problem of --url, not a failure of the hub: the server's own INTERNAL
+    // comes in its trailers, with no client-side exception.
+    private static bool IsWrongProtocol(RpcException exception) =>
+        exception.Status.DebugException is HttpRequestException or AuthenticationException;
+
+    private static string WrongProtocol(RpcException exception) => exception.Status.DebugException switch
+    {
+        AuthenticationException or { InnerException: AuthenticationException } => "the TLS handshake failed",
+        { InnerException: HttpProtocolException { ErrorCode: Http11Required } } => "it speaks HTTP/1.1 only",
+        var other => other!.Message,
+    };
 
     private static string Short(RpcException exception) =>
         exception.Status.DebugException is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } ? "connection refused"

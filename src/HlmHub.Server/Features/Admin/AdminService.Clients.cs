@@ -99,6 +99,10 @@ internal sealed partial class AdminService
 
         var secret = await clientRegistry.RotateSecretAsync(request.ClientId, cancellationToken);
         AdminLog.Changed(logger, caller.ClientId, "client", existing.ClientId, "secret rotated");
+        // A demo client's secret is also kept in the hub's demo-clients.json, which `hlmhub demo seed` hands back: the
+        // new one replaces the dead one there (or one lost with the file). The rotation is done: the caller going away
+        // must not leave the old secret in the file.
+        await demoSeeder.KeepRotatedSecretAsync(existing.ClientId, secret, CancellationToken.None);
         return new V1.RegisteredClient { Client = AdminMapping.ToProto(existing), ClientSecret = secret };
     }
 }

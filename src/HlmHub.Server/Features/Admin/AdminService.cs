@@ -20,6 +20,7 @@ internal sealed partial class AdminService(
     HlmHub.Reconciliation.ReconciliationEngine reconciliation,
     Microsoft.Extensions.Options.IOptions<HlmHub.Reconciliation.ReconciliationOptions> reconciliationOptions,
     CallerSlots<AdminService> runningReconciliations,
+    HlmHub.Server.Features.Demo.DemoSeeder demoSeeder,
     TimeProvider timeProvider,
     ILogger<AdminService> logger) : V1.AdminService.AdminServiceBase
 {

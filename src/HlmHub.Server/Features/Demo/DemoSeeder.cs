@@ -16,7 +16,10 @@ namespace HlmHub.Server.Features.Demo;
 /// <param name="ClientsRegistered">Demo OAuth clients registered (0 on a second run).</param>
 /// <param name="CredentialsPath">The full path of <c>demo-clients.json</c>.</param>
 /// <param name="Credentials">The demo clients' credentials as <c>demo-clients.json</c> now holds them.</param>
-/// <param name="LostClientIds">Demo clients that exist but whose secret is in no file any more (the hub only has its hash).</param>
+/// <param name="LostClientIds">
+/// Demo clients that exist but whose secret is not in <c>demo-clients.json</c> any more (the hub only has its hash): a
+/// secret rotation (<see cref="DemoSeeder.KeepRotatedSecretAsync"/>) puts a new one there.
+/// </param>
 /// <param name="TokenEndpoint">The token endpoint written next to the credentials, when known.</param>
 internal sealed record DemoSeedResult(
     int RecordsAdded,
@@ -30,7 +33,9 @@ internal sealed record DemoSeedResult(
 /// Seeds a realistic demo (see <see cref="DemoData"/>) so a newcomer sees real data on first run, and writes the
 /// demo clients' credentials to <c>demo-clients.json</c> in the data directory (mode 0600). Idempotent: what
 /// exists is left alone, so a second run adds nothing and rewrites nothing. Called by <c>--seed-demo</c> once the
-/// hub has started, and meant for the CLI's <c>hlmhub demo seed</c>.
+/// hub has started, and meant for the CLI's <c>hlmhub demo seed</c>. The file is the only place the hub holds a
+/// secret in clear (it stores hashes): a demo client's rotated secret replaces the old one there
+/// (<see cref="KeepRotatedSecretAsync"/>), so that a seed never hands back a secret that no longer works.
 /// </summary>
 internal sealed partial class DemoSeeder
 {
@@ -51,6 +56,10 @@ internal sealed partial class DemoSeeder
     private readonly StorageOptions _storageOptions;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<DemoSeeder> _logger;
+
+    // Two seeds at once would both find a record missing and the second would fail on its unique key, and a seed and
+    // a rotation writing demo-clients.json at once would lose one of the two: one at a time.
+    private readonly SemaphoreSlim _gate = new(1, 1);
 
     public DemoSeeder(
         IDbContextFactory<HlmHubDbContext> dbContextFactory,
@@ -88,6 +97,61 @@ internal sealed partial class DemoSeeder
     /// <param name="tokenEndpoint">The token endpoint to write next to the credentials, when known.</param>
     /// <param name="cancellationToken">Cancels the seed (nothing is half-written: the data is saved at once).</param>
     public async Task<DemoSeedResult> SeedAsync(string? tokenEndpoint, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            return await SeedOnceAsync(tokenEndpoint, cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Keeps a demo client's new secret in <c>demo-clients.json</c>, in place of the one it replaced or of one lost
+    /// with a deleted file, so that the next seed hands back the secret that works. Called once the secret is rotated:
+    /// a file that cannot be written is logged, not thrown, since the caller still gets the secret.
+    /// </summary>
+    /// <returns>False, and nothing written, for a client that is not a demo client.</returns>
+    public async Task<bool> KeepRotatedSecretAsync(string clientId, string secret, CancellationToken cancellationToken)
+    {
+        var index = DemoClientIndex(clientId);
+        if (index < 0)
+        {
+            return false;
+        }
+
+        var path = CredentialsPath();
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            PrivateDirectory.Create(_storageOptions.DataDirectory);
+            var file = await ReadCredentialsAsync(path, cancellationToken);
+            var (role, registration) = DemoClients[index];
+            var entries = (file?.Clients ?? [])
+                .Where(entry => entry.ClientId != clientId)
+                .Append(Credentials(role, registration, secret))
+                .OrderBy(entry => DemoClientIndex(entry.ClientId) is var at and >= 0 ? at : int.MaxValue)
+                .ToList();
+            await WriteCredentialsAsync(path, new DemoCredentialsFile(file?.TokenEndpoint, entries), cancellationToken);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or JsonException)
+        {
+            LogRotatedSecretNotKept(_logger, exception, clientId, path);
+            return true;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        LogRotatedSecretKept(_logger, clientId, path);
+        return true;
+    }
+
+    private async Task<DemoSeedResult> SeedOnceAsync(string? tokenEndpoint, CancellationToken cancellationToken)
     {
         var recordsAdded = await SeedDataAsync(cancellationToken);
         // The demo's ledger as the daily fee job would have left it: the partners' fees due so far are booked, so a
@@ -253,7 +317,7 @@ internal sealed partial class DemoSeeder
     private async Task<(int Registered, string Path, List<DemoClientCredentials> Entries, List<string> Lost, string? TokenEndpoint)> SeedClientsAsync(string? tokenEndpoint, CancellationToken cancellationToken)
     {
         PrivateDirectory.Create(_storageOptions.DataDirectory);
-        var path = Path.GetFullPath(Path.Combine(_storageOptions.DataDirectory, CredentialsFileName));
+        var path = CredentialsPath();
         var file = await ReadCredentialsAsync(path, cancellationToken);
         var known = file?.Clients.ToDictionary(client => client.ClientId, StringComparer.Ordinal) ?? [];
 
@@ -280,7 +344,8 @@ internal sealed partial class DemoSeeder
                 }
                 else
                 {
-                    // The secret was shown once, in a file since deleted: the hub only has its hash.
+                    // The secret was shown once, in a file since deleted: the hub only has its hash. A rotation
+                    // (KeepRotatedSecretAsync) puts a new one in the file.
                     LogCredentialsLost(_logger, clientId, path);
                     lost.Add(clientId);
                 }
@@ -290,20 +355,38 @@ internal sealed partial class DemoSeeder
 
             var client = await _clientRegistry.RegisterAsync(registration, cancellationToken);
             registered++;
-            entries.Add(new DemoClientCredentials(
-                role, client.ClientId, client.ClientSecret!, string.Join(' ', registration.AllowedScopes),
-                registration.PartnerId, registration.LandlordId, registration.ClubId));
+            entries.Add(Credentials(role, registration, client.ClientSecret!));
         }
 
         var writtenTokenEndpoint = tokenEndpoint ?? file?.TokenEndpoint;
         if (registered > 0 || file is null)
         {
-            var content = new DemoCredentialsFile(writtenTokenEndpoint, entries);
-            await WriteOwnerOnlyAsync(path, JsonSerializer.SerializeToUtf8Bytes(content, JsonOptions), cancellationToken);
+            await WriteCredentialsAsync(path, new DemoCredentialsFile(writtenTokenEndpoint, entries), cancellationToken);
         }
 
         return (registered, path, entries, lost, writtenTokenEndpoint);
     }
+
+    private string CredentialsPath() => Path.GetFullPath(Path.Combine(_storageOptions.DataDirectory, CredentialsFileName));
+
+    private static int DemoClientIndex(string clientId)
+    {
+        for (var index = 0; index < DemoClients.Count; index++)
+        {
+            if (DemoClients[index].Registration.ClientId == clientId)
+            {
+                return index;
+            }
+        }
+
+        return -1;
+    }
+
+    private static DemoClientCredentials Credentials(string role, ClientRegistration registration, string secret) =>
+        new(role, registration.ClientId!, secret, string.Join(' ', registration.AllowedScopes), registration.PartnerId, registration.LandlordId, registration.ClubId);
+
+    private static Task WriteCredentialsAsync(string path, DemoCredentialsFile content, CancellationToken cancellationToken) =>
+        WriteOwnerOnlyAsync(path, JsonSerializer.SerializeToUtf8Bytes(content, JsonOptions), cancellationToken);
 
     private static async Task<DemoCredentialsFile?> ReadCredentialsAsync(string path, CancellationToken cancellationToken)
     {
@@ -333,8 +416,14 @@ internal sealed partial class DemoSeeder
     [LoggerMessage(EventId = 4201, Level = LogLevel.Information, Message = "Demo seeded: {RecordsAdded} records and {ClientsRegistered} clients added; demo credentials are in {CredentialsPath}.")]
     private static partial void LogSeeded(ILogger logger, int recordsAdded, int clientsRegistered, string credentialsPath);
 
-    [LoggerMessage(EventId = 4202, Level = LogLevel.Warning, Message = "Demo client {ClientId} exists but its secret is not in {CredentialsPath} any more; it cannot be recovered: register a new client through the Admin API.")]
+    [LoggerMessage(EventId = 4202, Level = LogLevel.Warning, Message = "Demo client {ClientId} exists but its secret is not in {CredentialsPath} any more; it cannot be recovered: give it a new one (hlmhub clients rotate-secret {ClientId}), which the hub keeps in that file.")]
     private static partial void LogCredentialsLost(ILogger logger, string clientId, string credentialsPath);
+
+    [LoggerMessage(EventId = 4204, Level = LogLevel.Information, Message = "Demo client {ClientId} has a new secret: it replaces the old one in {CredentialsPath}.")]
+    private static partial void LogRotatedSecretKept(ILogger logger, string clientId, string credentialsPath);
+
+    [LoggerMessage(EventId = 4205, Level = LogLevel.Warning, Message = "Demo client {ClientId} has a new secret, but it could not be written to {CredentialsPath}: a demo seed hands back the old secret, which no longer works, until the file is fixed and the secret rotated again.")]
+    private static partial void LogRotatedSecretNotKept(ILogger logger, Exception exception, string clientId, string credentialsPath);
 }
 
 /// <summary>The content of <c>demo-clients.json</c>.</summary>

@@ -14,24 +14,12 @@ internal sealed partial class DemoService(DemoSeeder seeder, IEmbeddedIssuerAddr
     /// <summary>The scope the rpc requires.</summary>
     public const string Scope = "hlmhub.admin";
 
-    // Two seeds at once would both find a record missing and the second would fail on its unique key: one at a time.
-    private static readonly SemaphoreSlim SeedGate = new(1, 1);
-
     [RpcPolicy(Scope, CallerKind.HubAdmin, Ownership.None)]
     public override async Task<V1.SeedDemoResponse> SeedDemo(V1.SeedDemoRequest request, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
-        DemoSeedResult result;
-        await SeedGate.WaitAsync(cancellationToken);
-        try
-        {
-            result = await seeder.SeedAsync(issuer.TryGetTokenEndpoint(out var tokenEndpoint) ? tokenEndpoint : null, cancellationToken);
-        }
-        finally
-        {
-            SeedGate.Release();
-        }
-
+        // The seeder runs one seed at a time.
+        var result = await seeder.SeedAsync(issuer.TryGetTokenEndpoint(out var tokenEndpoint) ? tokenEndpoint : null, cancellationToken);
         LogSeedRequested(logger, context.GetCaller().ClientId, result.RecordsAdded, result.ClientsRegistered);
         var response = new V1.SeedDemoResponse
         {
