@@ -114,11 +114,14 @@ internal sealed partial class DemoSeeder
     /// with a deleted file, so that the next seed hands back the secret that works. Called once the secret is rotated:
     /// a file that cannot be written is logged, not thrown, since the caller still gets the secret.
     /// </summary>
-    /// <returns>False, and nothing written, for a client that is not a demo client.</returns>
+    /// <returns>
+    /// False, and nothing written, for a client that is not a demo client, or on a hub that was never seeded (a
+    /// client someone registered with a demo id there is not the demo's, and its secret stays out of any file).
+    /// </returns>
     public async Task<bool> KeepRotatedSecretAsync(string clientId, string secret, CancellationToken cancellationToken)
     {
         var index = DemoClientIndex(clientId);
-        if (index < 0)
+        if (index < 0 || !await IsSeededAsync(cancellationToken))
         {
             return false;
         }
@@ -149,6 +152,12 @@ internal sealed partial class DemoSeeder
 
         LogRotatedSecretKept(_logger, clientId, path);
         return true;
+    }
+
+    private async Task<bool> IsSeededAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await _dbContextFactory.CreateDbContextAsync(cancellationToken);
+        return await db.Clubs.AnyAsync(club => club.Id == DemoData.ClubId, cancellationToken);
     }
 
     private async Task<DemoSeedResult> SeedOnceAsync(string? tokenEndpoint, CancellationToken cancellationToken)
