@@ -36,23 +36,32 @@ public sealed partial class ReconciliationEngine(
 
     private readonly ReconciliationOptions _options = options.Value;
 
-    /// <summary>Runs a reconciliation; records it unless <see cref="ReconciliationRequest.DryRun"/>.</summary>
+    /// <summary>
+    /// Runs a reconciliation; records it unless <see cref="ReconciliationRequest.DryRun"/>. Only a run asked to be
+    /// recorded is counted on the hub's meter (docs/operations.md): a dry run is a look (an admin's, the closing
+    /// check's), and counting its findings would count a month's known discrepancies again at every look.
+    /// </summary>
     public async Task<ReconciliationReport> RunAsync(ReconciliationRequest request, IProgress<ReconciliationProgress>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        // The meter times the whole call, recording included, so a success and a failure are timed over the same span
+        // (the run's own Duration is its reading only: the recording cannot time itself).
         var startTimestamp = timeProvider.GetTimestamp();
         try
         {
             var report = await RunCoreAsync(request, progress, cancellationToken);
-            metrics?.RecordReconciliationRun(succeeded: true, report.Duration);
-            foreach (var (kind, count) in report.DiscrepancyCounts)
+            if (!request.DryRun)
             {
-                metrics?.RecordDiscrepancies(kind, count);
+                metrics?.RecordReconciliationRun(succeeded: true, timeProvider.GetElapsedTime(startTimestamp));
+                foreach (var (kind, count) in report.DiscrepancyCounts)
+                {
+                    metrics?.RecordDiscrepancies(kind, count);
+                }
             }
 
             return report;
         }
-        catch (Exception exception) when (exception is not DomainException)
+        catch (Exception exception) when (exception is not DomainException && !request.DryRun)
         {
             metrics?.RecordReconciliationRun(succeeded: false, timeProvider.GetElapsedTime(startTimestamp));
             throw;

@@ -1,6 +1,10 @@
+using System.Diagnostics.Metrics;
 using HlmHub.Domain;
 using HlmHub.Domain.Reconciliation;
+using HlmHub.Observability;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -201,6 +205,38 @@ public abstract class ReconciliationEngineTests(ReconciliationDatabase database)
         Assert.True(latest.SameFindingsAs(second));
         await using var db = await database.Contexts.CreateDbContextAsync(TestTimeouts.Token());
         Assert.Equal(2, await db.ReconciliationRuns.CountAsync(run => run.ClubId == month.ClubId, TestTimeouts.Token()));
+    }
+
+    [Fact]
+    public async Task The_meter_counts_recorded_runs_only_and_times_each_up_to_its_commit()
+    {
+        var month = new CraftedMonth();
+        month.CleanMonth();
+        month.Redeem(month.Bread, "b-x", CraftedMonth.Day(15), 2_000, book: false);
+        await month.SaveAsync(database.Contexts);
+        await using var services = new ServiceCollection().AddHubMetrics().BuildServiceProvider();
+        var meters = services.GetRequiredService<IMeterFactory>();
+        using var runs = new MetricCollector<long>(meters, HubMetrics.MeterName, "hlmhub.reconciliation.runs");
+        using var durations = new MetricCollector<double>(meters, HubMetrics.MeterName, "hlmhub.reconciliation.run.duration");
+        using var discrepancies = new MetricCollector<long>(meters, HubMetrics.MeterName, "hlmhub.reconciliation.discrepancies");
+        var engine = new ReconciliationEngine(
+            database.Contexts, Options.Create(new ReconciliationOptions()), TimeProvider.System, NullLogger<ReconciliationEngine>.Instance, services.GetRequiredService<HubMetrics>());
+
+        // A dry run (an admin's look, the closing check) records nothing, so it counts nothing.
+        var dry = await engine.RunAsync(new ReconciliationRequest(month.ClubId, October, true, "test"), null, TestTimeouts.Token());
+        Assert.NotEqual(0, dry.DiscrepancyTotal);
+        Assert.Empty(runs.GetMeasurementSnapshot());
+        Assert.Empty(durations.GetMeasurementSnapshot());
+        Assert.Empty(discrepancies.GetMeasurementSnapshot());
+
+        var recorded = await engine.RunAsync(new ReconciliationRequest(month.ClubId, October, false, "test"), null, TestTimeouts.Token());
+
+        var run = Assert.Single(runs.GetMeasurementSnapshot());
+        Assert.Equal((1L, "success"), (run.Value, (string?)run.Tags[HubMetrics.OutcomeTag]));
+        Assert.Equal(recorded.DiscrepancyTotal, discrepancies.GetMeasurementSnapshot().Sum(item => item.Value));
+        // The run's own duration is its reading; the meter's also covers recording it, as a failed run's does.
+        var timed = Assert.Single(durations.GetMeasurementSnapshot()).Value;
+        Assert.True(timed > recorded.Duration.TotalSeconds, $"timed {timed} s, the reading alone {recorded.Duration.TotalSeconds} s");
     }
 
     [Fact]
