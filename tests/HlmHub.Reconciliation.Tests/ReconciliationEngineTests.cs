@@ -208,6 +208,28 @@ public abstract class ReconciliationEngineTests(ReconciliationDatabase database)
     }
 
     [Fact]
+    public async Task Recording_unless_up_to_date_records_a_month_once_for_callers_at_once_and_again_once_it_changed()
+    {
+        var month = new CraftedMonth();
+        month.CleanMonth();
+        await month.SaveAsync(database.Contexts);
+        var request = new ReconciliationRequest(month.ClubId, October, false, "scheduler");
+
+        var callers = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ =>
+            Task.Run(() => database.Engine.RecordUnlessUpToDateAsync(request, TestTimeouts.Token()))));
+        var recorded = Assert.Single(callers, report => report is not null);
+        month.Redeem(month.Bread, "b-late", CraftedMonth.Day(20), 1_000);
+        await month.SaveAsync(database.Contexts);
+        var again = await database.Engine.RecordUnlessUpToDateAsync(request, TestTimeouts.Token());
+
+        Assert.NotNull(again);
+        Assert.NotEqual(recorded!.InputsFingerprint, again.InputsFingerprint);
+        Assert.Equal(again.RunId, (await database.Engine.FindLatestRunAsync(month.ClubId, October, TestTimeouts.Token()))?.RunId);
+        await using var db = await database.Contexts.CreateDbContextAsync(TestTimeouts.Token());
+        Assert.Equal(2, await db.ReconciliationRuns.CountAsync(run => run.ClubId == month.ClubId, TestTimeouts.Token()));
+    }
+
+    [Fact]
     public async Task The_meter_counts_recorded_runs_only_and_times_each_up_to_its_commit()
     {
         var month = new CraftedMonth();

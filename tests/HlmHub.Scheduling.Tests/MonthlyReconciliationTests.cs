@@ -69,6 +69,27 @@ public sealed class MonthlyReconciliationTests
         Assert.Equal(["2026-11 scheduler", "2026-12 scheduler", "2026-12 scheduler", "2027-01 scheduler", "2027-01 scheduler"], await RunsAsync(jobs, world.ClubId));
     }
 
+    [Theory]
+    [InlineData(StorageProvider.Sqlite)]
+    [InlineData(StorageProvider.Postgres)]
+    public async Task Two_overlapping_runs_of_one_firing_record_each_month_once(StorageProvider provider)
+    {
+        // A clustered node that stalls past CheckinInterval + CheckinMisfireThreshold has its firing recovered by a
+        // peer while it still runs it: two runs of the same firing at once.
+        await using var jobs = await JobServices.CreateAsync(provider, FebruaryFiring);
+        var world = new FeeWorld(contracts: 1, start: new DateOnly(2026, 6, 1));
+        await world.AddToAsync(jobs.Db);
+        var monthly = Monthly(jobs);
+
+        var both = await Task.WhenAll(
+            Task.Run(() => monthly.ReconcileAsync(FebruaryFiring, TestTimeouts.Token())),
+            Task.Run(() => monthly.ReconcileAsync(FebruaryFiring, TestTimeouts.Token())));
+
+        Assert.All(both, result => Assert.Empty(result.Failed));
+        Assert.Equal((3, 3), (both.Sum(result => result.Recorded), both.Sum(result => result.UpToDate)));
+        Assert.Equal(["2026-11 scheduler", "2026-12 scheduler", "2027-01 scheduler"], await RunsAsync(jobs, world.ClubId));
+    }
+
     [Fact]
     public async Task A_second_firing_over_unchanged_data_moves_no_reconciliation_counter()
     {
