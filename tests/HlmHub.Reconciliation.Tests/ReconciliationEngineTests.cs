@@ -203,8 +203,7 @@ public abstract class ReconciliationEngineTests(ReconciliationDatabase database)
         Assert.NotNull(latest);
         Assert.Equal(second.RunId, latest.RunId);
         Assert.True(latest.SameFindingsAs(second));
-        await using var db = await database.Contexts.CreateDbContextAsync(TestTimeouts.Token());
-        Assert.Equal(2, await db.ReconciliationRuns.CountAsync(run => run.ClubId == month.ClubId, TestTimeouts.Token()));
+        Assert.Equal(2, await RecordedRunsAsync(month));
     }
 
     [Fact]
@@ -225,8 +224,7 @@ public abstract class ReconciliationEngineTests(ReconciliationDatabase database)
         Assert.NotNull(again);
         Assert.NotEqual(recorded!.InputsFingerprint, again.InputsFingerprint);
         Assert.Equal(again.RunId, (await database.Engine.FindLatestRunAsync(month.ClubId, October, TestTimeouts.Token()))?.RunId);
-        await using var db = await database.Contexts.CreateDbContextAsync(TestTimeouts.Token());
-        Assert.Equal(2, await db.ReconciliationRuns.CountAsync(run => run.ClubId == month.ClubId, TestTimeouts.Token()));
+        Assert.Equal(2, await RecordedRunsAsync(month));
     }
 
     [Fact]
@@ -357,6 +355,12 @@ public abstract class ReconciliationEngineTests(ReconciliationDatabase database)
 
     private Task<ReconciliationReport> RunAsync(CraftedMonth month, bool dryRun = false) =>
         database.Engine.RunAsync(new ReconciliationRequest(month.ClubId, October, dryRun, "test"), null, TestTimeouts.Token());
+
+    private async Task<int> RecordedRunsAsync(CraftedMonth month)
+    {
+        await using var db = await database.Contexts.CreateDbContextAsync(TestTimeouts.Token());
+        return await db.ReconciliationRuns.CountAsync(run => run.ClubId == month.ClubId, TestTimeouts.Token());
+    }
 
     private static List<FoundDiscrepancy> Of(ReconciliationReport report, DiscrepancyKind kind) =>
         [.. report.Discrepancies.Where(item => item.Kind == kind)];
