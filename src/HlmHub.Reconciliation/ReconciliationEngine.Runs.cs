@@ -12,12 +12,15 @@ public sealed partial class ReconciliationEngine
     public async Task<ReconciliationReport?> FindLatestRunAsync(string clubId, Period period, CancellationToken cancellationToken)
     {
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
-        var run = await db.ReconciliationRuns.AsNoTracking()
-            .Where(item => item.ClubId == clubId && item.Period == period)
-            .OrderByDescending(item => item.StartedAt).ThenByDescending(item => item.Id)
-            .FirstOrDefaultAsync(cancellationToken);
+        var run = await LatestFirst(db, clubId, period).FirstOrDefaultAsync(cancellationToken);
         return run is null ? null : await ToReportAsync(db, run, cancellationToken);
     }
+
+    /// <summary>A club's recorded runs of a month, the latest first.</summary>
+    private static IQueryable<ReconciliationRun> LatestFirst(HlmHubDbContext db, string clubId, Period period) =>
+        db.ReconciliationRuns.AsNoTracking()
+            .Where(item => item.ClubId == clubId && item.Period == period)
+            .OrderByDescending(item => item.StartedAt).ThenByDescending(item => item.Id);
 
     /// <summary>A recorded run by id, or null.</summary>
     public async Task<ReconciliationReport?> FindRunAsync(Guid runId, CancellationToken cancellationToken)
@@ -68,7 +71,11 @@ public sealed partial class ReconciliationEngine
             run.DiscrepancyTotal > discrepancies.Count);
     }
 
-    private async Task RecordAsync(
+    /// <summary>
+    /// Records the run; records nothing and answers false when <paramref name="unlessUpToDate"/> and the month's latest
+    /// recorded run has <paramref name="fingerprint"/>.
+    /// </summary>
+    private async Task<bool> RecordAsync(
         Guid runId,
         ReconciliationRequest request,
         DateTimeOffset startedAt,
@@ -76,12 +83,27 @@ public sealed partial class ReconciliationEngine
         RunState state,
         string fingerprint,
         List<FoundDiscrepancy> ordered,
+        bool unlessUpToDate,
         CancellationToken cancellationToken)
     {
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         db.ChangeTracker.AutoDetectChangesEnabled = false;
         // All or nothing: a run cut off while recording leaves no half-recorded report.
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        if (unlessUpToDate)
+        {
+            // Checked and recorded under the club row's lock (RowLocks): a concurrent caller's run is committed before
+            // this reads the latest, or waits for this one's commit and then finds it. Only this transaction holds the
+            // lock, not the month's reading (a read snapshot that no writer waits for). A club gone meanwhile fails the
+            // insert on its foreign key.
+            await RowLocks.LockClubAsync(db, request.ClubId, cancellationToken);
+            var latest = await LatestFirst(db, request.ClubId, request.Period).Select(run => run.InputsFingerprint).FirstOrDefaultAsync(cancellationToken);
+            if (latest == fingerprint)
+            {
+                return false;
+            }
+        }
+
         db.ReconciliationRuns.Add(ReconciliationRun.Record(
             runId,
             request.ClubId,
@@ -117,5 +139,6 @@ public sealed partial class ReconciliationEngine
         }
 
         await transaction.CommitAsync(cancellationToken);
+        return true;
     }
 }

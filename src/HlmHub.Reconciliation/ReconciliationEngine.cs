@@ -36,30 +36,66 @@ public sealed partial class ReconciliationEngine(
 
     private readonly ReconciliationOptions _options = options.Value;
 
-    /// <summary>Runs a reconciliation; records it unless <see cref="ReconciliationRequest.DryRun"/>.</summary>
+    /// <summary>
+    /// Runs a reconciliation; records it unless <see cref="ReconciliationRequest.DryRun"/>. Only a run asked to be
+    /// recorded is counted on the hub's meter (docs/operations.md): a dry run is a look (an admin's, the closing
+    /// check's), and counting its findings would count a month's known discrepancies again at every look.
+    /// </summary>
     public async Task<ReconciliationReport> RunAsync(ReconciliationRequest request, IProgress<ReconciliationProgress>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        return await MeasuredRunAsync(request, progress, unlessUpToDate: false, cancellationToken)
+            ?? throw new UnreachableException("Only a run told to skip an up-to-date month records nothing.");
+    }
+
+    /// <summary>
+    /// Runs and records a reconciliation unless the month's latest recorded run is up to date (has the inputs
+    /// fingerprint this run read): then it records and counts nothing, and answers null. The month is read in its
+    /// snapshot as by <see cref="RunAsync"/>; the latest run is read again in the short transaction that records, under
+    /// a lock on the club's row, so two callers at once (overlapping firings of the monthly job, on one node or two)
+    /// record the month once: the second waits for the first's commit and then finds its run.
+    /// </summary>
+    public async Task<ReconciliationReport?> RecordUnlessUpToDateAsync(ReconciliationRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.DryRun)
+        {
+            throw new ArgumentException("A dry run records nothing, so there is nothing to skip: call RunAsync.", nameof(request));
+        }
+
+        return await MeasuredRunAsync(request, progress: null, unlessUpToDate: true, cancellationToken);
+    }
+
+    private async Task<ReconciliationReport?> MeasuredRunAsync(
+        ReconciliationRequest request, IProgress<ReconciliationProgress>? progress, bool unlessUpToDate, CancellationToken cancellationToken)
+    {
+        // The meter times the whole call, recording included, so a success and a failure are timed over the same span
+        // (the run's own Duration is its reading only: the recording cannot time itself).
         var startTimestamp = timeProvider.GetTimestamp();
         try
         {
-            var report = await RunCoreAsync(request, progress, cancellationToken);
-            metrics?.RecordReconciliationRun(succeeded: true, report.Duration);
-            foreach (var (kind, count) in report.DiscrepancyCounts)
+            var report = await RunCoreAsync(request, progress, unlessUpToDate, cancellationToken);
+            // Null: the month was up to date, and nothing was recorded.
+            if (report is { DryRun: false })
             {
-                metrics?.RecordDiscrepancies(kind, count);
+                metrics?.RecordReconciliationRun(succeeded: true, timeProvider.GetElapsedTime(startTimestamp));
+                foreach (var (kind, count) in report.DiscrepancyCounts)
+                {
+                    metrics?.RecordDiscrepancies(kind, count);
+                }
             }
 
             return report;
         }
-        catch (Exception exception) when (exception is not DomainException)
+        catch (Exception exception) when (exception is not DomainException && !request.DryRun)
         {
             metrics?.RecordReconciliationRun(succeeded: false, timeProvider.GetElapsedTime(startTimestamp));
             throw;
         }
     }
 
-    private async Task<ReconciliationReport> RunCoreAsync(ReconciliationRequest request, IProgress<ReconciliationProgress>? progress, CancellationToken cancellationToken)
+    private async Task<ReconciliationReport?> RunCoreAsync(
+        ReconciliationRequest request, IProgress<ReconciliationProgress>? progress, bool unlessUpToDate, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(request.ClubId))
         {
@@ -114,7 +150,11 @@ public sealed partial class ReconciliationEngine(
         if (!request.DryRun)
         {
             runId = Guid.CreateVersion7(startedAt);
-            await RecordAsync(runId.Value, request, startedAt, duration, state, fingerprint, ordered, cancellationToken);
+            if (!await RecordAsync(runId.Value, request, startedAt, duration, state, fingerprint, ordered, unlessUpToDate, cancellationToken))
+            {
+                LogUpToDate(logger, request.ClubId, request.Period.ToString(), (long)duration.TotalMilliseconds);
+                return null;
+            }
         }
 
         LogFinished(logger, request.ClubId, request.Period.ToString(), request.DryRun, state.Total, (long)duration.TotalMilliseconds);
@@ -360,6 +400,9 @@ public sealed partial class ReconciliationEngine(
     }
 
     private static string Euros(long cents) => new Money(cents).ToString();
+
+    [LoggerMessage(EventId = 4602, Level = LogLevel.Information, Message = "Reconciliation of {ClubId} {Period} recorded nothing: its latest recorded run has the same inputs (read in {DurationMs} ms)")]
+    private static partial void LogUpToDate(ILogger logger, string clubId, string period, long durationMs);
 
     [LoggerMessage(EventId = 4601, Level = LogLevel.Information, Message = "Reconciliation of {ClubId} {Period} (dry run: {DryRun}) found {Discrepancies} discrepancies in {DurationMs} ms")]
     private static partial void LogFinished(ILogger logger, string clubId, string period, bool dryRun, long discrepancies, long durationMs);

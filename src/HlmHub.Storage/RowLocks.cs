@@ -29,6 +29,14 @@ public static class RowLocks
             .ExecuteUpdateAsync(set => set.SetProperty(contract => contract.Status, contract => contract.Status), cancellationToken) == 1;
     }
 
+    /// <summary>Serialises recording a club's reconciliation runs (the monthly job's "unless up to date").</summary>
+    public static async Task<bool> LockClubAsync(HlmHubDbContext db, string clubId, CancellationToken cancellationToken)
+    {
+        RequireTransaction(db);
+        return await db.Clubs.Where(club => club.Id == clubId)
+            .ExecuteUpdateAsync(set => set.SetProperty(club => club.Name, club => club.Name), cancellationToken) == 1;
+    }
+
     // Outside a transaction the update would commit at once and lock nothing.
     private static void RequireTransaction(HlmHubDbContext db)
     {

@@ -1,6 +1,10 @@
+using System.Diagnostics.Metrics;
 using HlmHub.Domain;
 using HlmHub.Domain.Reconciliation;
+using HlmHub.Observability;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -199,8 +203,60 @@ public abstract class ReconciliationEngineTests(ReconciliationDatabase database)
         Assert.NotNull(latest);
         Assert.Equal(second.RunId, latest.RunId);
         Assert.True(latest.SameFindingsAs(second));
-        await using var db = await database.Contexts.CreateDbContextAsync(TestTimeouts.Token());
-        Assert.Equal(2, await db.ReconciliationRuns.CountAsync(run => run.ClubId == month.ClubId, TestTimeouts.Token()));
+        Assert.Equal(2, await RecordedRunsAsync(month));
+    }
+
+    [Fact]
+    public async Task Recording_unless_up_to_date_records_a_month_once_for_callers_at_once_and_again_once_it_changed()
+    {
+        var month = new CraftedMonth();
+        month.CleanMonth();
+        await month.SaveAsync(database.Contexts);
+        var request = new ReconciliationRequest(month.ClubId, October, false, "scheduler");
+
+        var callers = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ =>
+            Task.Run(() => database.Engine.RecordUnlessUpToDateAsync(request, TestTimeouts.Token()))));
+        var recorded = Assert.Single(callers, report => report is not null);
+        month.Redeem(month.Bread, "b-late", CraftedMonth.Day(20), 1_000);
+        await month.SaveAsync(database.Contexts);
+        var again = await database.Engine.RecordUnlessUpToDateAsync(request, TestTimeouts.Token());
+
+        Assert.NotNull(again);
+        Assert.NotEqual(recorded!.InputsFingerprint, again.InputsFingerprint);
+        Assert.Equal(again.RunId, (await database.Engine.FindLatestRunAsync(month.ClubId, October, TestTimeouts.Token()))?.RunId);
+        Assert.Equal(2, await RecordedRunsAsync(month));
+    }
+
+    [Fact]
+    public async Task The_meter_counts_recorded_runs_only_and_times_each_up_to_its_commit()
+    {
+        var month = new CraftedMonth();
+        month.CleanMonth();
+        month.Redeem(month.Bread, "b-x", CraftedMonth.Day(15), 2_000, book: false);
+        await month.SaveAsync(database.Contexts);
+        await using var services = new ServiceCollection().AddHubMetrics().BuildServiceProvider();
+        var meters = services.GetRequiredService<IMeterFactory>();
+        using var runs = new MetricCollector<long>(meters, HubMetrics.MeterName, "hlmhub.reconciliation.runs");
+        using var durations = new MetricCollector<double>(meters, HubMetrics.MeterName, "hlmhub.reconciliation.run.duration");
+        using var discrepancies = new MetricCollector<long>(meters, HubMetrics.MeterName, "hlmhub.reconciliation.discrepancies");
+        var engine = new ReconciliationEngine(
+            database.Contexts, Options.Create(new ReconciliationOptions()), TimeProvider.System, NullLogger<ReconciliationEngine>.Instance, services.GetRequiredService<HubMetrics>());
+
+        // A dry run (an admin's look, the closing check) records nothing, so it counts nothing.
+        var dry = await engine.RunAsync(new ReconciliationRequest(month.ClubId, October, true, "test"), null, TestTimeouts.Token());
+        Assert.NotEqual(0, dry.DiscrepancyTotal);
+        Assert.Empty(runs.GetMeasurementSnapshot());
+        Assert.Empty(durations.GetMeasurementSnapshot());
+        Assert.Empty(discrepancies.GetMeasurementSnapshot());
+
+        var recorded = await engine.RunAsync(new ReconciliationRequest(month.ClubId, October, false, "test"), null, TestTimeouts.Token());
+
+        var run = Assert.Single(runs.GetMeasurementSnapshot());
+        Assert.Equal((1L, "success"), (run.Value, (string?)run.Tags[HubMetrics.OutcomeTag]));
+        Assert.Equal(recorded.DiscrepancyTotal, discrepancies.GetMeasurementSnapshot().Sum(item => item.Value));
+        // The run's own duration is its reading; the meter's also covers recording it, as a failed run's does.
+        var timed = Assert.Single(durations.GetMeasurementSnapshot()).Value;
+        Assert.True(timed > recorded.Duration.TotalSeconds, $"timed {timed} s, the reading alone {recorded.Duration.TotalSeconds} s");
     }
 
     [Fact]
@@ -299,6 +355,12 @@ public abstract class ReconciliationEngineTests(ReconciliationDatabase database)
 
     private Task<ReconciliationReport> RunAsync(CraftedMonth month, bool dryRun = false) =>
         database.Engine.RunAsync(new ReconciliationRequest(month.ClubId, October, dryRun, "test"), null, TestTimeouts.Token());
+
+    private async Task<int> RecordedRunsAsync(CraftedMonth month)
+    {
+        await using var db = await database.Contexts.CreateDbContextAsync(TestTimeouts.Token());
+        return await db.ReconciliationRuns.CountAsync(run => run.ClubId == month.ClubId, TestTimeouts.Token());
+    }
 
     private static List<FoundDiscrepancy> Of(ReconciliationReport report, DiscrepancyKind kind) =>
         [.. report.Discrepancies.Where(item => item.Kind == kind)];

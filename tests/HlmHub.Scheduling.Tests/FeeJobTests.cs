@@ -1,9 +1,12 @@
+using System.Diagnostics.Metrics;
 using HlmHub.Domain;
 using HlmHub.Domain.Ledger;
+using HlmHub.Observability;
 using HlmHub.Scheduling.Tests.Infrastructure;
 using HlmHub.Server.Features.Fees;
 using HlmHub.Storage;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace HlmHub.Scheduling.Tests;
 
@@ -136,6 +139,37 @@ public sealed class FeeJobTests
 
         await using var check = await jobs.Db.CreateDbContextAsync();
         Assert.Equal(Money.FromEuros(60), Assert.Single(await check.OverdueFees.AsNoTracking().ToListAsync()).Outstanding);
+    }
+
+    [Fact]
+    public async Task OverdueCheck_CountsEachFeeOnceItIsRecorded_EvenWhenALaterContractFailsTheCheck()
+    {
+        // Two contracts, each with its June 2026 fee unpaid since 1 July.
+        await using var jobs = await JobServices.CreateAsync(StorageProvider.Sqlite, Today);
+        var world = new FeeWorld(contracts: 2, start: new DateOnly(2026, 6, 1));
+        await world.AddToAsync(jobs.Db);
+        await jobs.Get<FeeAccrualService>().AccrueAsync(TestTimeouts.Token());
+        using var counted = new MetricCollector<long>(jobs.Get<IMeterFactory>(), HubMetrics.MeterName, "hlmhub.fees.overdue");
+        var overdue = jobs.Get<OverdueFeeService>();
+        await using (var db = await jobs.Db.CreateDbContextAsync())
+        {
+            // The second contract's (c02-...) fee cannot be recorded, once: the check fails after recording the first one's.
+            await db.Database.ExecuteSqlRawAsync(
+                "CREATE TRIGGER refuse_second BEFORE INSERT ON OverdueFees WHEN NEW.ContractId LIKE 'c02-%' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+        }
+
+        await Assert.ThrowsAnyAsync<DbUpdateException>(() => overdue.CheckAsync(TestTimeouts.Token()));
+        await using (var db = await jobs.Db.CreateDbContextAsync())
+        {
+            await db.Database.ExecuteSqlRawAsync("DROP TRIGGER refuse_second");
+        }
+
+        var retried = await overdue.CheckAsync(TestTimeouts.Token());
+
+        Assert.Equal((1, 1), (retried.Recorded, retried.AlreadyRecorded));
+        await using var check = await jobs.Db.CreateDbContextAsync();
+        Assert.Equal(2, await check.OverdueFees.CountAsync());
+        Assert.Equal(2, counted.GetMeasurementSnapshot().Sum(item => item.Value));
     }
 
     private static async Task PayAsync(JobServices jobs, Contract contract, string reference, Money amount)

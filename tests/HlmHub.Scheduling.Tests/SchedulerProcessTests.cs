@@ -17,6 +17,10 @@ public sealed class SchedulerProcessTests
 
     private const string Reconciliation = MonthlyReconciliationJob.JobName;
 
+    // The statement with which a reconciliation run locks its club's row before recording itself (RowLocks.LockClubAsync):
+    // what a held club row makes the run wait on.
+    private const string RecordingLock = "UPDATE \"Clubs\"";
+
     // Contracts that started 400 days before today (Paris): two yearly fees each so far, on their first day and a year
     // later, whatever day the tests run (the hub processes run on the real clock).
     private static readonly DateOnly ContractStart = Period.DayOf(TimeProvider.System.GetUtcNow()).AddDays(-400);
@@ -164,10 +168,11 @@ public sealed class SchedulerProcessTests
         await using (var hold = await PostgresHold.LockClubAsync(database.ConnectionString, clubs[1]))
         {
             await QuartzClient.TriggerAsync(database, Reconciliation);
-            // The second club's run is computed and waits to record itself; the first club's is recorded.
-            await hold.WaitUntilSomeoneWaitsAsync("\"ReconciliationRuns\"");
+            // The second club's run is computed and waits to record itself (on its lock of the club's row); the first
+            // club's is recorded.
+            await hold.WaitUntilSomeoneWaitsAsync(RecordingLock);
             (runner, survivor) = first.Runs(Reconciliation).Started == 1 ? (first, second) : (second, first);
-            // Killed at once: the waiting insert gives up after its command time-out (30 s), which would end the job.
+            // Killed at once: the waiting statement gives up after its command time-out (30 s), which would end the job.
             await runner.KillAsync();
             await PostgresHold.BackdateCheckinAsync(database.ConnectionString, runner.Name);
             Assert.Equal((1, 0, 0), runner.Runs(Reconciliation));
@@ -200,7 +205,7 @@ public sealed class SchedulerProcessTests
         await using (var hold = await PostgresHold.LockClubAsync(database.ConnectionString, clubs[0]))
         {
             await QuartzClient.TriggerAsync(database, Reconciliation);
-            await hold.WaitUntilSomeoneWaitsAsync("\"ReconciliationRuns\"");
+            await hold.WaitUntilSomeoneWaitsAsync(RecordingLock);
             await hold.CancelWaitersAsync();
             await node.WaitForAsync(output => output.Contains($"1 failed: {clubs[0]}", StringComparison.Ordinal), "to report the failed club");
         }

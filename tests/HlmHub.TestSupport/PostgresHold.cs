@@ -27,8 +27,9 @@ public sealed class PostgresHold : IAsyncDisposable
         LockRowAsync(connectionString, "LedgerAccounts", accountId);
 
     /// <summary>
-    /// Locks a club's row: a reconciliation run of that club waits on the foreign-key check when it records itself
-    /// (ReconciliationRuns.ClubId), after its reads and after the runs of the clubs before it have committed.
+    /// Locks a club's row: a reconciliation run of that club waits when it records itself (on the monthly job's lock of
+    /// the row, or on the ReconciliationRuns.ClubId foreign-key check), after its reads and after the runs of the clubs
+    /// before it have committed.
     /// </summary>
     public static Task<PostgresHold> LockClubAsync(string connectionString, string clubId) =>
         LockRowAsync(connectionString, "Clubs", clubId);

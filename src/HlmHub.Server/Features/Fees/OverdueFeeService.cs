@@ -66,7 +66,6 @@ internal sealed class OverdueFeeService(
             }
         }
 
-        metrics.RecordOverdueFees(recorded);
         FeeLog.OverdueCheckFinished(logger, today, recorded, alreadyRecorded, contractsRead);
         return new OverdueFeeResult(today, contractsRead, recorded, alreadyRecorded);
     }
@@ -138,6 +137,9 @@ internal sealed class OverdueFeeService(
             return false;
         }
 
+        // Counted as soon as it is committed: a later contract's failure ends the check, and the next check finds
+        // this fee already recorded, so a count left for the end of the check would never be made.
+        metrics.RecordOverdueFees(1);
         FeeLog.FeeOverdue(logger, fee.ContractId, fee.DueDate, fee.Outstanding.ToString(), fee.PayBy, fee.PartnerId, fee.ClubId);
         return true;
     }

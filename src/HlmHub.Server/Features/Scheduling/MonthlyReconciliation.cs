@@ -20,9 +20,10 @@ internal sealed record MonthlyReconciliationResult(
 /// The monthly reconciliation's work (docs/scheduling.md): for every club, every month that has ended by the firing,
 /// is not closed and is not older than the club's last closed month, the club's creation or
 /// <see cref="ReconciliationOptions.CatchUpMonths"/>, and that has no up-to-date recorded run, gets a recorded run
-/// started by <see cref="StartedBy"/>. A run is up to date when a dry run now reads the same inputs (same
-/// fingerprint): a run recorded mid-month, or before late redemptions or statements arrived, is not, so the month is
-/// reconciled again. Missed firings and failed months are caught up by the next firing.
+/// started by <see cref="StartedBy"/>. A run is up to date when a run now reads the same inputs (same fingerprint):
+/// a run recorded before late redemptions or statements arrived is not, so the month is reconciled again. The engine
+/// compares where it records (<see cref="ReconciliationEngine.RecordUnlessUpToDateAsync"/>), so overlapping firings
+/// record a month once. Missed firings and failed months are caught up by the next firing.
 /// </summary>
 internal sealed class MonthlyReconciliation(
     ReconciliationEngine engine,
@@ -70,13 +71,15 @@ internal sealed class MonthlyReconciliation(
             {
                 try
                 {
-                    if (await IsUpToDateAsync(club.ClubId, month, cancellationToken))
+                    // The engine compares with the latest recorded run where it records, under a lock: a firing
+                    // overlapping this one (a peer recovering it from a node that stalled) records the month once.
+                    var report = await engine.RecordUnlessUpToDateAsync(new ReconciliationRequest(club.ClubId, month, DryRun: false, StartedBy), cancellationToken);
+                    if (report is null)
                     {
                         upToDate++;
                         continue;
                     }
 
-                    var report = await engine.RunAsync(new ReconciliationRequest(club.ClubId, month, DryRun: false, StartedBy), progress: null, cancellationToken);
                     recorded++;
                     discrepancies += report.DiscrepancyTotal;
                 }
@@ -91,19 +94,6 @@ internal sealed class MonthlyReconciliation(
         }
 
         return new MonthlyReconciliationResult(lastEnded, clubs.Count, recorded, upToDate, discrepancies, failed);
-    }
-
-    /// <summary>Whether the month's latest recorded run still describes it: a dry run now reads the same inputs.</summary>
-    private async Task<bool> IsUpToDateAsync(string clubId, Period month, CancellationToken cancellationToken)
-    {
-        var latest = await engine.FindLatestRunAsync(clubId, month, cancellationToken);
-        if (latest is null)
-        {
-            return false;
-        }
-
-        var now = await engine.RunAsync(new ReconciliationRequest(clubId, month, DryRun: true, StartedBy), progress: null, cancellationToken);
-        return now.InputsFingerprint == latest.InputsFingerprint;
     }
 
     private static Period Max(Period left, Period right) => left >= right ? left : right;
