@@ -154,7 +154,18 @@ internal sealed class EligibilityService(
             }
 
             var horizon = timeProvider.GetUtcNow() - Limits.WatchSettleDelay;
-            if (horizon <= cursor)
+            if (horizon < cursor)
+            {
+                // The clock is behind the cursor: it stepped back (an NTP correction, a resumed virtual machine), or the
+                // cursor came from an instance whose clock runs ahead. Changes made from now on are stamped by this
+                // clock, before the cursor, and a window starting at the cursor would never send them. Look back to a
+                // poll interval before the horizon, which no change made since the step precedes: what the next window
+                // sends again, it sends with its current value (entries are "set to").
+                cursor = horizon - Limits.WatchPollInterval;
+                continue;
+            }
+
+            if (horizon == cursor)
             {
                 continue;
             }
