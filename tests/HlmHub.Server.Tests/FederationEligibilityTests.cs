@@ -334,6 +334,26 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
     }
 
     [Fact]
+    public async Task ListOffers_LeavesOutAContractSuspendedThenWithdrawnBeforeItsStart()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var contract = SampleData.Contract(world.ClubId, world.PartnerId);
+        var today = Domain.Period.DayOf(TimeProvider.System.GetUtcNow());
+        contract.StartDate = today.AddDays(10).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var later = await Admin.CreateContractAsync(contract);
+        var offer = await Admin.CreateOfferAsync(new CreateOfferRequest { Id = SampleData.Slug("offer"), ContractId = later.Id, Title = "Later", Terms = SampleData.TenPercentCappedAt(500) });
+        await Admin.CallAsync((client, options) => client.SuspendContractAsync(new SuspendContractRequest { ContractId = later.Id }, options));
+        // Withdrawn: its last day is the day before its first, so it never comes into force.
+        var withdrawn = await Admin.CallAsync((client, options) => client.EndContractAsync(new EndContractRequest { ContractId = later.Id, EndDate = today.AddDays(9).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) }, options));
+
+        var listed = await world.Partner.CallAsync((client, options) => client.ListOffersAsync(new ListPartnerOffersRequest(), options));
+
+        Assert.Equal(ContractStatus.Ended, withdrawn.Status);
+        Assert.Equal([world.OfferId], listed.Offers.Select(listedOffer => listedOffer.OfferId));
+        Assert.DoesNotContain(listed.Offers, listedOffer => listedOffer.OfferId == offer.Id);
+    }
+
+    [Fact]
     public async Task ListOffers_ListsOnlyThePartnersOwn()
     {
         var world = await World.CreateAsync(Hub, Admin);

@@ -185,14 +185,17 @@ internal sealed class EligibilityService(
         var now = timeProvider.GetUtcNow();
         var today = Period.DayOf(now);
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
-        // The SQL filter is Contract.StatusAt's "not ended" (status, and last day in force not passed), so pages stay full.
+        // The SQL filter is Contract.StatusAt's "not ended" (status, last day in force not passed, and not withdrawn
+        // before its start: a last day before the first, which a suspended contract keeps with its status), so pages
+        // stay full.
         var rows = await (
                 from offer in db.Offers.AsNoTracking()
                 join version in db.OfferVersions.AsNoTracking()
                     on new { OfferId = offer.Id, Version = offer.CurrentVersion } equals new { version.OfferId, version.Version }
                 join contract in db.Contracts.AsNoTracking() on offer.ContractId equals contract.Id
                 where offer.PartnerId == partnerId && offer.WithdrawnAt == null
-                    && contract.Status != ContractStatus.Ended && (contract.EndDate == null || contract.EndDate >= today)
+                    && contract.Status != ContractStatus.Ended
+                    && (contract.EndDate == null || (contract.EndDate >= today && contract.EndDate >= contract.StartDate))
                     && (after == null || string.Compare(offer.Id, after) > 0)
                 orderby offer.Id
                 select new { offer, version, contract })
