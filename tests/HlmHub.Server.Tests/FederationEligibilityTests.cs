@@ -28,12 +28,15 @@ public abstract class EligibilityHubFixture : IAsyncLifetime
 
     internal HubHost Hub { get; private set; } = null!;
 
+    /// <summary>The hub's clock: the system clock until a test steps it.</summary>
+    internal AdjustableTimeProvider Clock { get; } = new();
+
     internal AdminClient HubAdmin { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
         _database = await TestDatabase.CreateAsync(Provider);
-        Hub = await HubHost.StartAsync(_database, "--Eligibility:WatchPollInterval=00:00:00.100", "--Eligibility:WatchSettleDelay=00:00:00.300", "--Eligibility:WatchPageSize=2", "--Eligibility:MaxWatchStreamsPerPartner=2");
+        Hub = await HubHost.StartWithClockAsync(_database, Clock, "--Eligibility:WatchPollInterval=00:00:00.100", "--Eligibility:WatchSettleDelay=00:00:00.300", "--Eligibility:WatchPageSize=2", "--Eligibility:MaxWatchStreamsPerPartner=2");
         HubAdmin = await Hub.HubAdminAsync();
     }
 
@@ -331,6 +334,26 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
     }
 
     [Fact]
+    public async Task ListOffers_LeavesOutAContractSuspendedThenWithdrawnBeforeItsStart()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var contract = SampleData.Contract(world.ClubId, world.PartnerId);
+        var today = Domain.Period.DayOf(TimeProvider.System.GetUtcNow());
+        contract.StartDate = today.AddDays(10).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var later = await Admin.CreateContractAsync(contract);
+        var offer = await Admin.CreateOfferAsync(new CreateOfferRequest { Id = SampleData.Slug("offer"), ContractId = later.Id, Title = "Later", Terms = SampleData.TenPercentCappedAt(500) });
+        await Admin.CallAsync((client, options) => client.SuspendContractAsync(new SuspendContractRequest { ContractId = later.Id }, options));
+        // Withdrawn: its last day is the day before its first, so it never comes into force.
+        var withdrawn = await Admin.CallAsync((client, options) => client.EndContractAsync(new EndContractRequest { ContractId = later.Id, EndDate = today.AddDays(9).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) }, options));
+
+        var listed = await world.Partner.CallAsync((client, options) => client.ListOffersAsync(new ListPartnerOffersRequest(), options));
+
+        Assert.Equal(ContractStatus.Ended, withdrawn.Status);
+        Assert.Equal([world.OfferId], listed.Offers.Select(listedOffer => listedOffer.OfferId));
+        Assert.DoesNotContain(listed.Offers, listedOffer => listedOffer.OfferId == offer.Id);
+    }
+
+    [Fact]
     public async Task ListOffers_ListsOnlyThePartnersOwn()
     {
         var world = await World.CreateAsync(Hub, Admin);
@@ -551,6 +574,42 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
         Assert.Equal(StatusCode.Aborted, error.StatusCode);
     }
 
+    [Fact]
+    public async Task Watch_WhenTheHubsClockStepsBack_SendsAChangeStampedAfterTheStep()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var member = await world.AddHouseholdAsync(world.HostId, joined: true);
+        // Past the settle delay (300 ms): the snapshot's cursor is after the member's creation, which no update repeats.
+        await Task.Delay(TimeSpan.FromMilliseconds(600));
+        using var deadline = new CancellationTokenSource(TestTimeouts.Default);
+        using var call = world.Partner.Watch(new WatchEligibilityRequest(), deadline.Token);
+        var snapshot = await ReadUpdateAsync(call.ResponseStream, deadline.Token);
+        // Several polls (100 ms each): the stream's window has moved on to about 300 ms behind the clock.
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        // The hub's clock steps back 2 s (an NTP correction, a resumed virtual machine), far more than the settle
+        // delay, and the member leaves: the change is stamped by the stepped-back clock, before the stream's window.
+        fixture.Clock.Advance(TimeSpan.FromSeconds(-2));
+        var updates = new List<EligibilityEntry>();
+        try
+        {
+            await world.SetHouseholdLeftAsync(member, fixture.Clock.GetUtcNow());
+            // Well past the 2 s step: without the stream looking back, the change would never come.
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
+            wait.CancelAfter(TimeSpan.FromSeconds(5));
+            while (!updates.Any(entry => entry.MemberToken == member && !entry.Eligible))
+            {
+                updates.AddRange((await ReadUpdateAsync(call.ResponseStream, wait.Token)).SelectMany(message => message.Entries));
+            }
+        }
+        finally
+        {
+            fixture.Clock.Advance(TimeSpan.FromSeconds(2));
+        }
+
+        Assert.Contains(snapshot.SelectMany(message => message.Entries), entry => entry.MemberToken == member && entry.Eligible);
+        Assert.All(updates, entry => Assert.Equal(member, entry.MemberToken));
+    }
+
     /// <summary>Reads a fresh snapshot to its end and returns its cursor.</summary>
     private static async Task<string> SnapshotCursorAsync(World world, CancellationToken cancellationToken)
     {
@@ -740,11 +799,12 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
             await db.Contracts.Where(contract => contract.Id == contractId).ExecuteUpdateAsync(setters => setters.SetProperty(contract => contract.StartDate, startDate));
         }
 
-        public async Task SetHouseholdLeftAsync(string memberToken)
+        /// <summary>The household leaves its landlord, the change stamped <paramref name="at"/> (by default the system clock's now).</summary>
+        public async Task SetHouseholdLeftAsync(string memberToken, DateTimeOffset? at = null)
         {
             await using var db = await DbAsync();
             var household = await db.Households.SingleAsync(item => item.MemberToken == memberToken);
-            household.Update(household.Rooms, household.InQpv, Domain.HouseholdStatus.Left, TimeProvider.System.GetUtcNow());
+            household.Update(household.Rooms, household.InQpv, Domain.HouseholdStatus.Left, at ?? TimeProvider.System.GetUtcNow());
             await db.SaveChangesAsync();
         }
 

@@ -72,7 +72,17 @@ internal sealed class HubHost : IAsyncDisposable
     }
 
     /// <summary>Starts the hub's Program with <paramref name="database"/>'s settings and <paramref name="extraArguments"/>.</summary>
-    public static async Task<HubHost> StartAsync(TestDatabase database, params string[] extraArguments)
+    public static Task<HubHost> StartAsync(TestDatabase database, params string[] extraArguments) => StartAsync(database, clock: null, extraArguments);
+
+    /// <summary>
+    /// Starts the hub's Program as <see cref="StartAsync(TestDatabase, string[])"/> does, with <paramref name="clock"/>
+    /// as its <see cref="TimeProvider"/> (registered after the Program's own services, so every service that takes one
+    /// gets it): a test can step the hub's clock, backward too.
+    /// </summary>
+    public static Task<HubHost> StartWithClockAsync(TestDatabase database, TimeProvider clock, params string[] extraArguments) =>
+        StartAsync(database, clock, extraArguments);
+
+    private static async Task<HubHost> StartAsync(TestDatabase database, TimeProvider? clock, string[] extraArguments)
     {
         string[] arguments =
         [
@@ -90,7 +100,7 @@ internal sealed class HubHost : IAsyncDisposable
         await BuildGate.WaitAsync().DefaultTimeout();
         try
         {
-            using var subscription = DiagnosticListener.AllListeners.Subscribe(new HostingObserver(built, logs));
+            using var subscription = DiagnosticListener.AllListeners.Subscribe(new HostingObserver(built, logs, clock));
             var entryPoint = typeof(AdminService).Assembly.EntryPoint
                 ?? throw new InvalidOperationException("HlmHub.Server has no entry point.");
             run = Task.Factory.StartNew(
@@ -196,7 +206,7 @@ internal sealed class HubHost : IAsyncDisposable
     /// before that thread starts it, so the test's log provider is added there: added once the test thread had the
     /// host, it missed what the first hosted services logged while the host was already starting.
     /// </summary>
-    private sealed class HostingObserver(TaskCompletionSource<IHost> built, TestLoggerProvider logs) : IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>
+    private sealed class HostingObserver(TaskCompletionSource<IHost> built, TestLoggerProvider logs, TimeProvider? clock) : IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>
     {
         private readonly List<IDisposable> _subscriptions = [];
 
@@ -210,6 +220,13 @@ internal sealed class HubHost : IAsyncDisposable
 
         public void OnNext(KeyValuePair<string, object?> value)
         {
+            // "HostBuilding" comes before the service provider is built (as WebApplicationFactory uses it): services
+            // added here come after the Program's own.
+            if (value.Key == "HostBuilding" && value.Value is IHostBuilder builder && clock is not null)
+            {
+                builder.ConfigureServices(services => services.AddSingleton(clock));
+            }
+
             if (value.Key == "HostBuilt" && value.Value is IHost host)
             {
                 host.Services.GetRequiredService<ILoggerFactory>().AddProvider(logs);

@@ -154,7 +154,18 @@ internal sealed class EligibilityService(
             }
 
             var horizon = timeProvider.GetUtcNow() - Limits.WatchSettleDelay;
-            if (horizon <= cursor)
+            if (horizon < cursor)
+            {
+                // The clock is behind the cursor: it stepped back (an NTP correction, a resumed virtual machine), or the
+                // cursor came from an instance whose clock runs ahead. Changes made from now on are stamped by this
+                // clock, before the cursor, and a window starting at the cursor would never send them. Look back to a
+                // poll interval before the horizon, which no change made since the step precedes: what the next window
+                // sends again, it sends with its current value (entries are "set to").
+                cursor = horizon - Limits.WatchPollInterval;
+                continue;
+            }
+
+            if (horizon == cursor)
             {
                 continue;
             }
@@ -174,14 +185,17 @@ internal sealed class EligibilityService(
         var now = timeProvider.GetUtcNow();
         var today = Period.DayOf(now);
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
-        // The SQL filter is Contract.StatusAt's "not ended" (status, and last day in force not passed), so pages stay full.
+        // The SQL filter is Contract.StatusAt's "not ended" (status, last day in force not passed, and not withdrawn
+        // before its start: a last day before the first, which a suspended contract keeps with its status), so pages
+        // stay full.
         var rows = await (
                 from offer in db.Offers.AsNoTracking()
                 join version in db.OfferVersions.AsNoTracking()
                     on new { OfferId = offer.Id, Version = offer.CurrentVersion } equals new { version.OfferId, version.Version }
                 join contract in db.Contracts.AsNoTracking() on offer.ContractId equals contract.Id
                 where offer.PartnerId == partnerId && offer.WithdrawnAt == null
-                    && contract.Status != ContractStatus.Ended && (contract.EndDate == null || contract.EndDate >= today)
+                    && contract.Status != ContractStatus.Ended
+                    && (contract.EndDate == null || (contract.EndDate >= today && contract.EndDate >= contract.StartDate))
                     && (after == null || string.Compare(offer.Id, after) > 0)
                 orderby offer.Id
                 select new { offer, version, contract })

@@ -90,8 +90,8 @@ internal sealed class WatchCursors(IDataProtectionProvider dataProtection)
                 "must be empty or a cursor this hub sent to this partner (one from before cursors were protected is no longer read): reconnect without a cursor for a fresh snapshot");
         }
 
-        // No check against the clock: the instant is the hub's own, and one ahead of this instance's clock (another
-        // instance's skew) only means the next window is empty until the clock passes it.
+        // No check against the clock: the instant is the hub's own. One ahead of this instance's clock (another
+        // instance's skew) makes the stream look back from this clock's horizon (EligibilityService.Watch).
         var instant = DateTimeOffset.FromUnixTimeMilliseconds(BinaryPrimitives.ReadInt64BigEndian(payload));
         return new WatchCursor(instant, payload[sizeof(long)..]);
     }
