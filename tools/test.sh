@@ -24,6 +24,14 @@ fi
 
 # --- npm packages for the Node clients, the interop peer and examples/node (@grpc/grpc-js, @grpc/proto-loader; versions locked
 # in each package-lock.json).
+# Node.js 20 or later with its npm (examples/README.md asks for Node 20; the tests run it here): Debian 12's nodejs is
+# 18, so it is not installed from Debian. Stop here, saying what to install, rather than at `npm: command not found`.
+node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+if [ "$node_major" -lt 20 ] || ! command -v npm >/dev/null 2>&1; then
+    echo "test.sh: the Node peers and examples/node need Node.js 20 or later with npm (found: $(node --version 2>/dev/null || echo none))." \
+        "Debian 12's nodejs is 18: install Node.js 20 from NodeSource (https://github.com/nodesource/distributions), then run this again." >&2
+    exit 1
+fi
 if [ -f tests/interop/node/package.json ]; then
     (cd tests/interop/node && npm ci --no-audit --no-fund --loglevel=error)
     (cd examples/node && npm ci --no-audit --no-fund --loglevel=error)

@@ -22,6 +22,8 @@ discount="${DISCOUNT_CENTS:-$((purchase / 10 < 500 ? purchase / 10 : 500))}"
 event_id="${EVENT_ID:-curl-$(date +%s)-$RANDOM}"
 occurred_at="${OCCURRED_AT:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}"
 fail() { echo "error: $*" >&2; exit 1; }
+# A deadline on every request: a hub that accepts the connection but never answers must not hang the caller.
+deadline=(--connect-timeout 10 --max-time 30)
 [ -n "${MEMBER_TOKEN:-}" ] || fail "set MEMBER_TOKEN to a club member's token (examples/python/landlord_roster_sync.py prints some)"
 
 # 1. An access token: HLMHUB_ACCESS_TOKEN as is, else one from the token endpoint (client credentials,
@@ -39,7 +41,8 @@ if [ -z "$token" ]; then
         [ -n "$secret" ] || fail "no secret for $client_id: set HLMHUB_CLIENT_SECRET, or seed the demo (start the hub with \`dotnet run --project src/HlmHub.Server -- --seed-demo\`)"
     fi
 
-    token_response="$(curl -sS -u "$client_id:$secret" -d grant_type=client_credentials "$http_url/connect/token" 2>&1)" \
+    # The secret goes to curl on its standard input (-K -), not its command line, which other users of the machine see.
+    token_response="$(curl -sS "${deadline[@]}" -K - -d grant_type=client_credentials "$http_url/connect/token" 2>&1 <<<"user = \"$client_id:$secret\"")" \
         || fail "hub not reachable at $http_url ($token_response): start it with \`dotnet run --project src/HlmHub.Server -- --seed-demo\`"
     token="$(printf '%s' "$token_response" | sed -n 's/.*"access_token" *: *"\([^"]*\)".*/\1/p')"
     if [ -z "$token" ]; then
@@ -55,8 +58,8 @@ body="$(printf '{"eventId":"%s","offerId":"%s","memberToken":"%s","occurredAt":"
     "$event_id" "$offer_id" "$MEMBER_TOKEN" "$occurred_at" "$purchase" "$discount")"
 echo "POST $http_url/v1/redemptions $body"
 out="$(mktemp)"; trap 'rm -f "$out"' EXIT
-status="$(curl -sS -o "$out" -w '%{http_code}' -H "authorization: Bearer $token" \
-    -H 'content-type: application/json' --data "$body" "$http_url/v1/redemptions")" || fail "hub not reachable at $http_url"
+status="$(curl -sS "${deadline[@]}" -o "$out" -w '%{http_code}' -K - -H 'content-type: application/json' --data "$body" \
+    "$http_url/v1/redemptions" <<<"header = \"authorization: Bearer $token\"")" || fail "hub not reachable at $http_url"
 answer="$(cat "$out")"
 echo "HTTP $status $answer"
 case "$status" in

@@ -59,7 +59,7 @@ function explain(error) {
 // The first answers of the Watch snapshot: up to five eligible members.
 async function eligibleMembers(partner, metadata) {
   const members = [];
-  const watch = partner.Watch({}, metadata);
+  const watch = partner.Watch({}, metadata, { deadline: Date.now() + 30000 }); // a snapshot, not a wait forever
   for await (const update of watch) {
     members.push(...update.entries.filter((entry) => entry.eligible).map((entry) => entry.member_token));
     if (members.length >= 5 || update.cursor) break; // five are enough, or the snapshot is over
@@ -72,9 +72,9 @@ async function eligibleMembers(partner, metadata) {
 function stream(service, metadata, pending, breakAfter, counts) {
   return new Promise((resolve, reject) => {
     const call = service.StreamRedemptions(metadata, { deadline: Date.now() + 60000 });
-    let received = 0;
+    let received = 0, broken = false; // broken: cancelled here, on purpose (a CANCELLED from the hub is an error)
     call.on('data', (ack) => {
-      if (breakAfter > 0 && received === breakAfter) return; // broken on purpose: what follows is as good as lost
+      if (broken) return; // broken on purpose: what follows is as good as lost
       pending.delete(ack.event_id);
       received += 1;
       const [outcome, first] = [ack.outcome, ack.first_outcome].map((o) => o.replace('REDEMPTION_OUTCOME_', ''));
@@ -84,10 +84,11 @@ function stream(service, metadata, pending, breakAfter, counts) {
       if (outcome === 'ACCEPTED' || first === 'ACCEPTED') counts.accepted += 1;
       if (received === breakAfter && pending.size > 0) {
         console.log(`breaking the stream after ${received} acknowledgements (demo of a lost connection)`);
+        broken = true;
         call.cancel();
       }
     });
-    call.on('error', (error) => (error.code === grpc.status.CANCELLED ? resolve() : reject(error)));
+    call.on('error', (error) => (broken && error.code === grpc.status.CANCELLED ? resolve() : reject(error)));
     call.on('end', resolve);
     for (const event of pending.values()) call.write(event);
     call.end();

@@ -67,18 +67,19 @@ def access_token():
 
 
 def load_stubs(*names):
-    """protoc's stubs of protos/hlmhub/v1, without the HTTP options (they would need googleapis protos), imported."""
-    output = pathlib.Path(tempfile.mkdtemp(prefix="hlmhub-stubs-"))
-    (output / "hlmhub/v1").mkdir(parents=True)
-    for proto in (ROOT / "protos/hlmhub/v1").glob("*.proto"):
-        text = proto.read_text().replace('import "google/api/annotations.proto";', "")
-        text = re.sub(r"\)\s*\{\s*option \(google\.api\.http\)\s*=\s*\{[^}]*\};\s*\}", ");", text)
-        (output / "hlmhub/v1" / proto.name).write_text(text)
-    subprocess.run(["/usr/bin/protoc", f"-I{output}", "-I/usr/include", f"--python_out={output}",
-                    "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin", f"--grpc_python_out={output}",
-                    *(str(p.relative_to(output)) for p in output.glob("hlmhub/v1/*.proto"))], check=True)
-    sys.path.insert(0, str(output))
-    return [importlib.import_module(f"hlmhub.v1.{name}") for name in names]
+    """protoc's stubs of protos/hlmhub/v1 without the HTTP options (googleapis), imported; their folder then removed."""
+    with tempfile.TemporaryDirectory(prefix="hlmhub-stubs-") as folder:
+        output = pathlib.Path(folder)
+        (output / "hlmhub/v1").mkdir(parents=True)
+        for proto in (ROOT / "protos/hlmhub/v1").glob("*.proto"):
+            text = proto.read_text().replace('import "google/api/annotations.proto";', "")
+            text = re.sub(r"\)\s*\{\s*option \(google\.api\.http\)\s*=\s*\{[^}]*\};\s*\}", ");", text)
+            (output / "hlmhub/v1" / proto.name).write_text(text)
+        subprocess.run(["/usr/bin/protoc", f"-I{output}", "-I/usr/include", f"--python_out={output}",
+                        "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin", f"--grpc_python_out={output}",
+                        *(str(p.relative_to(output)) for p in output.glob("hlmhub/v1/*.proto"))], check=True)
+        sys.path.insert(0, folder)
+        return [importlib.import_module(f"hlmhub.v1.{name}") for name in names]
 
 
 def explain(error):  # one line for a failed gRPC call: what to do, then what the hub said

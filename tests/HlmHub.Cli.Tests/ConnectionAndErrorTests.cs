@@ -147,7 +147,7 @@ public sealed class ConnectionAndErrorTests(HubFixture hub) : IClassFixture<HubF
     }
 
     [Fact]
-    public async Task FlagsTakePrecedenceOverTheEnvironment()
+    public async Task TheClientSecretFlag_TakesPrecedenceOverTheEnvironment()
     {
         var environment = hub.As((hub.HubAdmin.ClientId, "wrong-in-the-environment"));
 

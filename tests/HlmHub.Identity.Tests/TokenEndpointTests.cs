@@ -163,6 +163,10 @@ public sealed class TokenEndpointTests
         }
         Assert.True(none.Status is HttpStatusCode.BadRequest or HttpStatusCode.Unauthorized, none.Status.ToString());
         Assert.False(none.Body.TryGetProperty("access_token", out _));
+        // The wrong secret's failure was logged (naming the client): the log was captured, so its not holding the
+        // secrets below is a finding, not an empty log.
+        Assert.Contains(host.Logs, r => r.EventId.Id == IdentityEventIds.ClientAuthenticationFailed
+            && r.Message.Contains($"for client {client.ClientId} (sha256:", StringComparison.Ordinal));
         Assert.DoesNotContain(host.Logs, r => r.Message.Contains("not-the-secret", StringComparison.Ordinal));
         Assert.DoesNotContain(host.Logs, r => r.Message.Contains(client.ClientSecret!, StringComparison.Ordinal));
     }

@@ -89,10 +89,10 @@ public sealed class HubLimitsTests(HubServerFixture fixture) : IClassFixture<Hub
                 var connection = new System.Net.Sockets.TcpClient();
                 await connection.ConnectAsync(hub.Address.Host, hub.Address.Port).DefaultTimeout();
                 held.Add(connection);
+                // Counted by Kestrel before the third arrives: a fixed pause was a guess a loaded machine could miss.
+                await ServerSettingsReceivedAsync(connection);
             }
 
-            // Give Kestrel the time to accept both before the third arrives.
-            await Task.Delay(TimeSpan.FromMilliseconds(300));
             using (var refusedChannel = Grpc.Net.Client.GrpcChannel.ForAddress(hub.Address))
             {
                 var refused = await Assert.ThrowsAsync<RpcException>(() =>
@@ -141,6 +141,18 @@ public sealed class HubLimitsTests(HubServerFixture fixture) : IClassFixture<Hub
     private static bool IsRefusedConnection(RpcException exception) =>
         exception.StatusCode is StatusCode.ResourceExhausted or StatusCode.Unavailable
         || (exception.StatusCode == StatusCode.Internal && exception.Status.DebugException is System.Net.Http.HttpRequestException);
+
+    // The client's HTTP/2 preface and an empty SETTINGS frame, then the first 9 bytes (a frame header) the hub sends:
+    // Kestrel sends its SETTINGS only on a connection it accepted under the limit, and closes one over it.
+    private static async Task ServerSettingsReceivedAsync(System.Net.Sockets.TcpClient connection)
+    {
+        var stream = connection.GetStream();
+        byte[] preface = [.. "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8, 0, 0, 0, 4, 0, 0, 0, 0, 0];
+        await stream.WriteAsync(preface).AsTask().DefaultTimeout();
+        var header = new byte[9];
+        await stream.ReadExactlyAsync(header).AsTask().DefaultTimeout();
+        Assert.Equal(4, header[3]);
+    }
 
     private static async Task WaitUntilServedAsync(Health.HealthClient health)
     {

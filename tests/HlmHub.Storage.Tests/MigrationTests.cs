@@ -62,30 +62,6 @@ public abstract class MigrationTests(StorageProvider provider)
     }
 
     [SkippableFact]
-    public async Task IdempotentScript_AppliedTwiceByHand_CreatesTheSchemaTheHubThenAccepts()
-    {
-        Skip.If(provider == StorageProvider.Sqlite, "SQLite has no procedural IF: EF Core cannot generate idempotent scripts for it (the hub migrates SQLite itself).");
-        var cancellationToken = TestTimeouts.Token();
-        await using var database = await TestDatabase.CreateAsync(provider, cancellationToken);
-        var script = database.Migrator.GenerateIdempotentScript();
-
-        await using (var context = await database.CreateContextAsync(cancellationToken))
-        {
-            // What a DBA does: run the script (twice, as an idempotent script may be), outside the hub's migrator.
-            var connection = context.Database.GetDbConnection();
-            await connection.OpenAsync(cancellationToken);
-            foreach (var batch in OfflineContext.Batches(script).Concat(OfflineContext.Batches(script)))
-            {
-                await using var command = connection.CreateCommand();
-                command.CommandText = batch;
-                await command.ExecuteNonQueryAsync(cancellationToken);
-            }
-        }
-
-        Assert.Empty(await database.Migrator.GetPendingMigrationsAsync(cancellationToken));
-    }
-
-    [SkippableFact]
     public async Task UpgradingADatabaseWithHouseholds_KeepsThem_AndTakesTheirLastChangeAsTheirLastStatusChange()
     {
         var cancellationToken = TestTimeouts.Token();
@@ -120,6 +96,41 @@ public sealed class SqliteMigrationTests() : MigrationTests(StorageProvider.Sqli
 public sealed class PostgresMigrationTests() : MigrationTests(StorageProvider.Postgres);
 
 public sealed class SqlServerMigrationTests() : MigrationTests(StorageProvider.SqlServer);
+
+/// <summary>
+/// The DBA's idempotent script (<c>--migrations-script</c>) applied by hand. Not for SQLite: it has no procedural IF, so
+/// EF Core cannot generate an idempotent script for it (the hub migrates SQLite itself). No SQLite class is declared
+/// rather than one that always skips: a skipped test must mean a missing server, never a test that cannot run.
+/// </summary>
+public abstract class IdempotentScriptTests(StorageProvider provider)
+{
+    [SkippableFact]
+    public async Task IdempotentScript_AppliedTwiceByHand_CreatesTheSchemaTheHubThenAccepts()
+    {
+        var cancellationToken = TestTimeouts.Token();
+        await using var database = await TestDatabase.CreateAsync(provider, cancellationToken);
+        var script = database.Migrator.GenerateIdempotentScript();
+
+        await using (var context = await database.CreateContextAsync(cancellationToken))
+        {
+            // What a DBA does: run the script (twice, as an idempotent script may be), outside the hub's migrator.
+            var connection = context.Database.GetDbConnection();
+            await connection.OpenAsync(cancellationToken);
+            foreach (var batch in OfflineContext.Batches(script).Concat(OfflineContext.Batches(script)))
+            {
+                await using var command = connection.CreateCommand();
+                command.CommandText = batch;
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
+        Assert.Empty(await database.Migrator.GetPendingMigrationsAsync(cancellationToken));
+    }
+}
+
+public sealed class PostgresIdempotentScriptTests() : IdempotentScriptTests(StorageProvider.Postgres);
+
+public sealed class SqlServerIdempotentScriptTests() : IdempotentScriptTests(StorageProvider.SqlServer);
 
 /// <summary>A context on a provider with a connection string that is never opened.</summary>
 internal static class OfflineContext
