@@ -1,3 +1,4 @@
+using System.Net;
 using Grpc.Core;
 using HlmHub.Contracts.V1;
 using HlmHub.Observability;
@@ -32,6 +33,74 @@ public sealed class OtlpExportTests
                 "bounds: " + string.Join(", ", exported.HistogramBounds));
         }
     }
+
+    [Fact]
+    public async Task TracesMetricsAndLogsExported_CarryNoClientSecret_AccessToken_MemberToken_NorHouseholdReference()
+    {
+        await using var collector = await OtlpCollector.StartAsync();
+        await using var database = await TestDatabase.CreateAsync(TestProvider.Sqlite);
+        // The production log levels (appsettings.json), not the tests' quieter ones.
+        var hub = await HubHost.StartAsync(database, [.. OtlpArguments(collector), "--Logging:LogLevel:Default=Information"]);
+        await using (hub)
+        {
+            var admin = await hub.HubAdminAsync();
+            var world = await RedemptionWorld.CreateAsync(hub, admin);
+            var memberToken = await world.AddMemberAsync();
+            var partner = await world.RegisterClientAsync(ClientKind.Partner, world.PartnerId, "hlmhub.redemptions");
+            var landlord = await world.RegisterClientAsync(ClientKind.Landlord, world.LandlordId, "hlmhub.roster");
+            using var http = new HttpClient { BaseAddress = hub.HttpAddress };
+
+            // A secret where it belongs (the form), in a query string, and as the client id of a failed request.
+            using var posted = await http.PostAsync("/connect/token?client_secret=" + partner.ClientSecret, new FormUrlEncodedContent(
+            [
+                new("grant_type", "client_credentials"), new("client_id", partner.Client.ClientId), new("client_secret", partner.ClientSecret),
+            ])).DefaultTimeout();
+            using var swapped = await hub.RequestTokenAsync(partner.ClientSecret, partner.Client.ClientId);
+            var accessToken = await hub.GetTokenAsync(partner.Client.ClientId, partner.ClientSecret);
+            var landlordToken = await hub.GetTokenAsync(landlord.Client.ClientId, landlord.ClientSecret);
+            // A redemption over JSON and over gRPC, each naming the member; one with a token that is not valid.
+            using var json = new HttpRequestMessage(HttpMethod.Post, "/v1/redemptions?member=" + memberToken)
+            {
+                Content = JsonContent(world.Event(memberToken, 1_000, 100)),
+            };
+            json.Headers.Authorization = new("Bearer", accessToken);
+            using var jsonAnswer = await http.SendAsync(json).DefaultTimeout();
+            var acks = await world.StreamAsync([world.Event(memberToken, 2_000, 200)]);
+            await world.FailsAsync(accessToken + "x");
+            // A roster change naming a household by the landlord's own reference.
+            const string reference = "REF-NEVER-EXPORTED-7731";
+            await RosterCalls.SyncAsync(new RosterService.RosterServiceClient(hub.Channel), landlordToken, Guid.NewGuid().ToString(), SessionKind.Delta,
+                [[RosterCalls.Item(1, reference)]]);
+
+            Assert.Equal(
+                (HttpStatusCode.OK, HttpStatusCode.Unauthorized, HttpStatusCode.OK, RedemptionOutcome.Accepted),
+                (posted.StatusCode, swapped.StatusCode, jsonAnswer.StatusCode, Assert.Single(acks).Outcome));
+            await Poll.UntilAsync(
+                () => collector.Posts.Contains("/v1/traces") && collector.Posts.Contains("/v1/logs")
+                    && collector.BodiesOf("/v1/metrics").SelectMany(OtlpMetrics.Read).Any(metric => metric.Name == "hlmhub.roster.changes"),
+                "for the collector to receive traces, logs and the roster metric");
+            // What was sent last must have been exported too: wait for one more round of each signal.
+            var received = collector.Bodies.Count;
+            await Poll.UntilAsync(() => collector.Bodies.Count >= received + 3, "for another export round");
+
+            var secrets = new Dictionary<string, string>
+            {
+                ["client secret"] = partner.ClientSecret,
+                ["access token"] = accessToken,
+                ["access token's signature"] = accessToken[(accessToken.LastIndexOf('.') + 1)..],
+                ["member token"] = memberToken,
+                ["household reference"] = reference,
+            };
+            var leaks = (from body in collector.Bodies
+                         from secret in secrets
+                         where body.Body.AsSpan().IndexOf(System.Text.Encoding.UTF8.GetBytes(secret.Value)) >= 0
+                         select $"{secret.Key} in {body.Path}").Distinct().ToList();
+            Assert.True(leaks.Count == 0, string.Join("\n", leaks));
+        }
+    }
+
+    private static StringContent JsonContent(RedemptionEvent item) =>
+        new(Google.Protobuf.JsonFormatter.Default.Format(item), System.Text.Encoding.UTF8, "application/json");
 
     internal static string[] OtlpArguments(OtlpCollector collector) =>
     [
