@@ -60,6 +60,14 @@ public sealed class HubMetrics
         "urn:ietf:params:oauth:grant-type:token-exchange", "urn:ietf:params:oauth:grant-type:device_code",
     };
 
+    /// <summary>
+    /// Bucket bounds, in seconds, of <c>hlmhub.reconciliation.run.duration</c>: a run takes from milliseconds (a quiet
+    /// month) to minutes (a large club). Without them OpenTelemetry would export the SDK's default bounds (0, 5, 10, 25
+    /// ... 10000), which are meant for milliseconds: every run under 5 s would fall in one bucket.
+    /// </summary>
+    internal static readonly IReadOnlyList<double> ReconciliationDurationBuckets =
+        [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+
     private readonly Counter<long> redemptions;
     private readonly Counter<long> rosterChanges;
     private readonly Counter<long> eligibilityChecks;
@@ -82,7 +90,8 @@ public sealed class HubMetrics
         reconciliationRuns = meter.CreateCounter<long>(
             "hlmhub.reconciliation.runs", "{run}", "Reconciliation runs finished, by outcome (success or failure).");
         reconciliationDuration = meter.CreateHistogram<double>(
-            "hlmhub.reconciliation.run.duration", "s", "How long reconciliation runs took, by outcome.");
+            "hlmhub.reconciliation.run.duration", "s", "How long reconciliation runs took, by outcome.", tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = ReconciliationDurationBuckets });
         discrepancies = meter.CreateCounter<long>(
             "hlmhub.reconciliation.discrepancies", "{discrepancy}", "Discrepancies found by reconciliation runs, by kind.");
         tokenRequests = meter.CreateCounter<long>(

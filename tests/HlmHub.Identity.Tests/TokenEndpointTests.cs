@@ -346,6 +346,37 @@ public sealed class TokenEndpointTests
     }
 
     [Fact]
+    public async Task ABlockedCallerInALoop_IsLoggedOncePerBlock_NotOncePerRefusal_AndAgainInItsNextBlock()
+    {
+        await using var host = await IssuerTestHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Auth:EmbeddedIssuer:MaxFailedAuthenticationsPerClient"] = "2",
+        });
+        var client = await host.RegisterAsync(Partner("maaf"));
+
+        async Task<List<HttpStatusCode>> GuessAsync(int times)
+        {
+            var statuses = new List<HttpStatusCode>();
+            for (var attempt = 0; attempt < times; attempt++)
+            {
+                statuses.Add((await host.RequestTokenAsync([ClientCredentials], (client.ClientId, "guess-" + attempt))).Status);
+            }
+            return statuses;
+        }
+        int Logged() => host.Logs.Count(record => record.EventId.Id == IdentityEventIds.TokenRequestsRateLimited);
+
+        var first = await GuessAsync(22);
+        var loggedInFirstBlock = Logged();
+        // The window ends: the guesses are counted afresh, and the next block is logged once again.
+        host.Clock.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(1));
+        var second = await GuessAsync(12);
+
+        Assert.Equal([.. Enumerable.Repeat(HttpStatusCode.Unauthorized, 2), .. Enumerable.Repeat(HttpStatusCode.TooManyRequests, 20)], first);
+        Assert.Equal([.. Enumerable.Repeat(HttpStatusCode.Unauthorized, 2), .. Enumerable.Repeat(HttpStatusCode.TooManyRequests, 10)], second);
+        Assert.Equal((1, 2), (loggedInFirstBlock, Logged()));
+    }
+
+    [Fact]
     public async Task AClientAskingForTokensInALoop_Gets429AfterItsAllowance_OtherClientsAndAddressesStillGetTheirs()
     {
         await using var host = await IssuerTestHost.StartAsync(new Dictionary<string, string?>

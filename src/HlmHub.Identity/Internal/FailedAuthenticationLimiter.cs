@@ -34,6 +34,26 @@ internal sealed class FailedAuthenticationLimiter(IOptions<AuthOptions> options,
         return byAddress > byClient ? byAddress : byClient ?? byAddress;
     }
 
+    /// <summary>
+    /// The same check as <see cref="BlockedFor"/>, made for a request it refuses: also says whether this refusal is the
+    /// first of its block (of the pair's or the address's window), the one worth a log entry. A blocked caller in a
+    /// loop is refused thousands of times a second; one log entry per block, not per refusal, keeps it from filling
+    /// the log (<c>hlmhub.token.requests</c> still counts every refusal).
+    /// </summary>
+    public Refusal? Refuse(string? clientId, IPAddress? remoteAddress)
+    {
+        var now = timeProvider.GetUtcNow();
+        var address = AddressKey(remoteAddress);
+        var byAddress = Refuse(address, Limits.MaxFailedAuthenticationsPerAddress, now);
+        var byClient = clientId is null ? null : Refuse(ClientKey(clientId, address), Limits.MaxFailedAuthenticationsPerClient, now);
+        if (byAddress is null && byClient is null)
+        {
+            return null;
+        }
+        Refusal[] blocks = [.. new[] { byAddress, byClient }.OfType<Refusal>()];
+        return new Refusal(blocks.Max(block => block.RetryAfter), blocks.Any(block => block.First));
+    }
+
     public void RecordFailure(string? clientId, IPAddress? remoteAddress)
     {
         var now = timeProvider.GetUtcNow();
@@ -57,6 +77,28 @@ internal sealed class FailedAuthenticationLimiter(IOptions<AuthOptions> options,
         }
         var ends = window.StartedAt + Limits.FailedAuthenticationWindow;
         return window.Failures >= limit && now < ends ? ends - now : null;
+    }
+
+    private Refusal? Refuse(string key, int limit, DateTimeOffset now)
+    {
+        while (_windows.TryGetValue(key, out var window))
+        {
+            var ends = window.StartedAt + Limits.FailedAuthenticationWindow;
+            if (window.Failures < limit || now >= ends)
+            {
+                return null;
+            }
+            if (window.RefusalReported)
+            {
+                return new Refusal(ends - now, First: false);
+            }
+            // Only the request that marks the window reports it; one that lost the race reads the mark on its next turn.
+            if (_windows.TryUpdate(key, window with { RefusalReported = true }, window))
+            {
+                return new Refusal(ends - now, First: true);
+            }
+        }
+        return null;
     }
 
     private void Increment(string key, DateTimeOffset now) =>
@@ -107,5 +149,9 @@ internal sealed class FailedAuthenticationLimiter(IOptions<AuthOptions> options,
     // The client id goes last: it is caller-chosen text and may contain anything, the address key cannot.
     private static string ClientKey(string clientId, string addressKey) => "c:" + addressKey + "|" + clientId;
 
-    private sealed record Window(DateTimeOffset StartedAt, int Failures);
+    /// <summary>A failure window; <paramref name="RefusalReported"/> once a refusal it caused was logged.</summary>
+    private sealed record Window(DateTimeOffset StartedAt, int Failures, bool RefusalReported = false);
+
+    /// <summary>A refused request: how long until the caller may retry, and whether it is the first refusal of its block.</summary>
+    internal sealed record Refusal(TimeSpan RetryAfter, bool First);
 }

@@ -18,8 +18,8 @@ internal static partial class IdentityLog
     public static partial void ClientAuthenticationFailed(ILogger logger, string remoteAddress, string clientId, string reason);
 
     [LoggerMessage(EventId = IdentityEventIds.TokenRequestsRateLimited, EventName = "TokenRequestsRateLimited", Level = LogLevel.Warning,
-        Message = "Token request from {RemoteAddress} for client {ClientId} refused: too many failed authentications")]
-    public static partial void TokenRequestsRateLimited(ILogger logger, string remoteAddress, string clientId);
+        Message = "Token request from {RemoteAddress} for client {ClientId} refused: too many failed authentications; its requests are refused for {RetryAfterSeconds} s, and those refusals are not logged")]
+    public static partial void TokenRequestsRateLimited(ILogger logger, string remoteAddress, string clientId, long retryAfterSeconds);
 
     [LoggerMessage(EventId = IdentityEventIds.TokenIssued, EventName = "TokenIssued", Level = LogLevel.Debug,
         Message = "Issued an access token to client {ClientId} with scopes {Scopes}, key {KeyId}")]

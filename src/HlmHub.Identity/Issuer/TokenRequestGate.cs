@@ -78,12 +78,17 @@ internal sealed class FailedAuthenticationGate(FailedAuthenticationLimiter limit
         }
         var address = request.HttpContext.Connection.RemoteIpAddress;
         var clientId = TokenRequestClient.IdForLimits(context.Request);
-        if (limiter.BlockedFor(clientId, address) is { } retryAfter)
+        if (limiter.Refuse(clientId, address) is { } refusal)
         {
-            // Unchecked here (no lookup per refused request): the claimed id is logged by its fingerprint only.
-            IdentityLog.TokenRequestsRateLimited(logger, address?.ToString() ?? "unknown", TokenRequestClient.ForLog(clientId, registered: false));
+            if (refusal.First)
+            {
+                // Once per block, not per refused request: a caller in a loop would fill the log. Unchecked here (no
+                // lookup per refused request): the claimed id is logged by its fingerprint only.
+                IdentityLog.TokenRequestsRateLimited(logger, address?.ToString() ?? "unknown", TokenRequestClient.ForLog(clientId, registered: false),
+                    (long)Math.Ceiling(refusal.RetryAfter.TotalSeconds));
+            }
             await TokenErrors.WriteAsync(request.HttpContext, StatusCodes.Status429TooManyRequests, OpenIddictConstants.Errors.InvalidClient,
-                "Too many failed client authentications: retry later.", retryAfter);
+                "Too many failed client authentications: retry later.", refusal.RetryAfter);
             context.HandleRequest();
             return;
         }
