@@ -36,6 +36,32 @@ public sealed class TransientDatabaseErrorTests
         Assert.Contains(hub.Logs, record => record.EventId.Name == "DatabaseUnavailable" && record.Level == LogLevel.Warning);
     }
 
+    // The registry read every failed insert of a client it could not then find as a refused registration: a busy
+    // database was answered INVALID_ARGUMENT ("do not retry") quoting EF Core's "An error occurred while saving the
+    // entity changes".
+    [Fact]
+    public async Task AClientRegistrationWhileTheSqliteFileIsLockedPastTheCommandTimeout_IsUnavailable_NotInvalid_AndTheRetrySucceeds()
+    {
+        await using var database = await TestDatabase.CreateAsync(TestProvider.Sqlite);
+        var file = Path.Combine(database.DataDirectory, HlmHub.Storage.StorageOptions.DefaultSqliteFileName);
+        var shortTimeout = new SqliteConnectionStringBuilder { DataSource = file, DefaultTimeout = 1 }.ConnectionString;
+        await using var hub = await HubHost.StartAsync(database, $"--ConnectionStrings:HlmHub={shortTimeout}");
+        var admin = await hub.HubAdminAsync();
+        var landlord = await admin.CreateLandlordAsync(SampleData.Landlord());
+        var club = await admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var registration = new RegisterClientRequest
+        {
+            Kind = ClientKind.Admin, DisplayName = "Club admin", ClientId = SampleData.Slug("club-admin"), ClubId = club.Id, Scopes = { "hlmhub.admin" },
+        };
+
+        var refused = await WhileTheFileIsLockedAsync(file, () => admin.FailsAsync((client, options) => client.RegisterClientAsync(registration, options)));
+
+        var retried = await admin.CallAsync((client, options) => client.RegisterClientAsync(registration, options));
+        Assert.Equal((StatusCode.Unavailable, "The database is busy or unreachable: retry the call later."), (refused.StatusCode, refused.Detail));
+        Assert.Equal(registration.ClientId, retried.Client.ClientId);
+        Assert.NotEmpty(retried.ClientSecret);
+    }
+
     [Fact]
     public async Task TheSqliteFileLockedPastTheCommandTimeout_IsUnavailable_AndTheRetrySucceeds()
     {
@@ -46,21 +72,26 @@ public sealed class TransientDatabaseErrorTests
         var admin = await hub.HubAdminAsync();
         var contract = await NewContractAsync(admin);
 
-        Status refused;
-        await using (var writer = new SqliteConnection($"Data Source={file}"))
-        {
-            await writer.OpenAsync();
-            await using var holdWriteLock = writer.CreateCommand();
-            holdWriteLock.CommandText = "BEGIN IMMEDIATE;";
-            await holdWriteLock.ExecuteNonQueryAsync();
-            refused = await admin.FailsAsync((client, options) => client.SuspendContractAsync(new SuspendContractRequest { ContractId = contract.Id }, options));
-            holdWriteLock.CommandText = "ROLLBACK;";
-            await holdWriteLock.ExecuteNonQueryAsync();
-        }
+        var refused = await WhileTheFileIsLockedAsync(
+            file, () => admin.FailsAsync((client, options) => client.SuspendContractAsync(new SuspendContractRequest { ContractId = contract.Id }, options)));
 
         var retried = await admin.CallAsync((client, options) => client.SuspendContractAsync(new SuspendContractRequest { ContractId = contract.Id }, options));
         Assert.Equal((StatusCode.Unavailable, "The database is busy or unreachable: retry the call later."), (refused.StatusCode, refused.Detail));
         Assert.Equal(ContractStatus.Suspended, retried.Status);
+    }
+
+    /// <summary>Runs <paramref name="call"/> while another connection holds the SQLite file's write lock.</summary>
+    private static async Task<T> WhileTheFileIsLockedAsync<T>(string file, Func<Task<T>> call)
+    {
+        await using var writer = new SqliteConnection($"Data Source={file}");
+        await writer.OpenAsync();
+        await using var holdWriteLock = writer.CreateCommand();
+        holdWriteLock.CommandText = "BEGIN IMMEDIATE;";
+        await holdWriteLock.ExecuteNonQueryAsync();
+        var result = await call();
+        holdWriteLock.CommandText = "ROLLBACK;";
+        await holdWriteLock.ExecuteNonQueryAsync();
+        return result;
     }
 
     private static async Task<Contract> NewContractAsync(AdminClient admin)
