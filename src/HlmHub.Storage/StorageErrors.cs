@@ -23,4 +23,22 @@ public static class StorageErrors
 
         return false;
     }
+
+    /// <summary>
+    /// Whether <paramref name="error"/> or one of its inner exceptions says the database could not serve the call now
+    /// but may on a retry (busy or locked past the command time-out, a deadlock victim, unreachable): the caller should
+    /// retry later rather than read it as a bug.
+    /// </summary>
+    public static bool IsTransient(Exception error)
+    {
+        for (var current = error; current is not null; current = current.InnerException)
+        {
+            if (StorageProviderAdapter.All.Any(adapter => adapter.IsTransient(current)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

@@ -134,6 +134,53 @@ public abstract class AdminServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task AnIdWithANul_IsInvalidArgumentNamingTheField_AndTheHubKeepsServing()
+    {
+        // An id is looked up before anything is created with it; PostgreSQL cannot take a NUL in a query, so these
+        // failed INTERNAL there (with an error log), and were NOT_FOUND on SQLite.
+        var (landlord, contract) = await NewBakeryContractAsync();
+        const string nul = "club\0x";
+        var calls = new (string Field, Func<Task<Status>> Call)[]
+        {
+            ("club_id", () => Admin.FailsAsync((client, options) => client.CreateContractAsync(new CreateContractRequest { Id = SampleData.Slug("contract"), ClubId = nul, PartnerId = contract.PartnerId, StartDate = "2026-01-01" }, options))),
+            ("partner_id", () => Admin.FailsAsync((client, options) => client.CreateContractAsync(new CreateContractRequest { Id = SampleData.Slug("contract"), ClubId = contract.ClubId, PartnerId = nul, StartDate = "2026-01-01" }, options))),
+            ("contract_id", () => Admin.FailsAsync((client, options) => client.SuspendContractAsync(new SuspendContractRequest { ContractId = nul }, options))),
+            ("contract_id", () => Admin.FailsAsync((client, options) => client.EndContractAsync(new EndContractRequest { ContractId = nul, EndDate = "2026-12-31" }, options))),
+            ("contract_id", () => Admin.FailsAsync((client, options) => client.RecordFeePaymentAsync(new RecordFeePaymentRequest { ContractId = nul, PaymentReference = "VIR-1", AmountCents = 100 }, options))),
+            ("contract_id", () => Admin.FailsAsync((client, options) => client.CreateOfferAsync(new CreateOfferRequest { Id = SampleData.Slug("offer"), ContractId = nul, Title = "10 %", Terms = SampleData.TenPercentCappedAt(500) }, options))),
+            ("offer_id", () => Admin.FailsAsync((client, options) => client.CreateOfferVersionAsync(new CreateOfferVersionRequest { OfferId = nul, Terms = SampleData.TenPercentCappedAt(500) }, options))),
+            ("club_id", () => Admin.FailsAsync((client, options) => client.ProposeFederationAsync(new ProposeFederationRequest { ClubId = nul, LandlordId = landlord.Id }, options))),
+            ("club_id", () => Admin.FailsAsync((client, options) => client.ListContractsAsync(new ListContractsRequest { ClubId = nul }, options))),
+            ("club_id", () => Admin.FailsAsync((client, options) => client.ListOffersAsync(new ListOffersRequest { ClubId = nul }, options))),
+            ("club_id", () => Admin.FailsAsync((client, options) => client.ListFederationAgreementsAsync(new ListFederationAgreementsRequest { ClubId = nul }, options))),
+            ("partner_id", () => Admin.FailsAsync((client, options) => client.RecordSubsidySettlementAsync(new RecordSubsidySettlementRequest { ClubId = contract.ClubId, PartnerId = nul, PaymentReference = "VIR-1", AmountCents = 100 }, options))),
+            ("club_id", () => Admin.FailsAsync((client, options) => client.GetBalancesAsync(new GetBalancesRequest { ClubId = nul }, options))),
+            ("account_id", () => Admin.FailsAsync((client, options) => client.ListLedgerEntriesAsync(new ListLedgerEntriesRequest { ClubId = contract.ClubId, AccountId = nul }, options))),
+            ("club_id", () => Admin.FailsAsync((client, options) => client.GetFeeReportAsync(new GetFeeReportRequest { ClubId = nul, Period = "2026-01" }, options))),
+            ("club_id", () => Admin.FailsAsync((client, options) => client.GetSavingsReportAsync(new GetSavingsReportRequest { ClubId = nul, FromPeriod = "2026-01" }, options))),
+            ("club_id", () => Admin.FailsAsync((client, options) => client.GetReconciliationReportAsync(new GetReconciliationReportRequest { ClubId = nul, Period = "2026-01" }, options))),
+            ("club_id", () => Admin.FailsAsync((client, options) => client.ClosePeriodAsync(new ClosePeriodRequest { ClubId = nul, Period = "2026-01" }, options))),
+            ("partner_id", () => Admin.FailsAsync((client, options) => client.RegisterClientAsync(new RegisterClientRequest { Kind = ClientKind.Partner, DisplayName = "Ghost", PartnerId = nul, Scopes = { "hlmhub.redemptions" } }, options))),
+            ("client_id", () => Admin.FailsAsync((client, options) => client.DisableClientAsync(new DisableClientRequest { ClientId = nul }, options))),
+            ("client_id", () => Admin.FailsAsync((client, options) => client.RotateClientSecretAsync(new RotateClientSecretRequest { ClientId = nul }, options))),
+        };
+
+        var refused = new List<(string Field, Status Status)>();
+        foreach (var (field, call) in calls)
+        {
+            refused.Add((field, await call()));
+        }
+
+        var afterwards = await Admin.CallAsync((client, options) => client.ListContractsAsync(new ListContractsRequest { ClubId = contract.ClubId }, options));
+        Assert.All(refused, answer =>
+        {
+            Assert.Equal(StatusCode.InvalidArgument, answer.Status.StatusCode);
+            Assert.StartsWith(answer.Field + ":", answer.Status.Detail, StringComparison.Ordinal);
+        });
+        Assert.Single(afterwards.Contracts);
+    }
+
+    [Fact]
     public async Task ASiretWhoseFirstNineDigitsAreNoSiren_IsInvalidArgumentNamingIt()
     {
         var request = SampleData.Bakery();

@@ -34,6 +34,10 @@ public sealed class PostgresHold : IAsyncDisposable
     public static Task<PostgresHold> LockClubAsync(string connectionString, string clubId) =>
         LockRowAsync(connectionString, "Clubs", clubId);
 
+    /// <summary>Locks a contract's row: a change to the contract, or the booking of its fee, waits on it.</summary>
+    public static Task<PostgresHold> LockContractAsync(string connectionString, string contractId) =>
+        LockRowAsync(connectionString, "Contracts", contractId);
+
     private static async Task<PostgresHold> LockRowAsync(string connectionString, string table, string id)
     {
         var connection = new NpgsqlConnection(connectionString);

@@ -100,6 +100,14 @@ internal sealed class OpenIddictClientRegistry(
             {
                 throw new ClientRegistryException(ClientRegistryError.AlreadyExists, $"Client '{clientId}' already exists.");
             }
+
+            if (exception is DbUpdateException)
+            {
+                // The database failed the write (busy, unreachable...), not a rule of the registration: left for the
+                // caller's error mapping to answer (UNAVAILABLE for a transient failure), not read as a refusal.
+                throw;
+            }
+
             throw new ClientRegistryException(ClientRegistryError.Invalid, "The client registration was refused: " + exception.Message);
         }
         IdentityLog.ClientRegistered(logger, registration.Kind.ToString(), clientId, string.Join(' ', scopes), secret is null ? "public key" : "secret");

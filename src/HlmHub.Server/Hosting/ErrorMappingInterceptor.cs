@@ -121,6 +121,12 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
                 return new RpcException(new Status(StatusCode.Aborted, "A concurrent change to the same record committed first; nothing was changed: read it again and retry."));
             case DbUpdateException update when StorageErrors.IsUniqueViolation(update):
                 return new RpcException(new Status(StatusCode.Aborted, "A concurrent change wrote the same record first; nothing was changed: retry to see why."));
+            case Exception when StorageErrors.IsTransient(exception):
+                // The database was busy, locked, unreachable or chose this call as a deadlock victim: nothing wrong in
+                // the request or the hub, and a retry may succeed, which clients do on UNAVAILABLE (docs/transport.md),
+                // not on INTERNAL. Still a warning with the cause, for the operator watching the database.
+                LogDatabaseUnavailable(logger, exception, context.Method);
+                return new RpcException(new Status(StatusCode.Unavailable, "The database is busy or unreachable: retry the call later."));
             default:
                 LogUnexpected(logger, exception, context.Method);
                 return new RpcException(new Status(StatusCode.Internal, "The server failed to process the call; the error was logged."));
@@ -173,6 +179,9 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
 
     [LoggerMessage(EventId = 1012, EventName = "ClientWentAway", Level = LogLevel.Debug, Message = "{Rpc}: the client went away while the call read its request stream")]
     private static partial void LogClientWentAway(ILogger logger, string rpc);
+
+    [LoggerMessage(EventId = 1013, EventName = "DatabaseUnavailable", Level = LogLevel.Warning, Message = "{Rpc} failed on a transient database error (busy, locked, timed out, unreachable or a deadlock); the client got UNAVAILABLE")]
+    private static partial void LogDatabaseUnavailable(ILogger logger, Exception exception, string rpc);
 
     [LoggerMessage(EventId = 1010, EventName = "UnexpectedRpcError", Level = LogLevel.Error, Message = "{Rpc} failed with an unexpected error; the client got INTERNAL")]
     private static partial void LogUnexpected(ILogger logger, Exception exception, string rpc);

@@ -19,6 +19,10 @@ internal sealed class PostgresProviderAdapter : StorageProviderAdapter
     public override bool IsUniqueViolation(Exception error) =>
         error is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation };
 
+    // Npgsql's own judgement: a broken or refused connection, a command time-out, and the server's transient states
+    // (serialization failure, deadlock, too many connections, shutting down, lock not available...).
+    public override bool IsTransient(Exception error) => error is Npgsql.NpgsqlException { IsTransient: true };
+
     // The server and the database are provisioned by the operator; EF Core creates the database if it may.
     public override Task PrepareForMigrationAsync(HlmHubDbContext context, CancellationToken cancellationToken) =>
         Task.CompletedTask;

@@ -24,6 +24,10 @@ internal sealed class SqlServerProviderAdapter : StorageProviderAdapter
     public override bool IsUniqueViolation(Exception error) =>
         error is SqlException { Number: 2627 or 2601 };
 
+    // Chosen as a deadlock victim (1205), a lock request time-out (1222), the client's command time-out (-2). SqlClient
+    // does not set DbException.IsTransient. Not run against a live server here (docs/storage.md).
+    public override bool IsTransient(Exception error) => error is SqlException { Number: 1205 or 1222 or -2 };
+
     // sqlcmd, the documented way to run the script, starts its sessions with QUOTED_IDENTIFIER OFF unless given -I.
     // The model's check constraints and index filters are written with standard double-quoted names (the same SQL for
     // every provider), which it would read as string literals: "Side" IN ('Debit', 'Credit') would refuse every ledger

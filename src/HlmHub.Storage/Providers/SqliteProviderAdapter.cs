@@ -33,6 +33,10 @@ internal sealed class SqliteProviderAdapter : StorageProviderAdapter
         && (sqlite.SqliteExtendedErrorCode is 1555 or 2067
             || (sqlite.SqliteExtendedErrorCode == 1811 && sqlite.Message.Contains(UniqueViolationMessage, StringComparison.Ordinal)));
 
+    // SQLITE_BUSY (5) and SQLITE_LOCKED (6): another connection held the file's write lock for longer than the command
+    // time-out (Microsoft.Data.Sqlite retries until then). Microsoft.Data.Sqlite does not set DbException.IsTransient.
+    public override bool IsTransient(Exception error) => error is SqliteException { SqliteErrorCode: 5 or 6 };
+
     /// <summary>How SQLite words a duplicate key, and the append-only triggers with it.</summary>
     private const string UniqueViolationMessage = "UNIQUE constraint failed: ";
 

@@ -36,6 +36,12 @@ internal abstract class StorageProviderAdapter
     public abstract bool IsUniqueViolation(Exception error);
 
     /// <summary>
+    /// Whether this exception (not its inner ones) says the database could not serve the statement now but may on a
+    /// retry: busy or locked past the command time-out, chosen as a deadlock victim, unreachable, out of connections.
+    /// </summary>
+    public abstract bool IsTransient(Exception error);
+
+    /// <summary>
     /// What the idempotent script (<c>--migrations-script</c>) begins with, before EF Core's migrations: the session
     /// settings the script's SQL needs from whichever tool the DBA runs it with. Empty unless the provider needs one.
     /// </summary>

@@ -163,6 +163,14 @@ internal static class AdminMapping
 
     public static string? NullIfEmpty(string text) => string.IsNullOrEmpty(text) ? null : text;
 
+    /// <summary>
+    /// An id a request names, before it is looked up: one holding a control character or a lone surrogate is no id the
+    /// hub ever handed out, and PostgreSQL fails any query holding a NUL, so it is refused naming the field instead of
+    /// failing the call INTERNAL. Any other unknown id stays for the lookup to answer NOT_FOUND.
+    /// </summary>
+    public static string LookupId(string field, string id) =>
+        PrintableText.Is(id) ? id : throw Invalid(field, "must be printable text: it holds a control character (a NUL, a line break...)");
+
     public static DomainException Invalid(string field, string rule) => new(DomainErrorKind.InvalidArgument, field, rule);
 
     public static DomainException Precondition(string field, string rule) => new(DomainErrorKind.FailedPrecondition, field, rule);

@@ -67,6 +67,7 @@ internal sealed partial class AdminService
     {
         var cancellationToken = context.CancellationToken;
         var caller = context.GetCaller();
+        AdminMapping.LookupId("client_id", request.ClientId);
         if (request.ClientId == caller.ClientId)
         {
             // Disabling oneself could leave the hub with no administrator able to register another.
@@ -85,6 +86,7 @@ internal sealed partial class AdminService
     {
         var cancellationToken = context.CancellationToken;
         var caller = context.GetCaller();
+        AdminMapping.LookupId("client_id", request.ClientId);
         var existing = await clientRegistry.FindAsync(request.ClientId, cancellationToken)
             ?? throw NotFound($"client_id: client '{request.ClientId}' does not exist");
         if (existing.DisabledAt is not null)

@@ -34,7 +34,8 @@ internal sealed partial class AdminService
         var cancellationToken = context.CancellationToken;
         var caller = context.GetCaller();
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
-        var offer = await db.Offers.SingleOrDefaultAsync(existing => existing.Id == request.OfferId, cancellationToken)
+        var offerId = AdminMapping.LookupId("offer_id", request.OfferId);
+        var offer = await db.Offers.SingleOrDefaultAsync(existing => existing.Id == offerId, cancellationToken)
             ?? throw NotFound($"offer_id: offer '{request.OfferId}' does not exist");
         caller.EnsureOwns(OwnerKind.Club, offer.ClubId);
         var contract = await RequireContractAsync(db, "contract_id", offer.ContractId, cancellationToken);

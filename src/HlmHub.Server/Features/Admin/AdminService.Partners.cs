@@ -152,6 +152,7 @@ internal sealed partial class AdminService
     {
         var cancellationToken = context.CancellationToken;
         var caller = context.GetCaller();
+        AdminMapping.LookupId("contract_id", contractId);
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         // Locked before it is read: two changes at once, or a change and the fee job booking a fee (which takes the
         // same lock), each see what the other committed; without it an end date could be moved back before a fee

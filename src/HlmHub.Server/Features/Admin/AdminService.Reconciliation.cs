@@ -26,6 +26,7 @@ internal sealed partial class AdminService
     {
         var cancellationToken = context.CancellationToken;
         var caller = context.GetCaller();
+        AdminMapping.LookupId("club_id", request.ClubId);
         caller.EnsureOwns(OwnerKind.Club, request.ClubId);
         var period = Period.Parse("period", request.Period);
         using var slot = runningReconciliations.Acquire(
@@ -149,7 +150,7 @@ internal sealed partial class AdminService
         Period? period = request.Period.Length == 0 ? null : Period.Parse("period", request.Period);
         var periodKey = period?.Key ?? 0;
         var clubId = request.ClubId;
-        var accountId = request.AccountId;
+        var accountId = AdminMapping.LookupId("account_id", request.AccountId);
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         // An unknown club is NOT_FOUND, as GetBalances answers, not an empty ledger.
         await RequireClubAsync(db, "club_id", clubId, cancellationToken);
@@ -373,6 +374,7 @@ internal sealed partial class AdminService
     /// </summary>
     private async Task<ReconciliationReport> FindRunAsync(ServerCallContext context, string clubId, string periodText, string runIdText)
     {
+        AdminMapping.LookupId("club_id", clubId);
         context.GetCaller().EnsureOwns(OwnerKind.Club, clubId);
         ReconciliationReport? report;
         if (runIdText.Length > 0)

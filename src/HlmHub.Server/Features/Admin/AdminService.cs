@@ -117,6 +117,7 @@ internal sealed partial class AdminService(
     {
         if (requestedClubId.Length > 0)
         {
+            AdminMapping.LookupId("club_id", requestedClubId);
             caller.EnsureOwns(OwnerKind.Club, requestedClubId);
             return requestedClubId;
         }
@@ -144,19 +145,32 @@ internal sealed partial class AdminService(
         }
     }
 
-    private static async Task<Landlord> RequireLandlordAsync(HlmHubDbContext db, string field, string id, CancellationToken cancellationToken) =>
-        await db.Landlords.SingleOrDefaultAsync(landlord => landlord.Id == id, cancellationToken)
-        ?? throw NotFound($"{field}: landlord '{id}' does not exist");
+    // Each id is checked before the lookup (AdminMapping.LookupId): one no query can hold is INVALID_ARGUMENT.
+    private static async Task<Landlord> RequireLandlordAsync(HlmHubDbContext db, string field, string id, CancellationToken cancellationToken)
+    {
+        AdminMapping.LookupId(field, id);
+        return await db.Landlords.SingleOrDefaultAsync(landlord => landlord.Id == id, cancellationToken)
+            ?? throw NotFound($"{field}: landlord '{id}' does not exist");
+    }
 
-    private static async Task<Club> RequireClubAsync(HlmHubDbContext db, string field, string id, CancellationToken cancellationToken) =>
-        await db.Clubs.SingleOrDefaultAsync(club => club.Id == id, cancellationToken)
-        ?? throw NotFound($"{field}: club '{id}' does not exist");
+    private static async Task<Club> RequireClubAsync(HlmHubDbContext db, string field, string id, CancellationToken cancellationToken)
+    {
+        AdminMapping.LookupId(field, id);
+        return await db.Clubs.SingleOrDefaultAsync(club => club.Id == id, cancellationToken)
+            ?? throw NotFound($"{field}: club '{id}' does not exist");
+    }
 
-    private static async Task<Partner> RequirePartnerAsync(HlmHubDbContext db, string field, string id, CancellationToken cancellationToken) =>
-        await db.Partners.SingleOrDefaultAsync(partner => partner.Id == id, cancellationToken)
-        ?? throw NotFound($"{field}: partner '{id}' does not exist");
+    private static async Task<Partner> RequirePartnerAsync(HlmHubDbContext db, string field, string id, CancellationToken cancellationToken)
+    {
+        AdminMapping.LookupId(field, id);
+        return await db.Partners.SingleOrDefaultAsync(partner => partner.Id == id, cancellationToken)
+            ?? throw NotFound($"{field}: partner '{id}' does not exist");
+    }
 
-    private static async Task<Contract> RequireContractAsync(HlmHubDbContext db, string field, string id, CancellationToken cancellationToken) =>
-        await db.Contracts.SingleOrDefaultAsync(contract => contract.Id == id, cancellationToken)
-        ?? throw NotFound($"{field}: contract '{id}' does not exist");
+    private static async Task<Contract> RequireContractAsync(HlmHubDbContext db, string field, string id, CancellationToken cancellationToken)
+    {
+        AdminMapping.LookupId(field, id);
+        return await db.Contracts.SingleOrDefaultAsync(contract => contract.Id == id, cancellationToken)
+            ?? throw NotFound($"{field}: contract '{id}' does not exist");
+    }
 }
