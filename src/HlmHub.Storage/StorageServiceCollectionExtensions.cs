@@ -75,6 +75,8 @@ public static class StorageServiceCollectionExtensions
             connectionString = $"Data Source={Path.Combine(dataDirectory, StorageOptions.DefaultSqliteFileName)}";
         }
 
+        CheckConnectionString(provider, connectionString);
+
         return new StorageOptions
         {
             Provider = provider,
@@ -82,6 +84,30 @@ public static class StorageServiceCollectionExtensions
             ConnectionString = connectionString,
             ApplyMigrationsAtStartup = ReadApplyMigrationsAtStartup(configuration),
         };
+    }
+
+    /// <summary>
+    /// Parses the connection string as its provider will, so a malformed one (an unknown keyword, a port that is no
+    /// number) stops the start-up as a configuration error naming the setting, instead of failing later inside the
+    /// host's start. Only the driver's outer message is kept: its inner exception may quote the offending value, and a
+    /// connection string holds a password.
+    /// </summary>
+    private static void CheckConnectionString(StorageProvider provider, string connectionString)
+    {
+        try
+        {
+            _ = provider switch
+            {
+                StorageProvider.Postgres => new Npgsql.NpgsqlConnectionStringBuilder(connectionString).ConnectionString,
+                StorageProvider.SqlServer => new Microsoft.Data.SqlClient.SqlConnectionStringBuilder(connectionString).ConnectionString,
+                _ => new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString).ConnectionString,
+            };
+        }
+        catch (Exception error) when (error is ArgumentException or FormatException or InvalidOperationException or KeyNotFoundException)
+        {
+            throw new InvalidOperationException(
+                $"ConnectionStrings:HlmHub is not a valid {provider} connection string: {error.Message.TrimEnd('.')}.");
+        }
     }
 
     private static bool ReadApplyMigrationsAtStartup(IConfiguration configuration)

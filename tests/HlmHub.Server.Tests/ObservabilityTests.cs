@@ -300,6 +300,70 @@ public sealed class ObservabilityProcessTests
         }
     }
 
+    [Theory]
+    [InlineData("Postgres", "Host=127.0.0.1;Port=notaport;Username=hub;Password=sEcr3t-pw", "ConnectionStrings:HlmHub is not a valid Postgres connection string: Couldn't set port")]
+    [InlineData("Postgres", "Hots=127.0.0.1;Password=sEcr3t-pw", "ConnectionStrings:HlmHub is not a valid Postgres connection string: Couldn't set hots")]
+    [InlineData("SqlServer", "Server=db;Pasword=sEcr3t-pw", "ConnectionStrings:HlmHub is not a valid SqlServer connection string: Keyword not supported: 'pasword'")]
+    [InlineData("Sqlite", "Data Sorce=hub.db;Password=sEcr3t-pw", "ConnectionStrings:HlmHub is not a valid Sqlite connection string: Connection string keyword 'data sorce' is not supported")]
+    public Task AMalformedConnectionString_StopsTheHubWithOneLineNamingTheSetting_NotItsPassword(string provider, string connectionString, string expected) =>
+        AssertDatabaseRefusalAsync(provider, connectionString, 78, "hlmhub: invalid configuration:", expected);
+
+    [Fact]
+    public Task AnUnreachablePostgres_StopsTheHubWithOneLineAndExitCode69_NotACrash() =>
+        // A loopback port nothing listens on: the connection is refused at once.
+        AssertDatabaseRefusalAsync(
+            "Postgres", $"Host=127.0.0.1;Port={LoopbackPorts.Free()};Username=hub;Password=sEcr3t-pw;Timeout=5", 69,
+            "hlmhub: the database could not be reached at start-up", "Connection refused", "ConnectionStrings:HlmHub");
+
+    [Fact]
+    public Task APostgresRoleThatDoesNotExist_StopsTheHubWithOneLineNamingTheSettingAndTheServersAnswer() =>
+        // (A database that does not exist is no refusal here: the hub creates it when its role may, as the test server's may.)
+        AssertDatabaseRefusalAsync(
+            "Postgres", new NpgsqlConnectionStringBuilder(TestDatabaseServers.Postgres) { Username = "no_such_role", Password = "sEcr3t-pw" }.ConnectionString, 78,
+            "hlmhub: invalid configuration:", "ConnectionStrings:HlmHub: the database refused it (28000: role \"no_such_role\" does not exist)");
+
+    [Fact]
+    public async Task ADataDirectoryThatCannotBeCreated_StopsTheHubWithOneLineNamingTheSetting()
+    {
+        // /proc refuses every new directory, even to root (the tests may run as root, which file modes do not stop).
+        await using var hub = HubProcess.Start(new Dictionary<string, string?> { ["Storage:DataDirectory"] = "/proc/hlmhub-no-such-dir" });
+
+        var exitCode = await hub.WaitForExitAsync();
+
+        Assert.True(exitCode == 78, $"exit {exitCode}:\n{hub.Output}");
+        var line = Assert.Single(hub.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries), candidate => candidate.StartsWith("hlmhub: invalid configuration:", StringComparison.Ordinal));
+        Assert.Contains("Storage:DataDirectory (or the Data Source of ConnectionStrings:HlmHub) must be a directory the hub can create and write: /proc/hlmhub-no-such-dir/hlmhub.db", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", hub.Output, StringComparison.Ordinal);
+    }
+
+    private static async Task AssertDatabaseRefusalAsync(string provider, string connectionString, int expectedExitCode, string prefix, params string[] expected)
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("hlmhub-database-").FullName;
+        try
+        {
+            await using var hub = HubProcess.Start(new Dictionary<string, string?>
+            {
+                ["Storage:DataDirectory"] = dataDirectory,
+                ["Storage:Provider"] = provider,
+                ["ConnectionStrings:HlmHub"] = connectionString,
+            });
+
+            var exitCode = await hub.WaitForExitAsync();
+
+            // Not the runtime's crash report (SIGABRT, 134, "Unhandled exception." and its stack trace).
+            Assert.True(exitCode == expectedExitCode, $"exit {exitCode}:\n{hub.Output}");
+            Assert.DoesNotContain("Unhandled exception", hub.Output, StringComparison.Ordinal);
+            var line = Assert.Single(hub.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries), candidate => candidate.StartsWith(prefix, StringComparison.Ordinal));
+            Assert.All(expected, part => Assert.Contains(part, line, StringComparison.Ordinal));
+            Assert.DoesNotContain("sEcr3t-pw", hub.Output, StringComparison.Ordinal);
+            Assert.False(File.Exists(Path.Combine(dataDirectory, BootstrapAdmin.FileName)), "the hub served");
+        }
+        finally
+        {
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+
     private static async Task AssertRefusedAsync(Dictionary<string, string?> settings, params string[] expected)
     {
         var dataDirectory = Directory.CreateTempSubdirectory("hlmhub-config-").FullName;

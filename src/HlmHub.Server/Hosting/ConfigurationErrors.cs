@@ -32,11 +32,24 @@ internal static partial class ConfigurationErrors
 
         AppDomain.CurrentDomain.UnhandledException += (_, arguments) =>
         {
-            if (arguments.ExceptionObject is Exception exception && Describe(exception) is { } line)
+            if (arguments.ExceptionObject is not Exception exception)
+            {
+                return;
+            }
+
+            if (Describe(exception) is { } line)
             {
                 Console.Error.WriteLine(line);
                 Console.Error.Flush();
                 Environment.Exit(ExitCode);
+            }
+
+            // The database turning the hub down while it starts is no bug either (DatabaseStartupErrors).
+            if (DatabaseStartupErrors.Describe(exception) is { } database)
+            {
+                Console.Error.WriteLine(database.Line);
+                Console.Error.Flush();
+                Environment.Exit(database.ExitCode);
             }
         };
     }

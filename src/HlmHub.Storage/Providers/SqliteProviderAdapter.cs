@@ -47,13 +47,24 @@ internal sealed class SqliteProviderAdapter : StorageProviderAdapter
         if (!string.IsNullOrEmpty(dataSource) && dataSource != ":memory:")
         {
             var path = Path.GetFullPath(dataSource);
-            var directory = Path.GetDirectoryName(path);
-            if (!string.IsNullOrEmpty(directory))
+            try
             {
-                PrivateDirectory.Create(directory);
-            }
+                var directory = Path.GetDirectoryName(path);
+                if (!string.IsNullOrEmpty(directory))
+                {
+                    PrivateDirectory.Create(directory);
+                }
 
-            CreateOwnerOnly(path);
+                CreateOwnerOnly(path);
+            }
+            catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+            {
+                // A setting the operator chose, not a bug: said as a configuration error naming it (the host's
+                // ConfigurationErrors reads "Setting:Name ..." messages), instead of the runtime's crash report.
+                throw new InvalidOperationException(
+                    $"Storage:DataDirectory (or the Data Source of ConnectionStrings:HlmHub) must be a directory the hub can create and write: {path} cannot be created ({error.Message.TrimEnd('.')}).",
+                    error);
+            }
         }
 
         // WAL lets readers run while one writer writes; the mode is stored in the file, so setting it once is enough.
