@@ -42,11 +42,11 @@ public sealed class FailedAuthenticationLimiterTests
             limiter.RecordFailure("maaf", attacker);
         }
 
-        Assert.NotNull(limiter.BlockedFor("maaf", attacker));
-        Assert.Null(limiter.BlockedFor("maaf", client));
-        Assert.Null(limiter.BlockedFor("other", attacker));
+        Assert.NotNull(limiter.Refuse("maaf", attacker));
+        Assert.Null(limiter.Refuse("maaf", client));
+        Assert.Null(limiter.Refuse("other", attacker));
         clock.Advance(TimeSpan.FromMinutes(6));
-        Assert.Null(limiter.BlockedFor("maaf", attacker));
+        Assert.Null(limiter.Refuse("maaf", attacker));
     }
 
     [Fact]
@@ -59,7 +59,7 @@ public sealed class FailedAuthenticationLimiterTests
             limiter.RecordFailure(null, IPAddress.Parse("2001:db8:1:2::" + i.ToString("x", System.Globalization.CultureInfo.InvariantCulture)));
         }
 
-        Assert.NotNull(limiter.BlockedFor(null, IPAddress.Parse("2001:db8:1:2:ffff::1")));
-        Assert.Null(limiter.BlockedFor(null, IPAddress.Parse("2001:db8:1:3::1")));
+        Assert.NotNull(limiter.Refuse(null, IPAddress.Parse("2001:db8:1:2:ffff::1")));
+        Assert.Null(limiter.Refuse(null, IPAddress.Parse("2001:db8:1:3::1")));
     }
 }

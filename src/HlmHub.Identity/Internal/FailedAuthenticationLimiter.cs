@@ -24,18 +24,8 @@ internal sealed class FailedAuthenticationLimiter(IOptions<AuthOptions> options,
     /// <summary>How many keys are tracked now (tests check the bound).</summary>
     internal int TrackedKeys => _windows.Count;
 
-    /// <summary>When blocked, how long until the caller may retry.</summary>
-    public TimeSpan? BlockedFor(string? clientId, IPAddress? remoteAddress)
-    {
-        var now = timeProvider.GetUtcNow();
-        var address = AddressKey(remoteAddress);
-        var byAddress = BlockedFor(address, Limits.MaxFailedAuthenticationsPerAddress, now);
-        var byClient = clientId is null ? null : BlockedFor(ClientKey(clientId, address), Limits.MaxFailedAuthenticationsPerClient, now);
-        return byAddress > byClient ? byAddress : byClient ?? byAddress;
-    }
-
     /// <summary>
-    /// The same check as <see cref="BlockedFor"/>, made for a request it refuses: also says whether this refusal is the
+    /// Whether a request is refused, and for how long the caller is blocked; also says whether this refusal is the
     /// first of its block (of the pair's or the address's window), the one worth a log entry. A blocked caller in a
     /// loop is refused thousands of times a second; one log entry per block, not per refusal, keeps it from filling
     /// the log (<c>hlmhub.token.requests</c> still counts every refusal).
@@ -67,16 +57,6 @@ internal sealed class FailedAuthenticationLimiter(IOptions<AuthOptions> options,
         {
             Increment(ClientKey(clientId, address), now);
         }
-    }
-
-    private TimeSpan? BlockedFor(string key, int limit, DateTimeOffset now)
-    {
-        if (!_windows.TryGetValue(key, out var window))
-        {
-            return null;
-        }
-        var ends = window.StartedAt + Limits.FailedAuthenticationWindow;
-        return window.Failures >= limit && now < ends ? ends - now : null;
     }
 
     private Refusal? Refuse(string key, int limit, DateTimeOffset now)
