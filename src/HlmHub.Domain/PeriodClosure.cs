@@ -36,20 +36,22 @@ public sealed class PeriodClosure
 public static class PeriodRules
 {
     /// <summary>
-    /// The period an event that happened in <paramref name="occurred"/> is booked in: that month if it is still
-    /// open, else the first open month after it (an adjustment in the open month).
+    /// The period an event that happened in <paramref name="occurred"/> is booked in: that month if it comes after
+    /// every closed month, else the month after the last closed one (an adjustment in the open month). Months close
+    /// in order, so every month up to the last closed one is final, including a month before the club's first month,
+    /// which is never closed itself: a booking there would change what the closed months' runs read (a payment booked
+    /// up to their end) after they were closed.
     /// </summary>
     public static Period BookingPeriod(Period occurred, IReadOnlyCollection<Period> closedPeriods)
     {
         ArgumentNullException.ThrowIfNull(closedPeriods);
-        var booking = occurred;
-        // Each step passes one closed month, so the loop ends after at most closedPeriods.Count steps.
-        while (closedPeriods.Contains(booking))
+        if (closedPeriods.Count == 0)
         {
-            booking = booking.Next();
+            return occurred;
         }
 
-        return booking;
+        var lastClosed = closedPeriods.Max();
+        return occurred <= lastClosed ? lastClosed.Next() : occurred;
     }
 
     /// <summary>

@@ -222,7 +222,18 @@ public sealed class PeriodClosureTests
 
         Assert.Equal(new Period(2026, 11), PeriodRules.BookingPeriod(new Period(2026, 9), closed));
         Assert.Equal(new Period(2026, 11), PeriodRules.BookingPeriod(new Period(2026, 11), closed));
-        Assert.Equal(new Period(2026, 8), PeriodRules.BookingPeriod(new Period(2026, 8), closed));
+        Assert.Equal(new Period(2026, 12), PeriodRules.BookingPeriod(new Period(2026, 12), closed));
+    }
+
+    [Fact]
+    public void EventBeforeTheFirstClosedMonth_IsBookedAfterTheLastClosedOne()
+    {
+        // 2026-08 was never closed (it comes before the club's first month), but 2026-09 and 2026-10 were: a booking
+        // in August would land under months whose runs are final.
+        Period[] closed = [new(2026, 9), new(2026, 10)];
+
+        Assert.Equal(new Period(2026, 11), PeriodRules.BookingPeriod(new Period(2026, 8), closed));
+        Assert.Equal(new Period(2024, 1), PeriodRules.BookingPeriod(new Period(2024, 1), []));
     }
 
     [Fact]

@@ -566,6 +566,33 @@ public abstract class AdminServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task FeePaymentDatedBeforeTheClubsFirstMonth_IsBookedAfterItsLastClosedMonth()
+    {
+        var (_, club) = await NewClubAsync();
+        var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
+        var contract = await Admin.CreateContractAsync(SampleData.Contract(club.Id, bakery.Id));
+        // The club's first two months are closed; the month before them held nothing and was never closed.
+        await using (var db = await Hub.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<HlmHub.Storage.HlmHubDbContext>>()
+            .CreateDbContextAsync())
+        {
+            db.PeriodClosures.Add(HlmHub.Domain.PeriodClosure.Close(club.Id, new HlmHub.Domain.Period(2026, 9), new DateTimeOffset(2026, 10, 3, 2, 0, 0, TimeSpan.Zero)));
+            db.PeriodClosures.Add(HlmHub.Domain.PeriodClosure.Close(club.Id, new HlmHub.Domain.Period(2026, 10), new DateTimeOffset(2026, 11, 3, 2, 0, 0, TimeSpan.Zero)));
+            await db.SaveChangesAsync();
+        }
+
+        var payment = await Admin.CallAsync((client, options) => client.RecordFeePaymentAsync(new RecordFeePaymentRequest
+        {
+            ContractId = contract.Id,
+            PaymentReference = "VIR-0815",
+            AmountCents = 10_000,
+            PaidAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(new DateTimeOffset(2026, 8, 14, 10, 0, 0, TimeSpan.Zero)),
+        }, options));
+
+        // Booked in August it would count in the closed months' fee findings (payments booked up to their end).
+        Assert.Equal("2026-11", payment.Period);
+    }
+
+    [Fact]
     public async Task ClubAdmin_ActsOnItsClubOnlyAndCannotManageClients()
     {
         var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
