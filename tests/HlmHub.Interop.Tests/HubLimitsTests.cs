@@ -61,7 +61,7 @@ public sealed class HubLimitsTests(HubServerFixture fixture) : IClassFixture<Hub
     public async Task ResponseOverTheMessageLimit_IsResourceExhaustedNotSent()
     {
         await using var database = await TestDatabase.CreateAsync(TestProvider.Sqlite);
-        await using var hub = await HubHost.StartAsync(database, "--Hub:MaxMessageSizeBytes=1024");
+        await using var hub = await HubHost.StartAsync(database, "--Hub:MaxMessageSizeBytes=1024", "--Statements:MaxLines=1", "--Statements:MaxEventIds=1");
         var (clientId, secret) = hub.BootstrapAdmin();
         var admin = hub.Admin(await hub.GetTokenAsync(clientId, secret));
         for (var i = 0; i < 20; i++)

@@ -224,6 +224,29 @@ public sealed class ObservabilityProcessTests
     public Task ABadSetting_StopsTheHubWithOneLineNamingItAndItsRule_AndExitCode78(string setting, string value, string expected) =>
         AssertRefusedAsync(new Dictionary<string, string?> { [setting] = value }, expected);
 
+    // A page is read into memory at once: a million households a page is no setting to start with.
+    [Fact]
+    public Task AWatchPageSizeOverItsBound_StopsTheHub() =>
+        AssertRefusedAsync(
+            new Dictionary<string, string?> { ["Eligibility:WatchPageSize"] = "100000" },
+            "Eligibility:WatchPageSize must be 1 to 10000 (it is 100000)");
+
+    // A statement that long could never reach the hub: the message size would refuse it first, naming no setting.
+    [Fact]
+    public Task MoreStatementEventIdsThanFitTheMessageSize_StopTheHubNamingBothSettings() =>
+        AssertRefusedAsync(
+            new Dictionary<string, string?> { ["Statements:MaxEventIds"] = "100000" },
+            "Statements:MaxEventIds must be at most ",
+            "the event ids of 100 characters that fit Hub:MaxMessageSizeBytes (4194304) beside Statements:MaxLines (1000) lines (it is 100000)");
+
+    // The same rule the other way: a smaller message size with the default limits of statements.
+    [Fact]
+    public Task AMessageSizeTooSmallForTheDefaultStatementLimits_StopsTheHubNamingThem() =>
+        AssertRefusedAsync(
+            new Dictionary<string, string?> { ["Hub:MaxMessageSizeBytes"] = "1048576" },
+            "Statements:MaxEventIds must be at most ",
+            "fit Hub:MaxMessageSizeBytes (1048576) beside Statements:MaxLines (1000) lines (it is 20000)");
+
     [Fact]
     public Task BadSettingsInTwoSections_StopTheHubWithOneLineNamingBoth_AndExitCode78() =>
         AssertRefusedAsync(

@@ -175,7 +175,7 @@ internal sealed class IssuerEvents(IssuerSchemes schemes, ValidatedTokenCache ca
         if (reason == MetadataUnavailable)
         {
             var authority = schemes.External.FirstOrDefault(issuer => issuer.Scheme == context.Scheme.Name)?.Authority ?? context.Scheme.Name;
-            IdentityLog.IssuerMetadataUnavailable(logger, authority, exception.GetType().Name);
+            IdentityLog.IssuerMetadataUnavailable(logger, authority, FailureCause.Describe(exception));
         }
 
         HubAuthentication.SetFailure(context.HttpContext, reason);

@@ -215,7 +215,7 @@ internal sealed class RevokedClientTokensRefresher(
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            IdentityLog.DisabledClientsUnreadable(logger, exception.GetType().Name);
+            IdentityLog.DisabledClientsUnreadable(logger, FailureCause.Describe(exception));
             return false;
         }
     }

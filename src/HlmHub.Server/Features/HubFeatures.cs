@@ -47,7 +47,9 @@ internal static class HubFeatures
         services.AddOptions<EligibilityOptions>()
             .Bind(configuration.GetSection(EligibilityOptions.SectionName))
             .ValidateSettings(EligibilityOptions.SectionName, static (check, options) => check
-                .Positive(nameof(options.WatchPageSize), options.WatchPageSize)
+                // A page is read at once, with its households' memberships: a bound on what one poll holds in memory.
+                // Its messages fit Hub:MaxMessageSizeBytes whatever its size (EligibilityService splits them).
+                .InRange(nameof(options.WatchPageSize), options.WatchPageSize, 1, EligibilityOptions.MaxWatchPageSize)
                 .Positive(nameof(options.WatchPollInterval), options.WatchPollInterval)
                 .NotNegative(nameof(options.WatchSettleDelay), options.WatchSettleDelay)
                 .Positive(nameof(options.MaxWatchStreamsPerPartner), options.MaxWatchStreamsPerPartner))
@@ -56,9 +58,7 @@ internal static class HubFeatures
         // Statements and reconciliation (Features/Statements, src/HlmHub.Reconciliation; docs/reconciliation.md).
         services.AddOptions<StatementOptions>()
             .Bind(configuration.GetSection(StatementOptions.SectionName))
-            .ValidateSettings(StatementOptions.SectionName, static (check, options) => check
-                .Positive(nameof(options.MaxEventIds), options.MaxEventIds)
-                .Positive(nameof(options.MaxLines), options.MaxLines))
+            .ValidateSettings(StatementOptions.SectionName, (check, options) => StatementOptions.Check(check, options, HubHostOptions.MessageSizeIn(configuration)))
             .ValidateOnStart();
         services.AddHlmHubReconciliation();
 

@@ -74,6 +74,25 @@ internal sealed class HubHostOptions
     /// </summary>
     public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// <c>Hub:MaxMessageSizeBytes</c> as configured, for the settings that must fit it (a Watch page, a statement), or
+    /// null when it is not a valid value: its own check reports that, and the others are not judged against it.
+    /// </summary>
+    public static int? MessageSizeIn(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        try
+        {
+            var configured = configuration.GetSection(SectionName).Get<HubHostOptions>() ?? new HubHostOptions();
+            return configured.MaxMessageSizeBytes > 0 ? configured.MaxMessageSizeBytes : null;
+        }
+        catch (InvalidOperationException)
+        {
+            // A value the binder cannot convert: reported with the binder's own sentence.
+            return null;
+        }
+    }
+
     /// <summary>Whether every setting passes <see cref="Check"/>.</summary>
     public bool IsValid()
     {

@@ -5,7 +5,13 @@ internal sealed class EligibilityOptions
 {
     public const string SectionName = "Eligibility";
 
-    /// <summary>Households per Watch message (default 500, a few tens of KB): one keyset page, read and sent at once.</summary>
+    /// <summary>The largest <see cref="WatchPageSize"/> the hub starts with.</summary>
+    public const int MaxWatchPageSize = 10_000;
+
+    /// <summary>
+    /// Households per Watch page (default 500, a few tens of KB, at most <see cref="MaxWatchPageSize"/>): one keyset
+    /// page, read at once and sent in one message, or in several where it would pass <c>Hub:MaxMessageSizeBytes</c>.
+    /// </summary>
     public int WatchPageSize { get; set; } = 500;
 
     /// <summary>How often an open Watch stream looks for changes (default 2 seconds).</summary>

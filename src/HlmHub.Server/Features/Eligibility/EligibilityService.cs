@@ -1,9 +1,11 @@
+using Google.Protobuf;
 using Grpc.Core;
 using HlmHub.Domain;
 using HlmHub.Domain.Rules;
 using HlmHub.Identity;
 using HlmHub.Observability;
 using HlmHub.Server.Features.Admin;
+using HlmHub.Server.Hosting;
 using HlmHub.Storage;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
@@ -21,6 +23,7 @@ namespace HlmHub.Server.Features.Eligibility;
 internal sealed class EligibilityService(
     IDbContextFactory<HlmHubDbContext> dbContextFactory,
     IOptions<EligibilityOptions> options,
+    IOptions<HubHostOptions> hubLimits,
     CallerSlots<EligibilityService> watchStreams,
     IDataProtectionProvider dataProtection,
     HubMetrics metrics,
@@ -32,6 +35,9 @@ internal sealed class EligibilityService(
 
     /// <summary>The status message of a <c>Watch</c> ended by the hub's shutdown.</summary>
     public const string ShuttingDown = "watch: the hub is shutting down; reconnect with the last cursor received (to another instance or after restart)";
+
+    // EligibilityUpdate's fields 1 to 3: a one-byte tag each.
+    private const int FieldTagSize = 1;
 
     private const string ClubsChanged = "watch: the clubs the partner has contracts in force with changed; reconnect without a cursor for a fresh snapshot";
 
@@ -223,7 +229,7 @@ internal sealed class EligibilityService(
 
     /// <summary>
     /// Sends one update: every household of <paramref name="clubs"/> (in member-token order, one keyset page per
-    /// message) that changed inside <paramref name="window"/> (null: all of them, for a snapshot), with its
+    /// message, split in several where it would pass <c>Hub:MaxMessageSizeBytes</c>) that changed inside <paramref name="window"/> (null: all of them, for a snapshot), with its
     /// eligibility now in each of those clubs it has opted into at some point. Each (member token, club) appears once.
     /// The last message carries <paramref name="cursor"/>; an update that found nothing in its window sends nothing.
     /// </summary>
@@ -246,6 +252,10 @@ internal sealed class EligibilityService(
         List<ClubLandlord> changedAgreements = window is { } range ? await WatchQueries.ChangedAgreements(db, clubIds, range).ToListAsync(cancellationToken) : [];
         string? after = null;
         var sentAny = false;
+        // What the entries of one message may take: the send limit less the largest rest of a message (the snapshot flag
+        // and the cursor).
+        var entriesBudget = hubLimits.Value.MaxMessageSizeBytes
+            - (CodedOutputStream.ComputeBoolSize(true) + CodedOutputStream.ComputeStringSize(cursor) + (2 * FieldTagSize));
         while (true)
         {
             var page = await WatchQueries.ChangedHouseholds(db, clubIds, window, changedAgreements, after, Limits.WatchPageSize).ToListAsync(cancellationToken);
@@ -261,6 +271,7 @@ internal sealed class EligibilityService(
                     .ToListAsync(cancellationToken))
                 .ToLookup(membership => membership.HouseholdId);
             var update = new V1.EligibilityUpdate { Snapshot = snapshot };
+            var entriesSize = 0;
             foreach (var household in page)
             {
                 foreach (var membership in memberships[household.Id].OrderBy(item => item.ClubId, StringComparer.Ordinal))
@@ -273,7 +284,21 @@ internal sealed class EligibilityService(
                     // A snapshot lists the eligible members; an update says yes or no for each pair that changed.
                     if (eligible || !snapshot)
                     {
-                        update.Entries.Add(new V1.EligibilityEntry { MemberToken = household.MemberToken, ClubId = membership.ClubId, Eligible = eligible });
+                        var entry = new V1.EligibilityEntry { MemberToken = household.MemberToken, ClubId = membership.ClubId, Eligible = eligible };
+                        var entrySize = FieldTagSize + CodedOutputStream.ComputeMessageSize(entry);
+                        // A page's size depends on how many of the partner's clubs each household is in, not on the page
+                        // size alone: what would pass Hub:MaxMessageSizeBytes goes in a message of its own rather than
+                        // end the stream (grpc-dotnet refuses to send a larger one).
+                        if (update.Entries.Count > 0 && entriesSize + entrySize > entriesBudget)
+                        {
+                            await responseStream.WriteAsync(update, cancellationToken);
+                            sentAny = true;
+                            update = new V1.EligibilityUpdate { Snapshot = snapshot };
+                            entriesSize = 0;
+                        }
+
+                        update.Entries.Add(entry);
+                        entriesSize += entrySize;
                     }
                 }
             }
