@@ -120,6 +120,26 @@ public sealed class TokenEndpointTests
     }
 
     [Fact]
+    public async Task ClientAssertionExpiredBeyondTheClockSkew_IsInvalidClient_AndSoCannotBeReplayedOnceItsJtiIsForgotten()
+    {
+        await using var host = await IssuerTestHost.StartAsync();
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var client = await host.RegisterAsync(KeyClient(key));
+        // Expired 90 s ago: past Auth:ClockSkew (30 s), so past the time the replay cache keeps its jti.
+        var expired = ClientAssertions.Rfc7523(key, client.ClientId, host.TokenEndpoint, jti: "expired",
+            issuedAt: TimeProvider.System.GetUtcNow().AddSeconds(-150));
+
+        var first = await host.RequestTokenAsync(ClientAssertions.Form(expired));
+        // Any other assertion prunes the replay cache of expired rows.
+        var fresh = await host.RequestTokenAsync(ClientAssertions.Form(ClientAssertions.Rfc7523(key, client.ClientId, host.TokenEndpoint)));
+        var again = await host.RequestTokenAsync(ClientAssertions.Form(expired));
+
+        Assert.Equal(HttpStatusCode.OK, fresh.Status);
+        Assert.Equal((HttpStatusCode.Unauthorized, "invalid_client"), (first.Status, first.Error));
+        Assert.Equal((HttpStatusCode.Unauthorized, "invalid_client"), (again.Status, again.Error));
+    }
+
+    [Fact]
     public async Task ClientAssertionWithWrongAudienceOrLongLifetimeOrIssuedAheadOrOtherKeyOrOtherType_IsInvalidClient()
     {
         await using var host = await IssuerTestHost.StartAsync();
