@@ -192,6 +192,24 @@ public sealed class TokenEndpointTests
     }
 
     [Fact]
+    public async Task AnUnknownClientId_GetsTheAnswerOfAWrongSecret_SoClientIdsCannotBeProbed()
+    {
+        await using var host = await IssuerTestHost.StartAsync();
+        var client = await host.RegisterAsync(Partner("maaf"));
+
+        var wrongSecret = await host.RequestTokenAsync([ClientCredentials], (client.ClientId, "not-the-secret"));
+        var unknownBasic = await host.RequestTokenAsync([ClientCredentials], ("partner-0123456789abcdef", "not-the-secret"));
+        var unknownPost = await host.RequestTokenAsync(
+            [ClientCredentials, new("client_id", "partner-0123456789abcdef"), new("client_secret", "not-the-secret")]);
+
+        Assert.Equal((HttpStatusCode.Unauthorized, "invalid_client"), (wrongSecret.Status, wrongSecret.Error));
+        Assert.Equal((wrongSecret.Status, wrongSecret.Body.ToString()), (unknownBasic.Status, unknownBasic.Body.ToString()));
+        Assert.Equal((wrongSecret.Status, wrongSecret.Body.ToString()), (unknownPost.Status, unknownPost.Body.ToString()));
+        // The log still tells the operator which it was.
+        Assert.Contains(host.Logs, r => r.EventId.Id == IdentityEventIds.ClientAuthenticationFailed && r.Message.Contains("(unregistered, sha256:", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task AClientIdThatNoClientCouldHave_IsNotWrittenToTheLog_SoItCannotForgeALine()
     {
         await using var host = await IssuerTestHost.StartAsync();
