@@ -288,6 +288,32 @@ public sealed class TokenEndpointTests
     }
 
     [Fact]
+    public async Task OversizedChunkedRequest_Is413InvalidRequest_AndNoErrorLog()
+    {
+        // Disposing the host fails the test on an error log: Kestrel logged each such request as an unhandled exception.
+        await using var host = await IssuerTestHost.StartAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, IdentityEndpointPaths.Token)
+        {
+            // No Content-Length: Kestrel cuts the body at MaxTokenRequestBytes while OpenIddict reads it.
+            Content = new StreamContent(new NoLengthStream(System.Text.Encoding.ASCII.GetBytes("grant_type=client_credentials&padding=" + new string('a', 20_000)))),
+        };
+        request.Content.Headers.ContentType = new("application/x-www-form-urlencoded");
+        request.Headers.TransferEncodingChunked = true;
+
+        using var response = await host.Http.SendAsync(request).DefaultTimeout();
+        var body = await response.Content.ReadAsStringAsync().DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("invalid_request", JsonDocument.Parse(body).RootElement.GetProperty("error").GetString());
+    }
+
+    /// <summary>A body whose length HttpClient cannot know, so it is sent chunked.</summary>
+    private sealed class NoLengthStream(byte[] content) : MemoryStream(content)
+    {
+        public override bool CanSeek => false;
+    }
+
+    [Fact]
     public async Task DisabledClient_GetsNoToken()
     {
         await using var host = await IssuerTestHost.StartAsync();
