@@ -120,6 +120,26 @@ public sealed class TokenEndpointTests
     }
 
     [Fact]
+    public async Task ClientAssertionExpiredBeyondTheClockSkew_IsInvalidClient_AndSoCannotBeReplayedOnceItsJtiIsForgotten()
+    {
+        await using var host = await IssuerTestHost.StartAsync();
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var client = await host.RegisterAsync(KeyClient(key));
+        // Expired 90 s ago: past Auth:ClockSkew (30 s), so past the time the replay cache keeps its jti.
+        var expired = ClientAssertions.Rfc7523(key, client.ClientId, host.TokenEndpoint, jti: "expired",
+            issuedAt: TimeProvider.System.GetUtcNow().AddSeconds(-150));
+
+        var first = await host.RequestTokenAsync(ClientAssertions.Form(expired));
+        // Any other assertion prunes the replay cache of expired rows.
+        var fresh = await host.RequestTokenAsync(ClientAssertions.Form(ClientAssertions.Rfc7523(key, client.ClientId, host.TokenEndpoint)));
+        var again = await host.RequestTokenAsync(ClientAssertions.Form(expired));
+
+        Assert.Equal(HttpStatusCode.OK, fresh.Status);
+        Assert.Equal((HttpStatusCode.Unauthorized, "invalid_client"), (first.Status, first.Error));
+        Assert.Equal((HttpStatusCode.Unauthorized, "invalid_client"), (again.Status, again.Error));
+    }
+
+    [Fact]
     public async Task ClientAssertionWithWrongAudienceOrLongLifetimeOrIssuedAheadOrOtherKeyOrOtherType_IsInvalidClient()
     {
         await using var host = await IssuerTestHost.StartAsync();
@@ -169,6 +189,24 @@ public sealed class TokenEndpointTests
             && r.Message.Contains($"for client {client.ClientId} (sha256:", StringComparison.Ordinal));
         Assert.DoesNotContain(host.Logs, r => r.Message.Contains("not-the-secret", StringComparison.Ordinal));
         Assert.DoesNotContain(host.Logs, r => r.Message.Contains(client.ClientSecret!, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AnUnknownClientId_GetsTheAnswerOfAWrongSecret_SoClientIdsCannotBeProbed()
+    {
+        await using var host = await IssuerTestHost.StartAsync();
+        var client = await host.RegisterAsync(Partner("maaf"));
+
+        var wrongSecret = await host.RequestTokenAsync([ClientCredentials], (client.ClientId, "not-the-secret"));
+        var unknownBasic = await host.RequestTokenAsync([ClientCredentials], ("partner-0123456789abcdef", "not-the-secret"));
+        var unknownPost = await host.RequestTokenAsync(
+            [ClientCredentials, new("client_id", "partner-0123456789abcdef"), new("client_secret", "not-the-secret")]);
+
+        Assert.Equal((HttpStatusCode.Unauthorized, "invalid_client"), (wrongSecret.Status, wrongSecret.Error));
+        Assert.Equal((wrongSecret.Status, wrongSecret.Body.ToString()), (unknownBasic.Status, unknownBasic.Body.ToString()));
+        Assert.Equal((wrongSecret.Status, wrongSecret.Body.ToString()), (unknownPost.Status, unknownPost.Body.ToString()));
+        // The log still tells the operator which it was.
+        Assert.Contains(host.Logs, r => r.EventId.Id == IdentityEventIds.ClientAuthenticationFailed && r.Message.Contains("(unregistered, sha256:", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -247,6 +285,32 @@ public sealed class TokenEndpointTests
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, result.Status);
         Assert.Equal("invalid_request", result.Error);
+    }
+
+    [Fact]
+    public async Task OversizedChunkedRequest_Is413InvalidRequest_AndNoErrorLog()
+    {
+        // Disposing the host fails the test on an error log: Kestrel logged each such request as an unhandled exception.
+        await using var host = await IssuerTestHost.StartAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, IdentityEndpointPaths.Token)
+        {
+            // No Content-Length: Kestrel cuts the body at MaxTokenRequestBytes while OpenIddict reads it.
+            Content = new StreamContent(new NoLengthStream(System.Text.Encoding.ASCII.GetBytes("grant_type=client_credentials&padding=" + new string('a', 20_000)))),
+        };
+        request.Content.Headers.ContentType = new("application/x-www-form-urlencoded");
+        request.Headers.TransferEncodingChunked = true;
+
+        using var response = await host.Http.SendAsync(request).DefaultTimeout();
+        var body = await response.Content.ReadAsStringAsync().DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("invalid_request", JsonDocument.Parse(body).RootElement.GetProperty("error").GetString());
+    }
+
+    /// <summary>A body whose length HttpClient cannot know, so it is sent chunked.</summary>
+    private sealed class NoLengthStream(byte[] content) : MemoryStream(content)
+    {
+        public override bool CanSeek => false;
     }
 
     [Fact]

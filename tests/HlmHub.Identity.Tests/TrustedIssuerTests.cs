@@ -101,6 +101,25 @@ public sealed class TrustedIssuerTests
     }
 
     [Fact]
+    public async Task AnAdminTokenWhoseClubClaimIsNotOneId_IsNoHubAdministrator()
+    {
+        await using var issuer = await MiniIssuer.StartAsync();
+        await using var hub = await IdentityTestHost.StartAsync(new Dictionary<string, string?> { ["Auth:Authority"] = issuer.Issuer });
+        // What an identity provider writes for a club administrator whose mapper is multivalued (Keycloak's toggle,
+        // Entra's arrays), or whose attribute is empty: the token is about a club, never a hub administrator.
+        var refusals = new List<Status>();
+        foreach (object club in new object[] { new[] { "club-pch" }, new[] { "club-pch", "club-other" }, "", 42, null! })
+        {
+            var claims = issuer.Claims("hlmhub", "kc-club-admin", "admin", binding: null, scope: "hlmhub.admin");
+            claims["hlmhub_club"] = club;
+            refusals.Add(await hub.CallFailsAsync("ManageClub", issuer.Sign(claims), ownerId: "club-elsewhere"));
+        }
+
+        Assert.All(refusals, status => Assert.Equal(StatusCode.PermissionDenied, status.StatusCode));
+        Assert.Empty(hub.Probe.Executed);
+    }
+
+    [Fact]
     public async Task ExternalIssuersAdminToken_IsRefusedByDefault()
     {
         await using var issuer = await MiniIssuer.StartAsync();

@@ -25,6 +25,9 @@ internal sealed record CallerIdentity(
         {
             HubClaims.KindPartner when partner is not null => CallerKind.Partner,
             HubClaims.KindLandlord when landlord is not null => CallerKind.Landlord,
+            // A hub administrator is an admin token without the claim, not one whose claim is there but not one id (an
+            // array from a multivalued mapper, an empty attribute, a number, null): that one is about a club, and unreadable.
+            HubClaims.KindAdmin when club is null && token.TryGetClaim(HubClaims.Club, out _) => CallerKind.None,
             HubClaims.KindAdmin => club is null ? CallerKind.HubAdmin : CallerKind.ClubAdmin,
             // A token without a usable binding authenticates the client but lets it call nothing.
             _ => CallerKind.None,

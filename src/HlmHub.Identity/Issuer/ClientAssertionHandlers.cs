@@ -111,7 +111,15 @@ internal sealed class ClientAssertionReplayGuard(
             return;
         }
         var now = timeProvider.GetUtcNow();
-        var expiresAt = assertion.GetExpirationDate() ?? now;
+        // OpenIddict checks an assertion's lifetime with a wider skew than Auth:ClockSkew (one expired 90 s before was
+        // accepted), while its jti is kept only until exp + Auth:ClockSkew: an assertion expired between the two was accepted,
+        // and once its jti was pruned, accepted again and again. Refused here on the hub's own clock and skew, so an
+        // assertion is accepted only while its jti is kept (OpenIddict itself refuses one without exp).
+        if (assertion.GetExpirationDate() is not { } expiresAt || expiresAt + options.Value.ClockSkew < now)
+        {
+            context.Reject(Errors.InvalidClient, "The client assertion has expired (or has no exp).");
+            return;
+        }
         var issuedAt = assertion.GetCreationDate() ?? now;
         if (expiresAt - issuedAt > options.Value.EmbeddedIssuer.ClientAssertionMaxLifetime)
         {

@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
 
 namespace HlmHub.Identity.Issuer;
@@ -35,8 +37,30 @@ internal static class IssuerEndpoints
     private static async Task AnswerAsync(HttpContext context)
     {
         var handlers = context.RequestServices.GetRequiredService<IAuthenticationHandlerProvider>();
-        if (await handlers.GetHandlerAsync(context, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme) is not IAuthenticationRequestHandler issuer
-            || !await issuer.HandleRequestAsync())
+        if (await handlers.GetHandlerAsync(context, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme) is not IAuthenticationRequestHandler issuer)
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        bool handled;
+        try
+        {
+            handled = await issuer.HandleRequestAsync();
+        }
+        catch (BadHttpRequestException exception) when (!context.Response.HasStarted)
+        {
+            // A body Kestrel refused while OpenIddict read it: a chunked one over MaxTokenRequestBytes (the limit
+            // TokenRequestSizeHandler sets), or a malformed one. The caller's fault, answered as such: left to Kestrel it
+            // was an empty answer and an error log with a stack trace per request, which anyone could repeat at will.
+            var description = exception.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? $"The token request is larger than {context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.EmbeddedIssuer.MaxTokenRequestBytes} bytes."
+                : "The token request's body could not be read.";
+            await TokenErrors.WriteAsync(context, exception.StatusCode, OpenIddictConstants.Errors.InvalidRequest, description, retryAfter: null);
+            return;
+        }
+
+        if (!handled)
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
         }

@@ -139,6 +139,14 @@ internal sealed class FailedAuthenticationRecorder(FailedAuthenticationLimiter l
                 && context.Transaction.GetHttpRequest()?.HttpContext.RequestServices.GetService<IOpenIddictApplicationManager>() is { } applications
                 && await applications.FindByClientIdAsync(clientId, context.CancellationToken) is not null;
             IdentityLog.ClientAuthenticationFailed(logger, address?.ToString() ?? "unknown", TokenRequestClient.ForLog(clientId, registered), context.Response.ErrorDescription ?? "");
+            if (clientId is not null && !registered && string.IsNullOrEmpty(context.Request?.ClientAssertion))
+            {
+                // OpenIddict answers an unknown client_id with its own text (ID2052), a wrong secret with another
+                // (ID2055): anyone could list which client ids exist. The caller gets the wrong secret's answer; the
+                // log above keeps which it was. (A bad assertion already gets one answer, whoever it claims to be.)
+                context.Response.ErrorDescription = OpenIddictResources.GetResourceString(OpenIddictResources.ID2055);
+                context.Response.ErrorUri = OpenIddictResources.FormatID8000(OpenIddictResources.ID2055);
+            }
         }
     }
 }

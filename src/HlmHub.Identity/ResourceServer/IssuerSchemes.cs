@@ -17,7 +17,8 @@ internal sealed class IssuerSchemes
         var external = new List<ExternalIssuer>();
         if (!options.UsesEmbeddedAuthority)
         {
-            // The configured authority replaces the embedded issuer, administrators included.
+            // The configured authority may assert every kind, administrators included, as the embedded issuer does (which
+            // stays trusted beside it unless Auth:EmbeddedIssuer:Enabled is false).
             // The issuer is expected exactly as configured, trailing slash included (OpenIddict's issuers, a second
             // hub's among them, end with one); only the discovery URL is built without it.
             var authority = options.Authority.TrimEnd('/');
