@@ -217,6 +217,18 @@ public sealed class ClientsAndDemoTests(HubFixture hub) : IClassFixture<HubFixtu
     }
 
     [Fact]
+    public async Task PaymentsRecord_PaidAtWithNoOffset_IsReadOnAClockInParis()
+    {
+        // 23:30 on 31 October in Paris is October's; read as UTC it would be 00:30 on 1 November in Paris.
+        var late = await hub.RunAsync(hub.As(hub.HubAdmin), "payments", "record", "--contract", "club-des-locataires-plaine-commune-plomberie-saint-denis",
+            "--reference", "VIR-2026-1031", "--amount", "10", "--paid-at", "2026-10-31T23:30", "--format", "json");
+
+        Assert.True(late.ExitCode == 0, late.ToString());
+        using var json = JsonDocument.Parse(late.Output);
+        Assert.Equal("2026-10", Assert.Single(json.RootElement.EnumerateArray().ToList()).GetProperty("period").GetString());
+    }
+
+    [Fact]
     public async Task PaymentsRecord_PrintsTheBooking_AndARetryIsAlreadyRecorded()
     {
         string[] payment = ["payments", "record", "--contract", "club-des-locataires-plaine-commune-plomberie-saint-denis",

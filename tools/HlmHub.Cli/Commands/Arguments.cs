@@ -75,13 +75,28 @@ internal static partial class Arguments
                 var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
                 if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var instant))
                 {
-                    return instant;
+                    // With no offset (a date, or a date and time), the value is read on a clock in Paris, where the
+                    // hub's months are: 2026-10-31T23:30 is October's, not 00:30 UTC+1 on 1 November.
+                    return HasOffset(text) ? instant : InParis(instant.DateTime);
                 }
 
                 result.AddError($"{name} must be an instant in ISO 8601, e.g. 2026-10-15T10:00:00+02:00, not '{text}'");
                 return null;
             },
         };
+    }
+
+    private static readonly TimeZoneInfo Paris = TimeZoneInfo.FindSystemTimeZoneById("Europe/Paris");
+
+    private static bool HasOffset(string text) =>
+        DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var parsed) && parsed.Kind != DateTimeKind.Unspecified;
+
+    // A wall-clock time skipped by the spring change (02:30 on the last Sunday of March) is read at the winter
+    // offset, one skipped in autumn at the summer one: either way the same day, so the same month.
+    private static DateTimeOffset InParis(DateTime wallClock)
+    {
+        var unspecified = DateTime.SpecifyKind(wallClock, DateTimeKind.Unspecified);
+        return new DateTimeOffset(unspecified, Paris.GetUtcOffset(unspecified));
     }
 
     public static bool IsMonth(string value) => MonthPattern().IsMatch(value);
