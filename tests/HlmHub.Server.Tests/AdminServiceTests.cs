@@ -425,6 +425,61 @@ public abstract class AdminServiceTests(HubFixture fixture)
         Assert.Equal(ContractStatus.Suspended, Assert.Single(listed.Contracts).Status);
     }
 
+    // A club administrator could tell which ids exist in other clubs: NOT_FOUND for an unknown id, PERMISSION_DENIED for
+    // another club's. It now gets the same PERMISSION_DENIED for both, as for a club_id it does not administer.
+    [Fact]
+    public async Task AClubAdministratorNamingAnotherClubsRecordOrAnUnknownOne_GetsTheSameAnswer_AndAHubAdministratorNotFound()
+    {
+        var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
+        var neighbour = await Admin.CreateLandlordAsync(SampleData.Landlord());
+        var ownClub = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var otherClub = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
+        var otherContract = await Admin.CreateContractAsync(SampleData.Contract(otherClub.Id, bakery.Id));
+        var otherOffer = await Admin.CreateOfferAsync(new CreateOfferRequest
+        {
+            Id = SampleData.Slug("offer"), ContractId = otherContract.Id, Title = "10 % off bread", Terms = SampleData.TenPercentCappedAt(500),
+        });
+        var otherAgreement = await Admin.CallAsync((client, options) => client.ProposeFederationAsync(
+            new ProposeFederationRequest { ClubId = otherClub.Id, LandlordId = neighbour.Id }, options));
+        var registered = await Admin.RegisterClubAdminAsync(ownClub.Id);
+        var clubAdmin = Hub.Admin(await Hub.GetTokenAsync(registered.Client.ClientId, registered.ClientSecret));
+        var (unknownContract, unknownOffer, unknownAgreement) = (SampleData.Slug("contract"), SampleData.Slug("offer"), Guid.NewGuid().ToString());
+        var calls = new (string Rpc, Func<AdminClient, string, Task<Status>> Call, string OtherClubs, string Unknown)[]
+        {
+            ("RecordFeePayment", (admin, id) => admin.FailsAsync((client, options) => client.RecordFeePaymentAsync(
+                new RecordFeePaymentRequest { ContractId = id, PaymentReference = "VIR-1", AmountCents = 10_000 }, options)), otherContract.Id, unknownContract),
+            ("CreateOffer", (admin, id) => admin.FailsAsync((client, options) => client.CreateOfferAsync(new CreateOfferRequest
+            {
+                Id = SampleData.Slug("offer"), ContractId = id, Title = "Probe", Terms = SampleData.TenPercentCappedAt(500),
+            }, options)), otherContract.Id, unknownContract),
+            ("SuspendContract", (admin, id) => admin.FailsAsync((client, options) => client.SuspendContractAsync(new SuspendContractRequest { ContractId = id }, options)),
+                otherContract.Id, unknownContract),
+            ("ResumeContract", (admin, id) => admin.FailsAsync((client, options) => client.ResumeContractAsync(new ResumeContractRequest { ContractId = id }, options)),
+                otherContract.Id, unknownContract),
+            ("EndContract", (admin, id) => admin.FailsAsync((client, options) => client.EndContractAsync(new EndContractRequest { ContractId = id, EndDate = "2030-12-31" }, options)),
+                otherContract.Id, unknownContract),
+            ("CreateOfferVersion", (admin, id) => admin.FailsAsync((client, options) => client.CreateOfferVersionAsync(
+                new CreateOfferVersionRequest { OfferId = id, Terms = SampleData.TenPercentCappedAt(800) }, options)), otherOffer.Id, unknownOffer),
+            ("EndFederation", (admin, id) => admin.FailsAsync((client, options) => client.EndFederationAsync(new EndFederationRequest { AgreementId = id }, options)),
+                otherAgreement.Id, unknownAgreement),
+        };
+
+        foreach (var (rpc, call, otherClubs, unknown) in calls)
+        {
+            var toOtherClubs = await call(clubAdmin, otherClubs);
+            var toUnknown = await call(clubAdmin, unknown);
+            var hubAdminToUnknown = await call(Admin, unknown);
+
+            Assert.True(toOtherClubs.StatusCode == StatusCode.PermissionDenied, $"{rpc}, another club's id: {toOtherClubs}");
+            Assert.True((toOtherClubs.StatusCode, toOtherClubs.Detail) == (toUnknown.StatusCode, toUnknown.Detail), $"{rpc}: {toOtherClubs} but, unknown id: {toUnknown}");
+            Assert.True(hubAdminToUnknown.StatusCode == StatusCode.NotFound && hubAdminToUnknown.Detail.Contains(unknown, StringComparison.Ordinal), $"{rpc}, hub administrator: {hubAdminToUnknown}");
+        }
+
+        var listed = await Admin.CallAsync((client, options) => client.ListContractsAsync(new ListContractsRequest { ClubId = otherClub.Id }, options));
+        Assert.Equal(ContractStatus.Active, Assert.Single(listed.Contracts).Status);
+    }
+
     [Fact]
     public async Task NewOfferVersion_BecomesCurrentAndInvalidTermsNameTheField()
     {

@@ -53,11 +53,22 @@ internal sealed partial class AdminService
         var id = AdminMapping.RequireGuid("agreement_id", request.AgreementId);
         var endsAt = AdminMapping.ToEnd("ends_at", request.EndsAt);
         // The neighbour may end the same agreement at the same moment: decided again on fresh data if it did.
-        var (agreement, now) = await FederationAgreementChanges.ChangeAsync(dbContextFactory, timeProvider, id, (loaded, club, at) =>
+        FederationAgreement agreement;
+        DateTimeOffset now;
+        try
         {
-            caller.EnsureOwns(OwnerKind.Club, loaded.ClubId);
-            loaded.End(club, club.HostLandlordId, endsAt, at);
-        }, context.CancellationToken);
+            (agreement, now) = await FederationAgreementChanges.ChangeAsync(dbContextFactory, timeProvider, id, (loaded, club, at) =>
+            {
+                caller.EnsureOwns(OwnerKind.Club, loaded.ClubId);
+                loaded.End(club, club.HostLandlordId, endsAt, at);
+            }, context.CancellationToken);
+        }
+        catch (RpcException unknown) when (unknown.StatusCode == StatusCode.NotFound)
+        {
+            // No such agreement: a club administrator is answered as for another club's.
+            throw Missing(caller, unknown.Status.Detail);
+        }
+
         AdminLog.Changed(logger, caller.ClientId, "federation agreement", agreement.Id.ToString(), "ended");
         return AdminMapping.ToProto(agreement, now);
     }

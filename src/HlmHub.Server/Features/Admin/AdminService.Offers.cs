@@ -16,8 +16,7 @@ internal sealed partial class AdminService
         var cancellationToken = context.CancellationToken;
         var caller = context.GetCaller();
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
-        var contract = await RequireContractAsync(db, "contract_id", request.ContractId, cancellationToken);
-        caller.EnsureOwns(OwnerKind.Club, contract.ClubId);
+        var contract = await RequireOwnedContractAsync(db, caller, "contract_id", request.ContractId, cancellationToken);
         var (offer, version) = Offer.Create(request.Id, contract, request.Title, AdminMapping.ToDomain(request.Terms, Now), Now);
         await RefuseDuplicateAsync(db.Offers, existing => existing.Id == offer.Id, $"id: offer '{offer.Id}' already exists", cancellationToken);
 
@@ -36,9 +35,9 @@ internal sealed partial class AdminService
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         var offerId = AdminMapping.LookupId("offer_id", request.OfferId);
         var offer = await db.Offers.SingleOrDefaultAsync(existing => existing.Id == offerId, cancellationToken)
-            ?? throw NotFound($"offer_id: offer '{request.OfferId}' does not exist");
+            ?? throw Missing(caller, $"offer_id: offer '{request.OfferId}' does not exist");
         caller.EnsureOwns(OwnerKind.Club, offer.ClubId);
-        var contract = await RequireContractAsync(db, "contract_id", offer.ContractId, cancellationToken);
+        var contract = await RequireOwnedContractAsync(db, caller, "contract_id", offer.ContractId, cancellationToken);
         if (contract.StatusAt(Now) == ContractStatus.Ended)
         {
             throw new DomainException(DomainErrorKind.FailedPrecondition, "offer_id", $"the offer's contract '{contract.Id}' has ended");

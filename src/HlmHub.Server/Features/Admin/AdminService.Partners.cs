@@ -159,8 +159,7 @@ internal sealed partial class AdminService
         // booked in between, or one change overwrite the other's status.
         await using var locked = await db.Database.BeginTransactionAsync(cancellationToken);
         await RowLocks.LockContractAsync(db, contractId, cancellationToken);
-        var contract = await RequireContractAsync(db, "contract_id", contractId, cancellationToken);
-        caller.EnsureOwns(OwnerKind.Club, contract.ClubId);
+        var contract = await RequireOwnedContractAsync(db, caller, "contract_id", contractId, cancellationToken);
         // A contract past its last day in force is ended, whatever its row says: record it before any change.
         contract.Settle(Now);
         await apply(db, contract, cancellationToken);
