@@ -76,8 +76,9 @@ internal sealed partial class AdminService
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
     public override async Task<V1.ListFederationAgreementsResponse> ListFederationAgreements(V1.ListFederationAgreementsRequest request, ServerCallContext context)
     {
-        var page = AdminPaging.Read(request.PageSize, request.PageToken);
         var clubId = ClubsInScope(context.GetCaller(), request.ClubId);
+        var filters = AdminPaging.Filters(nameof(ListFederationAgreements), clubId ?? "");
+        var page = AdminPaging.ReadFiltered(request.PageSize, request.PageToken, filters);
         await using var db = await dbContextFactory.CreateDbContextAsync(context.CancellationToken);
         var agreements = await db.FederationAgreements.AsNoTracking()
             .Where(agreement => clubId == null || agreement.ClubId == clubId)
@@ -86,7 +87,7 @@ internal sealed partial class AdminService
             .ThenBy(agreement => agreement.Id)
             .Page(page)
             .ToListAsync(context.CancellationToken);
-        var response = new V1.ListFederationAgreementsResponse { NextPageToken = AdminPaging.NextToken(page, agreements.Count) };
+        var response = new V1.ListFederationAgreementsResponse { NextPageToken = AdminPaging.NextFilteredToken(page, agreements.Count, filters) };
         var now = Now;
         response.Agreements.AddRange(agreements.Take(page.Size).Select(agreement => AdminMapping.ToProto(agreement, now)));
         return response;

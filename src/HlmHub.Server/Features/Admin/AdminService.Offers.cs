@@ -54,8 +54,9 @@ internal sealed partial class AdminService
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
     public override async Task<V1.ListOffersResponse> ListOffers(V1.ListOffersRequest request, ServerCallContext context)
     {
-        var page = AdminPaging.Read(request.PageSize, request.PageToken);
         var clubId = ClubsInScope(context.GetCaller(), request.ClubId);
+        var filters = AdminPaging.Filters(nameof(ListOffers), clubId ?? "");
+        var page = AdminPaging.ReadFiltered(request.PageSize, request.PageToken, filters);
         await using var db = await dbContextFactory.CreateDbContextAsync(context.CancellationToken);
         var offers = await (
                 from offer in db.Offers.AsNoTracking()
@@ -67,7 +68,7 @@ internal sealed partial class AdminService
             .Skip(page.Offset)
             .Take(page.FetchCount)
             .ToListAsync(context.CancellationToken);
-        var response = new V1.ListOffersResponse { NextPageToken = AdminPaging.NextToken(page, offers.Count) };
+        var response = new V1.ListOffersResponse { NextPageToken = AdminPaging.NextFilteredToken(page, offers.Count, filters) };
         response.Offers.AddRange(offers.Take(page.Size).Select(row => AdminMapping.ToProto(row.offer, row.version)));
         return response;
     }
