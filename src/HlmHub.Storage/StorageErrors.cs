@@ -41,4 +41,23 @@ public static class StorageErrors
 
         return false;
     }
+
+    /// <summary>
+    /// Whether <paramref name="error"/> or one of its inner exceptions is the database refusing a ledger transaction
+    /// booked into a month the club has closed (the <c>TR_LedgerTransactions_OpenPeriodOnly</c> guard of each provider's
+    /// migrations). A writer reads the closed months, then books: a month closed in between is refused here, with
+    /// nothing written. It is a lost race, not a bug: booked again, the booking goes to the next open month.
+    /// </summary>
+    public static bool IsPeriodClosed(Exception error)
+    {
+        for (var current = error; current is not null; current = current.InnerException)
+        {
+            if (StorageProviderAdapter.All.Any(adapter => adapter.IsPeriodClosed(current)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

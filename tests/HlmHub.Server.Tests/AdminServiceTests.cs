@@ -425,6 +425,99 @@ public abstract class AdminServiceTests(HubFixture fixture)
         Assert.Equal(ContractStatus.Suspended, Assert.Single(listed.Contracts).Status);
     }
 
+    // A page token was a position only: a token of one club's list sent with another club_id (or none) gave a page of
+    // that other list, starting at the first list's position.
+    [Fact]
+    public async Task AListPageTokenSentWithAnotherClubThanItsFirstPage_IsInvalidArgument_AndWithTheSameClubGivesTheNextPage()
+    {
+        var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
+        var clubA = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var clubB = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        foreach (var club in new[] { clubA, clubB, clubA, clubB })
+        {
+            var partner = await Admin.CreatePartnerAsync(SampleData.Bakery());
+            var contract = await Admin.CreateContractAsync(SampleData.Contract(club.Id, partner.Id));
+            await Admin.CreateOfferAsync(new CreateOfferRequest
+            {
+                Id = SampleData.Slug("offer"), ContractId = contract.Id, Title = "10 % off bread", Terms = SampleData.TenPercentCappedAt(500),
+            });
+        }
+
+        var contractsPage1 = await Admin.CallAsync((client, options) => client.ListContractsAsync(new ListContractsRequest { ClubId = clubA.Id, PageSize = 1 }, options));
+        var offersPage1 = await Admin.CallAsync((client, options) => client.ListOffersAsync(new ListOffersRequest { ClubId = clubA.Id, PageSize = 1 }, options));
+        var refused = new[]
+        {
+            await Admin.FailsAsync((client, options) => client.ListContractsAsync(new ListContractsRequest { ClubId = clubB.Id, PageSize = 1, PageToken = contractsPage1.NextPageToken }, options)),
+            await Admin.FailsAsync((client, options) => client.ListContractsAsync(new ListContractsRequest { PageSize = 1, PageToken = contractsPage1.NextPageToken }, options)),
+            await Admin.FailsAsync((client, options) => client.ListOffersAsync(new ListOffersRequest { ClubId = clubB.Id, PageSize = 1, PageToken = offersPage1.NextPageToken }, options)),
+            // A token of one list is no token of another, even with the same club.
+            await Admin.FailsAsync((client, options) => client.ListOffersAsync(new ListOffersRequest { ClubId = clubA.Id, PageSize = 1, PageToken = contractsPage1.NextPageToken }, options)),
+        };
+        var contractsPage2 = await Admin.CallAsync((client, options) => client.ListContractsAsync(new ListContractsRequest { ClubId = clubA.Id, PageSize = 1, PageToken = contractsPage1.NextPageToken }, options));
+
+        Assert.All(refused, status => Assert.Equal(
+            (StatusCode.InvalidArgument, "page_token does not match the request's filters: send the first page's filters with each next_page_token, or no page_token to start again"),
+            (status.StatusCode, status.Detail)));
+        Assert.Equal(clubA.Id, Assert.Single(contractsPage2.Contracts).ClubId);
+        Assert.NotEqual(contractsPage1.Contracts[0].Id, contractsPage2.Contracts[0].Id);
+        Assert.Empty(contractsPage2.NextPageToken);
+    }
+
+    // A club administrator could tell which ids exist in other clubs: NOT_FOUND for an unknown id, PERMISSION_DENIED for
+    // another club's. It now gets the same PERMISSION_DENIED for both, as for a club_id it does not administer.
+    [Fact]
+    public async Task AClubAdministratorNamingAnotherClubsRecordOrAnUnknownOne_GetsTheSameAnswer_AndAHubAdministratorNotFound()
+    {
+        var landlord = await Admin.CreateLandlordAsync(SampleData.Landlord());
+        var neighbour = await Admin.CreateLandlordAsync(SampleData.Landlord());
+        var ownClub = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var otherClub = await Admin.CreateClubAsync(SampleData.Club(landlord.Id));
+        var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
+        var otherContract = await Admin.CreateContractAsync(SampleData.Contract(otherClub.Id, bakery.Id));
+        var otherOffer = await Admin.CreateOfferAsync(new CreateOfferRequest
+        {
+            Id = SampleData.Slug("offer"), ContractId = otherContract.Id, Title = "10 % off bread", Terms = SampleData.TenPercentCappedAt(500),
+        });
+        var otherAgreement = await Admin.CallAsync((client, options) => client.ProposeFederationAsync(
+            new ProposeFederationRequest { ClubId = otherClub.Id, LandlordId = neighbour.Id }, options));
+        var registered = await Admin.RegisterClubAdminAsync(ownClub.Id);
+        var clubAdmin = Hub.Admin(await Hub.GetTokenAsync(registered.Client.ClientId, registered.ClientSecret));
+        var (unknownContract, unknownOffer, unknownAgreement) = (SampleData.Slug("contract"), SampleData.Slug("offer"), Guid.NewGuid().ToString());
+        var calls = new (string Rpc, Func<AdminClient, string, Task<Status>> Call, string OtherClubs, string Unknown)[]
+        {
+            ("RecordFeePayment", (admin, id) => admin.FailsAsync((client, options) => client.RecordFeePaymentAsync(
+                new RecordFeePaymentRequest { ContractId = id, PaymentReference = "VIR-1", AmountCents = 10_000 }, options)), otherContract.Id, unknownContract),
+            ("CreateOffer", (admin, id) => admin.FailsAsync((client, options) => client.CreateOfferAsync(new CreateOfferRequest
+            {
+                Id = SampleData.Slug("offer"), ContractId = id, Title = "Probe", Terms = SampleData.TenPercentCappedAt(500),
+            }, options)), otherContract.Id, unknownContract),
+            ("SuspendContract", (admin, id) => admin.FailsAsync((client, options) => client.SuspendContractAsync(new SuspendContractRequest { ContractId = id }, options)),
+                otherContract.Id, unknownContract),
+            ("ResumeContract", (admin, id) => admin.FailsAsync((client, options) => client.ResumeContractAsync(new ResumeContractRequest { ContractId = id }, options)),
+                otherContract.Id, unknownContract),
+            ("EndContract", (admin, id) => admin.FailsAsync((client, options) => client.EndContractAsync(new EndContractRequest { ContractId = id, EndDate = "2030-12-31" }, options)),
+                otherContract.Id, unknownContract),
+            ("CreateOfferVersion", (admin, id) => admin.FailsAsync((client, options) => client.CreateOfferVersionAsync(
+                new CreateOfferVersionRequest { OfferId = id, Terms = SampleData.TenPercentCappedAt(800) }, options)), otherOffer.Id, unknownOffer),
+            ("EndFederation", (admin, id) => admin.FailsAsync((client, options) => client.EndFederationAsync(new EndFederationRequest { AgreementId = id }, options)),
+                otherAgreement.Id, unknownAgreement),
+        };
+
+        foreach (var (rpc, call, otherClubs, unknown) in calls)
+        {
+            var toOtherClubs = await call(clubAdmin, otherClubs);
+            var toUnknown = await call(clubAdmin, unknown);
+            var hubAdminToUnknown = await call(Admin, unknown);
+
+            Assert.True(toOtherClubs.StatusCode == StatusCode.PermissionDenied, $"{rpc}, another club's id: {toOtherClubs}");
+            Assert.True((toOtherClubs.StatusCode, toOtherClubs.Detail) == (toUnknown.StatusCode, toUnknown.Detail), $"{rpc}: {toOtherClubs} but, unknown id: {toUnknown}");
+            Assert.True(hubAdminToUnknown.StatusCode == StatusCode.NotFound && hubAdminToUnknown.Detail.Contains(unknown, StringComparison.Ordinal), $"{rpc}, hub administrator: {hubAdminToUnknown}");
+        }
+
+        var listed = await Admin.CallAsync((client, options) => client.ListContractsAsync(new ListContractsRequest { ClubId = otherClub.Id }, options));
+        Assert.Equal(ContractStatus.Active, Assert.Single(listed.Contracts).Status);
+    }
+
     [Fact]
     public async Task NewOfferVersion_BecomesCurrentAndInvalidTermsNameTheField()
     {

@@ -54,6 +54,43 @@ public abstract class ReconciliationRpcTests(HubFixture fixture)
         Assert.Empty(none.Discrepancies);
     }
 
+    // A page token was a position only: sent with another kind, account or month it silently gave a page of another list.
+    [Fact]
+    public async Task A_page_token_sent_with_other_filters_than_its_first_page_is_invalid_argument()
+    {
+        var world = await NewClubAsync();
+        var florist = await Admin.CreatePartnerAsync(SampleData.Bakery());
+        await Admin.CreateContractAsync(SampleData.Contract(world.ClubId, florist.Id));
+        await RecordRunAsync(world);
+        await RecordFeePaymentAsync(world, "VIR-2026-10-A", new DateTimeOffset(2026, 10, 5, 10, 0, 0, TimeSpan.Zero));
+        await RecordFeePaymentAsync(world, "VIR-2026-10-B", new DateTimeOffset(2026, 10, 6, 10, 0, 0, TimeSpan.Zero));
+        var discrepancies = new ListDiscrepanciesRequest { ClubId = world.ClubId, Period = October, PageSize = 1 };
+        var entries = new ListLedgerEntriesRequest { ClubId = world.ClubId, PageSize = 1 };
+        var discrepanciesPage1 = await world.ClubAdmin.CallAsync((client, options) => client.ListDiscrepanciesAsync(discrepancies, options));
+        var entriesPage1 = await world.ClubAdmin.CallAsync((client, options) => client.ListLedgerEntriesAsync(entries, options));
+
+        var refused = new[]
+        {
+            await world.ClubAdmin.FailsAsync((client, options) => client.ListDiscrepanciesAsync(
+                new ListDiscrepanciesRequest(discrepancies) { Kind = DiscrepancyKind.FeeNotAccrued, PageToken = discrepanciesPage1.NextPageToken }, options)),
+            await world.ClubAdmin.FailsAsync((client, options) => client.ListLedgerEntriesAsync(
+                new ListLedgerEntriesRequest(entries) { AccountId = entriesPage1.Entries[0].AccountId, PageToken = entriesPage1.NextPageToken }, options)),
+            await world.ClubAdmin.FailsAsync((client, options) => client.ListLedgerEntriesAsync(
+                new ListLedgerEntriesRequest(entries) { Period = October, PageToken = entriesPage1.NextPageToken }, options)),
+        };
+        var discrepanciesPage2 = await world.ClubAdmin.CallAsync((client, options) => client.ListDiscrepanciesAsync(
+            new ListDiscrepanciesRequest(discrepancies) { PageToken = discrepanciesPage1.NextPageToken }, options));
+        var entriesPage2 = await world.ClubAdmin.CallAsync((client, options) => client.ListLedgerEntriesAsync(
+            new ListLedgerEntriesRequest(entries) { PageToken = entriesPage1.NextPageToken }, options));
+
+        Assert.All(refused, status => Assert.Equal(
+            (StatusCode.InvalidArgument, "page_token does not match the request's filters: send the first page's filters with each next_page_token, or no page_token to start again"),
+            (status.StatusCode, status.Detail)));
+        Assert.Single(discrepanciesPage2.Discrepancies);
+        Assert.Single(entriesPage2.Entries);
+        Assert.NotEqual(entriesPage1.Entries[0], entriesPage2.Entries[0]);
+    }
+
     [Fact]
     public async Task ListDiscrepancies_pages_stay_on_the_first_pages_run_when_another_run_is_recorded_between_them()
     {

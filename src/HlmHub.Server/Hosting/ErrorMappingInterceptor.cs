@@ -13,7 +13,8 @@ namespace HlmHub.Server.Hosting;
 /// (INVALID_ARGUMENT, FAILED_PRECONDITION, NOT_FOUND or RESOURCE_EXHAUSTED by its kind, message "field: rule"
 /// with the field in the proto's snake_case), the
 /// client registry refusing a registration, a unique index refusing a write that a concurrent call made first
-/// (ABORTED: the caller retries and gets the precise answer), a streamed request message that cannot be decoded
+/// (ABORTED: the caller retries and gets the precise answer), a ledger booking refused because the club closed its month
+/// meanwhile (ABORTED: the retry books it in the next open month), a streamed request message that cannot be decoded
 /// (INTERNAL, the client's fault, so no error log). Anything else is a bug or broken infrastructure:
 /// logged with its stack trace, answered INTERNAL with a fixed message (the client never sees the trace). Runs
 /// outermost, around the caller interceptor and the handler.
@@ -121,6 +122,12 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
                 return new RpcException(new Status(StatusCode.Aborted, "A concurrent change to the same record committed first; nothing was changed: read it again and retry."));
             case DbUpdateException update when StorageErrors.IsUniqueViolation(update):
                 return new RpcException(new Status(StatusCode.Aborted, "A concurrent change wrote the same record first; nothing was changed: retry to see why."));
+            case Exception when StorageErrors.IsPeriodClosed(exception):
+                // The call read the month as open and booked into it, and the club closed the month before the booking
+                // was written: the database refused it whole. A lost race, not a bug: INTERNAL would tell the client
+                // not to retry, and a retry books it in the next open month (PeriodRules.BookingPeriod).
+                LogPeriodClosedWhileBooking(logger, context.Method);
+                return new RpcException(new Status(StatusCode.Aborted, PeriodClosedWhileBooking));
             case Exception when StorageErrors.IsTransient(exception):
                 // The database was busy, locked, unreachable or chose this call as a deadlock victim: nothing wrong in
                 // the request or the hub, and a retry may succeed, which clients do on UNAVAILABLE (docs/transport.md),
@@ -132,6 +139,10 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
                 return new RpcException(new Status(StatusCode.Internal, "The server failed to process the call; the error was logged."));
         }
     }
+
+    /// <summary>The answer to a booking the database refused because its month was closed meanwhile (docs/reconciliation.md).</summary>
+    internal const string PeriodClosedWhileBooking =
+        "The month this was booked in was closed while the call was booking it; nothing was recorded: retry the call, and the retry books it in the next open month.";
 
     /// <summary>
     /// True once Kestrel knows the client reset the stream or dropped the connection. Kestrel fails the pending read with
@@ -182,6 +193,9 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
 
     [LoggerMessage(EventId = 1013, EventName = "DatabaseUnavailable", Level = LogLevel.Warning, Message = "{Rpc} failed on a transient database error (busy, locked, timed out, unreachable or a deadlock); the client got UNAVAILABLE")]
     private static partial void LogDatabaseUnavailable(ILogger logger, Exception exception, string rpc);
+
+    [LoggerMessage(EventId = 1014, EventName = "PeriodClosedWhileBooking", Level = LogLevel.Information, Message = "{Rpc} booked into a month the club closed meanwhile; nothing was written and the client got ABORTED")]
+    private static partial void LogPeriodClosedWhileBooking(ILogger logger, string rpc);
 
     [LoggerMessage(EventId = 1010, EventName = "UnexpectedRpcError", Level = LogLevel.Error, Message = "{Rpc} failed with an unexpected error; the client got INTERNAL")]
     private static partial void LogUnexpected(ILogger logger, Exception exception, string rpc);

@@ -23,6 +23,13 @@ internal sealed class PostgresProviderAdapter : StorageProviderAdapter
     // (serialization failure, deadlock, too many connections, shutting down, lock not available...).
     public override bool IsTransient(Exception error) => error is Npgsql.NpgsqlException { IsTransient: true };
 
+    // The guard raises restrict_violation (23001), as the offer-version guard does: told apart by the function that raised
+    // it (InitialGuards of the PostgreSQL migrations), which PostgreSQL names in the error's context.
+    public override bool IsPeriodClosed(Exception error) =>
+        error is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.RestrictViolation } postgres
+        && (postgres.Where?.Contains("FN_LedgerTransactions_OpenPeriodOnly", StringComparison.Ordinal) == true
+            || postgres.MessageText.StartsWith("LedgerTransactions: period ", StringComparison.Ordinal));
+
     // The server and the database are provisioned by the operator; EF Core creates the database if it may.
     public override Task PrepareForMigrationAsync(HlmHubDbContext context, CancellationToken cancellationToken) =>
         Task.CompletedTask;

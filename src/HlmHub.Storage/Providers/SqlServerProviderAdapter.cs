@@ -36,6 +36,10 @@ internal sealed class SqlServerProviderAdapter : StorageProviderAdapter
     // and to the statements the script runs through EXEC. docs/storage.md, "For the DBA".
     public override string ScriptPreamble { get; } = $"SET QUOTED_IDENTIFIER ON;{Environment.NewLine}GO{Environment.NewLine}{Environment.NewLine}";
 
+    // The closed-month guard's own error number (THROW 51002 in InitialGuards of the SQL Server migrations). Not run
+    // against a live server here (docs/storage.md).
+    public override bool IsPeriodClosed(Exception error) => error is SqlException { Number: 51002 };
+
     // The server and the database are provisioned by the DBA.
     public override Task PrepareForMigrationAsync(HlmHubDbContext context, CancellationToken cancellationToken) =>
         Task.CompletedTask;

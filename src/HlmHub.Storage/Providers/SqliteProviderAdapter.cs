@@ -37,6 +37,15 @@ internal sealed class SqliteProviderAdapter : StorageProviderAdapter
     // time-out (Microsoft.Data.Sqlite retries until then). Microsoft.Data.Sqlite does not set DbException.IsTransient.
     public override bool IsTransient(Exception error) => error is SqliteException { SqliteErrorCode: 5 or 6 };
 
+    // RAISE(ABORT, ...) in a trigger is SQLITE_CONSTRAINT_TRIGGER (1811), whichever trigger raised it: the guard is told
+    // apart by its message (InitialGuards of the SQLite migrations).
+    public override bool IsPeriodClosed(Exception error) =>
+        error is SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 1811 } sqlite
+        && sqlite.Message.Contains(PeriodClosedMessage, StringComparison.Ordinal);
+
+    /// <summary>How the SQLite closed-month guard words its refusal.</summary>
+    private const string PeriodClosedMessage = "LedgerTransactions: the period is closed for this club";
+
     /// <summary>How SQLite words a duplicate key, and the append-only triggers with it.</summary>
     private const string UniqueViolationMessage = "UNIQUE constraint failed: ";
 

@@ -42,6 +42,12 @@ internal abstract class StorageProviderAdapter
     public abstract bool IsTransient(Exception error);
 
     /// <summary>
+    /// Whether this exception (not its inner ones) is this provider's closed-month guard refusing a ledger transaction
+    /// (<c>TR_LedgerTransactions_OpenPeriodOnly</c>, created by the migrations' <c>InitialGuards</c>).
+    /// </summary>
+    public abstract bool IsPeriodClosed(Exception error);
+
+    /// <summary>
     /// What the idempotent script (<c>--migrations-script</c>) begins with, before EF Core's migrations: the session
     /// settings the script's SQL needs from whichever tool the DBA runs it with. Empty unless the provider needs one.
     /// </summary>

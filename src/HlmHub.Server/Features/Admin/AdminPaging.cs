@@ -9,7 +9,10 @@ namespace HlmHub.Server.Features.Admin;
 /// <summary>
 /// Paging of the Admin API's lists. A page token is opaque to clients: it encodes the position of the next
 /// item in the list's stable order (by id). Admin lists are short and change rarely, so an offset is enough;
-/// an item created between two pages may be seen twice or not at all, never corrupt a page.
+/// an item created between two pages may be seen twice or not at all, never corrupt a page. A list a request
+/// filters (a club, a month, an account, a kind) records its filters in the token (<see cref="Filters"/>): a position
+/// in one filtered list is no position in another, so a token sent with other filters is INVALID_ARGUMENT rather than
+/// a page of the wrong list.
 /// </summary>
 internal static class AdminPaging
 {
@@ -26,6 +29,11 @@ internal static class AdminPaging
     private const char ScopeSeparator = '|';
 
     private const string AfterPrefix = "after:";
+
+    private const string FiltersSeparator = "|filters:";
+
+    // Bytes of the filters' SHA-256 a token keeps: enough that two sets of filters a client sends never share one.
+    private const int FiltersHashBytes = 12;
 
     // Keys are ids (slugs of at most 100 characters): a longer one is no key the hub handed out.
     private const int MaxKeyLength = Limits.SlugMaxLength;
@@ -56,12 +64,52 @@ internal static class AdminPaging
         fetched > page.Size ? Base64Url.EncodeToString(Encoding.ASCII.GetBytes(TokenPrefix + (page.Offset + page.Size).ToString(CultureInfo.InvariantCulture))) : "";
 
     /// <summary>
+    /// What a filtered list's token records of its request: a hash of the list's name and its filters as the handler
+    /// applies them (an unset filter as empty), so that tokens stay short and opaque.
+    /// </summary>
+    public static string Filters(string list, params string[] values)
+    {
+        var text = new StringBuilder(list.Length + 16);
+        foreach (var value in values.Prepend(list))
+        {
+            // Each value with its length: ("a|", "b") and ("a", "|b") are different filters.
+            text.Append(value.Length.ToString(CultureInfo.InvariantCulture)).Append(':').Append(value).Append(';');
+        }
+
+        var hash = System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString()));
+        return Base64Url.EncodeToString(hash.AsSpan(0, FiltersHashBytes));
+    }
+
+    /// <summary>
+    /// The page a request of a filtered list asks for: as <see cref="Read"/>, and its token must have been returned for
+    /// the same <paramref name="filters"/> (<see cref="Filters"/>), else INVALID_ARGUMENT.
+    /// </summary>
+    public static Page ReadFiltered(int pageSize, string pageToken, string filters)
+    {
+        var first = Read(pageSize, "");
+        if (string.IsNullOrEmpty(pageToken))
+        {
+            return first;
+        }
+
+        var (position, tokenFilters) = SplitFilters(DecodeText(pageToken));
+        var offset = ParseOffset(position);
+        return tokenFilters == filters ? new Page(offset, first.Size) : throw FiltersChanged();
+    }
+
+    /// <summary>As <see cref="NextToken(Page, int)"/>, for a list read with <see cref="ReadFiltered"/>: the token records <paramref name="filters"/>.</summary>
+    public static string NextFilteredToken(Page page, int fetched, string filters) =>
+        fetched > page.Size
+            ? Base64Url.EncodeToString(Encoding.ASCII.GetBytes(TokenPrefix + (page.Offset + page.Size).ToString(CultureInfo.InvariantCulture) + FiltersSeparator + filters))
+            : "";
+
+    /// <summary>
     /// The page a request asks for, of a list whose items depend on something the first page chose (a list of one
     /// reconciliation run's discrepancies, "the month's latest run" when the request names none). The token carries that
     /// choice, <paramref name="scope"/>: null on the first page; every later page must read the same thing, or pages
     /// of two different lists would be joined as one.
     /// </summary>
-    public static Page ReadScoped(int pageSize, string pageToken, out string? scope)
+    public static Page ReadScoped(int pageSize, string pageToken, string filters, out string? scope)
     {
         var first = Read(pageSize, "");
         if (string.IsNullOrEmpty(pageToken))
@@ -70,7 +118,7 @@ internal static class AdminPaging
             return first;
         }
 
-        var text = DecodeText(pageToken);
+        var (text, tokenFilters) = SplitFilters(DecodeText(pageToken));
         var separator = text.IndexOf(ScopeSeparator, StringComparison.Ordinal);
         if (!text.StartsWith(ScopePrefix, StringComparison.Ordinal) || separator < 0)
         {
@@ -78,11 +126,15 @@ internal static class AdminPaging
         }
 
         scope = text[ScopePrefix.Length..separator];
-        return new Page(ParseOffset(text[(separator + 1)..]), first.Size);
+        var offset = ParseOffset(text[(separator + 1)..]);
+        return tokenFilters == filters ? new Page(offset, first.Size) : throw FiltersChanged();
     }
 
-    /// <summary>As <see cref="NextToken(Page, int)"/>, for a list read with <see cref="ReadScoped"/>: the token carries <paramref name="scope"/>.</summary>
-    public static string NextToken(Page page, int fetched, string scope)
+    /// <summary>
+    /// As <see cref="NextToken(Page, int)"/>, for a list read with <see cref="ReadScoped"/>: the token carries
+    /// <paramref name="scope"/> and records <paramref name="filters"/>.
+    /// </summary>
+    public static string NextToken(Page page, int fetched, string scope, string filters)
     {
         if (fetched <= page.Size)
         {
@@ -95,7 +147,7 @@ internal static class AdminPaging
         }
 
         var offset = (page.Offset + page.Size).ToString(CultureInfo.InvariantCulture);
-        return Base64Url.EncodeToString(Encoding.ASCII.GetBytes(ScopePrefix + scope + ScopeSeparator + TokenPrefix + offset));
+        return Base64Url.EncodeToString(Encoding.UTF8.GetBytes(ScopePrefix + scope + ScopeSeparator + TokenPrefix + offset + FiltersSeparator + filters));
     }
 
     /// <summary>
@@ -149,6 +201,17 @@ internal static class AdminPaging
             && int.TryParse(text.AsSpan(TokenPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var offset)
             ? offset
             : throw UnreadableToken();
+
+    // A filtered list's token ends with the filters it was returned for; one without them is of another list.
+    private static (string Position, string Filters) SplitFilters(string text)
+    {
+        var at = text.LastIndexOf(FiltersSeparator, StringComparison.Ordinal);
+        return at < 0 ? throw UnreadableToken() : (text[..at], text[(at + FiltersSeparator.Length)..]);
+    }
+
+    private static RpcException FiltersChanged() =>
+        new(new Status(StatusCode.InvalidArgument,
+            "page_token does not match the request's filters: send the first page's filters with each next_page_token, or no page_token to start again"));
 
     private static RpcException UnreadableToken() =>
         new(new Status(StatusCode.InvalidArgument, "page_token: must be a next_page_token returned by the same list"));

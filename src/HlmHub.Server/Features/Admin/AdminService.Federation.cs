@@ -53,11 +53,22 @@ internal sealed partial class AdminService
         var id = AdminMapping.RequireGuid("agreement_id", request.AgreementId);
         var endsAt = AdminMapping.ToEnd("ends_at", request.EndsAt);
         // The neighbour may end the same agreement at the same moment: decided again on fresh data if it did.
-        var (agreement, now) = await FederationAgreementChanges.ChangeAsync(dbContextFactory, timeProvider, id, (loaded, club, at) =>
+        FederationAgreement agreement;
+        DateTimeOffset now;
+        try
         {
-            caller.EnsureOwns(OwnerKind.Club, loaded.ClubId);
-            loaded.End(club, club.HostLandlordId, endsAt, at);
-        }, context.CancellationToken);
+            (agreement, now) = await FederationAgreementChanges.ChangeAsync(dbContextFactory, timeProvider, id, (loaded, club, at) =>
+            {
+                caller.EnsureOwns(OwnerKind.Club, loaded.ClubId);
+                loaded.End(club, club.HostLandlordId, endsAt, at);
+            }, context.CancellationToken);
+        }
+        catch (RpcException unknown) when (unknown.StatusCode == StatusCode.NotFound)
+        {
+            // No such agreement: a club administrator is answered as for another club's.
+            throw Missing(caller, unknown.Status.Detail);
+        }
+
         AdminLog.Changed(logger, caller.ClientId, "federation agreement", agreement.Id.ToString(), "ended");
         return AdminMapping.ToProto(agreement, now);
     }
@@ -65,8 +76,9 @@ internal sealed partial class AdminService
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
     public override async Task<V1.ListFederationAgreementsResponse> ListFederationAgreements(V1.ListFederationAgreementsRequest request, ServerCallContext context)
     {
-        var page = AdminPaging.Read(request.PageSize, request.PageToken);
         var clubId = ClubsInScope(context.GetCaller(), request.ClubId);
+        var filters = AdminPaging.Filters(nameof(ListFederationAgreements), clubId ?? "");
+        var page = AdminPaging.ReadFiltered(request.PageSize, request.PageToken, filters);
         await using var db = await dbContextFactory.CreateDbContextAsync(context.CancellationToken);
         var agreements = await db.FederationAgreements.AsNoTracking()
             .Where(agreement => clubId == null || agreement.ClubId == clubId)
@@ -75,7 +87,7 @@ internal sealed partial class AdminService
             .ThenBy(agreement => agreement.Id)
             .Page(page)
             .ToListAsync(context.CancellationToken);
-        var response = new V1.ListFederationAgreementsResponse { NextPageToken = AdminPaging.NextToken(page, agreements.Count) };
+        var response = new V1.ListFederationAgreementsResponse { NextPageToken = AdminPaging.NextFilteredToken(page, agreements.Count, filters) };
         var now = Now;
         response.Agreements.AddRange(agreements.Take(page.Size).Select(agreement => AdminMapping.ToProto(agreement, now)));
         return response;

@@ -16,8 +16,7 @@ internal sealed partial class AdminService
         var cancellationToken = context.CancellationToken;
         var caller = context.GetCaller();
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
-        var contract = await RequireContractAsync(db, "contract_id", request.ContractId, cancellationToken);
-        caller.EnsureOwns(OwnerKind.Club, contract.ClubId);
+        var contract = await RequireOwnedContractAsync(db, caller, "contract_id", request.ContractId, cancellationToken);
         var (offer, version) = Offer.Create(request.Id, contract, request.Title, AdminMapping.ToDomain(request.Terms, Now), Now);
         await RefuseDuplicateAsync(db.Offers, existing => existing.Id == offer.Id, $"id: offer '{offer.Id}' already exists", cancellationToken);
 
@@ -36,9 +35,9 @@ internal sealed partial class AdminService
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         var offerId = AdminMapping.LookupId("offer_id", request.OfferId);
         var offer = await db.Offers.SingleOrDefaultAsync(existing => existing.Id == offerId, cancellationToken)
-            ?? throw NotFound($"offer_id: offer '{request.OfferId}' does not exist");
+            ?? throw Missing(caller, $"offer_id: offer '{request.OfferId}' does not exist");
         caller.EnsureOwns(OwnerKind.Club, offer.ClubId);
-        var contract = await RequireContractAsync(db, "contract_id", offer.ContractId, cancellationToken);
+        var contract = await RequireOwnedContractAsync(db, caller, "contract_id", offer.ContractId, cancellationToken);
         if (contract.StatusAt(Now) == ContractStatus.Ended)
         {
             throw new DomainException(DomainErrorKind.FailedPrecondition, "offer_id", $"the offer's contract '{contract.Id}' has ended");
@@ -55,8 +54,9 @@ internal sealed partial class AdminService
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
     public override async Task<V1.ListOffersResponse> ListOffers(V1.ListOffersRequest request, ServerCallContext context)
     {
-        var page = AdminPaging.Read(request.PageSize, request.PageToken);
         var clubId = ClubsInScope(context.GetCaller(), request.ClubId);
+        var filters = AdminPaging.Filters(nameof(ListOffers), clubId ?? "");
+        var page = AdminPaging.ReadFiltered(request.PageSize, request.PageToken, filters);
         await using var db = await dbContextFactory.CreateDbContextAsync(context.CancellationToken);
         var offers = await (
                 from offer in db.Offers.AsNoTracking()
@@ -68,7 +68,7 @@ internal sealed partial class AdminService
             .Skip(page.Offset)
             .Take(page.FetchCount)
             .ToListAsync(context.CancellationToken);
-        var response = new V1.ListOffersResponse { NextPageToken = AdminPaging.NextToken(page, offers.Count) };
+        var response = new V1.ListOffersResponse { NextPageToken = AdminPaging.NextFilteredToken(page, offers.Count, filters) };
         response.Offers.AddRange(offers.Take(page.Size).Select(row => AdminMapping.ToProto(row.offer, row.version)));
         return response;
     }

@@ -126,15 +126,16 @@ internal sealed partial class AdminService
     [RpcPolicy(Scope, CallerKind.Admin, Ownership.OwnClub)]
     public override async Task<V1.ListContractsResponse> ListContracts(V1.ListContractsRequest request, ServerCallContext context)
     {
-        var page = AdminPaging.Read(request.PageSize, request.PageToken);
         var clubId = ClubsInScope(context.GetCaller(), request.ClubId);
+        var filters = AdminPaging.Filters(nameof(ListContracts), clubId ?? "");
+        var page = AdminPaging.ReadFiltered(request.PageSize, request.PageToken, filters);
         await using var db = await dbContextFactory.CreateDbContextAsync(context.CancellationToken);
         var contracts = await db.Contracts.AsNoTracking()
             .Where(contract => clubId == null || contract.ClubId == clubId)
             .OrderBy(contract => contract.Id)
             .Page(page)
             .ToListAsync(context.CancellationToken);
-        var response = new V1.ListContractsResponse { NextPageToken = AdminPaging.NextToken(page, contracts.Count) };
+        var response = new V1.ListContractsResponse { NextPageToken = AdminPaging.NextFilteredToken(page, contracts.Count, filters) };
         var now = Now;
         response.Contracts.AddRange(contracts.Take(page.Size).Select(contract => AdminMapping.ToProto(contract, now)));
         return response;
@@ -159,8 +160,7 @@ internal sealed partial class AdminService
         // booked in between, or one change overwrite the other's status.
         await using var locked = await db.Database.BeginTransactionAsync(cancellationToken);
         await RowLocks.LockContractAsync(db, contractId, cancellationToken);
-        var contract = await RequireContractAsync(db, "contract_id", contractId, cancellationToken);
-        caller.EnsureOwns(OwnerKind.Club, contract.ClubId);
+        var contract = await RequireOwnedContractAsync(db, caller, "contract_id", contractId, cancellationToken);
         // A contract past its last day in force is ended, whatever its row says: record it before any change.
         contract.Settle(Now);
         await apply(db, contract, cancellationToken);

@@ -27,8 +27,7 @@ internal sealed partial class AdminService
         var caller = context.GetCaller();
         var (reference, amount, paidAt) = ReadPayment(request.PaymentReference, request.AmountCents, request.PaidAt);
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
-        var contract = await RequireContractAsync(db, "contract_id", request.ContractId, cancellationToken);
-        caller.EnsureOwns(OwnerKind.Club, contract.ClubId);
+        var contract = await RequireOwnedContractAsync(db, caller, "contract_id", request.ContractId, cancellationToken);
 
         var key = IdempotencyKeys.FeePayment(contract.Id, reference);
         if (await FindRecordedAsync(db, contract, reference, key, amount, cancellationToken) is { } recorded)

@@ -80,7 +80,9 @@ internal sealed partial class AdminService
     {
         // The first page picks the run (the one named, or the month's latest); its token carries that run, so a run
         // recorded between two pages does not turn the later pages into another run's (with offsets of the first).
-        var page = AdminPaging.ReadScoped(request.PageSize, request.PageToken, out var tokenRun);
+        // The run is in the token; the kind, a filter of the run's list, is recorded with it.
+        var filters = AdminPaging.Filters(nameof(ListDiscrepancies), ((int)request.Kind).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var page = AdminPaging.ReadScoped(request.PageSize, request.PageToken, filters, out var tokenRun);
         var runIdText = request.RunId;
         if (tokenRun is not null)
         {
@@ -97,7 +99,7 @@ internal sealed partial class AdminService
         DiscrepancyKind? kind = request.Kind == V1.DiscrepancyKind.Unspecified ? null : ToDomain(request.Kind);
         var runId = report.RunId!.Value.ToString();
         var items = await reconciliation.ListDiscrepanciesAsync(report.RunId.Value, kind, page.Offset, page.FetchCount, context.CancellationToken);
-        var response = new V1.ListDiscrepanciesResponse { RunId = runId, NextPageToken = AdminPaging.NextToken(page, items.Count, runId) };
+        var response = new V1.ListDiscrepanciesResponse { RunId = runId, NextPageToken = AdminPaging.NextToken(page, items.Count, runId, filters) };
         response.Discrepancies.AddRange(items.Take(page.Size).Select(ToProto));
         return response;
     }
@@ -146,11 +148,12 @@ internal sealed partial class AdminService
     {
         var cancellationToken = context.CancellationToken;
         context.GetCaller().EnsureOwns(OwnerKind.Club, request.ClubId);
-        var page = AdminPaging.Read(request.PageSize, request.PageToken);
         Period? period = request.Period.Length == 0 ? null : Period.Parse("period", request.Period);
         var periodKey = period?.Key ?? 0;
         var clubId = request.ClubId;
         var accountId = AdminMapping.LookupId("account_id", request.AccountId);
+        var filters = AdminPaging.Filters(nameof(ListLedgerEntries), clubId, period?.ToString() ?? "", accountId);
+        var page = AdminPaging.ReadFiltered(request.PageSize, request.PageToken, filters);
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         // An unknown club is NOT_FOUND, as GetBalances answers, not an empty ledger.
         await RequireClubAsync(db, "club_id", clubId, cancellationToken);
@@ -179,7 +182,7 @@ internal sealed partial class AdminService
                 item.Entry.Amount,
             })
             .ToListAsync(cancellationToken);
-        var response = new V1.ListLedgerEntriesResponse { NextPageToken = AdminPaging.NextToken(page, entries.Count) };
+        var response = new V1.ListLedgerEntriesResponse { NextPageToken = AdminPaging.NextFilteredToken(page, entries.Count, filters) };
         response.Entries.AddRange(entries.Take(page.Size).Select(item => new V1.LedgerEntry
         {
             TransactionId = item.Id.ToString(),

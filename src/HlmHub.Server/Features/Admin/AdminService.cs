@@ -36,6 +36,12 @@ internal sealed partial class AdminService(
     /// </summary>
     private const string EveryClub = "*";
 
+    /// <summary>
+    /// The club id a club administrator's denial for an id that names no record is audited with: no club has it (ids
+    /// are slugs), so the check denies a club administrator.
+    /// </summary>
+    private const string NoSuchRecord = "(no such record)";
+
     // ---- Landlords
 
     [RpcPolicy(Scope, CallerKind.HubAdmin, Ownership.None)]
@@ -167,10 +173,30 @@ internal sealed partial class AdminService(
             ?? throw NotFound($"{field}: partner '{id}' does not exist");
     }
 
-    private static async Task<Contract> RequireContractAsync(HlmHubDbContext db, string field, string id, CancellationToken cancellationToken)
+    /// <summary>The contract <paramref name="id"/>, once <paramref name="caller"/> is known to administer its club (<see cref="Missing"/>).</summary>
+    private static async Task<Contract> RequireOwnedContractAsync(
+        HlmHubDbContext db, AuthenticatedCaller caller, string field, string id, CancellationToken cancellationToken)
     {
         AdminMapping.LookupId(field, id);
-        return await db.Contracts.SingleOrDefaultAsync(contract => contract.Id == id, cancellationToken)
-            ?? throw NotFound($"{field}: contract '{id}' does not exist");
+        var contract = await db.Contracts.SingleOrDefaultAsync(contract => contract.Id == id, cancellationToken)
+            ?? throw Missing(caller, $"{field}: contract '{id}' does not exist");
+        caller.EnsureOwns(OwnerKind.Club, contract.ClubId);
+        return contract;
+    }
+
+    /// <summary>
+    /// The answer to an id of a club-owned record (contract, offer, federation agreement) that names none: NOT_FOUND
+    /// with <paramref name="message"/> for a hub administrator; for a club administrator the PERMISSION_DENIED that
+    /// another club's record gets (audited as any denial), so that it cannot probe which ids exist in other clubs.
+    /// </summary>
+    private static RpcException Missing(AuthenticatedCaller caller, string message)
+    {
+        if (caller.Kind != CallerKind.HubAdmin)
+        {
+            // A club administrator owns no such club: this throws the denial another club's record gets.
+            caller.EnsureOwns(OwnerKind.Club, NoSuchRecord);
+        }
+
+        return NotFound(message);
     }
 }

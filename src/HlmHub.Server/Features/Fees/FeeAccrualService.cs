@@ -17,6 +17,9 @@ internal enum FeeBookingOutcome
 
     /// <summary>Not due any more: the contract's end was moved back before it since the run read the contract.</summary>
     NoLongerDue,
+
+    /// <summary>Not booked: the club closed the month it was booked in after the run read the closed months.</summary>
+    PeriodClosedMeanwhile,
 }
 
 /// <summary>What one accrual run did.</summary>
@@ -81,7 +84,23 @@ internal sealed class FeeAccrualService(
                     closedPeriodsByClub[fee.Contract.ClubId] = closed;
                 }
 
-                switch (await BookAsync(fee.Contract, fee.DueDate, closed, cancellationToken))
+                var outcome = await BookAsync(fee.Contract, fee.DueDate, closed, cancellationToken);
+                if (outcome == FeeBookingOutcome.PeriodClosedMeanwhile)
+                {
+                    // The club closed a month while the run went through its contracts: read its closed months again
+                    // and book once more, in the next open month. A second refusal (another month closed in between)
+                    // fails the run; the next one books the fee.
+                    closed = await ReadClosedPeriodsAsync(fee.Contract.ClubId, cancellationToken);
+                    closedPeriodsByClub[fee.Contract.ClubId] = closed;
+                    outcome = await BookAsync(fee.Contract, fee.DueDate, closed, cancellationToken);
+                    if (outcome == FeeBookingOutcome.PeriodClosedMeanwhile)
+                    {
+                        throw new InvalidOperationException(
+                            $"The fee of contract '{fee.Contract.Id}' due on {fee.DueDate:yyyy-MM-dd} was refused twice by the closed-month guard; the next run books it.");
+                    }
+                }
+
+                switch (outcome)
                 {
                     case FeeBookingOutcome.Booked:
                         booked++;
@@ -131,6 +150,12 @@ internal sealed class FeeAccrualService(
         {
             // Another node (or an overlapping recovery of this job) booked the same fee first: nothing to do.
             return FeeBookingOutcome.AlreadyBooked;
+        }
+        catch (DbUpdateException exception) when (StorageErrors.IsPeriodClosed(exception))
+        {
+            // The month was closed after the run read the closed months: nothing was written (the transaction rolls
+            // back with this context); the caller reads them again and books in the next open month.
+            return FeeBookingOutcome.PeriodClosedMeanwhile;
         }
 
         FeeLog.FeeBooked(logger, contract.Id, dueDate, bookingPeriod.ToString(), contract.YearlyFee.ToString());
