@@ -23,6 +23,7 @@ internal sealed class RedemptionService(
         IAsyncStreamReader<V1.RedemptionEvent> requestStream, IServerStreamWriter<V1.RedemptionAck> responseStream, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
+        var caller = context.GetCaller();
         var partnerId = CallerPartner(context);
         using var slot = streams.Acquire(
             partnerId,
@@ -37,9 +38,13 @@ internal sealed class RedemptionService(
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        // A failed acknowledgement (UNAVAILABLE) ends the call: reading stops, and the status goes to the partner.
-        using var callEnded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var writer = WriteAcknowledgementsAsync(inFlight.Reader, responseStream, callEnded, cancellationToken);
+        // A failed acknowledgement (UNAVAILABLE) ends the call: reading stops, and the status goes to the partner. So
+        // does the token's expiry (or revocation), whatever the stream is waiting on: a partner that stops reading its
+        // acknowledgements leaves the writer held by HTTP/2 flow control and the reader by the full window, where
+        // neither the expiring reader nor the expiring writer looks, and the stream (and the partner's slot) would
+        // otherwise last as long as the connection.
+        using var callEnded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, caller.TokenExpired);
+        var writer = WriteAcknowledgementsAsync(inFlight.Reader, responseStream, callEnded, callEnded.Token);
         // On shutdown (SIGTERM) the stream stops reading, answers every event it took, and ends UNAVAILABLE at once:
         // a partner's stream never ends by itself, so waiting for it would hold the hub's drain
         // (Hub:ShutdownDrainTimeout) and then cut it off with answers unsent. Only reading stops: an event already read
@@ -75,7 +80,17 @@ internal sealed class RedemptionService(
             inFlight.Writer.TryComplete();
         }
 
-        await writer;
+        try
+        {
+            await writer;
+        }
+        catch (OperationCanceledException) when (caller.TokenExpired.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // Ended by the token's expiry or revocation: UNAUTHENTICATED saying which, not CANCELLED.
+            caller.ThrowIfTokenExpired();
+            throw;
+        }
+
         if (stoppedForShutdown)
         {
             throw new RpcException(new Status(StatusCode.Unavailable, ShuttingDown));
