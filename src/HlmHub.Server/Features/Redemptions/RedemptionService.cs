@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using Grpc.Core;
 using HlmHub.Identity;
@@ -51,6 +52,7 @@ internal sealed class RedemptionService(
         // is still handed over and answered (the pipeline commits until the server has stopped taking calls).
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(callEnded.Token, lifetime.ApplicationStopping);
         var stoppedForShutdown = false;
+        ExceptionDispatchInfo? readingFailed = null;
         try
         {
             await foreach (var message in requestStream.ReadAllAsync(reading.Token))
@@ -75,6 +77,14 @@ internal sealed class RedemptionService(
         {
             stoppedForShutdown = true;
         }
+        catch (RpcException exception) when (!callEnded.IsCancellationRequested)
+        {
+            // The stream failed on what the partner sent (a message over Hub:MaxMessageSizeBytes) or the hub refused the
+            // next event (shutting down): the events read before it are handed over and will be committed, so they are
+            // answered first, as on shutdown. Ending at once would leave them unanswered, and the writer writing on a
+            // call that has ended.
+            readingFailed = ExceptionDispatchInfo.Capture(exception);
+        }
         finally
         {
             inFlight.Writer.TryComplete();
@@ -91,6 +101,7 @@ internal sealed class RedemptionService(
             throw;
         }
 
+        readingFailed?.Throw();
         if (stoppedForShutdown)
         {
             throw new RpcException(new Status(StatusCode.Unavailable, ShuttingDown));
