@@ -272,6 +272,49 @@ public abstract class RedemptionServiceTests(HubFixture fixture)
     }
 
     [Fact]
+    public async Task AMessageOverTheSizeLimit_EndsTheStreamResourceExhausted_OnlyAfterAnsweringEveryEventReadBeforeIt()
+    {
+        var world = await RedemptionWorld.CreateAsync(Hub, fixture.HubAdmin);
+        var member = await world.AddMemberAsync();
+        using var call = world.Client().StreamRedemptions(world.Options());
+        var sent = new List<string>();
+        for (var index = 0; index < 300; index++)
+        {
+            var item = world.Event(member, 1_000, 100);
+            await call.RequestStream.WriteAsync(item).DefaultTimeout();
+            sent.Add(item.EventId);
+        }
+
+        // Over Hub:MaxMessageSizeBytes (4 MiB): the hub refuses it, after every event before it.
+        var oversized = world.Event(member, 1_000, 100);
+        oversized.MemberToken = new string('x', 5 * 1024 * 1024);
+        try
+        {
+            await call.RequestStream.WriteAsync(oversized).DefaultTimeout();
+        }
+        catch (RpcException)
+        {
+            // The hub may end the call while the client is still sending it: the status is on the response stream.
+        }
+
+        var acknowledged = new List<RedemptionAck>();
+        var ended = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            while (await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout())
+            {
+                acknowledged.Add(call.ResponseStream.Current);
+            }
+        });
+        // Read as soon as the status arrived: what the partner was told is recorded is recorded by then.
+        var booked = (await world.LedgerCheckAsync()).AcceptedRedemptions;
+
+        Assert.Equal(StatusCode.ResourceExhausted, ended.StatusCode);
+        Assert.Equal(sent, acknowledged.Select(ack => ack.EventId));
+        Assert.All(acknowledged, ack => Assert.Equal(RedemptionOutcome.Accepted, ack.Outcome));
+        Assert.Equal(sent.Count, booked);
+    }
+
+    [Fact]
     public async Task ControlCharactersInAnIdOrToken_AreMalformed_NotRecorded_AndTheBatchesOtherEventsAreAccepted()
     {
         // On PostgreSQL a NUL cannot be stored nor sent in a query: it used to fail the statements every event of the

@@ -259,6 +259,28 @@ public abstract class RosterSyncTests(StorageProvider provider) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Writer_CommitsBeforeABatchThatWouldTakeItsTransactionPastMaxItemsPerCommit_SoABrokenStreamResendsNoMore()
+    {
+        var cancellationToken = TestTimeouts.Token();
+        var session = await Sync.OpenAsync(_world.LandlordId, Guid.NewGuid(), RosterSessionKind.Delta, cancellationToken);
+
+        (int Pending, long Committed) afterSecond;
+        await using (var writer = Sync.BeginWriting(session.Id, _world.LandlordId))
+        {
+            // Batches of 50 against Roster:MaxItemsPerCommit 60: two in one transaction would hold 100 items.
+            await writer.ApplyAsync([.. Enumerable.Range(1, 50).Select(index => Upsert(index, $"REF-{index}"))], cancellationToken);
+            await writer.ApplyAsync([.. Enumerable.Range(51, 50).Select(index => Upsert(index, $"REF-{index}"))], cancellationToken);
+            afterSecond = (writer.PendingItems, (await Sync.GetAsync(_world.LandlordId, session.Id, cancellationToken)).LastSequence);
+
+            // The stream breaks here: what it applied since the last commit is lost, and resent from last_sequence.
+        }
+
+        Assert.Equal((50, 50L), afterSecond);
+        Assert.Equal(50L, (await Sync.GetAsync(_world.LandlordId, session.Id, cancellationToken)).LastSequence);
+        Assert.Equal(50, (await HouseholdsAsync()).Count);
+    }
+
+    [Fact]
     public async Task MemberTokens_AreListedPageByPage_AndOnlyForTheLandlordsOwnHouseholds()
     {
         var cancellationToken = TestTimeouts.Token();

@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using Grpc.Core;
 using HlmHub.Identity;
@@ -23,6 +24,7 @@ internal sealed class RedemptionService(
         IAsyncStreamReader<V1.RedemptionEvent> requestStream, IServerStreamWriter<V1.RedemptionAck> responseStream, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
+        var caller = context.GetCaller();
         var partnerId = CallerPartner(context);
         using var slot = streams.Acquire(
             partnerId,
@@ -37,15 +39,20 @@ internal sealed class RedemptionService(
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        // A failed acknowledgement (UNAVAILABLE) ends the call: reading stops, and the status goes to the partner.
-        using var callEnded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var writer = WriteAcknowledgementsAsync(inFlight.Reader, responseStream, callEnded, cancellationToken);
+        // A failed acknowledgement (UNAVAILABLE) ends the call: reading stops, and the status goes to the partner. So
+        // does the token's expiry (or revocation), whatever the stream is waiting on: a partner that stops reading its
+        // acknowledgements leaves the writer held by HTTP/2 flow control and the reader by the full window, where
+        // neither the expiring reader nor the expiring writer looks, and the stream (and the partner's slot) would
+        // otherwise last as long as the connection.
+        using var callEnded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, caller.TokenExpired);
+        var writer = WriteAcknowledgementsAsync(inFlight.Reader, responseStream, callEnded, callEnded.Token);
         // On shutdown (SIGTERM) the stream stops reading, answers every event it took, and ends UNAVAILABLE at once:
         // a partner's stream never ends by itself, so waiting for it would hold the hub's drain
         // (Hub:ShutdownDrainTimeout) and then cut it off with answers unsent. Only reading stops: an event already read
         // is still handed over and answered (the pipeline commits until the server has stopped taking calls).
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(callEnded.Token, lifetime.ApplicationStopping);
         var stoppedForShutdown = false;
+        ExceptionDispatchInfo? readingFailed = null;
         try
         {
             await foreach (var message in requestStream.ReadAllAsync(reading.Token))
@@ -70,12 +77,31 @@ internal sealed class RedemptionService(
         {
             stoppedForShutdown = true;
         }
+        catch (RpcException exception) when (!callEnded.IsCancellationRequested)
+        {
+            // The stream failed on what the partner sent (a message over Hub:MaxMessageSizeBytes) or the hub refused the
+            // next event (shutting down): the events read before it are handed over and will be committed, so they are
+            // answered first, as on shutdown. Ending at once would leave them unanswered, and the writer writing on a
+            // call that has ended.
+            readingFailed = ExceptionDispatchInfo.Capture(exception);
+        }
         finally
         {
             inFlight.Writer.TryComplete();
         }
 
-        await writer;
+        try
+        {
+            await writer;
+        }
+        catch (OperationCanceledException) when (caller.TokenExpired.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // Ended by the token's expiry or revocation: UNAUTHENTICATED saying which, not CANCELLED.
+            caller.ThrowIfTokenExpired();
+            throw;
+        }
+
+        readingFailed?.Throw();
         if (stoppedForShutdown)
         {
             throw new RpcException(new Status(StatusCode.Unavailable, ShuttingDown));

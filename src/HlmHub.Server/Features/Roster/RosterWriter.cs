@@ -56,6 +56,15 @@ internal sealed class RosterWriter(
             }
         }
 
+        if (_transaction is not null && PendingItems + batch.Count > maxItemsPerCommit)
+        {
+            // Committed before, not only after, a batch that would take the transaction past the limit: the limit is
+            // what the hub advertises as the most a broken stream resends beyond last_sequence (RosterLimits), and a
+            // landlord may keep no more than that. With batches that do not divide it (999 against 10,000), committing
+            // only once past it held up to a batch more. (Counted with the items a resume skips: a commit early, never late.)
+            await CommitAsync(cancellationToken);
+        }
+
         if (_transaction is null)
         {
             _transaction = await _db.Database.BeginTransactionAsync(cancellationToken);
