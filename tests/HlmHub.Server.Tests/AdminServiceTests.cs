@@ -633,56 +633,37 @@ public abstract class AdminServiceTests(HubFixture fixture)
         Assert.Single(listed, existing => existing.Id == landlord.Id);
     }
 
-    [Fact]
-    public async Task FeePaymentDatedInAClosedMonth_IsBookedInTheNextOpenMonth()
+    [Theory]
+    [InlineData("2026-09", "2026-09-15", "2026-10")] // dated in a closed month: the next open month
+    // Dated before the club's first closed month, in a month never closed since it held nothing: after the last closed
+    // month (booked in August, it would count in the closed months' fee findings, which read payments up to their end).
+    [InlineData("2026-09 2026-10", "2026-08-14", "2026-11")]
+    public async Task FeePaymentDatedInOrBeforeAClosedMonth_IsBookedAfterTheLastClosedMonth(string closedMonths, string paidOn, string expectedPeriod)
     {
         var (_, club) = await NewClubAsync();
         var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
         var contract = await Admin.CreateContractAsync(SampleData.Contract(club.Id, bakery.Id));
-        // Closing a month has no rpc yet (the reconciliation issue adds ClosePeriod): close it in the database.
+        // Closing goes through reconciliation runs (ClosePeriod): close the months in the database instead.
         await using (var db = await Hub.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<HlmHub.Storage.HlmHubDbContext>>()
             .CreateDbContextAsync())
         {
-            db.PeriodClosures.Add(HlmHub.Domain.PeriodClosure.Close(club.Id, new HlmHub.Domain.Period(2026, 9), new DateTimeOffset(2026, 10, 3, 2, 0, 0, TimeSpan.Zero)));
+            foreach (var month in closedMonths.Split(' ').Select(text => HlmHub.Domain.Period.Parse("month", text)))
+            {
+                db.PeriodClosures.Add(HlmHub.Domain.PeriodClosure.Close(club.Id, month, month.EndUtc.AddDays(2)));
+            }
+
             await db.SaveChangesAsync();
         }
 
         var payment = await Admin.CallAsync((client, options) => client.RecordFeePaymentAsync(new RecordFeePaymentRequest
         {
             ContractId = contract.Id,
-            PaymentReference = "VIR-0915",
+            PaymentReference = "VIR-" + paidOn,
             AmountCents = 10_000,
-            PaidAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(new DateTimeOffset(2026, 9, 15, 10, 0, 0, TimeSpan.Zero)),
+            PaidAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.Parse(paidOn + "T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture)),
         }, options));
 
-        Assert.Equal("2026-10", payment.Period);
-    }
-
-    [Fact]
-    public async Task FeePaymentDatedBeforeTheClubsFirstMonth_IsBookedAfterItsLastClosedMonth()
-    {
-        var (_, club) = await NewClubAsync();
-        var bakery = await Admin.CreatePartnerAsync(SampleData.Bakery());
-        var contract = await Admin.CreateContractAsync(SampleData.Contract(club.Id, bakery.Id));
-        // The club's first two months are closed; the month before them held nothing and was never closed.
-        await using (var db = await Hub.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<HlmHub.Storage.HlmHubDbContext>>()
-            .CreateDbContextAsync())
-        {
-            db.PeriodClosures.Add(HlmHub.Domain.PeriodClosure.Close(club.Id, new HlmHub.Domain.Period(2026, 9), new DateTimeOffset(2026, 10, 3, 2, 0, 0, TimeSpan.Zero)));
-            db.PeriodClosures.Add(HlmHub.Domain.PeriodClosure.Close(club.Id, new HlmHub.Domain.Period(2026, 10), new DateTimeOffset(2026, 11, 3, 2, 0, 0, TimeSpan.Zero)));
-            await db.SaveChangesAsync();
-        }
-
-        var payment = await Admin.CallAsync((client, options) => client.RecordFeePaymentAsync(new RecordFeePaymentRequest
-        {
-            ContractId = contract.Id,
-            PaymentReference = "VIR-0815",
-            AmountCents = 10_000,
-            PaidAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(new DateTimeOffset(2026, 8, 14, 10, 0, 0, TimeSpan.Zero)),
-        }, options));
-
-        // Booked in August it would count in the closed months' fee findings (payments booked up to their end).
-        Assert.Equal("2026-11", payment.Period);
+        Assert.Equal(expectedPeriod, payment.Period);
     }
 
     [Fact]
