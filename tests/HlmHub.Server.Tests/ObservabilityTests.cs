@@ -252,7 +252,7 @@ public sealed class ObservabilityProcessTests
         AssertRefusedAsync(
             new Dictionary<string, string?> { ["Roster:MaxItemsPerBatch"] = "0", ["Eligibility:WatchPageSize"] = "0" },
             "Roster:MaxItemsPerBatch must be greater than 0 (it is 0)",
-            "Eligibility:WatchPageSize must be greater than 0 (it is 0)");
+            "Eligibility:WatchPageSize must be 1 to 10000 (it is 0)");
 
     [Fact]
     public Task BadSettingsInHubAndAnotherSection_StopTheHubWithOneLineNamingBoth() =>
