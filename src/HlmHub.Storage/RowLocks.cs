@@ -37,6 +37,32 @@ public static class RowLocks
             .ExecuteUpdateAsync(set => set.SetProperty(club => club.Name, club => club.Name), cancellationToken) == 1;
     }
 
+    /// <summary>
+    /// The closing side of a club's month lock, held until the transaction ends: it waits for every booking that holds
+    /// the booking side (<see cref="ReadClubsForBookingAsync"/>) to commit, and no new booking of the club gets past its
+    /// look at the closed months until this transaction has committed. So a close that locks, then checks the month
+    /// (its dry run, on another connection, sees every booking committed before the lock) and then inserts the closure,
+    /// sees everything the month holds, and nothing commits into the month after it. PostgreSQL: the club row
+    /// <c>FOR UPDATE</c>; SQLite: the file's write lock; SQL Server: an exclusive application lock (docs/storage.md).
+    /// </summary>
+    public static async Task LockClubForClosingAsync(HlmHubDbContext db, string clubId, CancellationToken cancellationToken)
+    {
+        RequireTransaction(db);
+        await Providers.StorageProviderAdapter.Of(db).LockClubForClosingAsync(db, clubId, cancellationToken);
+    }
+
+    /// <summary>
+    /// Reads the clubs a booking writes for, taking the booking side of their month lock, held until the transaction
+    /// ends; call it before reading the clubs' closed months. Bookings share it; a close excludes it
+    /// (<see cref="LockClubForClosingAsync"/>). PostgreSQL: the club rows <c>FOR KEY SHARE</c> (the lock a foreign-key
+    /// check takes anyway); SQLite: nothing more than the transaction's write lock; SQL Server: shared application locks.
+    /// </summary>
+    public static async Task<List<Domain.Club>> ReadClubsForBookingAsync(HlmHubDbContext db, IReadOnlyCollection<string> clubIds, CancellationToken cancellationToken)
+    {
+        RequireTransaction(db);
+        return clubIds.Count == 0 ? [] : await Providers.StorageProviderAdapter.Of(db).ReadClubsForBookingAsync(db, clubIds, cancellationToken);
+    }
+
     // Outside a transaction the update would commit at once and lock nothing.
     private static void RequireTransaction(HlmHubDbContext db)
     {

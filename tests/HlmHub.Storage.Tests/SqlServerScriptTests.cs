@@ -174,6 +174,25 @@ public sealed class SqlServerScriptTests
         Assert.Single(parsed.Inserts, insert => insert.Table == "LedgerTransactions");
     }
 
+    /// <summary>
+    /// The club's month lock on SQL Server (RowLocks: a close excludes the bookings of its club) is an application lock
+    /// owned by the transaction, one per club, whose refusal (time-out, deadlock victim) is thrown as an error the hub
+    /// reads as transient. Parsed offline only: that the locks exclude each other is not run here (docs/storage.md).
+    /// </summary>
+    [Theory]
+    [InlineData(1, "Exclusive")]
+    [InlineData(3, "Shared")]
+    public void ClubMonthLock_IsValidTSql_OneTransactionOwnedApplicationLockPerClub(int clubs, string mode)
+    {
+        var sql = Providers.SqlServerProviderAdapter.ClubLockSql(clubs, mode);
+
+        var parsed = ParsedScript.Parse(sql);
+        Assert.True(parsed.Errors.Count == 0, string.Join("\n", parsed.Errors));
+        Assert.Equal(clubs, System.Text.RegularExpressions.Regex.Count(
+            sql, $@"EXEC @granted = sp_getapplock @Resource = @club\d, @LockMode = N'{mode}', @LockOwner = N'Transaction';"));
+        Assert.Equal(clubs, System.Text.RegularExpressions.Regex.Count(sql, @"IF @granted < 0 THROW 51003, "));
+    }
+
     /// <summary>Captures the SQL of SaveChanges without a server: the connection is never opened, no command runs.</summary>
     private sealed class CommandCapture : DbCommandInterceptor, IDbConnectionInterceptor
     {

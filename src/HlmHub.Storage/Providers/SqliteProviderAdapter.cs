@@ -1,3 +1,4 @@
+using HlmHub.Domain;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
@@ -42,6 +43,16 @@ internal sealed class SqliteProviderAdapter : StorageProviderAdapter
     public override bool IsPeriodClosed(Exception error) =>
         error is SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 1811 } sqlite
         && sqlite.Message.Contains(PeriodClosedMessage, StringComparison.Ordinal);
+
+    // SQLite has one writer at a time, and every transaction the hub writes in begins with BEGIN IMMEDIATE
+    // (Microsoft.Data.Sqlite's default), which takes that lock at once: a close and a booking exclude each other from
+    // their first statement. The no-op update makes sure of it even in a transaction begun deferred.
+    public override async Task LockClubForClosingAsync(HlmHubDbContext db, string clubId, CancellationToken cancellationToken) =>
+        await RowLocks.LockClubAsync(db, clubId, cancellationToken);
+
+    // Nothing to add: the booking's transaction holds the file's write lock since its BEGIN IMMEDIATE.
+    public override async Task<List<Club>> ReadClubsForBookingAsync(HlmHubDbContext db, IReadOnlyCollection<string> clubIds, CancellationToken cancellationToken) =>
+        await db.Clubs.AsNoTracking().Where(club => clubIds.Contains(club.Id)).ToListAsync(cancellationToken);
 
     /// <summary>How the SQLite closed-month guard words its refusal.</summary>
     private const string PeriodClosedMessage = "LedgerTransactions: the period is closed for this club";

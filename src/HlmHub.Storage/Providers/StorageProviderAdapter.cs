@@ -1,3 +1,4 @@
+using HlmHub.Domain;
 using Microsoft.EntityFrameworkCore;
 
 namespace HlmHub.Storage.Providers;
@@ -25,6 +26,26 @@ internal abstract class StorageProviderAdapter
         StorageProvider.SqlServer => SqlServerProviderAdapter.Instance,
         _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "Unknown storage provider."),
     };
+
+    /// <summary>The adapter of the provider <paramref name="db"/> runs on.</summary>
+    public static StorageProviderAdapter Of(HlmHubDbContext db) =>
+        db.Database.IsSqlite() ? SqliteProviderAdapter.Instance
+        : db.Database.IsNpgsql() ? PostgresProviderAdapter.Instance
+        : db.Database.IsSqlServer() ? SqlServerProviderAdapter.Instance
+        : throw new InvalidOperationException($"Unsupported database provider {db.Database.ProviderName}.");
+
+    /// <summary>
+    /// Takes the closing side of the club's month lock (<c>RowLocks.LockClubForClosingAsync</c>) in the context's
+    /// transaction: it waits for every transaction that took the booking side to end, and holds off any new one until
+    /// this transaction ends.
+    /// </summary>
+    public abstract Task LockClubForClosingAsync(HlmHubDbContext db, string clubId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads the clubs <paramref name="clubIds"/> (untracked) taking the booking side of their month lock
+    /// (<c>RowLocks.ReadClubsForBookingAsync</c>): shared with other bookings, excluded by a close.
+    /// </summary>
+    public abstract Task<List<Club>> ReadClubsForBookingAsync(HlmHubDbContext db, IReadOnlyCollection<string> clubIds, CancellationToken cancellationToken);
 
     /// <summary>Points the context at the database and at this provider's migrations assembly.</summary>
     public abstract void UseDatabase(DbContextOptionsBuilder builder, string connectionString);

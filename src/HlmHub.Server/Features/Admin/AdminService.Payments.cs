@@ -41,7 +41,14 @@ internal sealed partial class AdminService
         db.LedgerTransactions.Add(transaction);
         try
         {
+            // Booked under the booking side of the club's month lock (RowLocks), taken before the closed-month guard
+            // runs: a close of the club then either waits for this commit and sees the payment, or has committed first,
+            // and the guard refuses the booking (ABORTED; the retry books it in the next open month). Without it, the
+            // booking could pass the guard while a close checked the month and commit after the closure.
+            await using var booking = await db.Database.BeginTransactionAsync(cancellationToken);
+            await RowLocks.ReadClubsForBookingAsync(db, [contract.ClubId], cancellationToken);
             await db.SaveChangesAsync(cancellationToken);
+            await booking.CommitAsync(cancellationToken);
         }
         catch (DbUpdateException exception) when (StorageErrors.IsUniqueViolation(exception))
         {

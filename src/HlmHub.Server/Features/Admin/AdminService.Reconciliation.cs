@@ -235,13 +235,21 @@ internal sealed partial class AdminService
             throw new DomainException(DomainErrorKind.FailedPrecondition, "period", $"{period} has no recorded reconciliation: run one (not a dry run) first");
         }
 
-        var now = await reconciliation.RunAsync(new ReconciliationRequest(request.ClubId, period, DryRun: true, caller.ClientId), null, cancellationToken);
-        // A concurrent or retried close may have won while this one ran its dry run (whose fingerprint then says
-        // "closed" and differs from the run's): that caller's answer is this one's too.
+        // The month is checked and closed under the closing side of the club's month lock (RowLocks), which waits for
+        // every booking of the club in progress (a redemption batch, a fee or subsidy payment, a fee accrual, a
+        // statement) to commit and holds off new ones until the closure has committed. So the dry run below, which
+        // reads on a connection of its own once the lock is held, sees every booking the month will ever hold, and a
+        // booking that waited reads the closure and goes to the next open month. The club's writers wait for the
+        // length of one dry run (docs/reconciliation.md).
+        await using var closing = await db.Database.BeginTransactionAsync(cancellationToken);
+        await RowLocks.LockClubForClosingAsync(db, request.ClubId, cancellationToken);
+        // A concurrent or retried close may have won meanwhile: that caller's answer is this one's too.
         if (await FindClosureAsync(db, request.ClubId, period, cancellationToken) is { } closedMeanwhile)
         {
             return ToProto(closedMeanwhile, alreadyClosed: true, latest);
         }
+
+        var now = await reconciliation.RunAsync(new ReconciliationRequest(request.ClubId, period, DryRun: true, caller.ClientId), null, cancellationToken);
 
         if (now.InputsFingerprint != latest.InputsFingerprint)
         {
@@ -264,10 +272,13 @@ internal sealed partial class AdminService
         try
         {
             await db.SaveChangesAsync(cancellationToken);
+            await closing.CommitAsync(cancellationToken);
         }
         catch (DbUpdateException exception) when (StorageErrors.IsUniqueViolation(exception))
         {
-            // Closed by another caller between the check above and this insert (the closure's key is the club and month).
+            // Closed by another caller between the check above and this insert (the closure's key is the club and month):
+            // one that did not take the lock (a hub of an earlier version during an upgrade, a script).
+            await closing.RollbackAsync(cancellationToken);
             db.ChangeTracker.Clear();
             var winner = await FindClosureAsync(db, request.ClubId, period, cancellationToken) ?? throw new InvalidOperationException("The closure that won the race is gone.", exception);
             return ToProto(winner, alreadyClosed: true, latest);

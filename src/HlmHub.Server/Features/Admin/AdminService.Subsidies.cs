@@ -49,6 +49,9 @@ internal sealed partial class AdminService
                 "amount_cents", $"the club owes {partner.Id} {owed} of co-funded discounts, less than {amount}: record at most what is owed");
         }
 
+        // The booking side of the club's month lock (RowLocks), before its closed months are read: a close of the club
+        // either waits for this commit (and sees the settlement), or has committed, and its closure is read here.
+        await RowLocks.ReadClubsForBookingAsync(db, [club.Id], cancellationToken);
         var bookingPeriod = await PaymentBookingPeriodAsync(db, club.Id, paidAt, cancellationToken);
         var bank = LedgerAccount.Create(club.Id, AccountKind.Bank);
         if (!await db.LedgerAccounts.AnyAsync(account => account.Id == bank.Id, cancellationToken))

@@ -136,6 +136,10 @@ internal sealed class FeeAccrualService(
             return FeeBookingOutcome.NoLongerDue;
         }
 
+        // The booking side of the club's month lock (RowLocks), before the closed-month guard runs: a close of the club
+        // either waits for this commit (and sees the fee), or has committed first, and the guard refuses the booking
+        // (PeriodClosedMeanwhile: read the closed months again). Never a fee committed into a month closed meanwhile.
+        await RowLocks.ReadClubsForBookingAsync(db, [contract.ClubId], cancellationToken);
         var now = timeProvider.GetUtcNow();
         // A fee that fell due in a month the club has closed is booked in the next open month.
         var bookingPeriod = PeriodRules.BookingPeriod(new Period(dueDate.Year, dueDate.Month), closedPeriods);

@@ -156,9 +156,14 @@ internal sealed class RedemptionBatch
         var contractIds = _offers.Values.Select(offer => offer.ContractId).Distinct(StringComparer.Ordinal).ToList();
         _contracts = await _db.Contracts.AsNoTracking().Where(contract => contractIds.Contains(contract.Id))
             .ToDictionaryAsync(contract => contract.Id, StringComparer.Ordinal, cancellationToken);
-        var clubIds = _offers.Values.Select(offer => offer.ClubId).Distinct(StringComparer.Ordinal).ToList();
-        _clubHosts = await _db.Clubs.AsNoTracking().Where(club => clubIds.Contains(club.Id))
-            .ToDictionaryAsync(club => club.Id, club => club.HostLandlordId, StringComparer.Ordinal, cancellationToken);
+        var clubIds = _offers.Values.Select(offer => offer.ClubId).Concat(originals.Select(original => original.ClubId).OfType<string>())
+            .Distinct(StringComparer.Ordinal).ToList();
+        // Read with the booking side of the clubs' month lock (RowLocks), before their closed months are read below: a
+        // close of one of these clubs either waits for this batch's commit (and then sees what it booked), or has
+        // committed before that read, which then sees its closure. The same statement as an unlocked read on PostgreSQL
+        // (FOR KEY SHARE added) and on SQLite (whose transaction holds the write lock already).
+        _clubHosts = (await RowLocks.ReadClubsForBookingAsync(_db, clubIds, cancellationToken))
+            .ToDictionary(club => club.Id, club => club.HostLandlordId, StringComparer.Ordinal);
         var tokens = events.Where(item => !item.IsCancellation).Select(item => item.MemberToken)
             .Where(token => token.Length is > 0 and <= Limits.MemberTokenMaxLength && PrintableText.Is(token))
             .Distinct(StringComparer.Ordinal)

@@ -137,7 +137,10 @@ internal sealed partial class RedemptionPipeline : BackgroundService
             }
             catch (DbUpdateException exception) when (IsRace(exception) && attempt < _limits.MaxCommitAttempts)
             {
-                // Another instance wrote the same event or cap counter first: read again, decide again.
+                // Another instance wrote the same event or cap counter first, or the club closed a month this batch
+                // booked in after the batch read its closed months (a closer that does not take the clubs' month lock:
+                // a hub of an earlier version, a script): read again, decide again; the events of the month just
+                // closed are then booked in the next open month, as adjustments.
                 Log.BatchRaced(_logger, batch.Count, attempt);
             }
             catch (Exception exception) when (batch.Count > 1 && IsRefusedWrite(exception))
@@ -217,7 +220,8 @@ internal sealed partial class RedemptionPipeline : BackgroundService
     }
 
     private static bool IsRace(Exception exception) =>
-        exception is DbUpdateConcurrencyException || (exception is DbUpdateException && StorageErrors.IsUniqueViolation(exception));
+        exception is DbUpdateConcurrencyException
+        || (exception is DbUpdateException && (StorageErrors.IsUniqueViolation(exception) || StorageErrors.IsPeriodClosed(exception)));
 
     // A constraint or rule the write broke (not a connection or time-out): something in one event, not the database.
     // What the database or the rules refused in this batch, as opposed to the database being unreachable: a write

@@ -79,6 +79,11 @@ internal sealed class StatementService(
             throw new RpcException(new Status(StatusCode.PermissionDenied, $"lines.offer_id: '{foreign}' is not an offer of partner '{partnerId}' in club '{clubId}'"));
         }
 
+        // Checked and submitted under the booking side of the club's month lock (RowLocks): a close of the club either
+        // waits for this commit (and its dry run reads the statement), or has committed, and its closure is read here.
+        // Without it a revision that read the month as open could commit after the closure.
+        await using var submitting = await db.Database.BeginTransactionAsync(cancellationToken);
+        await RowLocks.ReadClubsForBookingAsync(db, [clubId], cancellationToken);
         if (await db.PeriodClosures.AnyAsync(closure => closure.ClubId == clubId && closure.Period == period, cancellationToken))
         {
             throw new DomainException(DomainErrorKind.FailedPrecondition, "period", $"{period} is closed for club '{clubId}': its statements are frozen");
@@ -99,6 +104,7 @@ internal sealed class StatementService(
         db.Statements.Add(statement);
         // A concurrent submission taking the same revision loses on the unique index and is answered ABORTED: retry.
         await db.SaveChangesAsync(cancellationToken);
+        await submitting.CommitAsync(cancellationToken);
         return new V1.SubmitStatementResponse
         {
             StatementId = statement.Id.ToString(),
