@@ -154,6 +154,36 @@ public sealed class ClientsAndDemoTests(HubFixture hub) : IClassFixture<HubFixtu
         Assert.Empty(Directory.GetFiles(hub.WorkDirectory, "*.tmp"));
     }
 
+    // The file was writable when the CLI checked, before asking the hub; the write after the call failed (here no
+    // byte can be written, as on a full disk): the secret the hub issued must not be lost with the file.
+    [Fact]
+    public async Task ASecretFileWhoseWriteFailsAfterTheCall_Exits2_AndShowsTheIssuedSecretOnStandardError()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var oldSecret = await AddAdminAsync("full-disk-admin", "Full disk admin");
+
+        var rotate = await CliProcess.RunWithNoFileSpaceAsync(hub.As(hub.HubAdmin), hub.WorkDirectory,
+            "clients", "rotate-secret", "full-disk-admin", "--secret-file", "full-disk.json");
+        var add = await CliProcess.RunWithNoFileSpaceAsync(hub.As(hub.HubAdmin), hub.WorkDirectory,
+            "clients", "add", "--kind", "admin", "--name", "Added on a full disk", "--scope", "hlmhub.admin", "--id", "full-disk-added", "--secret-file", "full-disk-added.json");
+
+        foreach (var (result, clientId) in new[] { (rotate, "full-disk-admin"), (add, "full-disk-added") })
+        {
+            Assert.True(result.ExitCode == 2, result.ToString());
+            Assert.Contains("cannot write", result.ErrorLines[0], StringComparison.Ordinal);
+            Assert.Contains($"client_id: {clientId}", result.ErrorLines, StringComparer.Ordinal);
+            Assert.DoesNotContain("client_secret", result.Output, StringComparison.Ordinal);
+            var secret = Assert.Single(result.ErrorLines, line => line.StartsWith("client_secret: ", StringComparison.Ordinal))["client_secret: ".Length..];
+            Assert.NotEqual(oldSecret, secret);
+            var list = await hub.RunAsync(hub.As((clientId, secret)), "clients", "list", "--format", "csv");
+            Assert.True(list.ExitCode == 0, list.ToString());
+        }
+    }
+
     [Fact]
     public async Task RotateSecret_OfAnUnknownClient_Exits5()
     {

@@ -11,7 +11,7 @@ public sealed class OwnershipRulesTests
         new(
             new CallerIdentity("https://hub.example", "client-1", kind, partner, landlord, club, new HashSet<string> { "s" }, DateTimeOffset.MaxValue, DateTimeOffset.MinValue),
             new RpcPolicyAttribute("s", CallerKind.Any, declared),
-            new CallAuditor(NullLogger.Instance, TimeProvider.System, "/svc/Rpc"));
+            new CallAuditor(NullLogger.Instance, new DeniedCallLog(TimeProvider.System), null, "/svc/Rpc"));
 
     [Fact]
     public void EachCallerOwnsOnlyItsOwnBinding()

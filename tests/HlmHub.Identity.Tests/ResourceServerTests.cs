@@ -34,6 +34,25 @@ public sealed class ResourceServerTests
         Assert.Empty(host.Probe.Executed);
     }
 
+    // A caller in a loop with a bad token wrote one warning per call: any client could fill the log.
+    [Fact]
+    public async Task ACallerDeniedInALoop_IsLoggedOnceAMinute_AndItsNextEntryCountsTheDenialsLeftOut()
+    {
+        await using var host = await IdentityTestHost.StartAsync();
+
+        for (var call = 0; call < 20; call++)
+        {
+            Assert.Equal(StatusCode.Unauthenticated, (await host.CallFailsAsync("WhoAmI", token: "not-a-jwt")).StatusCode);
+        }
+
+        Assert.Single(host.Logs, r => r.EventId.Id == IdentityEventIds.RpcDenied);
+        host.Clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(StatusCode.Unauthenticated, (await host.CallFailsAsync("WhoAmI", token: "not-a-jwt")).StatusCode);
+        var entries = host.Logs.Where(r => r.EventId.Id == IdentityEventIds.RpcDenied).ToList();
+        Assert.Equal(2, entries.Count);
+        Assert.Contains("19 more denials since this caller's last entry were not logged", entries[1].Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task HealthService_IsServedWithoutToken()
     {

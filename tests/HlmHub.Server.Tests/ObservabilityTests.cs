@@ -231,6 +231,39 @@ public sealed class ObservabilityProcessTests
             new Dictionary<string, string?> { ["Eligibility:WatchPageSize"] = "100000" },
             "Eligibility:WatchPageSize must be 1 to 10000 (it is 100000)");
 
+    // 100 bytes used to be refused in terms of Statements:MaxLines ("at most 0"); int.MaxValue used to start a hub
+    // that would hold 2 GB of one caller's message in memory.
+    [Theory]
+    [InlineData("100")]
+    [InlineData("2147483647")]
+    public Task AMessageSizeOutsideItsRange_StopsTheHubNamingTheRange(string value) =>
+        AssertRefusedAsync(
+            new Dictionary<string, string?> { ["Hub:MaxMessageSizeBytes"] = value },
+            $"Hub:MaxMessageSizeBytes must be 16384 to 67108864 (it is {value})");
+
+    // Each is one reply: more than fit Hub:MaxMessageSizeBytes and the caller got RESOURCE_EXHAUSTED instead of it.
+    [Theory]
+    [InlineData("Reconciliation:MaxDiscrepanciesInReport", "100000", "the discrepancies at their longest that fit Hub:MaxMessageSizeBytes (4194304) in one report (it is 100000)")]
+    [InlineData("Roster:MaxProblemsReported", "10000", "the problems at their longest that fit Hub:MaxMessageSizeBytes (4194304) in one session's answer (it is 10000)")]
+    public Task MoreItemsInOneReplyThanFitTheMessageSize_StopTheHubNamingBothSettings(string setting, string value, string expected) =>
+        AssertRefusedAsync(new Dictionary<string, string?> { [setting] = value }, $"{setting} must be at most ", expected);
+
+    // A page of member tokens is read and sent at once.
+    [Fact]
+    public Task AMemberTokensPageSizeOverItsBound_StopsTheHub() =>
+        AssertRefusedAsync(
+            new Dictionary<string, string?> { ["Roster:MemberTokensPageSize"] = "100000" },
+            "Roster:MemberTokensPageSize must be 1 to 10000 (it is 100000)");
+
+    // The smallest message size with the limits above at their defaults: each named, on one line.
+    [Fact]
+    public Task TheSmallestMessageSizeWithDefaultReplyLimits_StopsTheHubNamingEach() =>
+        AssertRefusedAsync(
+            new Dictionary<string, string?> { ["Hub:MaxMessageSizeBytes"] = "16384", ["Statements:MaxEventIds"] = "10", ["Statements:MaxLines"] = "10" },
+            "Reconciliation:MaxDiscrepanciesInReport must be at most ",
+            "Roster:MaxProblemsReported must be at most ",
+            "Roster:MemberTokensPageSize must be at most ");
+
     // A statement that long could never reach the hub: the message size would refuse it first, naming no setting.
     [Fact]
     public Task MoreStatementEventIdsThanFitTheMessageSize_StopTheHubNamingBothSettings() =>

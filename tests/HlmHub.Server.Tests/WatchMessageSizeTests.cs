@@ -28,6 +28,10 @@ public sealed class WatchMessageSizeTests
             // A statement of the default 20,000 event ids could not fit 16 KiB: the hub would refuse to start.
             "--Statements:MaxEventIds=50",
             "--Statements:MaxLines=10",
+            // Nor a report of 100 discrepancies, the problems of a session or a page of member tokens, at their longest.
+            "--Reconciliation:MaxDiscrepanciesInReport=4",
+            "--Roster:MaxProblemsReported=4",
+            "--Roster:MemberTokensPageSize=40",
             "--Eligibility:WatchPageSize=500",
             "--Eligibility:WatchSettleDelay=00:00:00");
         var admin = await hub.HubAdminAsync();

@@ -1,9 +1,11 @@
+using HlmHub.Identity.Internal;
 using HlmHub.Storage;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Infrastructure;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace HlmHub.Identity.Authorization;
 
@@ -19,6 +21,7 @@ internal static class AuthorizationRegistration
         services.AddSingleton<IAuthorizationHandler, RpcRequirementHandler>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, GrpcAuthorizationResultHandler>();
         services.AddSingleton<RpcCallerInterceptor>();
+        services.TryAddSingleton<DeniedCallLog>();
         ShareStatelessAuthorizationServices(services);
 
         // Ownership before the first write: every context the factory creates carries the guard.

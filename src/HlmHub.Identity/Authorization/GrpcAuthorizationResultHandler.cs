@@ -15,7 +15,7 @@ namespace HlmHub.Identity.Authorization;
 /// instead of a bare HTTP 401/403, and audits the denial: client, rpc, reason and time, never the token.
 /// Other requests get ASP.NET Core's default behaviour.
 /// </summary>
-internal sealed class GrpcAuthorizationResultHandler(TimeProvider timeProvider, ILogger<GrpcAuthorizationResultHandler> logger)
+internal sealed class GrpcAuthorizationResultHandler(DeniedCallLog deniedCalls, ILogger<GrpcAuthorizationResultHandler> logger)
     : IAuthorizationMiddlewareResultHandler
 {
     private const string MissingToken = "Missing access token: send 'authorization: Bearer <token>'.";
@@ -40,7 +40,7 @@ internal sealed class GrpcAuthorizationResultHandler(TimeProvider timeProvider, 
             var failure = HubAuthentication.FailureOf(context);
             status = GrpcStatusCodes.Unauthenticated;
             message = failure is null ? MissingToken : $"Invalid access token: {failure}.";
-            IdentityLog.RpcDenied(logger, context.Request.Path, clientId, failure ?? "no bearer token", timeProvider.GetUtcNow());
+            deniedCalls.Denied(logger, context.Connection.RemoteIpAddress, context.Request.Path, clientId, failure ?? "no bearer token");
         }
         else
         {
@@ -48,7 +48,7 @@ internal sealed class GrpcAuthorizationResultHandler(TimeProvider timeProvider, 
             var reason = reasons.Count == 0 ? "the caller is not allowed" : string.Join("; ", reasons);
             status = GrpcStatusCodes.PermissionDenied;
             message = $"Permission denied: {reason}.";
-            IdentityLog.RpcDenied(logger, context.Request.Path, clientId, reason, timeProvider.GetUtcNow());
+            deniedCalls.Denied(logger, context.Connection.RemoteIpAddress, context.Request.Path, clientId, reason);
         }
 
         if (!IsGrpc(context.Request))

@@ -16,7 +16,7 @@ namespace HlmHub.Identity.Authorization;
 /// first write, is held by <see cref="OwnershipWriteGuard"/>.
 /// </summary>
 internal sealed class RpcCallerInterceptor(
-    TimeProvider timeProvider, IOptions<AuthOptions> options, RevokedClientTokens revokedTokens, ILogger<RpcCallerInterceptor> logger) : Interceptor
+    TimeProvider timeProvider, IOptions<AuthOptions> options, RevokedClientTokens revokedTokens, DeniedCallLog deniedCalls, ILogger<RpcCallerInterceptor> logger) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -92,7 +92,7 @@ internal sealed class RpcCallerInterceptor(
 
         var identity = CallerClaimsIdentity.Find(httpContext.User)
             ?? throw new InvalidOperationException($"{context.Method} passed authorization without an authenticated caller.");
-        var caller = new AuthenticatedCaller(identity, policy, new CallAuditor(logger, timeProvider, context.Method));
+        var caller = new AuthenticatedCaller(identity, policy, new CallAuditor(logger, deniedCalls, httpContext.Connection.RemoteIpAddress, context.Method));
         httpContext.Features.Set(caller);
         if (policy.Ownership != Ownership.None)
         {

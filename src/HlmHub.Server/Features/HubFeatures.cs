@@ -32,14 +32,7 @@ internal static class HubFeatures
         // Roster: landlords' roster sessions (Features/Roster), with their named limits.
         services.AddOptions<RosterOptions>()
             .Bind(configuration.GetSection(RosterOptions.SectionName))
-            .ValidateSettings(RosterOptions.SectionName, static (check, options) => check
-                .Positive(nameof(options.MaxItemsPerBatch), options.MaxItemsPerBatch)
-                .Positive(nameof(options.MaxItemsPerCommit), options.MaxItemsPerCommit)
-                .Positive(nameof(options.MaxItemsPerSession), options.MaxItemsPerSession)
-                .Positive(nameof(options.MaxOpenSessionsPerLandlord), options.MaxOpenSessionsPerLandlord)
-                .Positive(nameof(options.SessionIdleTimeout), options.SessionIdleTimeout)
-                .NotNegative(nameof(options.MaxProblemsReported), options.MaxProblemsReported)
-                .Positive(nameof(options.MemberTokensPageSize), options.MemberTokensPageSize))
+            .ValidateSettings(RosterOptions.SectionName, (check, options) => RosterOptions.Check(check, options, HubHostOptions.MessageSizeIn(configuration)))
             .ValidateOnStart();
         services.TryAddSingleton<RosterSync>();
 
@@ -61,6 +54,10 @@ internal static class HubFeatures
             .ValidateSettings(StatementOptions.SectionName, (check, options) => StatementOptions.Check(check, options, HubHostOptions.MessageSizeIn(configuration)))
             .ValidateOnStart();
         services.AddHlmHubReconciliation();
+        // A report is one message: its discrepancies at their longest must fit Hub:MaxMessageSizeBytes. Checked here,
+        // beside the engine's own rules (HlmHub.Reconciliation knows nothing of the transport).
+        services.AddOptions<ReconciliationOptions>()
+            .ValidateSettings(ReconciliationOptions.SectionName, (check, options) => CheckReportSize(check, options, HubHostOptions.MessageSizeIn(configuration)));
 
         // Redemptions: partners' streams and single events, decided and committed in batches (Features/Redemptions).
         services.AddOptions<RedemptionOptions>()
@@ -81,6 +78,25 @@ internal static class HubFeatures
         }
 
         return services;
+    }
+
+    /// <summary>
+    /// <c>Reconciliation:MaxDiscrepanciesInReport</c> against <c>Hub:MaxMessageSizeBytes</c> (null when that setting
+    /// is itself invalid), when the engine's own range (1 to MaxDiscrepanciesRecorded) holds: otherwise
+    /// GetReconciliationReport and the end of RunReconciliation would be RESOURCE_EXHAUSTED instead of the report.
+    /// </summary>
+    private static void CheckReportSize(SettingChecks check, ReconciliationOptions options, int? maxMessageBytes)
+    {
+        if (maxMessageBytes is not { } max || options.MaxDiscrepanciesInReport <= 0 || options.MaxDiscrepanciesInReport > options.MaxDiscrepanciesRecorded)
+        {
+            return;
+        }
+
+        var fit = ReplyMessageSize.MaxDiscrepancies(max);
+        check.Rule(
+            options.MaxDiscrepanciesInReport <= fit,
+            nameof(options.MaxDiscrepanciesInReport),
+            $"must be at most {fit}, the discrepancies at their longest that fit Hub:MaxMessageSizeBytes ({max}) in one report (it is {options.MaxDiscrepanciesInReport})");
     }
 
     public static IEndpointRouteBuilder MapHubFeatures(this IEndpointRouteBuilder endpoints)

@@ -12,6 +12,19 @@ internal sealed class HubHostOptions
     public const int DefaultMaxMessageSizeBytes = 4 * 1024 * 1024;
 
     /// <summary>
+    /// The smallest <see cref="MaxMessageSizeBytes"/> the hub starts with (16 KiB): below it, the hub's own messages of
+    /// one item (a statement of one line and a few event ids, a reconciliation report with one discrepancy at its
+    /// longest) no longer fit, and the settings judged against it would be refused in terms of themselves.
+    /// </summary>
+    public const int MinMaxMessageSizeBytes = 16 * 1024;
+
+    /// <summary>
+    /// The largest <see cref="MaxMessageSizeBytes"/> the hub starts with (64 MiB): gRPC and the JSON routes hold a whole
+    /// message in memory before decoding it, so every authenticated caller could make the hub hold this much per call.
+    /// </summary>
+    public const int MaxMaxMessageSizeBytes = 64 * 1024 * 1024;
+
+    /// <summary>
     /// <c>Hub:ShutdownDrainTimeout</c>: how long a stopping hub waits for in-flight calls to finish before aborting
     /// them (default 10 s). New connections are refused as soon as shutdown starts.
     /// </summary>
@@ -84,7 +97,7 @@ internal sealed class HubHostOptions
         try
         {
             var configured = configuration.GetSection(SectionName).Get<HubHostOptions>() ?? new HubHostOptions();
-            return configured.MaxMessageSizeBytes > 0 ? configured.MaxMessageSizeBytes : null;
+            return configured.MaxMessageSizeBytes is >= MinMaxMessageSizeBytes and <= MaxMaxMessageSizeBytes ? configured.MaxMessageSizeBytes : null;
         }
         catch (InvalidOperationException)
         {
@@ -105,7 +118,7 @@ internal sealed class HubHostOptions
         .NotNegative(nameof(ShutdownDrainTimeout), ShutdownDrainTimeout)
         .Positive(nameof(MaxStreamsPerConnection), MaxStreamsPerConnection)
         .Positive(nameof(MaxRequestHeadersTotalSizeBytes), MaxRequestHeadersTotalSizeBytes)
-        .Positive(nameof(MaxMessageSizeBytes), MaxMessageSizeBytes)
+        .InRange(nameof(MaxMessageSizeBytes), MaxMessageSizeBytes, MinMaxMessageSizeBytes, MaxMaxMessageSizeBytes)
         .OneOf(nameof(ResponseCompression), ResponseCompression, "", "gzip")
         .Positive(nameof(MaxConcurrentConnections), MaxConcurrentConnections)
         .Positive(nameof(KeepAlivePingDelay), KeepAlivePingDelay)

@@ -37,7 +37,19 @@ internal static class CliProcess
         }
     }
 
-    public static async Task<CliResult> RunAsync(IReadOnlyDictionary<string, string> environment, string workingDirectory, params string[] arguments)
+    public static Task<CliResult> RunAsync(IReadOnlyDictionary<string, string> environment, string workingDirectory, params string[] arguments) =>
+        RunAsync(environment, workingDirectory, noFileSpace: false, arguments);
+
+    /// <summary>
+    /// Runs <c>hlmhub</c> where no file can grow (Unix only): a limit of 0 bytes on files (<c>ulimit -f 0</c>), with
+    /// SIGXFSZ ignored, so a write fails with EFBIG as it would on a full disk, and the CLI sees an IOException rather
+    /// than being killed. Creating an empty file still works. The runtime's W^X double mapping grows a file of its own
+    /// at start, so it is turned off.
+    /// </summary>
+    public static Task<CliResult> RunWithNoFileSpaceAsync(IReadOnlyDictionary<string, string> environment, string workingDirectory, params string[] arguments) =>
+        RunAsync(environment, workingDirectory, noFileSpace: true, arguments);
+
+    private static async Task<CliResult> RunAsync(IReadOnlyDictionary<string, string> environment, string workingDirectory, bool noFileSpace, string[] arguments)
     {
         var executable = Executable;
         Assert.True(File.Exists(executable), $"{executable} is missing: build tools/HlmHub.Cli (or this test project) first.");
@@ -50,7 +62,10 @@ internal static class CliProcess
             variables[name] = value;
         }
 
-        var run = await ProcessRun.RunAsync(executable, arguments, RunLimit, workingDirectory, variables);
+        var run = noFileSpace
+            ? await ProcessRun.RunAsync("/bin/sh", ["-c", "trap '' XFSZ; ulimit -f 0; exec \"$0\" \"$@\"", executable, .. arguments], RunLimit, workingDirectory,
+                new Dictionary<string, string?>(variables) { ["DOTNET_EnableWriteXorExecute"] = "0" })
+            : await ProcessRun.RunAsync(executable, arguments, RunLimit, workingDirectory, variables);
         return new CliResult("hlmhub " + string.Join(' ', arguments), run.ExitCode, run.Output, run.Error);
     }
 }

@@ -61,8 +61,7 @@ internal static class ClientsCommands
             using var file = PrepareSecretFile(parse.GetValue(secretFile));
             var registered = await session.CallAsync(options => session.Admin.RegisterClientAsync(request, options), cancellationToken);
             WriteClients(context, [registered.Client], OutputFormat.Table);
-            HandOverSecret(context, session, registered, file);
-            return ExitCodes.Ok;
+            return HandOverSecret(context, session, registered, file);
         });
         return command;
     }
@@ -102,8 +101,7 @@ internal static class ClientsCommands
             var request = new V1.RotateClientSecretRequest { ClientId = parse.GetRequiredValue(id) };
             using var file = PrepareSecretFile(parse.GetValue(secretFile));
             var rotated = await session.CallAsync(options => session.Admin.RotateClientSecretAsync(request, options), cancellationToken);
-            HandOverSecret(context, session, rotated, file);
-            return ExitCodes.Ok;
+            return HandOverSecret(context, session, rotated, file);
         });
         return command;
     }
@@ -147,12 +145,12 @@ internal static class ClientsCommands
         }
     }
 
-    private static void HandOverSecret(CliContext context, HubSession session, V1.RegisteredClient client, OwnerOnlyFile? secretFile)
+    private static int HandOverSecret(CliContext context, HubSession session, V1.RegisteredClient client, OwnerOnlyFile? secretFile)
     {
         if (client.ClientSecret.Length == 0)
         {
             context.Output.WriteLine($"Client {client.Client.ClientId} authenticates with its public key (private_key_jwt).");
-            return;
+            return ExitCodes.Ok;
         }
 
         if (secretFile is not null)
@@ -163,15 +161,33 @@ internal static class ClientsCommands
                 ["client_secret"] = client.ClientSecret,
                 ["hub_url"] = session.Settings.HubUrl.AbsoluteUri,
             }, JsonFiles.Indented);
-            secretFile.Commit(content);
+            try
+            {
+                secretFile.Commit(content);
+            }
+            catch (Exception failure)
+            {
+                // The file was writable before the call (OwnerOnlyFile.Prepare), yet the write failed after it (a full
+                // disk, the directory removed meanwhile): the hub has issued the secret and keeps only its hash, so
+                // this is the last place it exists. Whatever the failure (a file too large for its limit is an
+                // ArgumentOutOfRangeException, not an IOException), the secret goes to standard error, and the exit
+                // code says the file was not written.
+                context.Error.WriteLine($"hlmhub: {(failure is CliException ? failure.Message : $"cannot write {secretFile.Path}: {failure.Message}")}; the secret of {client.Client.ClientId} was issued all the same: "
+                    + "store it now from the two lines below (the hub keeps only its hash and cannot show it again)");
+                context.Error.WriteLine($"client_id: {client.Client.ClientId}");
+                context.Error.WriteLine($"client_secret: {client.ClientSecret}");
+                return ExitCodes.Usage;
+            }
+
             context.Output.WriteLine($"The secret of {client.Client.ClientId} is in {secretFile.Path} (mode 0600); it is not shown again.");
-            return;
+            return ExitCodes.Ok;
         }
 
         // The one time the secret exists in clear: the person registering asked for it.
         context.Output.WriteLine($"client_id: {client.Client.ClientId}");
         context.Output.WriteLine($"client_secret: {client.ClientSecret}");
         context.Error.WriteLine("hlmhub: store this secret now: the hub keeps only its hash and cannot show it again.");
+        return ExitCodes.Ok;
     }
 
     private static void WriteClients(CliContext context, IEnumerable<V1.OAuthClient> clients, OutputFormat format)

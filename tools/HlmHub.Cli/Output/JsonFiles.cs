@@ -77,7 +77,8 @@ internal sealed class OwnerOnlyFile : IDisposable
             _stream.Flush(flushToDisk: true);
             _stream.Dispose();
         }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        // A file grown past its limit (EFBIG) comes as an ArgumentOutOfRangeException.
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException)
         {
             throw new CliException(ExitCodes.Usage, $"cannot write {Path}: {exception.Message}");
         }
@@ -95,7 +96,15 @@ internal sealed class OwnerOnlyFile : IDisposable
 
     public void Dispose()
     {
-        _stream.Dispose();
+        try
+        {
+            _stream.Dispose();
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException)
+        {
+            // A write that failed leaves its bytes buffered, and disposing tries them again: the failure was reported.
+        }
+
         if (!_done)
         {
             File.Delete(TemporaryPath);

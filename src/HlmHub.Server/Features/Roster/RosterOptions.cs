@@ -1,9 +1,17 @@
+using HlmHub.Server.Hosting;
+
 namespace HlmHub.Server.Features.Roster;
 
 /// <summary>The roster sync limits, bound from <c>Roster</c>; each default is documented in docs/roster.md.</summary>
 internal sealed class RosterOptions
 {
     public const string SectionName = "Roster";
+
+    /// <summary>
+    /// The most <see cref="MaxProblemsReported"/> and <see cref="MemberTokensPageSize"/> the hub starts with: each is
+    /// read into memory at once, and sent in one message.
+    /// </summary>
+    public const int MaxListedItems = 10_000;
 
     /// <summary>Items in one request message (default 1,000): one message is one batch, applied at once.</summary>
     public int MaxItemsPerBatch { get; set; } = 1_000;
@@ -38,4 +46,40 @@ internal sealed class RosterOptions
 
     /// <summary>Member tokens per page of <c>ListMemberTokens</c> (default 1,000, about 80 KB a page).</summary>
     public int MemberTokensPageSize { get; set; } = 1_000;
+
+    /// <summary>
+    /// The start-up rules. The problems of a session and a page of member tokens are each one message: at their bound,
+    /// every item at its longest (<see cref="ReplyMessageSize"/>), they must fit <paramref name="maxMessageBytes"/>
+    /// (<c>Hub:MaxMessageSizeBytes</c>; null when that setting is itself invalid), or the landlord would get
+    /// RESOURCE_EXHAUSTED instead of its session's answer, or an ended token stream.
+    /// </summary>
+    public static void Check(SettingChecks check, RosterOptions options, int? maxMessageBytes)
+    {
+        check
+            .Positive(nameof(MaxItemsPerBatch), options.MaxItemsPerBatch)
+            .Positive(nameof(MaxItemsPerCommit), options.MaxItemsPerCommit)
+            .Positive(nameof(MaxItemsPerSession), options.MaxItemsPerSession)
+            .Positive(nameof(MaxOpenSessionsPerLandlord), options.MaxOpenSessionsPerLandlord)
+            .Positive(nameof(SessionIdleTimeout), options.SessionIdleTimeout)
+            .InRange(nameof(MaxProblemsReported), options.MaxProblemsReported, 0, MaxListedItems)
+            .InRange(nameof(MemberTokensPageSize), options.MemberTokensPageSize, 1, MaxListedItems);
+        if (maxMessageBytes is not { } max)
+        {
+            return;
+        }
+
+        var maxProblems = ReplyMessageSize.MaxProblems(max);
+        if (options.MaxProblemsReported is >= 0 and <= MaxListedItems && options.MaxProblemsReported > maxProblems)
+        {
+            check.Rule(false, nameof(MaxProblemsReported),
+                $"must be at most {maxProblems}, the problems at their longest that fit Hub:MaxMessageSizeBytes ({max}) in one session's answer (it is {options.MaxProblemsReported})");
+        }
+
+        var maxTokens = ReplyMessageSize.MaxMemberTokens(max);
+        if (options.MemberTokensPageSize is >= 1 and <= MaxListedItems && options.MemberTokensPageSize > maxTokens)
+        {
+            check.Rule(false, nameof(MemberTokensPageSize),
+                $"must be at most {maxTokens}, the member tokens with references at their longest that fit Hub:MaxMessageSizeBytes ({max}) in one page (it is {options.MemberTokensPageSize})");
+        }
+    }
 }
