@@ -137,7 +137,7 @@ public sealed partial class ReconciliationEngine(
 
             var hub = await ReadHubTotalsAsync(db, state, cancellationToken);
             await ReconcileStatementsAsync(db, state, hub, cancellationToken);
-            await FindDuplicatesAsync(db, state, cancellationToken);
+            await FindDuplicatesAsync(db, state, hub, cancellationToken);
             await ReconcileLedgerAsync(db, state, hub, cancellationToken);
             await ReconcileFeesAsync(db, state, cancellationToken);
             await FindUnsettledSubsidiesAsync(db, state, cancellationToken);
@@ -194,7 +194,8 @@ public sealed partial class ReconciliationEngine(
                 group.LongCount(),
                 group.Sum(redemption => StorageFunctions.Cents(redemption.PurchaseAmount)),
                 group.Sum(redemption => StorageFunctions.Cents(redemption.ComputedDiscount)),
-                group.LongCount(redemption => StorageFunctions.Cents(redemption.ComputedDiscount) > 0)))
+                group.LongCount(redemption => StorageFunctions.Cents(redemption.ComputedDiscount) > 0),
+                group.Min(redemption => redemption.OccurredAt)))
             .ToListAsync(cancellationToken);
         groups = [.. groups.OrderBy(group => group.PartnerId, StringComparer.Ordinal).ThenBy(group => group.OfferId, StringComparer.Ordinal).ThenBy(group => group.Kind)];
         foreach (var group in groups)
@@ -348,15 +349,41 @@ public sealed partial class ReconciliationEngine(
 
     // ---- Phase 3: the same purchase accepted under several event ids (GROUP BY ... HAVING COUNT(*) > 1).
 
-    private static async Task FindDuplicatesAsync(HlmHubDbContext db, RunState state, CancellationToken cancellationToken)
+    private static async Task FindDuplicatesAsync(HlmHubDbContext db, RunState state, List<HubGroup> hub, CancellationToken cancellationToken)
     {
         state.Report(3, 0, state.Redemptions);
-        var standing = NotCancelledByMonthEnd(db, state.Request);
+        var request = state.Request;
+        var standing = NotCancelledByMonthEnd(db, request);
         // The month's redemptions cancelled by a cancellation booked in or before the month: what the duplicate search
         // leaves out besides the cancellations counted in phase 1. Into the fingerprint, so it covers every input here.
         var cancelled = state.Redemptions - await standing.LongCountAsync(cancellationToken);
         state.Fingerprint.Append(CultureInfo.InvariantCulture, $"cancelled={cancelled};");
-        var duplicates = standing
+        // A redemption that arrived after its own month was closed is booked here, while the purchase it may repeat was
+        // booked in that earlier month: searched within this month alone, the two copies would never meet, and no run
+        // would report the discount given twice. So the standing redemptions of the earlier months that share a
+        // purchase with one of this month's late ones join the search (only months with a late redemption pay for it).
+        var monthStart = request.Period.StartUtc;
+        var earliestLate = hub.Where(group => group.Kind == RedemptionKind.Redemption && group.EarliestOccurred < monthStart)
+            .Select(group => (DateTimeOffset?)group.EarliestOccurred).Min();
+        var candidates = standing;
+        if (earliestLate is { } earliest)
+        {
+            var late = standing.Where(redemption => redemption.OccurredAt < monthStart);
+            var fromKey = Period.Of(earliest).Key;
+            var periodKey = request.Period.Key;
+            var earlier = NotCancelledBy(db, request, db.Redemptions.Where(redemption => redemption.ClubId == request.ClubId
+                && StorageFunctions.PeriodKey(redemption.Period) >= fromKey && StorageFunctions.PeriodKey(redemption.Period) < periodKey
+                && redemption.Outcome == RedemptionOutcome.Accepted && redemption.Kind == RedemptionKind.Redemption
+                && late.Any(copy => copy.PartnerId == redemption.PartnerId && copy.OfferId == redemption.OfferId
+                    && copy.MemberToken == redemption.MemberToken && copy.OccurredAt == redemption.OccurredAt
+                    && copy.PurchaseAmount == redemption.PurchaseAmount)));
+            // Those months were closed when the late ones were booked, but what of them this month's report reads is
+            // in its fingerprint all the same.
+            state.Fingerprint.Append(CultureInfo.InvariantCulture, $"earlier-copies={await earlier.LongCountAsync(cancellationToken)};");
+            candidates = standing.Concat(earlier);
+        }
+
+        var duplicates = candidates
             .GroupBy(redemption => new { redemption.PartnerId, redemption.OfferId, redemption.MemberToken, redemption.OccurredAt, redemption.PurchaseAmount })
             .Where(group => group.Count() > 1)
             .Select(group => new
@@ -389,14 +416,17 @@ public sealed partial class ReconciliationEngine(
     /// cancellation booked in a later month belongs to that month (as every event is reconciled in the month it is
     /// booked in), so it does not change this month's report, closed or not.
     /// </summary>
-    private static IQueryable<Redemption> NotCancelledByMonthEnd(HlmHubDbContext db, ReconciliationRequest request)
+    private static IQueryable<Redemption> NotCancelledByMonthEnd(HlmHubDbContext db, ReconciliationRequest request) =>
+        NotCancelledBy(db, request, Accepted(db, request).Where(redemption => redemption.Kind == RedemptionKind.Redemption));
+
+    /// <summary><paramref name="redemptions"/> less those an accepted cancellation booked in or before the month cancels.</summary>
+    private static IQueryable<Redemption> NotCancelledBy(HlmHubDbContext db, ReconciliationRequest request, IQueryable<Redemption> redemptions)
     {
-        var redemptions = db.Redemptions;
+        var all = db.Redemptions;
         var periodKey = request.Period.Key;
-        return Accepted(db, request).Where(redemption => redemption.Kind == RedemptionKind.Redemption
-            && !redemptions.Any(cancellation => cancellation.CancelsRedemptionId == redemption.Id
-                && cancellation.Outcome == RedemptionOutcome.Accepted
-                && StorageFunctions.PeriodKey(cancellation.Period) <= periodKey));
+        return redemptions.Where(redemption => !all.Any(cancellation => cancellation.CancelsRedemptionId == redemption.Id
+            && cancellation.Outcome == RedemptionOutcome.Accepted
+            && StorageFunctions.PeriodKey(cancellation.Period) <= periodKey));
     }
 
     private static string Euros(long cents) => new Money(cents).ToString();
@@ -407,7 +437,8 @@ public sealed partial class ReconciliationEngine(
     [LoggerMessage(EventId = 4601, Level = LogLevel.Information, Message = "Reconciliation of {ClubId} {Period} (dry run: {DryRun}) found {Discrepancies} discrepancies in {DurationMs} ms")]
     private static partial void LogFinished(ILogger logger, string clubId, string period, bool dryRun, long discrepancies, long durationMs);
 
-    private sealed record HubGroup(string PartnerId, string OfferId, RedemptionKind Kind, long Count, long Purchase, long Discount, long Booked);
+    /// <summary>The month's accepted events of one partner, offer and kind; <paramref name="EarliestOccurred"/> is before the month when some arrived after their own month was closed.</summary>
+    private sealed record HubGroup(string PartnerId, string OfferId, RedemptionKind Kind, long Count, long Purchase, long Discount, long Booked, DateTimeOffset EarliestOccurred);
 
     private sealed record LatestStatement(Guid Id, string PartnerId, int Revision, int EventCount);
 
