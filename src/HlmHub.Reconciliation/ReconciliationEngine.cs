@@ -360,32 +360,29 @@ public sealed partial class ReconciliationEngine(
         state.Fingerprint.Append(CultureInfo.InvariantCulture, $"cancelled={cancelled};");
         // A redemption that arrived after its own month was closed is booked here, while the purchase it may repeat was
         // booked in that earlier month: searched within this month alone, the two copies would never meet, and no run
-        // would report the discount given twice. So the standing redemptions of the earlier months that share a
-        // purchase with one of this month's late ones join the search (only months with a late redemption pay for it).
+        // would report the discount given twice. So when the month holds such late redemptions, the standing
+        // redemptions booked in the months between that happened as late as the earliest of them join the search, and
+        // a group counts only if it holds one of this month's (a group of earlier months alone is theirs to report).
+        // A month without a late redemption runs the search as before.
+        var periodKey = request.Period.Key;
         var monthStart = request.Period.StartUtc;
         var earliestLate = hub.Where(group => group.Kind == RedemptionKind.Redemption && group.EarliestOccurred < monthStart)
             .Select(group => (DateTimeOffset?)group.EarliestOccurred).Min();
         var candidates = standing;
-        if (earliestLate is { } earliest)
+        for (var month = earliestLate is { } earliest ? Period.Of(earliest) : request.Period; month < request.Period; month = month.Next())
         {
-            var late = standing.Where(redemption => redemption.OccurredAt < monthStart);
-            var fromKey = Period.Of(earliest).Key;
-            var periodKey = request.Period.Key;
-            var earlier = NotCancelledBy(db, request, db.Redemptions.Where(redemption => redemption.ClubId == request.ClubId
-                && StorageFunctions.PeriodKey(redemption.Period) >= fromKey && StorageFunctions.PeriodKey(redemption.Period) < periodKey
-                && redemption.Outcome == RedemptionOutcome.Accepted && redemption.Kind == RedemptionKind.Redemption
-                && late.Any(copy => copy.PartnerId == redemption.PartnerId && copy.OfferId == redemption.OfferId
-                    && copy.MemberToken == redemption.MemberToken && copy.OccurredAt == redemption.OccurredAt
-                    && copy.PurchaseAmount == redemption.PurchaseAmount)));
-            // Those months were closed when the late ones were booked, but what of them this month's report reads is
-            // in its fingerprint all the same.
-            state.Fingerprint.Append(CultureInfo.InvariantCulture, $"earlier-copies={await earlier.LongCountAsync(cancellationToken)};");
-            candidates = standing.Concat(earlier);
+            // One month at a time, each read through the (club, month) index.
+            var (clubId, booked, from) = (request.ClubId, month, earliestLate!.Value);
+            candidates = candidates.Concat(NotCancelledBy(db, request, db.Redemptions.Where(redemption => redemption.ClubId == clubId
+                && redemption.Period == booked && redemption.Outcome == RedemptionOutcome.Accepted && redemption.Kind == RedemptionKind.Redemption
+                && redemption.OccurredAt >= from)));
         }
 
-        var duplicates = candidates
-            .GroupBy(redemption => new { redemption.PartnerId, redemption.OfferId, redemption.MemberToken, redemption.OccurredAt, redemption.PurchaseAmount })
-            .Where(group => group.Count() > 1)
+        var groups = candidates
+            .GroupBy(redemption => new { redemption.PartnerId, redemption.OfferId, redemption.MemberToken, redemption.OccurredAt, redemption.PurchaseAmount });
+        var duplicates = (earliestLate is null
+                ? groups.Where(group => group.Count() > 1)
+                : groups.Where(group => group.Count() > 1 && group.Max(redemption => StorageFunctions.PeriodKey(redemption.Period)) == periodKey))
             .Select(group => new
             {
                 group.Key.PartnerId,
@@ -397,15 +394,25 @@ public sealed partial class ReconciliationEngine(
                 Discount = group.Sum(redemption => StorageFunctions.Cents(redemption.ComputedDiscount)),
                 FirstEvent = group.Min(redemption => redemption.PartnerEventId),
                 LastEvent = group.Max(redemption => redemption.PartnerEventId),
+                Earlier = group.LongCount(redemption => StorageFunctions.PeriodKey(redemption.Period) < periodKey),
             })
             .OrderBy(group => group.PartnerId).ThenBy(group => group.FirstEvent)
             .AsAsyncEnumerable();
+        var earlierCopies = 0L;
         await foreach (var group in duplicates.WithCancellation(cancellationToken))
         {
+            earlierCopies += group.Earlier;
             var single = group.Discount / group.Count;
             state.Add(new FoundDiscrepancy(
                 DiscrepancyKind.Duplicate, group.PartnerId, group.OfferId, null, group.FirstEvent, null, single, group.Discount, 1, group.Count,
                 $"{group.Count} events ({group.FirstEvent} ... {group.LastEvent}) for the same purchase of {Euros(group.Purchase)} by member {group.MemberToken} at {group.OccurredAt:yyyy-MM-ddTHH:mm:ssZ}"));
+        }
+
+        if (earliestLate is not null)
+        {
+            // Those earlier months were closed when the late redemptions were booked here, but what of them this
+            // month's report reads is in its fingerprint all the same.
+            state.Fingerprint.Append(CultureInfo.InvariantCulture, $"earlier-copies={earlierCopies};");
         }
 
         state.Report(3, state.Redemptions, state.Redemptions);

@@ -102,9 +102,10 @@ public abstract class ReconciliationInputsTests(ReconciliationDatabase database)
         // id (d-2): it was accepted and booked in November, the next open month.
         month.Redeem(month.Bread, "d-1", CraftedMonth.Day(30), 2_000);
         month.Redeem(month.Bread, "d-2", CraftedMonth.Day(30), 2_000, bookedIn: November);
-        // An October pair, both booked in October, and a late purchase of its own: October's to report, not November's.
-        month.Redeem(month.Bread, "o-1", CraftedMonth.Day(12), 1_000, household: 1);
-        month.Redeem(month.Bread, "o-2", CraftedMonth.Day(12), 1_000, household: 1);
+        // An October pair, both booked in October (later in the month than d-1), and a late purchase of its own: the
+        // pair is October's to report, not November's.
+        month.Redeem(month.Bread, "o-1", CraftedMonth.Day(31), 1_000, household: 1);
+        month.Redeem(month.Bread, "o-2", CraftedMonth.Day(31), 1_000, household: 1);
         month.Redeem(month.Bread, "late-alone", CraftedMonth.Day(31), 3_000, household: 2, bookedIn: November);
         await month.SaveAsync(database.Contexts);
 
