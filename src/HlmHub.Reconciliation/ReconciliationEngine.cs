@@ -380,24 +380,34 @@ public sealed partial class ReconciliationEngine(
 
         var groups = candidates
             .GroupBy(redemption => new { redemption.PartnerId, redemption.OfferId, redemption.MemberToken, redemption.OccurredAt, redemption.PurchaseAmount });
-        var duplicates = (earliestLate is null
-                ? groups.Where(group => group.Count() > 1)
-                : groups.Where(group => group.Count() > 1 && group.Max(redemption => StorageFunctions.PeriodKey(redemption.Period)) == periodKey))
-            .Select(group => new
+        // Without late redemptions, the search the month always ran (no count of earlier copies to make).
+        var found = earliestLate is null
+            ? groups.Where(group => group.Count() > 1).Select(group => new DuplicateGroup
             {
-                group.Key.PartnerId,
-                group.Key.OfferId,
-                group.Key.MemberToken,
-                group.Key.OccurredAt,
+                PartnerId = group.Key.PartnerId,
+                OfferId = group.Key.OfferId,
+                MemberToken = group.Key.MemberToken,
+                OccurredAt = group.Key.OccurredAt,
                 Purchase = StorageFunctions.Cents(group.Key.PurchaseAmount),
                 Count = group.LongCount(),
                 Discount = group.Sum(redemption => StorageFunctions.Cents(redemption.ComputedDiscount)),
-                FirstEvent = group.Min(redemption => redemption.PartnerEventId),
-                LastEvent = group.Max(redemption => redemption.PartnerEventId),
-                Earlier = group.LongCount(redemption => StorageFunctions.PeriodKey(redemption.Period) < periodKey),
+                FirstEvent = group.Min(redemption => redemption.PartnerEventId)!,
+                LastEvent = group.Max(redemption => redemption.PartnerEventId)!,
             })
-            .OrderBy(group => group.PartnerId).ThenBy(group => group.FirstEvent)
-            .AsAsyncEnumerable();
+            : groups.Where(group => group.Count() > 1 && group.Max(redemption => StorageFunctions.PeriodKey(redemption.Period)) == periodKey).Select(group => new DuplicateGroup
+            {
+                PartnerId = group.Key.PartnerId,
+                OfferId = group.Key.OfferId,
+                MemberToken = group.Key.MemberToken,
+                OccurredAt = group.Key.OccurredAt,
+                Purchase = StorageFunctions.Cents(group.Key.PurchaseAmount),
+                Count = group.LongCount(),
+                Discount = group.Sum(redemption => StorageFunctions.Cents(redemption.ComputedDiscount)),
+                FirstEvent = group.Min(redemption => redemption.PartnerEventId)!,
+                LastEvent = group.Max(redemption => redemption.PartnerEventId)!,
+                Earlier = group.LongCount(redemption => StorageFunctions.PeriodKey(redemption.Period) < periodKey),
+            });
+        var duplicates = found.OrderBy(group => group.PartnerId).ThenBy(group => group.FirstEvent).AsAsyncEnumerable();
         var earlierCopies = 0L;
         await foreach (var group in duplicates.WithCancellation(cancellationToken))
         {
@@ -446,6 +456,30 @@ public sealed partial class ReconciliationEngine(
 
     /// <summary>The month's accepted events of one partner, offer and kind; <paramref name="EarliestOccurred"/> is before the month when some arrived after their own month was closed.</summary>
     private sealed record HubGroup(string PartnerId, string OfferId, RedemptionKind Kind, long Count, long Purchase, long Discount, long Booked, DateTimeOffset EarliestOccurred);
+
+    /// <summary>One purchase accepted under several event ids; <see cref="Earlier"/> of them booked in earlier months.</summary>
+    private sealed class DuplicateGroup
+    {
+        public required string PartnerId { get; init; }
+
+        public string? OfferId { get; init; }
+
+        public required string MemberToken { get; init; }
+
+        public DateTimeOffset OccurredAt { get; init; }
+
+        public long Purchase { get; init; }
+
+        public long Count { get; init; }
+
+        public long Discount { get; init; }
+
+        public required string FirstEvent { get; init; }
+
+        public required string LastEvent { get; init; }
+
+        public long Earlier { get; init; }
+    }
 
     private sealed record LatestStatement(Guid Id, string PartnerId, int Revision, int EventCount);
 
