@@ -137,7 +137,7 @@ public sealed partial class ReconciliationEngine(
 
             var hub = await ReadHubTotalsAsync(db, state, cancellationToken);
             await ReconcileStatementsAsync(db, state, hub, cancellationToken);
-            await FindDuplicatesAsync(db, state, cancellationToken);
+            await FindDuplicatesAsync(db, state, hub, cancellationToken);
             await ReconcileLedgerAsync(db, state, hub, cancellationToken);
             await ReconcileFeesAsync(db, state, cancellationToken);
             await FindUnsettledSubsidiesAsync(db, state, cancellationToken);
@@ -194,7 +194,8 @@ public sealed partial class ReconciliationEngine(
                 group.LongCount(),
                 group.Sum(redemption => StorageFunctions.Cents(redemption.PurchaseAmount)),
                 group.Sum(redemption => StorageFunctions.Cents(redemption.ComputedDiscount)),
-                group.LongCount(redemption => StorageFunctions.Cents(redemption.ComputedDiscount) > 0)))
+                group.LongCount(redemption => StorageFunctions.Cents(redemption.ComputedDiscount) > 0),
+                group.Min(redemption => redemption.OccurredAt)))
             .ToListAsync(cancellationToken);
         groups = [.. groups.OrderBy(group => group.PartnerId, StringComparer.Ordinal).ThenBy(group => group.OfferId, StringComparer.Ordinal).ThenBy(group => group.Kind)];
         foreach (var group in groups)
@@ -348,37 +349,80 @@ public sealed partial class ReconciliationEngine(
 
     // ---- Phase 3: the same purchase accepted under several event ids (GROUP BY ... HAVING COUNT(*) > 1).
 
-    private static async Task FindDuplicatesAsync(HlmHubDbContext db, RunState state, CancellationToken cancellationToken)
+    private static async Task FindDuplicatesAsync(HlmHubDbContext db, RunState state, List<HubGroup> hub, CancellationToken cancellationToken)
     {
         state.Report(3, 0, state.Redemptions);
-        var standing = NotCancelledByMonthEnd(db, state.Request);
+        var request = state.Request;
+        var standing = NotCancelledByMonthEnd(db, request);
         // The month's redemptions cancelled by a cancellation booked in or before the month: what the duplicate search
         // leaves out besides the cancellations counted in phase 1. Into the fingerprint, so it covers every input here.
         var cancelled = state.Redemptions - await standing.LongCountAsync(cancellationToken);
         state.Fingerprint.Append(CultureInfo.InvariantCulture, $"cancelled={cancelled};");
-        var duplicates = standing
-            .GroupBy(redemption => new { redemption.PartnerId, redemption.OfferId, redemption.MemberToken, redemption.OccurredAt, redemption.PurchaseAmount })
-            .Where(group => group.Count() > 1)
-            .Select(group => new
+        // A redemption that arrived after its own month was closed is booked here, while the purchase it may repeat was
+        // booked in that earlier month: searched within this month alone, the two copies would never meet, and no run
+        // would report the discount given twice. So when the month holds such late redemptions, the standing
+        // redemptions booked in the months between that happened as late as the earliest of them join the search, and
+        // a group counts only if it holds one of this month's (a group of earlier months alone is theirs to report).
+        // A month without a late redemption runs the search as before.
+        var periodKey = request.Period.Key;
+        var monthStart = request.Period.StartUtc;
+        var earliestLate = hub.Where(group => group.Kind == RedemptionKind.Redemption && group.EarliestOccurred < monthStart)
+            .Select(group => (DateTimeOffset?)group.EarliestOccurred).Min();
+        var candidates = standing;
+        for (var month = earliestLate is { } earliest ? Period.Of(earliest) : request.Period; month < request.Period; month = month.Next())
+        {
+            // One month at a time, each read through the (club, month) index.
+            var (clubId, booked, from) = (request.ClubId, month, earliestLate!.Value);
+            candidates = candidates.Concat(NotCancelledBy(db, request, db.Redemptions.Where(redemption => redemption.ClubId == clubId
+                && redemption.Period == booked && redemption.Outcome == RedemptionOutcome.Accepted && redemption.Kind == RedemptionKind.Redemption
+                && redemption.OccurredAt >= from)));
+        }
+
+        var groups = candidates
+            .GroupBy(redemption => new { redemption.PartnerId, redemption.OfferId, redemption.MemberToken, redemption.OccurredAt, redemption.PurchaseAmount });
+        // Without late redemptions, the search the month always ran (no count of earlier copies to make).
+        var found = earliestLate is null
+            ? groups.Where(group => group.Count() > 1).Select(group => new DuplicateGroup
             {
-                group.Key.PartnerId,
-                group.Key.OfferId,
-                group.Key.MemberToken,
-                group.Key.OccurredAt,
+                PartnerId = group.Key.PartnerId,
+                OfferId = group.Key.OfferId,
+                MemberToken = group.Key.MemberToken,
+                OccurredAt = group.Key.OccurredAt,
                 Purchase = StorageFunctions.Cents(group.Key.PurchaseAmount),
                 Count = group.LongCount(),
                 Discount = group.Sum(redemption => StorageFunctions.Cents(redemption.ComputedDiscount)),
-                FirstEvent = group.Min(redemption => redemption.PartnerEventId),
-                LastEvent = group.Max(redemption => redemption.PartnerEventId),
+                FirstEvent = group.Min(redemption => redemption.PartnerEventId)!,
+                LastEvent = group.Max(redemption => redemption.PartnerEventId)!,
             })
-            .OrderBy(group => group.PartnerId).ThenBy(group => group.FirstEvent)
-            .AsAsyncEnumerable();
+            : groups.Where(group => group.Count() > 1 && group.Max(redemption => StorageFunctions.PeriodKey(redemption.Period)) == periodKey).Select(group => new DuplicateGroup
+            {
+                PartnerId = group.Key.PartnerId,
+                OfferId = group.Key.OfferId,
+                MemberToken = group.Key.MemberToken,
+                OccurredAt = group.Key.OccurredAt,
+                Purchase = StorageFunctions.Cents(group.Key.PurchaseAmount),
+                Count = group.LongCount(),
+                Discount = group.Sum(redemption => StorageFunctions.Cents(redemption.ComputedDiscount)),
+                FirstEvent = group.Min(redemption => redemption.PartnerEventId)!,
+                LastEvent = group.Max(redemption => redemption.PartnerEventId)!,
+                Earlier = group.LongCount(redemption => StorageFunctions.PeriodKey(redemption.Period) < periodKey),
+            });
+        var duplicates = found.OrderBy(group => group.PartnerId).ThenBy(group => group.FirstEvent).AsAsyncEnumerable();
+        var earlierCopies = 0L;
         await foreach (var group in duplicates.WithCancellation(cancellationToken))
         {
+            earlierCopies += group.Earlier;
             var single = group.Discount / group.Count;
             state.Add(new FoundDiscrepancy(
                 DiscrepancyKind.Duplicate, group.PartnerId, group.OfferId, null, group.FirstEvent, null, single, group.Discount, 1, group.Count,
                 $"{group.Count} events ({group.FirstEvent} ... {group.LastEvent}) for the same purchase of {Euros(group.Purchase)} by member {group.MemberToken} at {group.OccurredAt:yyyy-MM-ddTHH:mm:ssZ}"));
+        }
+
+        if (earliestLate is not null)
+        {
+            // Those earlier months were closed when the late redemptions were booked here, but what of them this
+            // month's report reads is in its fingerprint all the same.
+            state.Fingerprint.Append(CultureInfo.InvariantCulture, $"earlier-copies={earlierCopies};");
         }
 
         state.Report(3, state.Redemptions, state.Redemptions);
@@ -389,14 +433,17 @@ public sealed partial class ReconciliationEngine(
     /// cancellation booked in a later month belongs to that month (as every event is reconciled in the month it is
     /// booked in), so it does not change this month's report, closed or not.
     /// </summary>
-    private static IQueryable<Redemption> NotCancelledByMonthEnd(HlmHubDbContext db, ReconciliationRequest request)
+    private static IQueryable<Redemption> NotCancelledByMonthEnd(HlmHubDbContext db, ReconciliationRequest request) =>
+        NotCancelledBy(db, request, Accepted(db, request).Where(redemption => redemption.Kind == RedemptionKind.Redemption));
+
+    /// <summary><paramref name="redemptions"/> less those an accepted cancellation booked in or before the month cancels.</summary>
+    private static IQueryable<Redemption> NotCancelledBy(HlmHubDbContext db, ReconciliationRequest request, IQueryable<Redemption> redemptions)
     {
-        var redemptions = db.Redemptions;
+        var all = db.Redemptions;
         var periodKey = request.Period.Key;
-        return Accepted(db, request).Where(redemption => redemption.Kind == RedemptionKind.Redemption
-            && !redemptions.Any(cancellation => cancellation.CancelsRedemptionId == redemption.Id
-                && cancellation.Outcome == RedemptionOutcome.Accepted
-                && StorageFunctions.PeriodKey(cancellation.Period) <= periodKey));
+        return redemptions.Where(redemption => !all.Any(cancellation => cancellation.CancelsRedemptionId == redemption.Id
+            && cancellation.Outcome == RedemptionOutcome.Accepted
+            && StorageFunctions.PeriodKey(cancellation.Period) <= periodKey));
     }
 
     private static string Euros(long cents) => new Money(cents).ToString();
@@ -407,7 +454,32 @@ public sealed partial class ReconciliationEngine(
     [LoggerMessage(EventId = 4601, Level = LogLevel.Information, Message = "Reconciliation of {ClubId} {Period} (dry run: {DryRun}) found {Discrepancies} discrepancies in {DurationMs} ms")]
     private static partial void LogFinished(ILogger logger, string clubId, string period, bool dryRun, long discrepancies, long durationMs);
 
-    private sealed record HubGroup(string PartnerId, string OfferId, RedemptionKind Kind, long Count, long Purchase, long Discount, long Booked);
+    /// <summary>The month's accepted events of one partner, offer and kind; <paramref name="EarliestOccurred"/> is before the month when some arrived after their own month was closed.</summary>
+    private sealed record HubGroup(string PartnerId, string OfferId, RedemptionKind Kind, long Count, long Purchase, long Discount, long Booked, DateTimeOffset EarliestOccurred);
+
+    /// <summary>One purchase accepted under several event ids; <see cref="Earlier"/> of them booked in earlier months.</summary>
+    private sealed class DuplicateGroup
+    {
+        public required string PartnerId { get; init; }
+
+        public string? OfferId { get; init; }
+
+        public required string MemberToken { get; init; }
+
+        public DateTimeOffset OccurredAt { get; init; }
+
+        public long Purchase { get; init; }
+
+        public long Count { get; init; }
+
+        public long Discount { get; init; }
+
+        public required string FirstEvent { get; init; }
+
+        public required string LastEvent { get; init; }
+
+        public long Earlier { get; init; }
+    }
 
     private sealed record LatestStatement(Guid Id, string PartnerId, int Revision, int EventCount);
 

@@ -95,6 +95,33 @@ public abstract class ReconciliationInputsTests(ReconciliationDatabase database)
     }
 
     [Fact]
+    public async Task A_late_copy_of_a_purchase_booked_in_an_earlier_month_is_a_duplicate_of_the_month_it_is_booked_in()
+    {
+        var month = new CraftedMonth();
+        // d-1 was booked in October. October was closed, then the till sent the same purchase again under a new event
+        // id (d-2): it was accepted and booked in November, the next open month.
+        month.Redeem(month.Bread, "d-1", CraftedMonth.Day(30), 2_000);
+        month.Redeem(month.Bread, "d-2", CraftedMonth.Day(30), 2_000, bookedIn: November);
+        // An October pair, both booked in October (later in the month than d-1), and a late purchase of its own: the
+        // pair is October's to report, not November's.
+        month.Redeem(month.Bread, "o-1", CraftedMonth.Day(31), 1_000, household: 1);
+        month.Redeem(month.Bread, "o-2", CraftedMonth.Day(31), 1_000, household: 1);
+        month.Redeem(month.Bread, "late-alone", CraftedMonth.Day(31), 3_000, household: 2, bookedIn: November);
+        await month.SaveAsync(database.Contexts);
+
+        var october = await RunAsync(month.ClubId, October, dryRun: true);
+        var november = await RunAsync(month.ClubId, November, dryRun: true);
+        var novemberAgain = await RunAsync(month.ClubId, November, dryRun: true);
+
+        Assert.Equal("o-1", Assert.Single(Of(october, DiscrepancyKind.Duplicate)).PartnerEventId);
+        var late = Assert.Single(Of(november, DiscrepancyKind.Duplicate));
+        Assert.Equal((month.Bakery.Id, month.Bread.Id, "d-1", 200L, 400L, 1L, 2L),
+            (late.PartnerId, late.OfferId, late.PartnerEventId, late.ExpectedCents, late.ActualCents, late.ExpectedCount, late.ActualCount));
+        Assert.Contains("d-2", late.Detail, StringComparison.Ordinal);
+        Assert.True(november.SameFindingsAs(novemberAgain));
+    }
+
+    [Fact]
     public async Task A_fee_booked_in_a_later_month_is_accrued_in_the_month_it_fell_due()
     {
         // The bakery's fee fell due on 1 January 2026; January was closed first, so it was booked in February.

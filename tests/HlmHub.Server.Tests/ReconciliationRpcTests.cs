@@ -91,6 +91,43 @@ public abstract class ReconciliationRpcTests(HubFixture fixture)
         Assert.NotEqual(entriesPage1.Entries[0], entriesPage2.Entries[0]);
     }
 
+    // Entries are listed in booking order (recorded_at), but a writer takes its recorded_at before it commits: on a
+    // server database two writers commit out of that order, and on two hub instances their clocks differ. A page token
+    // holding a position shifted every later entry by the late one's, and the next page repeated entries already read.
+    [Fact]
+    public async Task ListLedgerEntries_repeats_no_entry_when_a_booking_recorded_earlier_commits_between_two_pages()
+    {
+        var world = await NewClubAsync();
+        await RecordFeePaymentAsync(world, "VIR-A", new DateTimeOffset(2026, 10, 5, 10, 0, 0, TimeSpan.Zero));
+        await RecordFeePaymentAsync(world, "VIR-B", new DateTimeOffset(2026, 10, 6, 10, 0, 0, TimeSpan.Zero));
+        var request = new ListLedgerEntriesRequest { ClubId = world.ClubId, PageSize = 2 };
+        var first = await world.ClubAdmin.CallAsync((client, options) => client.ListLedgerEntriesAsync(request, options));
+
+        // Another writer's payment, recorded a second before the first page's entries, commits only now.
+        var factory = Hub.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<HlmHub.Storage.HlmHubDbContext>>();
+        await using (var db = await factory.CreateDbContextAsync(TestTimeouts.Token()))
+        {
+            var contract = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(
+                db.Contracts, item => item.Id == world.ContractId, TestTimeouts.Token());
+            var recordedAt = first.Entries[0].RecordedAt.ToDateTimeOffset().AddSeconds(-1);
+            db.LedgerTransactions.Add(HlmHub.Domain.Ledger.FeeBooking.Payment(
+                Guid.NewGuid(), contract, "VIR-LATE", new HlmHub.Domain.Money(4_000), new DateTimeOffset(2026, 10, 7, 10, 0, 0, TimeSpan.Zero),
+                new HlmHub.Domain.Period(2026, 10), recordedAt));
+            await db.SaveChangesAsync(TestTimeouts.Token());
+        }
+
+        var rest = new List<LedgerEntry>();
+        for (var token = first.NextPageToken; token.Length > 0;)
+        {
+            var page = await world.ClubAdmin.CallAsync((client, options) => client.ListLedgerEntriesAsync(new ListLedgerEntriesRequest(request) { PageToken = token }, options));
+            rest.AddRange(page.Entries);
+            token = page.NextPageToken;
+        }
+
+        Assert.All(first.Entries, entry => Assert.DoesNotContain(entry, rest));
+        Assert.Equal(2, rest.Count(entry => entry.IdempotencyKey.EndsWith(":VIR-B", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public async Task ListDiscrepancies_pages_stay_on_the_first_pages_run_when_another_run_is_recorded_between_them()
     {

@@ -8,7 +8,8 @@ namespace HlmHub.Server.Features.Admin;
 
 /// <summary>
 /// Paging of the Admin API's lists. A page token is opaque to clients: it encodes the position of the next
-/// item in the list's stable order (by id). Admin lists are short and change rarely, so an offset is enough;
+/// item in the list's stable order (by id). Most Admin lists are short and change rarely, so an offset is enough
+/// (the ledger, which grows while it is paged, pages after its last entry: <see cref="ReadFilteredAfterKey"/>);
 /// an item created between two pages may be seen twice or not at all, never corrupt a page. A list a request
 /// filters (a club, a month, an account, a kind) records its filters in the token (<see cref="Filters"/>): a position
 /// in one filtered list is no position in another, so a token sent with other filters is INVALID_ARGUMENT rather than
@@ -180,6 +181,38 @@ internal static class AdminPaging
         return fetchedKeys.Count > page.Size ? Base64Url.EncodeToString(Encoding.UTF8.GetBytes(AfterPrefix + fetchedKeys[page.Size - 1])) : "";
     }
 
+    /// <summary>
+    /// As <see cref="ReadAfterKey"/>, for a list a request filters (<see cref="Filters"/>): the token records the
+    /// filters it was returned for, and one sent with other filters is INVALID_ARGUMENT. For a list that grows while it
+    /// is paged (the ledger): a position would shift by every item that joins before it, and repeat items on the next page.
+    /// </summary>
+    public static KeyPage ReadFilteredAfterKey(int pageSize, string pageToken, string filters)
+    {
+        var first = Read(pageSize, "");
+        if (string.IsNullOrEmpty(pageToken))
+        {
+            return new KeyPage(null, first.Size);
+        }
+
+        var (position, tokenFilters) = SplitFilters(DecodeText(pageToken));
+        var key = position.StartsWith(AfterPrefix, StringComparison.Ordinal) ? position[AfterPrefix.Length..] : "";
+        if (key.Length is 0 or > MaxKeyLength || !PrintableText.Is(key))
+        {
+            throw UnreadableToken();
+        }
+
+        return tokenFilters == filters ? new KeyPage(key, first.Size) : throw FiltersChanged();
+    }
+
+    /// <summary>As <see cref="NextAfterKeyToken"/>, for a list read with <see cref="ReadFilteredAfterKey"/>: the token records <paramref name="filters"/>.</summary>
+    public static string NextFilteredAfterKeyToken(KeyPage page, IReadOnlyList<string> fetchedKeys, string filters)
+    {
+        ArgumentNullException.ThrowIfNull(fetchedKeys);
+        return fetchedKeys.Count > page.Size
+            ? Base64Url.EncodeToString(Encoding.UTF8.GetBytes(AfterPrefix + fetchedKeys[page.Size - 1] + FiltersSeparator + filters))
+            : "";
+    }
+
     private static int DecodeOffset(string pageToken) => ParseOffset(DecodeText(pageToken));
 
     private static string DecodeText(string pageToken)
@@ -213,7 +246,8 @@ internal static class AdminPaging
         new(new Status(StatusCode.InvalidArgument,
             "page_token does not match the request's filters: send the first page's filters with each next_page_token, or no page_token to start again"));
 
-    private static RpcException UnreadableToken() =>
+    /// <summary>INVALID_ARGUMENT for a page token that no list of the hub returned (or a forged one).</summary>
+    public static RpcException UnreadableToken() =>
         new(new Status(StatusCode.InvalidArgument, "page_token: must be a next_page_token returned by the same list"));
 
     /// <summary>A page: skip <paramref name="Offset"/> items, return at most <paramref name="Size"/>.</summary>

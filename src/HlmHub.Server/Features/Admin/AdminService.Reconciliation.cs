@@ -153,19 +153,31 @@ internal sealed partial class AdminService
         var clubId = request.ClubId;
         var accountId = AdminMapping.LookupId("account_id", request.AccountId);
         var filters = AdminPaging.Filters(nameof(ListLedgerEntries), clubId, period?.ToString() ?? "", accountId);
-        var page = AdminPaging.ReadFiltered(request.PageSize, request.PageToken, filters);
+        // The ledger grows while it is paged, and not only at its end: a writer takes its recorded_at before it commits,
+        // so bookings commit out of that order (and two instances' clocks differ). The token holds the last entry
+        // returned, not a position: an entry that joins before it moves nothing onto the next page again.
+        var page = AdminPaging.ReadFilteredAfterKey(request.PageSize, request.PageToken, filters);
+        var after = page.After is null ? (LedgerPosition?)null : LedgerPosition.Parse(page.After);
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         // An unknown club is NOT_FOUND, as GetBalances answers, not an empty ledger.
         await RequireClubAsync(db, "club_id", clubId, cancellationToken);
-        var entries = await db.LedgerEntries.AsNoTracking()
+        var joined = db.LedgerEntries.AsNoTracking()
             .Where(entry => accountId.Length == 0 || entry.AccountId == accountId)
             .Join(
                 db.LedgerTransactions.Where(transaction => transaction.ClubId == clubId && (periodKey == 0 || StorageFunctions.PeriodKey(transaction.Period) == periodKey)),
                 entry => entry.TransactionId,
                 transaction => transaction.Id,
-                (entry, transaction) => new { Entry = entry, Transaction = transaction })
+                (entry, transaction) => new { Entry = entry, Transaction = transaction });
+        if (after is { } position)
+        {
+            var (afterRecordedAt, afterTransaction, afterLine) = (position.RecordedAt, position.TransactionId, position.Line);
+            joined = joined.Where(item => item.Transaction.RecordedAt > afterRecordedAt
+                || (item.Transaction.RecordedAt == afterRecordedAt
+                    && (item.Transaction.Id.CompareTo(afterTransaction) > 0 || (item.Transaction.Id == afterTransaction && item.Entry.Line > afterLine))));
+        }
+
+        var entries = await joined
             .OrderBy(item => item.Transaction.RecordedAt).ThenBy(item => item.Transaction.Id).ThenBy(item => item.Entry.Line)
-            .Skip(page.Offset)
             .Take(page.FetchCount)
             .Select(item => new
             {
@@ -182,7 +194,10 @@ internal sealed partial class AdminService
                 item.Entry.Amount,
             })
             .ToListAsync(cancellationToken);
-        var response = new V1.ListLedgerEntriesResponse { NextPageToken = AdminPaging.NextFilteredToken(page, entries.Count, filters) };
+        var response = new V1.ListLedgerEntriesResponse
+        {
+            NextPageToken = AdminPaging.NextFilteredAfterKeyToken(page, [.. entries.Select(item => new LedgerPosition(item.RecordedAt, item.Id, item.Line).ToString())], filters),
+        };
         response.Entries.AddRange(entries.Take(page.Size).Select(item => new V1.LedgerEntry
         {
             TransactionId = item.Id.ToString(),
@@ -525,6 +540,28 @@ internal sealed partial class AdminService
         AccountKind.TenantSavings => V1.LedgerAccountKind.TenantSavings,
         _ => V1.LedgerAccountKind.Unspecified,
     };
+
+    /// <summary>
+    /// Where a page of ledger entries ends, in their order (recorded_at, transaction, line): "{unix ms}:{transaction id}:{line}"
+    /// in the page token. recorded_at is stored to the millisecond, so the instant read back compares equal to it.
+    /// </summary>
+    private readonly record struct LedgerPosition(DateTimeOffset RecordedAt, Guid TransactionId, int Line)
+    {
+        public static LedgerPosition Parse(string key)
+        {
+            var parts = key.Split(':');
+            return parts.Length == 3
+                && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var milliseconds)
+                && milliseconds <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()
+                && Guid.TryParseExact(parts[1], "N", out var transactionId)
+                && int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var line)
+                ? new LedgerPosition(DateTimeOffset.FromUnixTimeMilliseconds(milliseconds), transactionId, line)
+                : throw AdminPaging.UnreadableToken();
+        }
+
+        public override string ToString() =>
+            string.Create(CultureInfo.InvariantCulture, $"{RecordedAt.ToUnixTimeMilliseconds()}:{TransactionId:N}:{Line}");
+    }
 
     /// <summary>Forwards the engine's progress to the rpc's queue; never blocks the engine.</summary>
     private sealed class ChannelProgress(ChannelWriter<ReconciliationProgress> writer) : IProgress<ReconciliationProgress>
