@@ -445,6 +445,32 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
     }
 
     [Fact]
+    public async Task Watch_WhenAnAgreementsNoticeRunsOut_SendsItsMembersAsNoLongerEligible_WithNothingWrittenAtThatInstant()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var agreementId = await world.FederateAsync();
+        var neighbourMember = await world.AddHouseholdAsync(world.NeighbourId, joined: true);
+        var hostMember = await world.AddHouseholdAsync(world.HostId, joined: true);
+        // Past the settle delay (300 ms): the first window does not send these writes again.
+        await Task.Delay(TimeSpan.FromMilliseconds(600));
+        using var deadline = new CancellationTokenSource(TestTimeouts.Default);
+        using var call = world.Partner.Watch(new WatchEligibilityRequest(), deadline.Token);
+        var snapshot = (await ReadUpdateAsync(call.ResponseStream, deadline.Token)).SelectMany(message => message.Entries).ToList();
+        var endsAt = fixture.Clock.GetUtcNow().AddSeconds(1);
+        await world.Neighbour.CallAsync((client, options) => client.EndFederationAsync(
+            new EndFederationRequest { AgreementId = agreementId, EndsAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(endsAt) }, options));
+
+        var update = (await ReadUpdateAsync(call.ResponseStream, deadline.Token)).SelectMany(message => message.Entries).ToList();
+        var sentAt = fixture.Clock.GetUtcNow();
+
+        Assert.Contains(snapshot, entry => entry.MemberToken == neighbourMember && entry.Eligible);
+        Assert.Equal(Domain.FederationStatus.Active, await world.StoredAgreementStatusAsync(agreementId));
+        Assert.True(sentAt >= endsAt, "the update comes once the notice has run out, not when it was given");
+        Assert.Equal([(neighbourMember, world.ClubId, false)], update.Select(entry => (entry.MemberToken, entry.ClubId, entry.Eligible)));
+        Assert.DoesNotContain(update, entry => entry.MemberToken == hostMember);
+    }
+
+    [Fact]
     public async Task Watch_OverTheStreamLimit_IsResourceExhaustedNamingTheLimit()
     {
         var world = await World.CreateAsync(Hub, Admin);
