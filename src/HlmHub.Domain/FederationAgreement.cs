@@ -111,7 +111,8 @@ public sealed class FederationAgreement
         ArgumentNullException.ThrowIfNull(club);
         if (Status != FederationStatus.Proposed)
         {
-            throw DomainException.Precondition("status", $"only a proposed agreement can be accepted (it is {Status})");
+            // As of now: an agreement whose notice ran out is ended, though its row may still say active.
+            throw DomainException.Precondition("status", $"only a proposed agreement can be accepted (it is {StatusAt(at)})");
         }
 
         var otherParty = ProposedByLandlordId == LandlordId ? club.HostLandlordId : LandlordId;

@@ -445,6 +445,32 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
     }
 
     [Fact]
+    public async Task Watch_WhenAnAgreementsNoticeRunsOut_SendsItsMembersAsNoLongerEligible_WithNothingWrittenAtThatInstant()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var agreementId = await world.FederateAsync();
+        var neighbourMember = await world.AddHouseholdAsync(world.NeighbourId, joined: true);
+        var hostMember = await world.AddHouseholdAsync(world.HostId, joined: true);
+        // Past the settle delay (300 ms): the first window does not send these writes again.
+        await Task.Delay(TimeSpan.FromMilliseconds(600));
+        using var deadline = new CancellationTokenSource(TestTimeouts.Default);
+        using var call = world.Partner.Watch(new WatchEligibilityRequest(), deadline.Token);
+        var snapshot = (await ReadUpdateAsync(call.ResponseStream, deadline.Token)).SelectMany(message => message.Entries).ToList();
+        var endsAt = fixture.Clock.GetUtcNow().AddSeconds(1);
+        await world.Neighbour.CallAsync((client, options) => client.EndFederationAsync(
+            new EndFederationRequest { AgreementId = agreementId, EndsAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(endsAt) }, options));
+
+        var update = (await ReadUpdateAsync(call.ResponseStream, deadline.Token)).SelectMany(message => message.Entries).ToList();
+        var sentAt = fixture.Clock.GetUtcNow();
+
+        Assert.Contains(snapshot, entry => entry.MemberToken == neighbourMember && entry.Eligible);
+        Assert.Equal(Domain.FederationStatus.Active, await world.StoredAgreementStatusAsync(agreementId));
+        Assert.True(sentAt >= endsAt, "the update comes once the notice has run out, not when it was given");
+        Assert.Equal([(neighbourMember, world.ClubId, false)], update.Select(entry => (entry.MemberToken, entry.ClubId, entry.Eligible)));
+        Assert.DoesNotContain(update, entry => entry.MemberToken == hostMember);
+    }
+
+    [Fact]
     public async Task Watch_OverTheStreamLimit_IsResourceExhaustedNamingTheLimit()
     {
         var world = await World.CreateAsync(Hub, Admin);
@@ -486,6 +512,70 @@ public abstract class FederationEligibilityTests(EligibilityHubFixture fixture)
         Assert.Contains("an end can be brought forward, not pushed back", pushedBack.Detail, StringComparison.Ordinal);
         Assert.Equal(endsAt, Assert.Single(listedByNeighbour.Agreements, agreement => agreement.Id == agreementId).EndedAt);
         Assert.Equal((FederationStatus.Active, sooner), (broughtForward.Status, broughtForward.EndedAt));
+    }
+
+    [Fact]
+    public async Task EndWithNotice_SentAgainWithTheSameInstantBelowTheMillisecond_IsAnsweredAsTheFirstTime_WithTheEndAsStored()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var agreementId = await world.FederateAsync();
+        // What a client computes from its clock (DateTimeOffset.UtcNow.AddDays(30)): ticks below the millisecond.
+        var asStored = DateTimeOffset.FromUnixTimeMilliseconds(fixture.Clock.GetUtcNow().AddDays(30).ToUnixTimeMilliseconds());
+        var endsAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(asStored.AddTicks(4_567));
+        var stored = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(asStored);
+
+        var noticed = await world.Neighbour.CallAsync((client, options) => client.EndFederationAsync(new EndFederationRequest { AgreementId = agreementId, EndsAt = endsAt }, options));
+        // The same request again: a retry after a lost answer, or the host giving the same notice.
+        var again = await world.Host.CallAsync((client, options) => client.EndFederationAsync(new EndFederationRequest { AgreementId = agreementId, EndsAt = endsAt }, options));
+        var listed = await world.Neighbour.CallAsync((client, options) => client.ListFederationProposalsAsync(new ListFederationProposalsRequest(), options));
+
+        Assert.Equal((FederationStatus.Active, stored), (noticed.Status, noticed.EndedAt));
+        Assert.Equal((FederationStatus.Active, stored), (again.Status, again.EndedAt));
+        Assert.Equal(stored, Assert.Single(listed.Agreements, agreement => agreement.Id == agreementId).EndedAt);
+    }
+
+    [Fact]
+    public async Task Accept_AnAgreementWhoseNoticeRanOut_IsRefusedNamingItAsEnded()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var agreementId = await world.FederateAsync();
+        var endsAt = fixture.Clock.GetUtcNow().AddSeconds(1);
+        await world.Host.CallAsync((client, options) => client.EndFederationAsync(
+            new EndFederationRequest { AgreementId = agreementId, EndsAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(endsAt) }, options));
+        await Task.Delay(endsAt - fixture.Clock.GetUtcNow() + TimeSpan.FromMilliseconds(200));
+
+        var accepted = await world.Neighbour.FailsAsync((client, options) => client.AcceptFederationAsync(new AcceptFederationRequest { AgreementId = agreementId }, options));
+
+        // The row still says Active; the agreement is over, as every answer about it says.
+        Assert.Equal(Domain.FederationStatus.Active, await world.StoredAgreementStatusAsync(agreementId));
+        Assert.Equal((StatusCode.FailedPrecondition, "status: only a proposed agreement can be accepted (it is Ended)"), (accepted.StatusCode, accepted.Detail));
+    }
+
+    [Fact]
+    public async Task ProposeFederation_WhileOneIsProposedOrActive_IsAlreadyExists_AndOnceItsNoticeRanOutANewOneIsProposed()
+    {
+        var world = await World.CreateAsync(Hub, Admin);
+        var propose = new ProposeFederationRequest { ClubId = world.ClubId, LandlordId = world.NeighbourId };
+        var first = await Admin.CallAsync((client, options) => client.ProposeFederationAsync(propose, options));
+        var whileProposed = await Admin.FailsAsync((client, options) => client.ProposeFederationAsync(propose, options));
+        await world.Neighbour.CallAsync((client, options) => client.AcceptFederationAsync(new AcceptFederationRequest { AgreementId = first.Id }, options));
+        var acceptedTwice = await world.Neighbour.FailsAsync((client, options) => client.AcceptFederationAsync(new AcceptFederationRequest { AgreementId = first.Id }, options));
+        var whileActive = await Admin.FailsAsync((client, options) => client.ProposeFederationAsync(propose, options));
+        var endsAt = fixture.Clock.GetUtcNow().AddSeconds(1);
+        await world.Neighbour.CallAsync((client, options) => client.EndFederationAsync(
+            new EndFederationRequest { AgreementId = first.Id, EndsAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(endsAt) }, options));
+        var duringNotice = await Admin.FailsAsync((client, options) => client.ProposeFederationAsync(propose, options));
+        await Task.Delay(endsAt - fixture.Clock.GetUtcNow() + TimeSpan.FromMilliseconds(200));
+        var second = await Admin.CallAsync((client, options) => client.ProposeFederationAsync(propose, options));
+        var endedOnceMore = await world.Neighbour.FailsAsync((client, options) => client.EndFederationAsync(new EndFederationRequest { AgreementId = first.Id }, options));
+
+        Assert.Equal(StatusCode.AlreadyExists, whileProposed.StatusCode);
+        Assert.Equal((StatusCode.FailedPrecondition, "status: only a proposed agreement can be accepted (it is Active)"), (acceptedTwice.StatusCode, acceptedTwice.Detail));
+        Assert.Equal(StatusCode.AlreadyExists, whileActive.StatusCode);
+        Assert.Equal(StatusCode.AlreadyExists, duringNotice.StatusCode);
+        Assert.Equal(FederationStatus.Proposed, second.Status);
+        Assert.Equal(Domain.FederationStatus.Ended, await world.StoredAgreementStatusAsync(first.Id));
+        Assert.Equal((StatusCode.FailedPrecondition, "status: the agreement has already ended"), (endedOnceMore.StatusCode, endedOnceMore.Detail));
     }
 
     [Fact]

@@ -155,7 +155,14 @@ internal static class AdminMapping
     public static DateTimeOffset? ToEnd(string field, Timestamp? timestamp) =>
         timestamp is not null && ProtoTimestamps.IsValid(timestamp) && timestamp.ToDateTimeOffset() < new Period(Period.MinYear, 1).StartUtc
             ? null
-            : ToDomain(field, timestamp);
+            : ToDomain(field, timestamp) is { } end ? AsStored(end) : null;
+
+    /// <summary>
+    /// <paramref name="instant"/> as the database keeps it: to the whole millisecond (UnixMillisecondsConverter). A
+    /// rule that compares a sent instant with a stored one must see the one that will be stored: an end given below the
+    /// millisecond and sent again was "later" than the end stored from it, and refused as pushing the end back.
+    /// </summary>
+    public static DateTimeOffset AsStored(DateTimeOffset instant) => DateTimeOffset.FromUnixTimeMilliseconds(instant.ToUnixTimeMilliseconds());
 
     public static Money? ToMoney(bool present, long cents) => present ? new Money(cents) : null;
 

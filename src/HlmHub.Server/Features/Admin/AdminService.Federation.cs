@@ -21,7 +21,8 @@ internal sealed partial class AdminService
         caller.EnsureOwns(OwnerKind.Club, request.ClubId);
         await using var db = await dbContextFactory.CreateDbContextAsync(cancellationToken);
         var club = await RequireClubAsync(db, "club_id", request.ClubId, cancellationToken);
-        var now = Now;
+        // As stored, so the answer's proposed_at is the one the agreement is listed with.
+        var now = AdminMapping.AsStored(Now);
         var agreement = FederationAgreement.Propose(Guid.CreateVersion7(now), club, request.LandlordId, club.HostLandlordId, now);
         await RequireLandlordAsync(db, "landlord_id", agreement.LandlordId, cancellationToken);
         var live = await db.FederationAgreements

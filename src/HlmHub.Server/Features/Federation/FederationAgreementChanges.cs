@@ -1,5 +1,6 @@
 using Grpc.Core;
 using HlmHub.Domain;
+using HlmHub.Server.Features.Admin;
 using HlmHub.Storage;
 using Microsoft.EntityFrameworkCore;
 
@@ -41,7 +42,8 @@ internal static class FederationAgreementChanges
             var agreement = await db.FederationAgreements.SingleOrDefaultAsync(existing => existing.Id == agreementId, cancellationToken)
                 ?? throw new RpcException(new Status(StatusCode.NotFound, $"agreement_id: federation agreement '{agreementId}' does not exist"));
             var club = await db.Clubs.AsNoTracking().SingleAsync(existing => existing.Id == agreement.ClubId, cancellationToken);
-            var now = timeProvider.GetUtcNow();
+            // As stored: the answer shows the acceptance or end the agreement is listed with from then on.
+            var now = AdminMapping.AsStored(timeProvider.GetUtcNow());
             decide(agreement, club, now);
             try
             {
