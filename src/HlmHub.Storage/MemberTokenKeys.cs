@@ -38,16 +38,21 @@ public static class MemberTokenKeys
     }
 
     /// <summary>
-    /// Checks a configured <c>MemberTokens:Key</c> while the host is built, so a bad one stops the hub at start-up
-    /// with a line naming the setting, not at the first roster or eligibility call with INTERNAL. (A key file is
-    /// read, or created, on first use.)
+    /// Checks the key while the host is built: a configured <c>MemberTokens:Key</c>, else an existing key file in
+    /// <paramref name="dataDirectory"/>, so a bad or damaged one stops the hub at start-up with a line naming the
+    /// setting or the file, not at the first roster or eligibility call with INTERNAL. A missing key file is created
+    /// on first use, not here.
     /// </summary>
-    public static void CheckConfiguredKey(IConfiguration configuration)
+    public static void CheckKey(IConfiguration configuration, string dataDirectory)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         if (configuration[ConfigurationKey] is { } configured && !string.IsNullOrWhiteSpace(configured))
         {
             CryptographicOperations.ZeroMemory(Decode(configured, ConfigurationKey));
+        }
+        else if (ReadKeyFile(Path.Combine(dataDirectory, KeyFileName)) is { } existing)
+        {
+            CryptographicOperations.ZeroMemory(existing);
         }
     }
 
@@ -185,7 +190,10 @@ public static class MemberTokenKeys
     }
 
     // "MemberTokens:Key must be ...": a message that starts with the setting's name is reported as a configuration
-    // error, one line and exit 78 (HlmHub.Server's ConfigurationErrors).
+    // error, one line and exit 78 (HlmHub.Server's ConfigurationErrors). A damaged key file is named through the
+    // setting that chose its place; it is never replaced, since the tokens partners hold were made with its key.
     private static string Problem(string source, string rule) =>
-        source == ConfigurationKey ? $"{ConfigurationKey} {rule}" : $"The member-token key in {source} {rule}";
+        source == ConfigurationKey
+            ? $"{ConfigurationKey} {rule}"
+            : $"Storage:DataDirectory holds a member-token key file, {source}, whose content {rule}: restore it from a backup, or set {ConfigurationKey} to the key (docs/member-tokens.md)";
 }

@@ -30,9 +30,9 @@ public static class StorageServiceCollectionExtensions
         services.AddDbContextFactory<HlmHubDbContext>(builder => HlmHubDbContextOptions.Configure(builder, options.Provider, options.ConnectionString));
         services.AddSingleton<IDatabaseMigrator>(provider => new DatabaseMigrator(
             provider.GetRequiredService<IDbContextFactory<HlmHubDbContext>>(), adapter));
-        // Resolved lazily: the key file is only created when something first needs a member token. A configured key
-        // is checked now, so a bad one stops the start-up.
-        MemberTokenKeys.CheckConfiguredKey(configuration);
+        // Resolved lazily: the key file is only created when something first needs a member token. A configured key,
+        // or an existing key file, is checked now, so a bad one stops the start-up.
+        MemberTokenKeys.CheckKey(configuration, options.DataDirectory);
         services.AddSingleton(_ => MemberTokenKeys.CreateGenerator(configuration, options.DataDirectory));
         return services;
     }

@@ -255,6 +255,35 @@ public sealed class ObservabilityProcessTests
             new Dictionary<string, string?> { ["Roster:MemberTokensPageSize"] = "100000" },
             "Roster:MemberTokensPageSize must be 1 to 10000 (it is 100000)");
 
+    // A key file damaged on disk used to start the hub, which then answered INTERNAL to every roster call: the key
+    // partners' tokens were made with is worth restoring, not replacing, so the hub says which file and why at once.
+    [Theory]
+    [InlineData("not base64 at all!", "must be base64 (it is not valid base64)")]
+    [InlineData("AAAA", "must be at least 32 bytes (it is 3)")]
+    public async Task ADamagedMemberTokenKeyFile_StopsTheHubNamingTheFile(string content, string rule)
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("hlmhub-config-").FullName;
+        try
+        {
+            var keyFile = Path.Combine(dataDirectory, MemberTokenKeys.KeyFileName);
+            await File.WriteAllTextAsync(keyFile, content, TestTimeouts.Token());
+            await using var hub = HubProcess.Start(new Dictionary<string, string?> { ["Storage:DataDirectory"] = dataDirectory });
+
+            var exitCode = await hub.WaitForExitAsync();
+
+            Assert.True(exitCode == 78, $"exit {exitCode}:\n{hub.Output}");
+            var line = Assert.Single(hub.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries), candidate => candidate.StartsWith("hlmhub: invalid configuration:", StringComparison.Ordinal));
+            Assert.Contains(keyFile, line, StringComparison.Ordinal);
+            Assert.Contains(rule, line, StringComparison.Ordinal);
+            Assert.Equal(content, await File.ReadAllTextAsync(keyFile, TestTimeouts.Token()));
+            Assert.False(File.Exists(Path.Combine(dataDirectory, BootstrapAdmin.FileName)), "the hub served");
+        }
+        finally
+        {
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+
     // The smallest message size with the limits above at their defaults: each named, on one line.
     [Fact]
     public Task TheSmallestMessageSizeWithDefaultReplyLimits_StopsTheHubNamingEach() =>
