@@ -275,6 +275,25 @@ public abstract class ReconciliationRpcTests(HubFixture fixture)
         Assert.Equal(StatusCode.FailedPrecondition, lateStatement.StatusCode);
     }
 
+    // Closing the running month used to say "has no recorded reconciliation: run one first", and the run it asked for
+    // was then refused as "has not ended yet": the admin was sent round in a circle.
+    [Fact]
+    public async Task ClosePeriod_of_a_month_not_yet_over_says_it_has_not_ended()
+    {
+        var world = await NewClubAsync();
+        var running = HlmHub.Domain.Period.Of(TimeProvider.System.GetUtcNow());
+
+        foreach (var month in new[] { running, running.Next() })
+        {
+            var refused = await world.ClubAdmin.FailsAsync((client, options) => client.ClosePeriodAsync(
+                new ClosePeriodRequest { ClubId = world.ClubId, Period = month.ToString(), AcceptDiscrepancies = true }, options));
+
+            Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
+            Assert.Contains($"{month} has not ended yet (in Paris)", refused.Detail, StringComparison.Ordinal);
+            Assert.DoesNotContain("run one", refused.Detail, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task ClosePeriod_refuses_a_month_once_a_contract_dated_in_it_is_added_after_its_run()
     {

@@ -236,6 +236,15 @@ internal sealed partial class AdminService
             return ToProto(existing, alreadyClosed: true, latest);
         }
 
+        // Said first: the other refusals below ask for a recorded run, which the engine refuses for this month anyway.
+        if (period >= Period.Of(Now))
+        {
+            throw new DomainException(
+                DomainErrorKind.FailedPrecondition,
+                "period",
+                $"{period} has not ended yet (in Paris): a month can be closed once it is over, reconciled (not a dry run) and its discrepancies settled or accepted");
+        }
+
         var closure = PeriodClosure.Close(request.ClubId, period, Now);
         if (await FirstOpenMonthBeforeAsync(db, club, period, cancellationToken) is { } open)
         {
