@@ -61,16 +61,27 @@ public sealed class HubLimitsTests(HubServerFixture fixture) : IClassFixture<Hub
     public async Task ResponseOverTheMessageLimit_IsResourceExhaustedNotSent()
     {
         await using var database = await TestDatabase.CreateAsync(TestProvider.Sqlite);
-        await using var hub = await HubHost.StartAsync(database, "--Hub:MaxMessageSizeBytes=1024", "--Statements:MaxLines=1", "--Statements:MaxEventIds=1");
+        // The smallest message size the hub accepts (16 KiB), with the limits of the replies that must fit it lowered.
+        await using var hub = await HubHost.StartAsync(
+            database,
+            "--Hub:MaxMessageSizeBytes=16384",
+            "--Statements:MaxLines=1",
+            "--Statements:MaxEventIds=1",
+            "--Reconciliation:MaxDiscrepanciesInReport=1",
+            "--Roster:MaxProblemsReported=1",
+            "--Roster:MemberTokensPageSize=1");
         var (clientId, secret) = hub.BootstrapAdmin();
         var admin = hub.Admin(await hub.GetTokenAsync(clientId, secret));
-        for (var i = 0; i < 20; i++)
+        // 80 landlords whose names are at their longest (200 characters): a page of them is well over 16 KiB.
+        for (var i = 0; i < 80; i++)
         {
-            await admin.CreateLandlordAsync(SampleData.Landlord());
+            var landlord = SampleData.Landlord();
+            landlord.Name = new string('n', HlmHub.Domain.Limits.NameMaxLength);
+            await admin.CreateLandlordAsync(landlord);
         }
 
         var small = await admin.CallAsync((client, options) => client.ListLandlordsAsync(new ListLandlordsRequest { PageSize = 2 }, options));
-        var tooLarge = await admin.FailsAsync((client, options) => client.ListLandlordsAsync(new ListLandlordsRequest { PageSize = 20 }, options));
+        var tooLarge = await admin.FailsAsync((client, options) => client.ListLandlordsAsync(new ListLandlordsRequest { PageSize = 80 }, options));
 
         Assert.Equal(2, small.Landlords.Count);
         Assert.Equal(StatusCode.ResourceExhausted, tooLarge.StatusCode);
