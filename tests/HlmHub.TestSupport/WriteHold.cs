@@ -17,7 +17,7 @@ public sealed class WriteHold : IAsyncDisposable
     private readonly string _connectionString;
     private readonly DbConnection _connection;
     private readonly DbTransaction _transaction;
-    private bool _released;
+    private bool _ended;
 
     private WriteHold(StorageProvider provider, string connectionString, DbConnection connection, DbTransaction transaction)
     {
@@ -70,16 +70,40 @@ public sealed class WriteHold : IAsyncDisposable
         return (long)(await command.ExecuteScalarAsync().DefaultTimeout())! > 0;
     }
 
+    /// <summary>Runs <paramref name="sql"/> in the hold's transaction (a write of the test's own, committed by <see cref="CommitAsync"/>).</summary>
+    public async Task ExecuteAsync(string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var command = _connection.CreateCommand();
+        command.Transaction = _transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+
+        await command.ExecuteNonQueryAsync(TestTimeouts.Token());
+    }
+
     /// <summary>Ends the hold (rollback): the waiting writers go on.</summary>
     public async Task ReleaseAsync()
     {
-        _released = true;
+        _ended = true;
         await _transaction.RollbackAsync(TestTimeouts.Token());
+    }
+
+    /// <summary>Ends the hold keeping what <see cref="ExecuteAsync"/> wrote (commit): the waiting writers go on.</summary>
+    public async Task CommitAsync()
+    {
+        _ended = true;
+        await _transaction.CommitAsync(TestTimeouts.Token());
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (!_released && _connection.State == System.Data.ConnectionState.Open)
+        if (!_ended && _connection.State == System.Data.ConnectionState.Open)
         {
             await _transaction.RollbackAsync();
         }
